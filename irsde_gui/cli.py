@@ -1,0 +1,348 @@
+"""The ``irsde`` command line: restore, info, bench, train, eval and export.
+
+No Qt is imported here (a test checks it): the command line must run on
+servers without a display and start quickly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+# ---------------------------------------------------------------- progress bar
+class ProgressBar:
+    """A one-line progress bar on stderr: step N/M, time per step and time left."""
+
+    def __init__(self, label: str, total: int, enabled: bool = True, stream=None):
+        self.label = label
+        self.total = total
+        self.enabled = enabled
+        self.stream = stream or sys.stderr
+        self.started = time.perf_counter()
+        self.tiles = ""
+
+    def tile(self, done: int, total: int) -> None:
+        self.tiles = f"  tiles {done}/{total}"
+
+    def update(self, done: int, seconds_per_step: float) -> None:
+        if not self.enabled:
+            return
+        width = 24
+        filled = int(width * done / max(self.total, 1))
+        left = seconds_per_step * (self.total - done)
+        line = (
+            f"\r{self.label}  [{'#' * filled}{'.' * (width - filled)}] step {done}/{self.total}"
+            f"  {seconds_per_step:.2f} s/step  {format_duration(left)} left{self.tiles}"
+        )
+        self.stream.write(line.ljust(100))
+        self.stream.flush()
+
+    def close(self, message: str = "") -> None:
+        if self.enabled:
+            self.stream.write("\r" + message.ljust(100) + "\n")
+            self.stream.flush()
+
+
+def format_duration(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    m, s = divmod(round(seconds), 60)
+    if m < 60:
+        return f"{m}:{s:02d}"
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}"
+
+
+def error(msg: str) -> None:
+    print(f"irsde: error: {msg}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------- restore
+def collect_inputs(items: list[str]) -> tuple[list[Path], list[str], bool]:
+    """Expand files and folders into image files; returns (files, problems, any_folder)."""
+    from .core.imageio import is_image_path
+
+    files: list[Path] = []
+    problems: list[str] = []
+    folder = False
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            folder = True
+            found = sorted(f for f in p.iterdir() if f.is_file() and is_image_path(f))
+            if not found:
+                problems.append(f"{p}: the folder holds no images")
+            files.extend(found)
+        elif p.exists():
+            files.append(p)
+        else:
+            problems.append(f"{p}: no such file or folder")
+    return files, problems, folder
+
+
+def find_mask(mask_arg: str | None, photo_path: Path) -> Path | None:
+    if mask_arg is None:
+        return None
+    m = Path(mask_arg)
+    if m.is_dir():
+        from .core.imageio import IMAGE_EXTENSIONS
+
+        for ext in ("", *IMAGE_EXTENSIONS):
+            cand = m / (photo_path.name if not ext else photo_path.stem + ext)
+            if cand.is_file():
+                return cand
+        raise FileNotFoundError(f"{photo_path}: no mask named {photo_path.stem}.* in {m}")
+    return m
+
+
+def trajectory_target(arg: str, photo: Path, several: bool) -> Path:
+    p = Path(arg)
+    if not several:
+        return p
+    if p.suffix:
+        return p.with_name(f"{p.stem}-{photo.stem}{p.suffix}")
+    return p / photo.stem
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from .core.device import DeviceError, pick_device
+    from .core.imageio import ImageReadError, ImageWriteError, read_photo, write_photo
+    from .core.model import load_restorer
+    from .core.pipeline import JobSettings, RestoreJob, to_uint8
+    from .core.tasks import MaskError, get_task, mask_from_alpha
+    from .core.trajectory import Frame, Trajectory, export_trajectory
+    from .core.weights import WeightsError
+
+    try:
+        task = get_task(args.task)
+    except ValueError as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    files, problems, folder = collect_inputs(args.inputs)
+    for p in problems:
+        error(p)
+    if not files:
+        error("nothing to restore")
+        return EXIT_FAILED
+    several = folder or len(args.inputs) > 1
+    out = Path(args.output)
+    if several and out.exists() and not out.is_dir():
+        error(f"{out}: with several inputs or a folder, the output must be a folder")
+        return EXIT_USAGE
+    try:
+        device = pick_device(args.device)
+        restorer = load_restorer(task.name, args.weights, device)
+    except (DeviceError, WeightsError) as exc:
+        error(str(exc))
+        return EXIT_FAILED
+    if not args.quiet:
+        print(
+            f"irsde: {task.label} with {restorer.weights.path.name} on {device.describe()}", file=sys.stderr
+        )
+    settings = JobSettings(
+        steps=args.steps, sampler=args.sampler, seed=args.seed, tile=args.tile, tile_overlap=args.tile_overlap
+    )
+    failures = len(problems)
+    done = 0
+    for path in files:
+        target = out / path.name if (several or out.is_dir()) else out
+        if target.suffix.lower() not in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"):
+            target = target.with_suffix(".png")
+        try:
+            if not args.overwrite and target.exists() and target.resolve() == path.resolve():
+                raise ImageWriteError(f"{target}: refusing to overwrite the input photo (use --overwrite)")
+            photo = read_photo(path)
+            mask = None
+            if task.uses_mask:
+                mask_path = find_mask(args.mask, path)
+                if mask_path is not None:
+                    mp = read_photo(mask_path)
+                    mask = mp.rgb.max(axis=2)
+                elif photo.alpha is not None:
+                    mask = mask_from_alpha(photo.alpha)
+            bar = ProgressBar(path.name, 0, enabled=not args.quiet)
+            job = RestoreJob(task, restorer, photo.rgb, mask, settings, on_tile=bar.tile)
+            bar.total = job.steps
+            traj = Trajectory() if args.trajectory else None
+            began = time.perf_counter()
+            for rec in job.steps_iter():
+                bar.update(rec.index, (time.perf_counter() - began) / rec.index)
+                if traj is not None:
+                    traj.add(
+                        Frame(
+                            rec.index,
+                            rec.t,
+                            to_uint8(rec.x_t, traj.max_side),
+                            to_uint8(rec.x0_hat, traj.max_side),
+                            rec.seconds,
+                        )
+                    )
+            result = job.result
+            alpha = photo.alpha
+            if task.uses_mask and mask is not None and args.mask is None:
+                alpha = None  # the transparent area was the mask: the result is opaque
+            write_photo(
+                target, result, like=photo, overwrite_input=args.overwrite, alpha=alpha, quality=args.quality
+            )
+            if traj is not None:
+                export_trajectory(
+                    trajectory_target(args.trajectory, path, several), traj, kind=args.trajectory_of
+                )
+            elapsed = time.perf_counter() - began
+            bar.close(
+                f"{path.name} -> {target}  ({job.steps} steps, {format_duration(elapsed)}"
+                f"{f', {job.tiles} tiles' if job.tile else ''}, seed {job.seed})"
+            )
+            done += 1
+        except (ImageReadError, ImageWriteError, MaskError, FileNotFoundError, ValueError) as exc:
+            failures += 1
+            error(str(exc))
+        except KeyboardInterrupt:
+            error("interrupted; finished outputs are kept, the current one was not written")
+            return 130
+    if several and not args.quiet:
+        print(f"irsde: {done} restored, {failures} failed", file=sys.stderr)
+    return EXIT_OK if failures == 0 else EXIT_FAILED
+
+
+# ---------------------------------------------------------------- info
+def cmd_info(args: argparse.Namespace) -> int:
+    import torch
+
+    from .core.device import available_devices, pick_device
+    from .core.tasks import TASKS
+    from .core.weights import WeightsError, installed_weights, read_card, search_dirs
+
+    print(f"IR-SDE Studio {__version__}")
+    print(f"Python {sys.version.split()[0]}, PyTorch {torch.__version__}")
+    print("Devices:")
+    for kind in available_devices():
+        print(f"  {kind:5s} {pick_device(kind).describe()}")
+    print("Weights are looked for in: " + ", ".join(str(d) for d in search_dirs()))
+    print("Tasks:")
+    for name, path in installed_weights().items():
+        t = TASKS[name]
+        if path is None:
+            print(f"  {name:8s} {t.label:14s} no trained weights installed")
+            continue
+        try:
+            card = read_card(path)
+            val = card.validation.get("summary", "")
+            print(f"  {name:8s} {t.label:14s} {path}  ({card.parameters / 1e6:.2f} M parameters) {val}")
+        except WeightsError as exc:
+            print(f"  {name:8s} {t.label:14s} {path}  (unusable: {exc})")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- bench
+def cmd_bench(args: argparse.Namespace) -> int:
+    import torch
+
+    from .core.bench import bench, rows_to_json
+    from .core.device import DeviceError, pick_device
+    from .core.tasks import TASKS
+
+    try:
+        device = pick_device(args.device)
+    except DeviceError as exc:
+        error(str(exc))
+        return EXIT_FAILED
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    tasks = args.tasks.split(",") if args.tasks else list(TASKS)
+    for t in tasks:
+        if t not in TASKS:
+            error(f"unknown task {t!r}")
+            return EXIT_USAGE
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rows = []
+    if not args.json:
+        print(f"device: {device.describe()}, torch {torch.__version__}, {torch.get_num_threads()} threads")
+        print(f"{'task':8s} {'params':>9s} {'size':>6s} {'ms/step':>9s} {'peak MB':>8s}  weights")
+    for row in bench(device, sizes, tasks, repeats=args.repeats):
+        rows.append(row)
+        if not args.json:
+            peak = "-" if row.peak_mb is None else f"{row.peak_mb:.0f}"
+            print(
+                f"{row.task:8s} {row.parameters / 1e6:8.2f}M {row.size:6d} {row.ms_per_step:9.1f} "
+                f"{peak:>8s}  {Path(row.weights).name}",
+                flush=True,
+            )
+    if args.json:
+        print(json.dumps(rows_to_json(rows, device), indent=2))
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    from .core.sampler import SAMPLERS
+    from .core.tasks import TASKS
+
+    p = argparse.ArgumentParser(
+        prog="irsde",
+        description="Restore photos with a mean-reverting SDE (IR-SDE): denoise, deblur, "
+        "derain, x4 super-resolution, inpaint, dehaze.",
+    )
+    p.add_argument("--version", action="version", version=f"IR-SDE Studio {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    r = sub.add_parser("restore", help="restore photos (files or folders)")
+    r.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
+    r.add_argument("-o", "--output", required=True, help="output file, or folder for several inputs")
+    r.add_argument("--task", required=True, choices=list(TASKS))
+    r.add_argument("--steps", type=int, help="network calls (default: the task's)")
+    r.add_argument("--sampler", default="posterior", choices=SAMPLERS)
+    r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    r.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    r.add_argument("--mask", help="inpaint: mask file (white = fill) or folder of masks with matching names")
+    r.add_argument("--tile", type=int, help="tile size in px (default: automatic; 0 = never tile)")
+    r.add_argument("--tile-overlap", type=int, default=32, help="tile overlap in px (default 32)")
+    r.add_argument("--weights", help="weights file (.pt with its .json card) or folder")
+    r.add_argument("--trajectory", help="also write the steps: folder of PNGs, .gif, .mp4 or .png sheet")
+    r.add_argument(
+        "--trajectory-of",
+        choices=("state", "estimate"),
+        default="state",
+        help="frames show the noisy state x_t or the clean estimate x0_hat",
+    )
+    r.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
+    r.add_argument("--overwrite", action="store_true", help="allow replacing the input file")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_restore)
+
+    i = sub.add_parser("info", help="version, devices, tasks and installed weights")
+    i.set_defaults(func=cmd_info)
+
+    b = sub.add_parser("bench", help="time per step and peak memory of each task's network")
+    b.add_argument("--device", default="auto")
+    b.add_argument("--sizes", default="256,512,1024")
+    b.add_argument("--tasks", help="comma-separated tasks (default: all)")
+    b.add_argument("--repeats", type=int, default=5)
+    b.add_argument("--threads", type=int, help="CPU threads (default: PyTorch's choice)")
+    b.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    b.set_defaults(func=cmd_bench)
+
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        error("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,359 @@
+"""Reading and writing photos without losing anything on the way.
+
+- PNG, JPEG, TIFF, BMP and WebP; 8- and 16-bit; grey, RGB, RGBA.
+- Pixels come out as float32 RGB in [0, 1] (never BGR); alpha is kept aside
+  in its original dtype and written back untouched.
+- EXIF orientation is applied on read, and the EXIF written back says
+  "upright" so no viewer rotates the result twice. ICC profiles are kept.
+- Damaged, empty, truncated or non-image files raise :class:`ImageReadError`
+  with one line naming the file.
+- Writes are atomic: a temporary file in the same folder, then a rename, so a
+  crash or a cancel never leaves half a file under the real name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+READ_FORMATS = {"PNG", "JPEG", "MPO", "TIFF", "BMP", "WEBP"}
+WRITE_EXTENSIONS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".bmp": "BMP",
+    ".webp": "WEBP",
+}
+IMAGE_EXTENSIONS = tuple(WRITE_EXTENSIONS)
+MAX_PIXELS = 400_000_000  # larger photos are refused with a clear message
+ORIENTATION_TAG = 0x0112
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_PIXELS))
+
+
+class ImageReadError(ValueError):
+    """A file could not be read as a photo; the message names the file."""
+
+
+class ImageWriteError(OSError):
+    """A photo could not be written; the message names the file."""
+
+
+@dataclass
+class Photo:
+    """A decoded photo: RGB pixels plus everything needed to save it back faithfully."""
+
+    rgb: np.ndarray  # float32 HxWx3 in [0, 1]
+    alpha: np.ndarray | None = None  # HxW in the file's own dtype, orientation applied
+    bit_depth: int = 8  # 8 or 16 (float files count as 16)
+    grey: bool = False
+    format: str = "PNG"
+    exif: bytes | None = None  # with orientation reset to 1
+    icc: bytes | None = None
+    path: Path | None = None
+    info: dict = field(default_factory=dict)
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+    @property
+    def mode(self) -> str:
+        return ("L" if self.grey else "RGB") + ("A" if self.alpha is not None else "")
+
+
+def apply_orientation(a: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn pixels stored with EXIF ``orientation`` (1-8) upright."""
+    ops = {
+        1: lambda x: x,
+        2: lambda x: x[:, ::-1],
+        3: lambda x: x[::-1, ::-1],
+        4: lambda x: x[::-1],
+        5: lambda x: np.swapaxes(x, 0, 1),
+        6: lambda x: np.rot90(x, -1),
+        7: lambda x: np.swapaxes(x, 0, 1)[::-1, ::-1],
+        8: lambda x: np.rot90(x, 1),
+    }
+    return np.ascontiguousarray(ops.get(int(orientation), ops[1])(a))
+
+
+def _fail(path: Path | str, why: str) -> ImageReadError:
+    return ImageReadError(f"{path}: {why}")
+
+
+def _to_float(a: np.ndarray) -> tuple[np.ndarray, int]:
+    if a.dtype == np.uint8:
+        return a.astype(np.float32) / 255.0, 8
+    if a.dtype == np.uint16:
+        return a.astype(np.float32) / 65535.0, 16
+    if a.dtype in (np.float32, np.float64):
+        return np.clip(a.astype(np.float32), 0.0, 1.0), 16
+    if a.dtype in (np.int16, np.int32, np.uint32):
+        return np.clip(a.astype(np.float32) / float(np.iinfo(a.dtype).max), 0.0, 1.0), 16
+    raise TypeError(f"unsupported pixel type {a.dtype}")
+
+
+def decode_photo(data: bytes, name: str | Path = "<memory>") -> Photo:
+    """Decode an encoded photo held in memory (see :func:`read_photo`)."""
+    if not data:
+        raise _fail(name, "the file is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data))
+            fmt = im.format
+            if fmt not in READ_FORMATS:
+                raise _fail(name, f"{fmt} images are not supported (use PNG, JPEG, TIFF, BMP or WebP)")
+            w, h = im.size
+            if w * h > MAX_PIXELS:
+                raise _fail(name, f"the photo is too large ({w}x{h}); the limit is {MAX_PIXELS // 10**6} MP")
+            im.load()  # raises on truncated or damaged data
+    except ImageReadError:
+        raise
+    except UnidentifiedImageError:
+        raise _fail(name, "not an image file, or not a format this app can read") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _fail(name, f"the photo is too large; the limit is {MAX_PIXELS // 10**6} MP") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise _fail(name, f"the image data is truncated or damaged ({exc})") from None
+
+    exif = im.getexif()
+    orientation = int(exif.get(ORIENTATION_TAG, 1) or 1)
+    exif_bytes = None
+    if len(exif):
+        exif[ORIENTATION_TAG] = 1
+        exif_bytes = exif.tobytes()
+    icc = im.info.get("icc_profile")
+
+    arr = _deep_colour_pixels(im, data) if _is_deep_colour(im, data) else None
+    if arr is None:
+        arr = _pillow_pixels(im)
+    arr = apply_orientation(arr, orientation)
+
+    alpha = None
+    if arr.ndim == 2:
+        grey = True
+        colour = np.repeat(arr[..., None], 3, axis=2)
+    elif arr.shape[2] == 2:
+        grey, colour, alpha = True, np.repeat(arr[..., :1], 3, axis=2), arr[..., 1].copy()
+    elif arr.shape[2] == 4:
+        grey, colour, alpha = False, arr[..., :3], arr[..., 3].copy()
+    else:
+        grey, colour = False, arr[..., :3]
+    rgb, depth = _to_float(colour)
+    return Photo(
+        rgb=np.ascontiguousarray(rgb),
+        alpha=alpha,
+        bit_depth=depth,
+        grey=grey,
+        format="JPEG" if fmt == "MPO" else fmt,
+        exif=exif_bytes,
+        icc=icc,
+        path=Path(name) if not isinstance(name, Path) else name,
+        info={"orientation": orientation, "mode": im.mode},
+    )
+
+
+def _is_deep_colour(im: Image.Image, data: bytes) -> bool:
+    """True for 16-bit (or float) colour files, which Pillow would reduce to 8 bits."""
+    if im.mode not in ("RGB", "RGBA"):
+        return False
+    if im.format == "PNG":
+        return len(data) > 24 and data[24] == 16
+    if im.format == "TIFF":
+        bits = im.tag_v2.get(258, (8,))
+        bits = bits if isinstance(bits, tuple) else (bits,)
+        return max(bits) > 8
+    return False
+
+
+def _deep_colour_pixels(im: Image.Image, data: bytes) -> np.ndarray | None:
+    """16-bit colour pixels through OpenCV (RGB order), or None if it cannot decode them."""
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.ndim != 3 or (arr.shape[1], arr.shape[0]) != im.size:
+        return None
+    code = cv2.COLOR_BGRA2RGBA if arr.shape[2] == 4 else cv2.COLOR_BGR2RGB
+    return cv2.cvtColor(arr, code)
+
+
+def _pillow_pixels(im: Image.Image) -> np.ndarray:
+    """Pixels of 8-bit and grey files (any depth) through Pillow."""
+    if im.mode in ("I;16", "I;16B", "I;16L"):
+        return np.asarray(im).astype(np.uint16)
+    if im.mode in ("I", "F"):
+        return np.asarray(im)
+    if im.mode in ("L", "LA", "RGB", "RGBA"):
+        return np.asarray(im)
+    if im.mode == "1":
+        return np.asarray(im.convert("L"))
+    if im.mode in ("PA",) or (im.mode == "P" and "transparency" in im.info):
+        return np.asarray(im.convert("RGBA"))
+    if im.mode == "La":
+        return np.asarray(im.convert("LA"))
+    if im.mode == "RGBa":
+        return np.asarray(im.convert("RGBA"))
+    return np.asarray(im.convert("RGB"))
+
+
+def read_photo(path: str | os.PathLike) -> Photo:
+    """Read a photo file; any problem raises :class:`ImageReadError` naming the file."""
+    p = Path(path)
+    if not p.exists():
+        raise _fail(p, "no such file")
+    if p.is_dir():
+        raise _fail(p, "is a folder, not an image file")
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise _fail(p, f"cannot be read ({exc.strerror or exc})") from None
+    return decode_photo(data, p)
+
+
+def is_image_path(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+def _quantise(rgb: np.ndarray, depth: int) -> np.ndarray:
+    full = 65535.0 if depth == 16 else 255.0
+    out = np.clip(rgb, 0.0, 1.0) * full + 0.5
+    return out.astype(np.uint16 if depth == 16 else np.uint8)
+
+
+def _fit_alpha(alpha: np.ndarray, depth: int, shape: tuple[int, int]) -> np.ndarray:
+    a = alpha
+    if a.shape != shape:
+        a = cv2.resize(a, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
+    target = np.uint16 if depth == 16 else np.uint8
+    if a.dtype == target:
+        return a
+    f, _ = _to_float(a)
+    return _quantise(f, depth)
+
+
+def encode_photo(
+    rgb: np.ndarray,
+    fmt: str,
+    *,
+    like: Photo | None = None,
+    bit_depth: int | None = None,
+    quality: int = 95,
+    alpha: np.ndarray | None = None,
+    grey: bool | None = None,
+) -> bytes:
+    """Encode float RGB as ``fmt`` with the bit depth, alpha, EXIF and ICC of ``like``.
+
+    16-bit output is written for PNG and TIFF only (the other formats are 8-bit).
+    Alpha is written where the format holds it (PNG, TIFF, WebP).
+    """
+    fmt = fmt.upper()
+    grey = like.grey if grey is None and like is not None else bool(grey)
+    if alpha is None and like is not None:
+        alpha = like.alpha
+    depth = bit_depth or (like.bit_depth if like is not None else 8)
+    if fmt not in ("PNG", "TIFF"):
+        depth = 8
+    if fmt in ("JPEG", "BMP"):
+        alpha = None
+    h, w = rgb.shape[:2]
+    pix = _quantise(rgb.mean(axis=2) if grey else rgb, depth)
+    if alpha is not None:
+        a = _fit_alpha(alpha, depth, (h, w))
+        pix = np.dstack([pix, a])
+    if depth == 16:
+        arr = pix
+        if arr.ndim == 3:
+            code = cv2.COLOR_RGBA2BGRA if arr.shape[2] == 4 else cv2.COLOR_RGB2BGR
+            if arr.shape[2] in (3, 4):
+                arr = cv2.cvtColor(arr, code)
+        ext = ".png" if fmt == "PNG" else ".tiff"
+        ok, buf = cv2.imencode(ext, arr)
+        if not ok:
+            raise ImageWriteError(f"could not encode a 16-bit {fmt}")
+        return buf.tobytes()
+    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[1 if pix.ndim == 2 else pix.shape[2]]
+    im = Image.fromarray(pix, mode=mode) if pix.ndim == 3 else Image.fromarray(pix)
+    params: dict = {}
+    if like is not None and like.icc and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
+        params["icc_profile"] = like.icc
+    if like is not None and like.exif and fmt in ("PNG", "JPEG", "WEBP"):
+        params["exif"] = like.exif
+    if fmt == "JPEG":
+        params.update(quality=int(quality), subsampling=0 if quality >= 90 else 2)
+    elif fmt == "WEBP":
+        params.update(quality=min(int(quality), 100), lossless=quality >= 100)
+    elif fmt == "TIFF":
+        params.update(compression="tiff_deflate")
+    out = io.BytesIO()
+    im.save(out, format=fmt, **params)
+    return out.getvalue()
+
+
+def format_for(path: str | os.PathLike) -> str:
+    ext = Path(path).suffix.lower()
+    if ext not in WRITE_EXTENSIONS:
+        raise ImageWriteError(
+            f"{path}: cannot tell the format from '{ext or 'no extension'}' "
+            f"(use {', '.join(sorted(set(WRITE_EXTENSIONS)))})"
+        )
+    return WRITE_EXTENSIONS[ext]
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=".partial", dir=p.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return p
+
+
+def write_photo(
+    path: str | os.PathLike,
+    rgb: np.ndarray,
+    *,
+    like: Photo | None = None,
+    overwrite_input: bool = False,
+    **encode_args,
+) -> Path:
+    """Encode and atomically write a photo. Refuses to replace ``like.path`` unless allowed."""
+    p = Path(path)
+    fmt = format_for(p)
+    if like is not None and like.path is not None and not overwrite_input:
+        try:
+            same = p.exists() and p.resolve() == Path(like.path).resolve()
+        except OSError:
+            same = False
+        if same:
+            raise ImageWriteError(f"{p}: refusing to overwrite the input photo (use --overwrite)")
+    try:
+        data = encode_photo(rgb, fmt, like=like, **encode_args)
+        return atomic_write_bytes(p, data)
+    except ImageWriteError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise ImageWriteError(f"{p}: could not be written ({exc})") from exc

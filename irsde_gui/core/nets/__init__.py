@@ -1,0 +1,39 @@
+"""Conditional networks for the IR-SDE, built from a config dict through a registry.
+
+A config is ``{"name": "cnafnet", ...keyword arguments...}``; it is stored in
+every model card, so a weight file always says how to rebuild its network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import nn
+
+from .cnafnet import ConditionalNAFNet
+
+NETWORKS: dict[str, Callable[..., nn.Module]] = {"cnafnet": ConditionalNAFNet}
+
+
+def register_network(name: str, factory: Callable[..., nn.Module]) -> None:
+    """Make ``factory`` buildable as ``{"name": name, ...}``."""
+    NETWORKS[name] = factory
+
+
+def build_model(config: dict) -> nn.Module:
+    """Build a network from ``{"name": ..., **kwargs}``; unknown names or arguments raise ValueError."""
+    cfg = dict(config)
+    name = cfg.pop("name", None)
+    if name not in NETWORKS:
+        raise ValueError(f"unknown network {name!r}; known: {', '.join(sorted(NETWORKS))}")
+    try:
+        return NETWORKS[name](**cfg)
+    except TypeError as exc:
+        raise ValueError(f"bad configuration for network {name!r}: {exc}") from exc
+
+
+def count_parameters(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())
+
+
+__all__ = ["NETWORKS", "ConditionalNAFNet", "build_model", "count_parameters", "register_network"]

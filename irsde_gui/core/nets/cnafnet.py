@@ -1,0 +1,161 @@
+"""Conditional NAFNet: a small, CPU-friendly U-Net for the IR-SDE.
+
+Input is the 6-channel concatenation ``[x_t - mu, mu]`` and the integer step
+``t``. A sinusoidal embedding of ``t`` goes through an MLP and every block gets
+its own scale and shift from it (FiLM), so each block knows how noisy its input
+is. The body follows NAFNet (Chen et al., 2022): depthwise convolutions,
+a "simple gate" (split channels, multiply halves) instead of an activation, and
+a cheap channel attention. Blocks are concentrated at low resolution, where they
+cost little, because a 2-core CPU is the design target.
+
+The network predicts either the clean image as a residual over ``mu``
+(``predict="x0"``) or the noise (``predict="noise"``); :mod:`irsde_gui.core.sde`
+turns either into ``x0_hat``, the score and the posterior step.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal embedding of (possibly fractional) step indices, shape (B, dim)."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
+    args = t.float()[:, None] * freqs[None]
+    return torch.cat([torch.cos(args), torch.sin(args)], dim=1)
+
+
+class LayerNorm2d(nn.Module):
+    """Layer norm over the channel axis of an NCHW tensor."""
+
+    def __init__(self, channels: int, eps: float = 1e-6):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), self.weight, self.bias, self.eps)
+        return y.permute(0, 3, 1, 2)
+
+
+class SimpleGate(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = x.chunk(2, dim=1)
+        return a * b
+
+
+class CondNAFBlock(nn.Module):
+    """NAFNet block whose two normalised branches are modulated by the time embedding."""
+
+    def __init__(self, c: int, emb_dim: int, expand: int = 2):
+        super().__init__()
+        dw = c * expand
+        self.film = nn.Linear(emb_dim, 4 * c)
+        self.norm1 = LayerNorm2d(c)
+        self.conv1 = nn.Conv2d(c, dw, 1)
+        self.conv2 = nn.Conv2d(dw, dw, 3, padding=1, groups=dw)
+        self.sg = SimpleGate()
+        self.sca = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(dw // 2, dw // 2, 1))
+        self.conv3 = nn.Conv2d(dw // 2, c, 1)
+        self.norm2 = LayerNorm2d(c)
+        self.conv4 = nn.Conv2d(c, 2 * c, 1)
+        self.conv5 = nn.Conv2d(c, c, 1)
+        self.beta = nn.Parameter(torch.zeros(1, c, 1, 1))
+        self.gamma = nn.Parameter(torch.zeros(1, c, 1, 1))
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        s1, b1, s2, b2 = self.film(emb)[:, :, None, None].chunk(4, dim=1)
+        y = self.norm1(x) * (1 + s1) + b1
+        y = self.sg(self.conv2(self.conv1(y)))
+        y = y * self.sca(y)
+        x = x + self.conv3(y) * self.beta
+        y = self.norm2(x) * (1 + s2) + b2
+        y = self.conv5(self.sg(self.conv4(y)))
+        return x + y * self.gamma
+
+
+class ConditionalNAFNet(nn.Module):
+    """U-Net of conditional NAF blocks; see the module docstring.
+
+    ``width`` is the channel count at full resolution, doubled at each of the
+    ``len(enc_blocks)`` downsamplings. Any input size works: the input is
+    reflect-padded to a multiple of ``2 ** len(enc_blocks)`` and cropped back.
+    """
+
+    def __init__(
+        self,
+        width: int = 16,
+        enc_blocks: tuple[int, ...] | list[int] = (1, 1, 2),
+        mid_blocks: int = 4,
+        dec_blocks: tuple[int, ...] | list[int] = (1, 1, 1),
+        in_channels: int = 3,
+        emb_dim: int | None = None,
+        predict: str = "x0",
+    ):
+        super().__init__()
+        if predict not in ("x0", "noise"):
+            raise ValueError(f"predict must be 'x0' or 'noise', not {predict!r}")
+        if len(enc_blocks) != len(dec_blocks):
+            raise ValueError("enc_blocks and dec_blocks must have the same length")
+        self.predict = predict
+        self.in_channels = in_channels
+        emb_dim = emb_dim or 4 * width
+        self.emb_dim = emb_dim
+        self.time_mlp = nn.Sequential(
+            nn.Linear(width, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim), nn.SiLU()
+        )
+        self.width = width
+        self.intro = nn.Conv2d(2 * in_channels, width, 3, padding=1)
+        self.ending = nn.Conv2d(width, in_channels, 3, padding=1)
+        self.encoders = nn.ModuleList()
+        self.downs = nn.ModuleList()
+        self.ups = nn.ModuleList()
+        self.decoders = nn.ModuleList()
+        c = width
+        for n in enc_blocks:
+            self.encoders.append(nn.ModuleList(CondNAFBlock(c, emb_dim) for _ in range(n)))
+            self.downs.append(nn.Conv2d(c, 2 * c, 2, stride=2))
+            c *= 2
+        self.middle = nn.ModuleList(CondNAFBlock(c, emb_dim) for _ in range(mid_blocks))
+        for n in dec_blocks:
+            self.ups.append(nn.Sequential(nn.Conv2d(c, 2 * c, 1, bias=False), nn.PixelShuffle(2)))
+            c //= 2
+            self.decoders.append(nn.ModuleList(CondNAFBlock(c, emb_dim) for _ in range(n)))
+        self.multiple = 2 ** len(enc_blocks)
+        # Start as the identity x0_hat = mu (or zero noise): a sane untrained output.
+        nn.init.zeros_(self.ending.weight)
+        nn.init.zeros_(self.ending.bias)
+
+    def forward(self, x_t: torch.Tensor, mu: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Return the network's raw prediction: ``x0 - mu`` (predict='x0') or the noise."""
+        if t.dim() == 0:
+            t = t.expand(x_t.shape[0])
+        h, w = x_t.shape[-2:]
+        m = self.multiple
+        ph, pw = (-h) % m, (-w) % m
+        inp = torch.cat([x_t - mu, mu], dim=1)
+        if ph or pw:
+            mode = "reflect" if (ph < h and pw < w) else "replicate"
+            inp = F.pad(inp, (0, pw, 0, ph), mode=mode)
+        emb = self.time_mlp(timestep_embedding(t.to(inp.device), self.width)).to(inp.dtype)
+        x = self.intro(inp)
+        skips = []
+        for blocks, down in zip(self.encoders, self.downs):
+            for blk in blocks:
+                x = blk(x, emb)
+            skips.append(x)
+            x = down(x)
+        for blk in self.middle:
+            x = blk(x, emb)
+        for up, blocks, skip in zip(self.ups, self.decoders, reversed(skips)):
+            x = up(x) + skip
+            for blk in blocks:
+                x = blk(x, emb)
+        out = self.ending(x)
+        return out[..., :h, :w]

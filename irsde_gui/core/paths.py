@@ -1,0 +1,49 @@
+"""Where the bundled weights and resources live, and the user's own folders.
+
+In a wheel (and in the PyInstaller bundle) ``weights/`` and ``resources/`` are
+installed inside the package as ``irsde_gui/_weights`` and
+``irsde_gui/_resources``; in a source checkout they sit at the repository root.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "IR-SDE Studio"
+APP_ID = "irsde-studio"
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _bundled(name: str) -> Path:
+    candidates = [PACKAGE_DIR / f"_{name}", PACKAGE_DIR.parent / name]
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root:
+        candidates.insert(0, Path(frozen_root) / "irsde_gui" / f"_{name}")
+    for c in candidates:
+        if c.is_dir():
+            return c
+    return candidates[0]
+
+
+def bundled_weights_dir() -> Path:
+    return _bundled("weights")
+
+
+def resources_dir() -> Path:
+    return _bundled("resources")
+
+
+def user_data_dir() -> Path:
+    return Path(os.environ.get("IRSDE_DATA_DIR") or platformdirs.user_data_dir(APP_ID, appauthor=False))
+
+
+def user_weights_dir() -> Path:
+    return user_data_dir() / "weights"
+
+
+def user_log_dir() -> Path:
+    return Path(platformdirs.user_log_dir(APP_ID, appauthor=False))

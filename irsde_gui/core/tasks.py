@@ -1,0 +1,179 @@
+"""The restoration tasks the product offers, and how each one prepares ``mu``.
+
+``mu`` is the degraded photo the SDE reverts from. Most tasks use the photo as
+it is; ×4 super-resolution upsamples the low-res photo first (the output is
+four times larger), and inpainting fills the area to repaint with a constant
+(the mask is white where the photo must be filled, or taken from the alpha
+channel when there is no mask) and pastes the known pixels back at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from .sde import SDEConfig
+
+INPAINT_FILL = 0.5  # the constant the hole holds in mu, in training and in use
+
+
+def default_network() -> dict:
+    """The network every task ships with unless its model card says otherwise."""
+    return {
+        "name": "cnafnet",
+        "width": 16,
+        "enc_blocks": [1, 1, 2, 2],
+        "mid_blocks": 4,
+        "dec_blocks": [1, 1, 1, 1],
+        "predict": "x0",
+    }
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """``mu`` (float32 HxWx3 in [0, 1]) and what :meth:`Task.finish` needs to complete the result."""
+
+    mu: np.ndarray
+    known: np.ndarray | None = None  # inpaint: the original photo
+    mask: np.ndarray | None = None  # inpaint: float HxW, 1 where the model fills
+
+
+class MaskError(ValueError):
+    """Inpainting was asked for without a usable mask."""
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    label: str
+    description: str
+    icon: str  # a qtawesome name
+    sde: SDEConfig
+    default_steps: int = 10
+    scale: int = 1
+    uses_mask: bool = False
+    network: dict = field(default_factory=default_network)
+
+    @property
+    def weights_file(self) -> str:
+        return f"{self.name}.pt"
+
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        return height * self.scale, width * self.scale
+
+    def prepare(self, rgb: np.ndarray, mask: np.ndarray | None = None) -> Prepared:
+        """Turn the user's photo (float32 HxWx3 in [0, 1]) into ``mu``.
+
+        ``mask`` (inpaint only) is HxW, any dtype; values above half its range mean "fill".
+        """
+        rgb = np.ascontiguousarray(rgb, dtype=np.float32)
+        if self.scale != 1:
+            h, w = rgb.shape[:2]
+            up = cv2.resize(rgb, (w * self.scale, h * self.scale), interpolation=cv2.INTER_CUBIC)
+            return Prepared(np.clip(up, 0.0, 1.0))
+        if self.uses_mask:
+            if mask is None:
+                raise MaskError(
+                    "inpainting needs a mask: white where the photo should be filled "
+                    "(or a photo with transparent areas)"
+                )
+            m = normalise_mask(mask, rgb.shape[:2])
+            if not m.any():
+                raise MaskError("the mask is empty: paint (white) the area to fill")
+            mu = rgb.copy()
+            mu[m > 0.5] = INPAINT_FILL
+            return Prepared(mu, known=rgb, mask=(m > 0.5).astype(np.float32))
+        return Prepared(rgb)
+
+    def finish(self, restored: np.ndarray, prepared: Prepared) -> np.ndarray:
+        """Clip to [0, 1]; for inpainting keep every known pixel exactly as it was."""
+        out = np.clip(restored, 0.0, 1.0)
+        if prepared.mask is not None and prepared.known is not None:
+            m = prepared.mask[..., None]
+            out = m * out + (1.0 - m) * prepared.known
+        return out.astype(np.float32)
+
+
+def normalise_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A float HxW mask in [0, 1] (1 = fill) from an 8/16-bit, float, bool, grey or colour mask."""
+    m = np.asarray(mask)
+    if m.ndim == 3:
+        m = m[..., :3].max(axis=2) if m.shape[2] >= 3 else m[..., 0]
+    if m.dtype == bool:
+        m = m.astype(np.float32)
+    elif m.dtype == np.uint8:
+        m = m.astype(np.float32) / 255.0
+    elif m.dtype == np.uint16:
+        m = m.astype(np.float32) / 65535.0
+    else:
+        m = m.astype(np.float32)
+    if m.shape != tuple(shape):
+        raise MaskError(f"the mask is {m.shape[1]}x{m.shape[0]} but the photo is {shape[1]}x{shape[0]}")
+    return (m > 0.5).astype(np.float32)
+
+
+def mask_from_alpha(alpha: np.ndarray) -> np.ndarray:
+    """Transparent pixels (alpha below half) are the ones to fill."""
+    a = alpha.astype(np.float32)
+    full = 65535.0 if alpha.dtype == np.uint16 else (255.0 if alpha.dtype == np.uint8 else 1.0)
+    return (a / full < 0.5).astype(np.float32)
+
+
+TASKS: dict[str, Task] = {
+    t.name: t
+    for t in (
+        Task(
+            "denoise",
+            "Denoise",
+            "Remove grain and sensor noise (any strength)",
+            "mdi6.grain",
+            SDEConfig(T=100, max_sigma=10.0),
+        ),
+        Task(
+            "deblur",
+            "Deblur",
+            "Sharpen photos blurred by camera shake or focus",
+            "mdi6.blur-off",
+            SDEConfig(T=100, max_sigma=10.0),
+        ),
+        Task(
+            "derain",
+            "Remove rain",
+            "Erase rain streaks from photos taken in the rain",
+            "mdi6.weather-pouring",
+            SDEConfig(T=100, max_sigma=10.0),
+        ),
+        Task(
+            "sr",
+            "Upscale ×4",
+            "Four times the resolution, with detail instead of blur",
+            "mdi6.resize",
+            SDEConfig(T=100, max_sigma=30.0),
+            scale=4,
+        ),
+        Task(
+            "inpaint",
+            "Inpaint",
+            "Fill a painted area (or transparent pixels) with plausible content",
+            "mdi6.brush",
+            SDEConfig(T=100, max_sigma=30.0),
+            uses_mask=True,
+        ),
+        Task(
+            "dehaze",
+            "Dehaze",
+            "Lift haze and fog, bringing back contrast and colour",
+            "mdi6.weather-fog",
+            SDEConfig(T=100, max_sigma=30.0),
+        ),
+    )
+}
+
+
+def get_task(name: str) -> Task:
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise ValueError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}") from None

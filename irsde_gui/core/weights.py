@@ -1,0 +1,210 @@
+"""Trained weights: one state-dict file per task with a JSON model card beside it.
+
+``weights/denoise.pt`` holds the network's tensors (half precision to keep the
+file small; loaded back as float32) and ``weights/denoise.json`` says what
+they are: the network config, the SDE settings, the task, how and on what it
+was trained, its validation numbers and the file's sha256.
+
+Loading is safe (``torch.load(weights_only=True)``, so a pickle that would run
+code is refused) and verified (the sha256 must match the card). Lookup order:
+an explicit path, then the user data dir, then the weights bundled with the app.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from . import paths
+from .nets import build_model, count_parameters
+from .sde import SDEConfig
+
+FORMAT = "irsde-studio-weights/1"
+
+
+class WeightsError(RuntimeError):
+    """A weight file is missing, corrupt, unsafe or does not fit its network."""
+
+
+@dataclass
+class ModelCard:
+    task: str
+    network: dict
+    sde: SDEConfig
+    sha256: str = ""
+    parameters: int = 0
+    default_steps: int | None = None
+    training: dict = field(default_factory=dict)
+    validation: dict = field(default_factory=dict)
+    notes: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT,
+            "task": self.task,
+            "network": self.network,
+            "sde": self.sde.to_dict(),
+            "parameters": self.parameters,
+            "default_steps": self.default_steps,
+            "sha256": self.sha256,
+            "training": self.training,
+            "validation": self.validation,
+            "notes": self.notes,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelCard:
+        try:
+            return cls(
+                task=str(d["task"]),
+                network=dict(d["network"]),
+                sde=SDEConfig.from_dict(d["sde"]),
+                sha256=str(d.get("sha256", "")),
+                parameters=int(d.get("parameters", 0)),
+                default_steps=d.get("default_steps"),
+                training=dict(d.get("training") or {}),
+                validation=dict(d.get("validation") or {}),
+                notes=str(d.get("notes", "")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise WeightsError(f"model card is incomplete or malformed ({exc})") from exc
+
+
+@dataclass
+class LoadedWeights:
+    path: Path
+    card: ModelCard
+    net: torch.nn.Module
+
+
+def card_path(weights_path: Path) -> Path:
+    return Path(weights_path).with_suffix(".json")
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def search_dirs() -> list[Path]:
+    """Folders searched for ``TASK.pt``, in order: user data dir, then bundled."""
+    return [paths.user_weights_dir(), paths.bundled_weights_dir()]
+
+
+def find_weights(task: str, explicit: str | os.PathLike | None = None) -> Path:
+    """The weight file for ``task``: ``explicit`` if given, else the first found in :func:`search_dirs`."""
+    if explicit is not None:
+        p = Path(explicit).expanduser()
+        if p.is_dir():
+            p = p / f"{task}.pt"
+        if not p.is_file():
+            raise WeightsError(f"weights file not found: {p}")
+        return p
+    looked = []
+    for d in search_dirs():
+        p = d / f"{task}.pt"
+        looked.append(str(p))
+        if p.is_file():
+            return p
+    raise WeightsError(
+        f"no trained weights for task '{task}' are installed (looked in: {', '.join(looked)}). "
+        "Train them with `irsde train` and `irsde export`, or pass --weights."
+    )
+
+
+def read_card(weights_path: Path) -> ModelCard:
+    cp = card_path(weights_path)
+    if not cp.is_file():
+        raise WeightsError(f"{weights_path.name} has no model card ({cp.name} is missing)")
+    try:
+        data = json.loads(cp.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WeightsError(f"model card {cp} cannot be read: {exc}") from exc
+    if not isinstance(data, dict):
+        raise WeightsError(f"model card {cp} is not a JSON object")
+    return ModelCard.from_dict(data)
+
+
+def load_weights(
+    task: str | None, explicit: str | os.PathLike | None = None, verify: bool = True
+) -> LoadedWeights:
+    """Find, verify and load the network for ``task`` (float32, eval mode, on the CPU)."""
+    if task is None and explicit is None:
+        raise WeightsError("either a task or a weights path is needed")
+    path = find_weights(task or "", explicit)
+    card = read_card(path)
+    if task is not None and card.task != task:
+        raise WeightsError(f"{path.name} holds weights for '{card.task}', not for '{task}'")
+    if verify:
+        actual = sha256_of(path)
+        if not card.sha256:
+            raise WeightsError(f"model card of {path.name} has no sha256 to verify against")
+        if actual != card.sha256:
+            raise WeightsError(
+                f"{path} is corrupt or was modified: its sha256 {actual[:12]}... "
+                f"does not match the model card ({card.sha256[:12]}...)"
+            )
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise WeightsError(
+            f"{path} is not a plain weights file; refusing to load it (it may contain code): {exc}"
+        ) from exc
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise WeightsError(f"{path} cannot be read as a weights file: {exc}") from exc
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise WeightsError(f"{path} does not hold a state dict of tensors")
+    try:
+        net = build_model(card.network)
+    except ValueError as exc:
+        raise WeightsError(f"model card of {path.name}: {exc}") from exc
+    try:
+        net.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        raise WeightsError(
+            f"{path.name} does not match the network described in its model card: {' '.join(first[:3])}"
+        ) from exc
+    net.eval()
+    return LoadedWeights(path, card, net)
+
+
+def save_weights(net: torch.nn.Module, card: ModelCard, path: str | os.PathLike) -> Path:
+    """Write the state dict (float16) and its model card with the file's sha256."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        k: v.detach().to("cpu", torch.float16 if v.is_floating_point() else v.dtype).clone()
+        for k, v in net.state_dict().items()
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+    card.sha256 = sha256_of(path)
+    card.parameters = count_parameters(net)
+    tmpc = card_path(path).with_name(card_path(path).name + ".tmp")
+    tmpc.write_text(json.dumps(card.to_dict(), indent=2) + "\n", encoding="utf-8")
+    os.replace(tmpc, card_path(path))
+    return path
+
+
+def installed_weights() -> dict[str, Path | None]:
+    """For every task, the weight file that would be used (or None)."""
+    from .tasks import TASKS
+
+    found: dict[str, Path | None] = {}
+    for name in TASKS:
+        try:
+            found[name] = find_weights(name)
+        except WeightsError:
+            found[name] = None
+    return found

@@ -1,0 +1,65 @@
+"""The conditional networks: any size in, same size out; both parameterisations; the registry."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import TINY_NET
+
+from irsde_gui.core.model import Restorer
+from irsde_gui.core.nets import build_model, count_parameters
+from irsde_gui.core.sde import MeanRevertingSDE, SDEConfig
+from irsde_gui.core.tasks import TASKS
+
+
+@pytest.mark.parametrize("h,w", [(16, 16), (17, 31), (5, 9), (1, 40)])
+def test_any_size_in_same_size_out(h, w):
+    net = build_model(TINY_NET).eval()
+    x = torch.rand(2, 3, h, w)
+    out = net(x, x, torch.tensor([3, 50]))
+    assert out.shape == x.shape
+
+
+def test_untrained_network_is_identity_on_mu():
+    """The final layer starts at zero, so an untrained x0-network returns mu, not garbage."""
+    net = build_model(TINY_NET).eval()
+    r = Restorer(net, MeanRevertingSDE(SDEConfig()))
+    mu = torch.rand(1, 3, 20, 20)
+    assert torch.allclose(r(mu + 0.1, mu, 40), mu)
+
+
+def test_time_embedding_changes_output():
+    torch.manual_seed(0)
+    net = build_model(TINY_NET).eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    x = torch.rand(1, 3, 16, 16)
+    assert not torch.allclose(net(x, x, torch.tensor([1])), net(x, x, torch.tensor([90])))
+
+
+def test_noise_parameterisation_through_restorer():
+    cfg = dict(TINY_NET, predict="noise")
+    net = build_model(cfg).eval()
+    sde = MeanRevertingSDE(SDEConfig())
+    r = Restorer(net, sde, clamp=False)
+    mu = torch.rand(1, 3, 8, 8)
+    x_t = mu + 0.02
+    # zero predicted noise: x0_hat = mu + (x_t - mu) exp(thetabar_t)
+    expect = mu + (x_t - mu) * torch.exp(torch.tensor(sde.thetabar[30]))
+    assert torch.allclose(r(x_t, mu, 30), expect.float(), atol=1e-5)
+
+
+def test_registry_errors():
+    with pytest.raises(ValueError, match="unknown network"):
+        build_model({"name": "nope"})
+    with pytest.raises(ValueError, match="bad configuration"):
+        build_model({"name": "cnafnet", "bogus": 1})
+    with pytest.raises(ValueError):
+        build_model(dict(TINY_NET, predict="velocity"))
+
+
+def test_shipped_architecture_fits_budget():
+    """Each task's network stays under 20 MB as float16 (the weight-file budget)."""
+    for task in TASKS.values():
+        assert count_parameters(build_model(task.network)) * 2 < 20 * 2**20
