@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -282,6 +283,193 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------- train
+def cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from .core.train import TrainConfig, Trainer
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = TrainConfig(
+        task=args.task,
+        data=args.data or [],
+        iters=args.iters,
+        batch=args.batch,
+        patch=args.patch,
+        lr=args.lr,
+        loss=args.loss,
+        seed=args.seed,
+        val_data=args.val or [],
+        val_every=args.val_every,
+        val_limit=args.val_limit,
+        ckpt_every=args.ckpt_every,
+        ckpt_minutes=args.ckpt_minutes,
+        log_every=args.log_every,
+    )
+    if args.network:
+        cfg.network = json.loads(args.network)
+
+    def log(d: dict) -> None:
+        if args.quiet or int(os.environ.get("RANK", "0")) != 0:
+            return
+        if d["kind"] == "train":
+            left = (d["iters"] - d["step"]) / max(d["it_per_s"], 1e-9)
+            msg = (
+                f"\r{args.task} step {d['step']}/{d['iters']}  loss {d['loss']:.4f}  "
+                f"{d['it_per_s']:.2f} it/s  {d['patches_per_s']:.0f} patches/s  "
+                f"lr {d['lr']:.2e}  {format_duration(left)} left"
+            )
+            sys.stderr.write(msg.ljust(110))
+            sys.stderr.flush()
+        else:
+            sys.stderr.write(
+                f"\n{args.task} validation at step {d['step']}: input {d['psnr_input']:.2f} dB"
+                f" -> {d['psnr']:.2f} dB, SSIM {d['ssim']:.3f} ({d['steps']} steps)\n"
+            )
+
+    try:
+        trainer = Trainer(
+            cfg, args.out, device=args.device, resume=args.resume, compile=args.compile, log=log
+        )
+    except (FileExistsError, FileNotFoundError, ValueError) as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    if trainer.dist.main and not args.quiet:
+        from .core.nets import count_parameters
+
+        print(
+            f"irsde: training {args.task} ({count_parameters(trainer.net) / 1e6:.2f} M parameters) "
+            f"on {trainer.device.describe()} x{trainer.dist.world}, {len(trainer.data)} photos, "
+            f"from step {trainer.state.step}",
+            file=sys.stderr,
+        )
+    final = trainer.run(max_seconds=args.minutes * 60 if args.minutes else None)
+    if trainer.dist.main and not args.quiet:
+        print(
+            f"\nirsde: stopped at step {final.step}; {final.seconds / 60:.1f} min of compute in all; "
+            f"checkpoint in {args.out}",
+            file=sys.stderr,
+        )
+    if trainer.dist.enabled:
+        import torch.distributed as dist
+
+        dist.destroy_process_group()
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- eval
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .core.device import DeviceError, pick_device
+    from .core.evaluate import command_line, evaluate, format_table, load_kernels
+    from .core.model import load_restorer
+    from .core.tasks import get_task
+    from .core.weights import WeightsError
+
+    task = get_task(args.task)
+    try:
+        restorer = load_restorer(task.name, args.weights, pick_device(args.device))
+    except (DeviceError, WeightsError) as exc:
+        error(str(exc))
+        return EXIT_FAILED
+    card = restorer.weights.card if restorer.weights else None
+    steps = args.steps or (card.default_steps if card and card.default_steps else task.default_steps)
+    kernels = load_kernels(args.kernels) if args.kernels else None
+
+    def progress(i, n, entry):
+        if not args.quiet:
+            m = entry.get("model", {})
+            sys.stderr.write(
+                f"\r{task.name}: {i}/{n} {entry['image']}  model {m.get('psnr', 0):.2f} dB".ljust(90)
+            )
+            sys.stderr.flush()
+
+    try:
+        result = evaluate(
+            task,
+            restorer,
+            args.data,
+            steps,
+            args.sigma,
+            kernels,
+            args.limit,
+            args.crop,
+            args.seed,
+            args.sampler,
+            progress,
+        )
+    except (ValueError, FileNotFoundError) as exc:
+        error(str(exc))
+        return EXIT_FAILED
+    if not args.quiet:
+        sys.stderr.write("\n")
+    print(format_table(result, steps))
+    if args.json:
+        result.update(
+            steps=steps,
+            sampler=args.sampler,
+            seed=args.seed,
+            sigma=args.sigma,
+            kernels=args.kernels,
+            crop=args.crop,
+            limit=args.limit,
+            weights=str(restorer.weights.path),
+            sha256=card.sha256 if card else None,
+            device=restorer.device.describe(),
+            command=command_line(),
+            name=args.name or f"{Path(args.data).name}",
+        )
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- export
+def cmd_export(args: argparse.Namespace) -> int:
+    from .core.train import export_run
+
+    evals = [json.loads(Path(p).read_text()) for p in args.eval or []]
+    for ev in evals:
+        ev.pop("per_image", None)
+    try:
+        path = export_run(args.run_dir, args.out, evals, args.default_steps)
+    except (FileNotFoundError, ValueError) as exc:
+        error(str(exc))
+        return EXIT_FAILED
+    print(f"irsde: wrote {path} and {path.with_suffix('.json')}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- degrade
+def cmd_degrade(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .core.evaluate import degrade_for_eval
+    from .core.imageio import ImageReadError, ImageWriteError, encode_photo, read_photo, write_photo
+
+    try:
+        photo = read_photo(args.input)
+        deg = degrade_for_eval(args.task, photo.rgb, args.seed, args.sigma)
+        write_photo(
+            args.output,
+            np.clip(deg.model_input, 0, 1),
+            like=photo,
+            alpha=None if args.task == "sr" else photo.alpha,
+        )
+        if deg.mask is not None:
+            mask_path = Path(args.output).with_name(Path(args.output).stem + "_mask.png")
+            from .core.imageio import atomic_write_bytes
+
+            atomic_write_bytes(
+                mask_path, encode_photo(np.repeat(deg.mask[..., None], 3, 2), "PNG", grey=True)
+            )
+            print(f"irsde: mask written to {mask_path}")
+    except (ImageReadError, ImageWriteError, ValueError) as exc:
+        error(str(exc))
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     from .core.sampler import SAMPLERS
@@ -330,6 +518,63 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--threads", type=int, help="CPU threads (default: PyTorch's choice)")
     b.add_argument("--json", action="store_true", help="print JSON instead of a table")
     b.set_defaults(func=cmd_bench)
+
+    t = sub.add_parser("train", help="train a task's network (resumable; runs under torchrun too)")
+    t.add_argument("--task", required=True, choices=list(TASKS))
+    t.add_argument("--data", nargs="+", help="folders of clean training photos")
+    t.add_argument("--out", required=True, help="run folder (checkpoint, logs)")
+    t.add_argument("--iters", type=int, default=100_000, help="total iterations of the run")
+    t.add_argument("--batch", type=int, default=16, help="patches per iteration (per process)")
+    t.add_argument("--patch", type=int, default=128, help="patch size in px")
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--loss", default="x0", choices=("x0", "ml", "ml_x0"))
+    t.add_argument("--network", help="network config as JSON (default: the task's)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--val", nargs="+", help="folders of clean validation photos")
+    t.add_argument("--val-every", type=int, default=2000)
+    t.add_argument("--val-limit", type=int, default=8)
+    t.add_argument("--ckpt-every", type=int, default=500)
+    t.add_argument("--ckpt-minutes", type=float, default=5.0)
+    t.add_argument("--log-every", type=int, default=50)
+    t.add_argument("--minutes", type=float, help="stop (with a checkpoint) after this many minutes")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out")
+    t.add_argument("--compile", action="store_true", help="torch.compile the network (GPUs)")
+    t.add_argument("--device", default="auto")
+    t.add_argument("--threads", type=int, help="CPU threads")
+    t.add_argument("-q", "--quiet", action="store_true")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("eval", help="score a task's model against the degraded input and a classic method")
+    e.add_argument("--task", required=True, choices=list(TASKS))
+    e.add_argument("--data", required=True, help="folder of clean photos (or *_LR/*_HR pairs for sr)")
+    e.add_argument("--steps", type=int)
+    e.add_argument("--sampler", default="posterior", choices=SAMPLERS)
+    e.add_argument("--sigma", type=float, help="noise sigma on the 0-255 scale (denoise 25, deblur 2.55)")
+    e.add_argument("--kernels", help="deblur: .npz of blur kernels, used in turn")
+    e.add_argument("--limit", type=int, help="only the first K images")
+    e.add_argument("--crop", type=int, help="center crop of at most PX x PX")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--weights")
+    e.add_argument("--device", default="auto")
+    e.add_argument("--json", help="also write the full results as JSON")
+    e.add_argument("--name", help="name of this validation in the model card")
+    e.add_argument("-q", "--quiet", action="store_true")
+    e.set_defaults(func=cmd_eval)
+
+    x = sub.add_parser("export", help="write a run's EMA weights and model card")
+    x.add_argument("run_dir")
+    x.add_argument("--out", required=True, help="weights file, e.g. weights/denoise.pt")
+    x.add_argument("--eval", nargs="+", help="irsde eval --json results to put in the model card")
+    x.add_argument("--default-steps", type=int, help="the step count the app uses by default")
+    x.set_defaults(func=cmd_export)
+
+    d = sub.add_parser("degrade", help="make a degraded copy of a clean photo (demos, tests)")
+    d.add_argument("input")
+    d.add_argument("-o", "--output", required=True)
+    d.add_argument("--task", required=True, choices=list(TASKS))
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--sigma", type=float)
+    d.set_defaults(func=cmd_degrade)
 
     return p
 

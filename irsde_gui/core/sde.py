@@ -27,7 +27,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-SCHEDULES = ("cosine", "linear", "constant")
+from .sdeconfig import SCHEDULES, SDEConfig
+
+__all__ = ["SCHEDULES", "MeanRevertingSDE", "SDEConfig", "theta_schedule"]
 
 
 def theta_schedule(kind: str, T: int) -> np.ndarray:
@@ -45,28 +47,6 @@ def theta_schedule(kind: str, T: int) -> np.ndarray:
     if kind == "constant":
         return np.ones(T + 1, dtype=np.float64)
     raise ValueError(f"unknown theta schedule {kind!r}; choose one of {', '.join(SCHEDULES)}")
-
-
-@dataclass(frozen=True)
-class SDEConfig:
-    """What defines an SDE; stored in model cards."""
-
-    T: int = 100
-    max_sigma: float = 10.0  # lambda on the 0-255 scale, as the paper writes it
-    schedule: str = "cosine"
-    eps: float = 0.005
-
-    def to_dict(self) -> dict:
-        return {"T": self.T, "max_sigma": self.max_sigma, "schedule": self.schedule, "eps": self.eps}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> SDEConfig:
-        return cls(
-            T=int(d["T"]),
-            max_sigma=float(d["max_sigma"]),
-            schedule=str(d.get("schedule", "cosine")),
-            eps=float(d.get("eps", 0.005)),
-        )
 
 
 Tensor = torch.Tensor

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
-from .sde import SDEConfig
+from .sdeconfig import SDEConfig
 
 INPAINT_FILL = 0.5  # the constant the hole holds in mu, in training and in use
 
@@ -70,9 +69,13 @@ class Task:
         """
         rgb = np.ascontiguousarray(rgb, dtype=np.float32)
         if self.scale != 1:
-            h, w = rgb.shape[:2]
-            up = cv2.resize(rgb, (w * self.scale, h * self.scale), interpolation=cv2.INTER_CUBIC)
-            return Prepared(np.clip(up, 0.0, 1.0))
+            import torch  # imported here so the task list stays light (the app starts before torch)
+
+            from .degrade import upsample
+
+            lr = torch.from_numpy(rgb.transpose(2, 0, 1).copy())[None]
+            up = upsample(lr, self.scale)[0].permute(1, 2, 0).numpy()
+            return Prepared(np.ascontiguousarray(up))
         if self.uses_mask:
             if mask is None:
                 raise MaskError(

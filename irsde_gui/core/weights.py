@@ -18,12 +18,13 @@ import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from . import paths
-from .nets import build_model, count_parameters
-from .sde import SDEConfig
+from .sdeconfig import SDEConfig
+
+if TYPE_CHECKING:  # PyTorch is imported only when weights are loaded or saved
+    import torch
 
 FORMAT = "irsde-studio-weights/1"
 
@@ -138,6 +139,9 @@ def load_weights(
     task: str | None, explicit: str | os.PathLike | None = None, verify: bool = True
 ) -> LoadedWeights:
     """Find, verify and load the network for ``task`` (float32, eval mode, on the CPU)."""
+    import torch
+
+    from .nets import build_model
     if task is None and explicit is None:
         raise WeightsError("either a task or a weights path is needed")
     path = find_weights(task or "", explicit)
@@ -180,6 +184,9 @@ def load_weights(
 
 def save_weights(net: torch.nn.Module, card: ModelCard, path: str | os.PathLike) -> Path:
     """Write the state dict (float16) and its model card with the file's sha256."""
+    import torch
+
+    from .nets import count_parameters
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {

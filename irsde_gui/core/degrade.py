@@ -1,0 +1,339 @@
+"""Synthetic degradations: what the models learn to undo, and what validation measures.
+
+Every function takes a batch of clean images ``x0`` (B x 3 x H x W, float in
+[0, 1], on any device) and a ``torch.Generator`` (on the CPU), and returns the
+degraded batch ``mu`` on the same device. All randomness comes from the
+generator, so a seed gives the same degradation on every run and device;
+the heavy work (convolutions, blending) runs on the images' device, so on a
+GPU the degradations cost almost nothing.
+
+- ``denoise``: additive white Gaussian noise, sigma drawn from 0-50 (0-255 scale).
+- ``deblur``: camera-shake motion, Gaussian or defocus (disk) kernels up to
+  31 px, plus light noise. Never the benchmark kernels: those are for validation.
+- ``derain``: several layers of synthetic streaks (density, length, width,
+  angle, brightness drawn per layer), screen-blended over the photo.
+- ``sr``: x4 antialiased bicubic downsampling (sometimes a slight blur or
+  noise first); ``mu`` is the low-res image upsampled back (:func:`upsample`).
+- ``inpaint``: free-form brush strokes and boxes covering 5-40 % of the image,
+  filled with a constant in ``mu``.
+- ``dehaze``: ``I = J t + A (1 - t)``, ``t = exp(-beta d)`` with a random smooth
+  depth map ``d`` (farther towards the top), random airlight and ``beta``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .tasks import INPAINT_FILL
+
+Tensor = torch.Tensor
+SR_SCALE = 4
+
+
+def _uniform(g: torch.Generator, n: int, lo: float, hi: float) -> Tensor:
+    return lo + (hi - lo) * torch.rand(n, generator=g, dtype=torch.float64)
+
+
+def _randn_like(x: Tensor, g: torch.Generator) -> Tensor:
+    return torch.randn(x.shape, generator=g, dtype=torch.float32).to(x.device, x.dtype)
+
+
+def _np_rng(g: torch.Generator) -> np.random.Generator:
+    """A numpy generator seeded from the torch generator (keeps one source of randomness)."""
+    return np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=g)))
+
+
+# ----------------------------------------------------------------- noise
+def add_noise(x0: Tensor, sigma: Tensor | float, g: torch.Generator) -> Tensor:
+    """``x0 + sigma z`` with per-sample ``sigma`` on the [0, 1] scale (no clipping)."""
+    s = torch.as_tensor(sigma, dtype=x0.dtype).to(x0.device).reshape(-1, 1, 1, 1)
+    return x0 + s * _randn_like(x0, g)
+
+
+def denoise(x0: Tensor, g: torch.Generator, max_sigma: float = 50.0) -> Tensor:
+    sigma = _uniform(g, x0.shape[0], 0.0, max_sigma / 255.0)
+    return add_noise(x0, sigma, g)
+
+
+# ----------------------------------------------------------------- blur kernels
+def motion_kernels(rng: np.random.Generator, count: int, size: int = 31, steps: int = 400) -> np.ndarray:
+    """Camera-shake blur: random curved trajectories with jerks and varying speed, rasterised sub-pixel.
+
+    The heading follows a random walk (how much it bends is drawn per kernel),
+    with occasional sudden turns; slower stretches leave brighter traces.
+    Vectorised over ``count`` kernels; returns ``count x size x size``, each summing to 1.
+    """
+    length = rng.uniform(0.2, 1.0, (count, 1)) * (size - 4)
+    bend = rng.uniform(0.0, 0.25, (count, 1))
+    heading = rng.uniform(0, 2 * np.pi, (count, 1)) + np.cumsum(
+        bend * rng.normal(size=(count, steps)), axis=1
+    )
+    jerks = rng.random((count, steps)) < rng.uniform(0, 3.0 / steps, (count, 1))
+    heading += np.cumsum(jerks * rng.uniform(-2.0, 2.0, (count, steps)), axis=1)
+    wobble = np.cumsum(rng.normal(size=(count, steps)), axis=1)
+    wobble -= wobble.mean(axis=1, keepdims=True)
+    speed = np.exp(rng.uniform(0, 0.06, (count, 1)) * wobble)
+    speed = speed / speed.sum(axis=1, keepdims=True) * length
+    pos = np.cumsum(speed * np.exp(1j * heading), axis=1)
+    # Keep the whole trace inside the kernel: shrink the rare ones that leave it.
+    span = np.maximum(np.ptp(pos.real, axis=1), np.ptp(pos.imag, axis=1))[:, None]
+    pos = pos * np.minimum(1.0, (size - 3) / np.maximum(span, 1e-9))
+    pos -= pos.mean(axis=1, keepdims=True)
+    c = (size - 1) / 2
+    xs, ys = pos.real + c, pos.imag + c
+    x0, y0 = np.floor(xs).astype(int), np.floor(ys).astype(int)
+    fx, fy = xs - x0, ys - y0
+    ker = np.zeros((count, size, size), np.float64)
+    idx = np.repeat(np.arange(count)[:, None], steps, axis=1)
+    for dx, dy, w in (
+        (0, 0, (1 - fx) * (1 - fy)),
+        (1, 0, fx * (1 - fy)),
+        (0, 1, (1 - fx) * fy),
+        (1, 1, fx * fy),
+    ):
+        xi, yi = np.clip(x0 + dx, 0, size - 1), np.clip(y0 + dy, 0, size - 1)
+        np.add.at(ker, (idx, yi, xi), w)
+    return (ker / ker.sum(axis=(1, 2), keepdims=True)).astype(np.float32)
+
+
+def gaussian_kernel(rng: np.random.Generator, size: int = 31) -> np.ndarray:
+    """Anisotropic Gaussian blur with random widths and angle."""
+    s1, s2 = rng.uniform(0.6, 5.0), rng.uniform(0.6, 5.0)
+    a = rng.uniform(0, np.pi)
+    c = (size - 1) / 2
+    yy, xx = np.mgrid[0:size, 0:size] - c
+    u = xx * np.cos(a) + yy * np.sin(a)
+    v = -xx * np.sin(a) + yy * np.cos(a)
+    ker = np.exp(-0.5 * (u**2 / s1**2 + v**2 / s2**2))
+    return (ker / ker.sum()).astype(np.float32)
+
+
+def disk_kernel(rng: np.random.Generator, size: int = 31) -> np.ndarray:
+    """Defocus blur: a disk of random radius, antialiased by supersampling."""
+    r = rng.uniform(1.0, (size - 1) / 2 * 0.8)
+    ss = 4
+    c = (size * ss - 1) / 2
+    yy, xx = np.mgrid[0 : size * ss, 0 : size * ss] - c
+    disk = (xx**2 + yy**2 <= (r * ss) ** 2).astype(np.float64)
+    ker = disk.reshape(size, ss, size, ss).mean(axis=(1, 3))
+    return (ker / ker.sum()).astype(np.float32)
+
+
+def random_kernels(rng: np.random.Generator, count: int, size: int = 31) -> np.ndarray:
+    """60 % camera shake, 20 % Gaussian, 20 % defocus."""
+    out = motion_kernels(rng, count, size)
+    for i, p in enumerate(rng.random(count)):
+        if p >= 0.8:
+            out[i] = disk_kernel(rng, size)
+        elif p >= 0.6:
+            out[i] = gaussian_kernel(rng, size)
+    return out
+
+
+def blur(x: Tensor, kernels: Tensor) -> Tensor:
+    """Convolve each image with its own kernel (B x k x k), reflect padding."""
+    b, c, h, w = x.shape
+    k = kernels.shape[-1]
+    p = k // 2
+    mode = "reflect" if p < min(h, w) else "replicate"
+    xp = F.pad(x.reshape(1, b * c, h, w), (p, p, p, p), mode=mode)
+    weight = kernels.to(x.device, x.dtype).flip(-1, -2).repeat_interleave(c, dim=0)[:, None]
+    return F.conv2d(xp, weight, groups=b * c).reshape(b, c, h, w)
+
+
+def deblur(x0: Tensor, g: torch.Generator, max_noise: float = 5.0) -> Tensor:
+    rng = _np_rng(g)
+    kernels = torch.from_numpy(random_kernels(rng, x0.shape[0]))
+    sigma = _uniform(g, x0.shape[0], 0.0, max_noise / 255.0)
+    return add_noise(blur(x0, kernels), sigma, g)
+
+
+def blur_with(x0: Tensor, kernel: np.ndarray, noise_sigma: float, g: torch.Generator) -> Tensor:
+    """A given kernel (e.g. a benchmark kernel) plus Gaussian noise: for validation."""
+    k = np.asarray(kernel, np.float32)
+    k = k / k.sum()
+    kt = torch.from_numpy(k)[None].expand(x0.shape[0], -1, -1)
+    return add_noise(blur(x0, kt), torch.full((x0.shape[0],), noise_sigma), g)
+
+
+# ----------------------------------------------------------------- rain
+def _line_kernels(lengths, angles, widths, size: int) -> Tensor:
+    c = (size - 1) / 2
+    yy, xx = np.mgrid[0:size, 0:size] - c
+    ks = []
+    for L, a, w in zip(lengths, angles, widths):
+        u = xx * np.cos(a) + yy * np.sin(a)
+        v = -xx * np.sin(a) + yy * np.cos(a)
+        k = np.clip(L / 2 - np.abs(u) + 0.5, 0, 1) * np.exp(-0.5 * (v / max(w, 0.3)) ** 2)
+        ks.append(k / k.sum())
+    return torch.from_numpy(np.stack(ks).astype(np.float32))
+
+
+def rain_layer(shape, g: torch.Generator, device, size: int = 31) -> Tensor:
+    """One layer of streaks for each image: sparse drops smeared along a direction."""
+    b, _, h, w = shape
+    density = _uniform(g, b, 0.002, 0.03)
+    drops = (torch.rand((b, 1, h, w), generator=g) < density.view(-1, 1, 1, 1).float()).float()
+    drops = drops * (0.5 + 0.5 * torch.rand((b, 1, h, w), generator=g))
+    lengths = _uniform(g, b, 6, size - 1).numpy()
+    angles = (math.pi / 2 + _uniform(g, b, -0.5, 0.5)).numpy()
+    widths = _uniform(g, b, 0.3, 1.2).numpy()
+    kernels = _line_kernels(lengths, angles, widths, size)
+    streaks = blur(drops.to(device), kernels)
+    bright = _uniform(g, b, 0.6, 1.0).to(device, torch.float32).view(-1, 1, 1, 1)
+    streaks = streaks / streaks.amax(dim=(2, 3), keepdim=True).clamp_min(1e-6)
+    return (streaks * bright).clamp(0, 1)
+
+
+def derain(x0: Tensor, g: torch.Generator) -> Tensor:
+    layers = int(torch.randint(1, 4, (1,), generator=g))
+    rain = torch.zeros_like(x0[:, :1])
+    for _ in range(layers):
+        rain = 1 - (1 - rain) * (1 - rain_layer(x0.shape, g, x0.device).to(x0.dtype))
+    return 1 - (1 - x0) * (1 - rain)
+
+
+# ----------------------------------------------------------------- super-resolution
+def downsample(x: Tensor, scale: int = SR_SCALE) -> Tensor:
+    """Antialiased bicubic downsampling (as MATLAB's imresize), clipped to [0, 1]."""
+    h, w = x.shape[-2:]
+    return F.interpolate(
+        x, size=(h // scale, w // scale), mode="bicubic", antialias=True, align_corners=False
+    ).clamp(0, 1)
+
+
+def upsample(x: Tensor, scale: int = SR_SCALE) -> Tensor:
+    """Bicubic upsampling of a low-res image to ``mu`` (the same in training and in use)."""
+    return F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False).clamp(0, 1)
+
+
+def sr_lowres(x0: Tensor, g: torch.Generator) -> Tensor:
+    """The low-res photo: sometimes slightly blurred or noisy first, for robustness."""
+    b = x0.shape[0]
+    x = x0
+    if bool(torch.rand(1, generator=g) < 0.3):
+        rng = _np_rng(g)
+        ks = []
+        for _ in range(b):
+            s = rng.uniform(0.2, 1.2)
+            ax = np.arange(7) - 3
+            k1 = np.exp(-0.5 * (ax / s) ** 2)
+            ks.append(np.outer(k1, k1) / np.outer(k1, k1).sum())
+        x = blur(x, torch.from_numpy(np.stack(ks).astype(np.float32)))
+    lr = downsample(x)
+    if bool(torch.rand(1, generator=g) < 0.2):
+        lr = add_noise(lr, _uniform(g, b, 0, 3 / 255), g).clamp(0, 1)
+    return lr
+
+
+def sr(x0: Tensor, g: torch.Generator) -> Tensor:
+    h, w = x0.shape[-2:]
+    if h % SR_SCALE or w % SR_SCALE:
+        raise ValueError(f"sr training patches must be multiples of {SR_SCALE}, got {h}x{w}")
+    return upsample(sr_lowres(x0, g))
+
+
+# ----------------------------------------------------------------- inpainting masks
+def free_form_mask(
+    rng: np.random.Generator, h: int, w: int, lo: float = 0.05, hi: float = 0.40
+) -> np.ndarray:
+    """Brush strokes and boxes covering a random fraction in ``[lo, hi]`` of the image (1 = hole)."""
+    target = rng.uniform(lo, hi)
+    m = np.zeros((h, w), np.uint8)
+    scale = max(h, w) / 256
+    for _ in range(200):
+        cover = m.mean()
+        if cover >= target:
+            break
+        if rng.random() < 0.25:
+            bh = int(rng.uniform(0.1, 0.4) * h)
+            bw = int(rng.uniform(0.1, 0.4) * w)
+            y, x = int(rng.integers(0, max(1, h - bh))), int(rng.integers(0, max(1, w - bw)))
+            m[y : y + bh, x : x + bw] = 1
+            continue
+        y, x = float(rng.integers(0, h)), float(rng.integers(0, w))
+        width = int(max(3, rng.uniform(8, 28) * scale))
+        angle = rng.uniform(0, 2 * np.pi)
+        for _ in range(int(rng.integers(2, 7))):
+            angle += rng.uniform(-1.2, 1.2)
+            length = rng.uniform(10, 60) * scale
+            ny = float(np.clip(y + length * np.sin(angle), 0, h - 1))
+            nx = float(np.clip(x + length * np.cos(angle), 0, w - 1))
+            cv2.line(m, (int(x), int(y)), (int(nx), int(ny)), 1, width)
+            cv2.circle(m, (int(nx), int(ny)), width // 2, 1, -1)
+            y, x = ny, nx
+    # Overshoot is trimmed away stroke-free: erode until under the upper bound.
+    while m.mean() > hi:
+        m = cv2.erode(m, np.ones((3, 3), np.uint8))
+    return m.astype(np.float32)
+
+
+def masks(shape, g: torch.Generator, lo: float = 0.05, hi: float = 0.40) -> Tensor:
+    b, _, h, w = shape
+    rng = _np_rng(g)
+    return torch.from_numpy(np.stack([free_form_mask(rng, h, w, lo, hi) for _ in range(b)]))[:, None]
+
+
+def apply_mask(x0: Tensor, mask: Tensor) -> Tensor:
+    m = mask.to(x0.device, x0.dtype)
+    return x0 * (1 - m) + INPAINT_FILL * m
+
+
+def inpaint(x0: Tensor, g: torch.Generator) -> Tensor:
+    return apply_mask(x0, masks(x0.shape, g))
+
+
+# ----------------------------------------------------------------- haze
+def depth_maps(shape, g: torch.Generator, device) -> Tensor:
+    """Smooth random depth in [0, 1], on average larger towards the top of the frame."""
+    b, _, h, w = shape
+    coarse = torch.rand((b, 1, 4, 4), generator=g)
+    fine = torch.rand((b, 1, 8, 8), generator=g)
+    d = F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=False)
+    d = d + 0.3 * F.interpolate(fine, size=(h, w), mode="bicubic", align_corners=False)
+    ramp = torch.linspace(1.0, 0.0, h).view(1, 1, h, 1)
+    prior = _uniform(g, b, 0.0, 1.0).float().view(-1, 1, 1, 1)
+    d = d + prior * ramp
+    lo = d.amin(dim=(2, 3), keepdim=True)
+    hi = d.amax(dim=(2, 3), keepdim=True)
+    return ((d - lo) / (hi - lo).clamp_min(1e-6)).to(device)
+
+
+def haze(x0: Tensor, depth: Tensor, beta: Tensor, airlight: Tensor) -> Tensor:
+    """The atmospheric scattering model ``I = J t + A (1 - t)``, ``t = exp(-beta d)``."""
+    t = torch.exp(-beta.to(x0).view(-1, 1, 1, 1) * depth.to(x0))
+    return x0 * t + airlight.to(x0).view(-1, 3, 1, 1) * (1 - t)
+
+
+def dehaze(x0: Tensor, g: torch.Generator) -> Tensor:
+    b = x0.shape[0]
+    depth = depth_maps(x0.shape, g, x0.device)
+    beta = _uniform(g, b, 0.4, 2.2).float()
+    a = _uniform(g, b, 0.7, 1.0).float().view(-1, 1)
+    tint = 1 + _uniform(g, b * 3, -0.05, 0.05).float().view(-1, 3)
+    return haze(x0, depth, beta, (a * tint).clamp(0, 1))
+
+
+DEGRADATIONS: dict[str, Callable[[Tensor, torch.Generator], Tensor]] = {
+    "denoise": denoise,
+    "deblur": deblur,
+    "derain": derain,
+    "sr": sr,
+    "inpaint": inpaint,
+    "dehaze": dehaze,
+}
+
+
+def degrade(task: str, x0: Tensor, g: torch.Generator) -> Tensor:
+    """``mu`` for a batch of clean images, for any task (see the module docstring)."""
+    try:
+        fn = DEGRADATIONS[task]
+    except KeyError:
+        raise ValueError(f"unknown task {task!r}") from None
+    return fn(x0, g)

@@ -1,0 +1,648 @@
+"""Training the restoration networks: resumable, deterministic, fast on small networks.
+
+One run trains one task into a run folder::
+
+    RUN/config.json        what is being trained (fixed at the first start)
+    RUN/checkpoint.pt      model, EMA, optimizer, step, RNG states, compute used
+    RUN/validation.csv     periodic PSNR/SSIM of the EMA weights on fixed-seed degradations
+    RUN/log.csv            loss, learning rate and throughput
+
+Checkpoints hold every random state (patch sampling, degradations, noise),
+so stopping and resuming gives bit-identical weights on the same device, and
+a run started on a GPU can continue on a CPU and back. Degradations are made
+on the fly on the training device from clean photos.
+
+Loss (``loss``):
+
+- ``x0``: L1 between the clean-image estimate and the clean image: what
+  learns fastest for networks that predict the clean image (METHOD.md §7);
+- ``ml``: the reference's maximum-likelihood loss, L1 between one reverse-SDE
+  mean step with the predicted score and the optimal previous state;
+- ``ml_x0``: the same likelihood written through the posterior mean, i.e. an
+  L1 on ``x0`` weighted by ``C (1 - A^2) / (1 - B^2)`` per step.
+
+Distributed: started under ``torchrun`` the trainer runs data-parallel (NCCL on
+GPUs, gloo on CPUs); ``--batch`` is per process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import math
+import os
+import platform
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .degrade import SR_SCALE, degrade
+from .device import DeviceInfo, pick_device
+from .nets import build_model, count_parameters
+from .sde import MeanRevertingSDE, SDEConfig
+from .tasks import get_task
+
+LOSSES = ("x0", "ml", "ml_x0")
+CHECKPOINT = "checkpoint.pt"
+
+
+# ------------------------------------------------------------------ configuration
+@dataclass
+class TrainConfig:
+    task: str
+    data: list[str]
+    iters: int = 100_000
+    batch: int = 16
+    patch: int = 128
+    lr: float = 1e-3
+    min_lr: float = 1e-5
+    warmup: int = 500
+    weight_decay: float = 1e-4
+    grad_clip: float = 1.0
+    ema_decay: float = 0.999
+    loss: str = "x0"
+    network: dict = field(default_factory=dict)
+    sde: dict = field(default_factory=dict)
+    seed: int = 0
+    val_data: list[str] = field(default_factory=list)
+    val_every: int = 2000
+    val_limit: int = 8
+    val_crop: int = 128
+    val_steps: int | None = None
+    ckpt_every: int = 500
+    ckpt_minutes: float = 5.0
+    log_every: int = 50
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def resolved(self) -> TrainConfig:
+        """Fill the task's defaults for network and SDE; check the settings."""
+        task = get_task(self.task)
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
+        if task.scale != 1 and self.patch % task.scale:
+            raise ValueError(f"patch size for {task.name} must be a multiple of {task.scale}")
+        if not self.data:
+            raise ValueError("no training data folders given")
+        cfg = TrainConfig.from_dict(self.to_dict())
+        cfg.network = dict(self.network or task.network)
+        cfg.sde = dict(self.sde or task.sde.to_dict())
+        return cfg
+
+
+# ------------------------------------------------------------------ data
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def list_images(folders: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for folder in folders:
+        p = Path(folder)
+        if p.is_file():
+            files.append(p)
+            continue
+        if not p.is_dir():
+            raise FileNotFoundError(f"training data folder not found: {p}")
+        files.extend(sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES))
+    return files
+
+
+def load_rgb_uint8(path: Path) -> np.ndarray:
+    from .imageio import read_photo
+
+    rgb = read_photo(path).rgb
+    return (rgb * 255.0 + 0.5).astype(np.uint8)
+
+
+class PatchSampler:
+    """Random crops with flips and 90° rotations from photos held in memory.
+
+    All randomness comes from one numpy generator whose state is checkpointed.
+    """
+
+    def __init__(self, folders: list[str], patch: int, seed: int):
+        self.patch = patch
+        self.images = []
+        skipped = 0
+        for f in list_images(folders):
+            img = load_rgb_uint8(f)
+            if min(img.shape[:2]) < patch:
+                skipped += 1
+                continue
+            self.images.append(img)
+        if not self.images:
+            raise ValueError(f"no training images of at least {patch}x{patch} px in {folders}")
+        self.skipped = skipped
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def batch(self, size: int) -> torch.Tensor:
+        """A uint8 batch (B x 3 x P x P)."""
+        p = self.patch
+        out = np.empty((size, p, p, 3), np.uint8)
+        idx = self.rng.integers(0, len(self.images), size)
+        for i, k in enumerate(idx):
+            img = self.images[k]
+            h, w = img.shape[:2]
+            y = int(self.rng.integers(0, h - p + 1))
+            x = int(self.rng.integers(0, w - p + 1))
+            crop = img[y : y + p, x : x + p]
+            op = int(self.rng.integers(0, 8))
+            if op & 4:
+                crop = crop[:, ::-1]
+            out[i] = np.rot90(crop, op & 3)
+        return torch.from_numpy(out).permute(0, 3, 1, 2)
+
+    def state(self) -> dict:
+        return self.rng.bit_generator.state
+
+    def set_state(self, state: dict) -> None:
+        self.rng.bit_generator.state = state
+
+
+# ------------------------------------------------------------------ loss
+def training_loss(
+    kind: str,
+    sde: MeanRevertingSDE,
+    x_t: torch.Tensor,
+    mu: torch.Tensor,
+    x0: torch.Tensor,
+    x0_hat: torch.Tensor,
+    t: torch.Tensor,
+) -> torch.Tensor:
+    """The training loss for a batch (see the module docstring for the three kinds)."""
+    if kind == "x0":
+        return (x0_hat - x0).abs().mean()
+    target = sde.optimal_previous(x_t, mu, x0, t)
+    if kind == "ml_x0":
+        return (sde.optimal_previous(x_t, mu, x0_hat, t) - target).abs().mean()
+    if kind == "ml":
+        std = sde.marginal_std(t, x_t)
+        score = -(x_t - sde.marginal_mean(x0_hat, mu, t)) / std**2
+        return (sde.model_previous(x_t, mu, score, t) - target).abs().mean()
+    raise ValueError(f"unknown loss {kind!r}")
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay from ``lr`` to ``min_lr`` at ``iters``."""
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    progress = min(1.0, (step - cfg.warmup) / max(1, cfg.iters - cfg.warmup))
+    return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * progress))
+
+
+# ------------------------------------------------------------------ distributed
+@dataclass
+class Dist:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world > 1
+
+
+def init_distributed(device_choice: str) -> tuple[Dist, DeviceInfo]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Dist(), pick_device(device_choice)
+    import torch.distributed as dist
+
+    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    info = pick_device(device_choice)
+    if info.kind == "cuda":
+        torch.cuda.set_device(local)
+        info = pick_device(f"cuda:{local}")
+        backend = "nccl"
+    else:
+        info = pick_device("cpu")
+        backend = "gloo"
+    if not dist.is_initialized():
+        dist.init_process_group(backend=backend)
+    return Dist(rank, world, local), info
+
+
+def replica_checksum(net: torch.nn.Module) -> float:
+    with torch.no_grad():
+        return float(
+            sum(
+                p.detach().double().sum().item() + p.detach().double().pow(2).sum().item()
+                for p in net.parameters()
+            )
+        )
+
+
+# ------------------------------------------------------------------ EMA
+class EMA:
+    """Exponential moving average of the weights (what ships), with a warm-up of the decay."""
+
+    def __init__(self, net: torch.nn.Module, decay: float):
+        self.decay = decay
+        self.shadow = {k: v.detach().clone().float() for k, v in net.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, net: torch.nn.Module, step: int) -> None:
+        d = min(self.decay, (1 + step) / (10 + step))
+        for k, v in net.state_dict().items():
+            s = self.shadow[k]
+            if v.is_floating_point():
+                s.mul_(d).add_(v.detach().float(), alpha=1 - d)
+            else:
+                s.copy_(v)
+
+    def state_dict(self) -> dict:
+        return self.shadow
+
+    def load_state_dict(self, state: dict) -> None:
+        for k, v in state.items():
+            self.shadow[k].copy_(v)
+
+    def copy_to(self, net: torch.nn.Module) -> torch.nn.Module:
+        net.load_state_dict({k: v.to(net.state_dict()[k].dtype) for k, v in self.shadow.items()})
+        return net
+
+
+# ------------------------------------------------------------------ validation
+def validation_set(folders: list[str], crop: int, limit: int, multiple: int = 1) -> list[np.ndarray]:
+    """Center crops (float32 HxWx3) of the first ``limit`` images, sizes rounded to ``multiple``."""
+    out = []
+    for f in list_images(folders)[:limit]:
+        img = load_rgb_uint8(f).astype(np.float32) / 255.0
+        h, w = img.shape[:2]
+        ch, cw = min(h, crop), min(w, crop)
+        ch, cw = ch - ch % multiple, cw - cw % multiple
+        y, x = (h - ch) // 2, (w - cw) // 2
+        out.append(np.ascontiguousarray(img[y : y + ch, x : x + cw]))
+    return out
+
+
+# ------------------------------------------------------------------ the trainer
+@dataclass
+class TrainState:
+    step: int = 0
+    seconds: float = 0.0  # compute time accumulated over all runs
+    patches: int = 0
+    sessions: list = field(default_factory=list)  # one entry per start: device, seconds, iterations
+
+
+class Trainer:
+    """Run (or resume) training for one task in ``run_dir``; see the module docstring."""
+
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        run_dir: str | os.PathLike,
+        device: str = "auto",
+        resume: bool = False,
+        compile: bool = False,
+        log: Callable[[dict], None] | None = None,
+    ):
+        self.run_dir = Path(run_dir)
+        self.dist, self.device = init_distributed(device)
+        ckpt_path = self.run_dir / CHECKPOINT
+        config_path = self.run_dir / "config.json"
+        if resume and config_path.is_file():
+            saved = TrainConfig.from_dict(json.loads(config_path.read_text()))
+            # Only the length of the run (and logging cadence) may change on resume.
+            for name in (
+                "iters",
+                "val_every",
+                "ckpt_every",
+                "ckpt_minutes",
+                "log_every",
+                "val_limit",
+                "data",
+                "val_data",
+            ):
+                setattr(saved, name, getattr(cfg, name) if getattr(cfg, name) else getattr(saved, name))
+            cfg = saved
+        elif ckpt_path.exists() and not resume:
+            raise FileExistsError(f"{self.run_dir} already holds a run; pass --resume to continue it")
+        self.cfg = cfg = cfg.resolved()
+        self.log = log or (lambda d: None)
+        if self.dist.main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            config_path.write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+        self.task = get_task(cfg.task)
+        self.sde = MeanRevertingSDE(SDEConfig.from_dict(cfg.sde))
+        dev = self.device.device
+        torch.manual_seed(cfg.seed)
+        self.net = build_model(cfg.network).to(dev)
+        self.ema = EMA(self.net, cfg.ema_decay)
+        self.channels_last = dev.type in ("cuda", "cpu")
+        if self.channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
+        fused = {"fused": True} if dev.type == "cuda" else {}
+        self.opt = torch.optim.AdamW(
+            self.net.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay, **fused
+        )
+        rank_seed = cfg.seed + 1000 * self.dist.rank
+        self.data = PatchSampler(cfg.data, cfg.patch, rank_seed)
+        self.gen = torch.Generator().manual_seed(rank_seed + 1)
+        self.state = TrainState()
+        if resume and ckpt_path.exists():
+            self._load(ckpt_path)
+        self.model = self.net
+        if self.dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.device.device.index] if dev.type == "cuda" else None
+            self.model = DDP(self.net, device_ids=ids)
+        self.forward = torch.compile(self.model) if compile else self.model
+        self.autocast = (
+            torch.autocast("cuda", dtype=self.device.autocast_dtype)
+            if dev.type == "cuda" and self.device.autocast_dtype
+            else contextlib.nullcontext()
+        )
+        self.val_images = (
+            validation_set(cfg.val_data, cfg.val_crop, cfg.val_limit, self.task.scale * 16)
+            if cfg.val_data and self.dist.main
+            else []
+        )
+        self._stop = False
+
+    # ---------------------------------------------------------------- checkpoints
+    def _rng_state(self) -> dict:
+        return {"patches": self.data.state(), "torch": self.gen.get_state(), "global": torch.get_rng_state()}
+
+    def _set_rng_state(self, s: dict) -> None:
+        self.data.set_state(s["patches"])
+        self.gen.set_state(s["torch"])
+        torch.set_rng_state(s["global"])
+
+    def _gather(self, obj):
+        if not self.dist.enabled:
+            return [obj]
+        import torch.distributed as dist
+
+        out = [None] * self.dist.world
+        dist.all_gather_object(out, obj)
+        return out
+
+    def save(self) -> None:
+        rng_all = self._gather(self._rng_state())
+        checks = self._gather(replica_checksum(self.net))
+        if not self.dist.main:
+            return
+        ckpt = {
+            "format": "irsde-studio-checkpoint/1",
+            "model": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
+            "ema": self.ema.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "step": self.state.step,
+            "seconds": self.state.seconds,
+            "patches": self.state.patches,
+            "sessions": self.state.sessions,
+            "rng": rng_all,
+            "replica_checksums": checks,
+            "config": self.cfg.to_dict(),
+        }
+        tmp = self.run_dir / (CHECKPOINT + ".tmp")
+        torch.save(ckpt, tmp)
+        os.replace(tmp, self.run_dir / CHECKPOINT)
+
+    def _load(self, path: Path) -> None:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        self.net.load_state_dict(ckpt["model"])
+        self.ema.load_state_dict(ckpt["ema"])
+        self.opt.load_state_dict(ckpt["optimizer"])
+        self.state = TrainState(ckpt["step"], ckpt["seconds"], ckpt["patches"], list(ckpt["sessions"]))
+        rng = ckpt["rng"]
+        if len(rng) == self.dist.world:
+            self._set_rng_state(rng[self.dist.rank])
+        else:  # different number of processes: continue with fresh, distinct streams
+            self.data.rng = np.random.default_rng(self.cfg.seed + self.state.step + 7919 * self.dist.rank)
+            self.gen.manual_seed(self.cfg.seed + self.state.step + 7919 * self.dist.rank + 1)
+
+    # ---------------------------------------------------------------- one step
+    def train_step(self) -> float:
+        cfg, dev = self.cfg, self.device.device
+        x0 = self.data.batch(cfg.batch).to(dev, non_blocking=True).float().div_(255.0)
+        mu = degrade(cfg.task, x0, self.gen)
+        t = torch.randint(1, self.sde.T + 1, (cfg.batch,), generator=self.gen)
+        z = torch.randn(x0.shape, generator=self.gen).to(dev)
+        t_dev = t.to(dev)
+        x_t = self.sde.forward_sample(x0, mu, t_dev, z)
+        if self.channels_last:
+            x_t = x_t.contiguous(memory_format=torch.channels_last)
+            mu = mu.contiguous(memory_format=torch.channels_last)
+        with self.autocast:
+            out = self.forward(x_t, mu, t_dev)
+        out = out.float()
+        if getattr(self.net, "predict", "x0") == "noise":
+            x0_hat = self.sde.x0_from_noise(x_t, mu, out, t_dev)
+        else:
+            x0_hat = mu + out
+        loss = training_loss(cfg.loss, self.sde, x_t, mu, x0, x0_hat, t_dev)
+        for group in self.opt.param_groups:
+            group["lr"] = lr_at(self.state.step, cfg)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.net.parameters(), cfg.grad_clip)
+        self.opt.step()
+        self.ema.update(self.net, self.state.step)
+        self.state.step += 1
+        self.state.patches += cfg.batch * self.dist.world
+        return float(loss.detach())
+
+    # ---------------------------------------------------------------- validation
+    def validate(self) -> dict:
+        from .evaluate import degrade_for_eval, restore_array
+        from .metrics import psnr, ssim
+        from .model import Restorer
+
+        if not self.val_images:
+            return {}
+        net = self.ema.copy_to(build_model(self.cfg.network)).eval()
+        restorer = Restorer(net, self.sde, self.device)
+        steps = self.cfg.val_steps or self.task.default_steps
+        p_in, p_out, s_out = [], [], []
+        for i, clean in enumerate(self.val_images):
+            deg = degrade_for_eval(self.task.name, clean, seed=10_000 + i)
+            out = restore_array(self.task, restorer, deg.model_input, deg.mask, steps, seed=i)
+            p_in.append(psnr(np.clip(deg.shown, 0, 1), clean))
+            p_out.append(psnr(out, clean))
+            s_out.append(ssim(out, clean))
+        return {
+            "step": self.state.step,
+            "psnr_input": float(np.mean(p_in)),
+            "psnr": float(np.mean(p_out)),
+            "ssim": float(np.mean(s_out)),
+            "steps": steps,
+        }
+
+    def _append_csv(self, name: str, row: dict) -> None:
+        path = self.run_dir / name
+        new = not path.exists()
+        with open(path, "a", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                w.writeheader()
+            w.writerow(row)
+
+    # ---------------------------------------------------------------- the loop
+    def request_stop(self, *_args) -> None:
+        self._stop = True
+
+    def run(self, max_seconds: float | None = None, max_steps: int | None = None) -> TrainState:
+        """Train until ``iters``, or for ``max_seconds``/``max_steps`` of this start, or until asked to
+        stop (SIGINT/SIGTERM); a checkpoint is written often and always at the end."""
+        cfg = self.cfg
+        self.net.train()
+        began = time.perf_counter()
+        last_ckpt = began
+        window_t, window_n, losses = began, 0, []
+        start_step, start_seconds = self.state.step, self.state.seconds
+        session = {
+            "device": self.device.name,
+            "processes": self.dist.world,
+            "start_step": start_step,
+            "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "seconds": 0.0,
+            "iterations": 0,
+        }
+        self.state.sessions.append(session)
+        old_handlers = {}
+        if self.dist.main:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(ValueError):
+                    old_handlers[sig] = signal.signal(sig, self.request_stop)
+        try:
+            while self.state.step < cfg.iters:
+                stop = (
+                    self._stop
+                    or (max_seconds is not None and time.perf_counter() - began > max_seconds)
+                    or (max_steps is not None and self.state.step - start_step >= max_steps)
+                )
+                if self.dist.enabled:
+                    stop = any(self._gather(stop))
+                if stop:
+                    break
+                losses.append(self.train_step())
+                window_n += 1
+                now = time.perf_counter()
+                self.state.seconds = start_seconds + (now - began)
+                session["seconds"] = now - began
+                session["iterations"] = self.state.step - start_step
+                if self.state.step % cfg.log_every == 0 or self.state.step == cfg.iters:
+                    rate = window_n / max(now - window_t, 1e-9)
+                    row = {
+                        "step": self.state.step,
+                        "loss": float(np.mean(losses)),
+                        "lr": lr_at(self.state.step - 1, cfg),
+                        "it_per_s": rate,
+                        "patches_per_s": rate * cfg.batch * self.dist.world,
+                        "minutes": self.state.seconds / 60,
+                    }
+                    if self.dist.main:
+                        self._append_csv("log.csv", row)
+                    self.log({"kind": "train", "iters": cfg.iters, **row})
+                    window_t, window_n, losses = now, 0, []
+                if cfg.val_every and self.state.step % cfg.val_every == 0 and self.dist.main:
+                    res = self.validate()
+                    if res:
+                        self._append_csv("validation.csv", res)
+                        self.log({"kind": "val", **res})
+                    self.net.train()
+                if (
+                    self.state.step % cfg.ckpt_every == 0
+                    or time.perf_counter() - last_ckpt > cfg.ckpt_minutes * 60
+                ):
+                    self.save()
+                    last_ckpt = time.perf_counter()
+        finally:
+            self.save()
+            for sig, h in old_handlers.items():
+                signal.signal(sig, h)
+        return self.state
+
+
+# ------------------------------------------------------------------ export
+def export_run(
+    run_dir: str | os.PathLike,
+    out: str | os.PathLike,
+    evals: list[dict] | None = None,
+    default_steps: int | None = None,
+):
+    """Write the run's EMA weights and their model card (see :mod:`irsde_gui.core.weights`)."""
+    from .weights import ModelCard, card_path, read_card, save_weights
+
+    run = Path(run_dir)
+    ckpt_file = run / CHECKPOINT
+    if not ckpt_file.is_file():
+        raise FileNotFoundError(f"{run} holds no {CHECKPOINT}")
+    ckpt = torch.load(ckpt_file, map_location="cpu", weights_only=True)
+    cfg = TrainConfig.from_dict(ckpt["config"])
+    net = build_model(cfg.network)
+    ema = EMA(net, cfg.ema_decay)
+    ema.load_state_dict(ckpt["ema"])
+    ema.copy_to(net)
+    seconds = float(ckpt["seconds"])
+    sessions = list(ckpt["sessions"])
+    hardware = sorted(
+        {s["device"] + (f" x{s['processes']}" if s.get("processes", 1) > 1 else "") for s in sessions}
+    )
+    validation: dict = {}
+    out = Path(out)
+    if out.exists() and card_path(out).exists() and not evals:
+        with contextlib.suppress(Exception):
+            validation = read_card(out).validation
+    for ev in evals or []:
+        validation[ev.get("name", f"{ev['task']}-{len(validation)}")] = ev
+    val_csv = run / "validation.csv"
+    last_val = None
+    if val_csv.exists():
+        with open(val_csv, encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        last_val = rows[-1] if rows else None
+    card = ModelCard(
+        task=cfg.task,
+        network=cfg.network,
+        sde=SDEConfig.from_dict(cfg.sde),
+        default_steps=default_steps,
+        training={
+            "data": [Path(d).name for d in cfg.data],
+            "iterations": int(ckpt["step"]),
+            "batch": cfg.batch,
+            "patch": cfg.patch,
+            "loss": cfg.loss,
+            "optimizer": f"AdamW lr {cfg.lr:g} -> {cfg.min_lr:g} (warm-up {cfg.warmup}, cosine), "
+            f"wd {cfg.weight_decay:g}, clip {cfg.grad_clip:g}, EMA {cfg.ema_decay:g}",
+            "patches_seen": int(ckpt["patches"]),
+            "minutes": round(seconds / 60, 1),
+            "patches_per_second": round(ckpt["patches"] / max(seconds, 1e-9), 1),
+            "hardware": hardware,
+            "sessions": sessions,
+            "last_validation": last_val,
+            "host": platform.node(),
+        },
+        validation=validation,
+    )
+    return save_weights(net, card, out)
+
+
+def param_summary(cfg: TrainConfig) -> str:
+    return f"{count_parameters(build_model(cfg.resolved().network)) / 1e6:.2f} M parameters"
+
+
+__all__ = ["LOSSES", "SR_SCALE", "TrainConfig", "Trainer", "export_run", "training_loss"]

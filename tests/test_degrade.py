@@ -1,0 +1,123 @@
+"""Degradations: deterministic under a seed, with the statistics they promise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest import smooth_image
+
+from irsde_gui.core import degrade as D
+from irsde_gui.core.evaluate import degrade_for_eval
+
+
+def batch(b=4, h=64, w=64):
+    return torch.stack([torch.from_numpy(smooth_image(h, w, seed=i).transpose(2, 0, 1)) for i in range(b)])
+
+
+@pytest.mark.parametrize("task", list(D.DEGRADATIONS))
+def test_deterministic_under_seed(task):
+    x = batch()
+    a = D.degrade(task, x, torch.Generator().manual_seed(5))
+    b = D.degrade(task, x, torch.Generator().manual_seed(5))
+    c = D.degrade(task, x, torch.Generator().manual_seed(6))
+    assert a.shape == x.shape
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+    assert not torch.equal(a, x)
+
+
+def test_noise_has_the_requested_sigma():
+    x = torch.full((1, 3, 256, 256), 0.5)
+    y = D.add_noise(x, 25 / 255, torch.Generator().manual_seed(0))
+    assert float((y - x).std()) == pytest.approx(25 / 255, rel=0.02)
+    assert abs(float((y - x).mean())) < 1e-3
+
+
+def test_blind_noise_spans_zero_to_fifty():
+    x = torch.full((400, 3, 8, 8), 0.5)
+    y = D.denoise(x, torch.Generator().manual_seed(0))
+    s = (y - x).flatten(1).std(dim=1) * 255
+    assert s.min() < 5 and s.max() > 45 and s.max() < 60
+
+
+def test_kernels_sum_to_one_and_fit():
+    rng = np.random.default_rng(0)
+    ks = D.random_kernels(rng, 40)
+    assert ks.shape == (40, 31, 31)
+    np.testing.assert_allclose(ks.sum(axis=(1, 2)), 1.0, atol=1e-5)
+    assert (ks >= 0).all()
+    for k in (D.gaussian_kernel(rng), D.disk_kernel(rng), D.motion_kernels(rng, 1)[0]):
+        assert k.sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_blur_with_delta_kernel_is_identity():
+    x = batch(2)
+    k = np.zeros((5, 5), np.float32)
+    k[2, 2] = 1
+    y = D.blur_with(x, k, 0.0, torch.Generator())
+    assert torch.allclose(y, x, atol=1e-6)
+
+
+def test_blur_preserves_mean_of_constant():
+    x = torch.full((2, 3, 40, 40), 0.3)
+    y = D.deblur(x, torch.Generator().manual_seed(1), max_noise=0.0)
+    assert torch.allclose(y, x, atol=1e-5)
+
+
+def test_sr_sizes_and_downsample():
+    x = batch(2, 64, 48)
+    lr = D.downsample(x)
+    assert lr.shape == (2, 3, 16, 12)
+    assert D.upsample(lr).shape == x.shape
+    assert D.sr(x, torch.Generator().manual_seed(0)).shape == x.shape
+    with pytest.raises(ValueError):
+        D.sr(batch(1, 30, 30), torch.Generator())
+
+
+def test_mask_coverage_in_range():
+    rng = np.random.default_rng(0)
+    cover = [D.free_form_mask(rng, 128, 128).mean() for _ in range(60)]
+    assert min(cover) >= 0.04 and max(cover) <= 0.40
+    assert np.std(cover) > 0.05  # the coverage really varies
+    val = [D.free_form_mask(rng, 96, 96, 0.10, 0.30).mean() for _ in range(30)]
+    assert min(val) >= 0.09 and max(val) <= 0.30
+
+
+def test_inpaint_fills_holes_with_constant():
+    x = batch(2)
+    g = torch.Generator().manual_seed(0)
+    m = D.masks(x.shape, g)
+    y = D.apply_mask(x, m)
+    assert torch.all(y[m.expand_as(y) > 0.5] == D.INPAINT_FILL)
+    assert torch.equal(y[m.expand_as(y) < 0.5], x[m.expand_as(x) < 0.5])
+
+
+def test_haze_brightens_and_lowers_contrast():
+    x = batch(4)
+    y = D.dehaze(x, torch.Generator().manual_seed(0))
+    assert float(y.mean()) > float(x.mean())
+    assert float(y.std()) < float(x.std())
+    depth = D.depth_maps(x.shape, torch.Generator().manual_seed(0), "cpu")
+    assert float(depth.min()) == pytest.approx(0, abs=1e-6) and float(depth.max()) == pytest.approx(
+        1, abs=1e-6
+    )
+    # farther (larger depth) towards the top on average
+    assert float(depth[..., :16, :].mean()) > float(depth[..., -16:, :].mean())
+
+
+def test_rain_adds_bright_streaks():
+    x = batch(3) * 0.5
+    y = D.derain(x, torch.Generator().manual_seed(0))
+    assert torch.all(y >= x - 1e-6)
+    assert float((y - x).mean()) > 0.005
+
+
+@pytest.mark.parametrize("task", list(D.DEGRADATIONS))
+def test_eval_degradation_is_fixed_by_seed(task):
+    clean = smooth_image(64, 64)
+    a = degrade_for_eval(task, clean, seed=3)
+    b = degrade_for_eval(task, clean, seed=3)
+    np.testing.assert_array_equal(a.model_input, b.model_input)
+    expect = (16, 16, 3) if task == "sr" else clean.shape
+    assert a.model_input.shape == expect and a.shown.shape == clean.shape

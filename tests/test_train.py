@@ -1,0 +1,211 @@
+"""Training: the loss goes down, resuming is bit-exact, data-parallel replicas agree, export and eval work."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from conftest import TINY_NET, smooth_image
+from PIL import Image
+
+from irsde_gui.cli import main
+from irsde_gui.core.sde import MeanRevertingSDE, SDEConfig
+from irsde_gui.core.train import TrainConfig, Trainer, lr_at, training_loss
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    d = tmp_path_factory.mktemp("photos")
+    for i in range(6):
+        img = smooth_image(72, 80, seed=i)
+        Image.fromarray((img * 255 + 0.5).astype(np.uint8)).save(d / f"p{i}.png")
+    return d
+
+
+def config(photos, task="denoise", iters=40, **kw):
+    base = dict(
+        task=task,
+        data=[str(photos)],
+        iters=iters,
+        batch=4,
+        patch=32,
+        warmup=5,
+        lr=3e-3,
+        log_every=5,
+        val_every=0,
+        ckpt_every=1000,
+        network=dict(TINY_NET),
+    )
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_oracle_has_zero_loss_for_every_kind():
+    sde = MeanRevertingSDE(SDEConfig())
+    g = torch.Generator().manual_seed(0)
+    x0, mu = torch.rand(3, 3, 8, 8, generator=g), torch.rand(3, 3, 8, 8, generator=g)
+    t = torch.tensor([1, 40, 100])
+    x_t = sde.forward_sample(x0, mu, t, torch.randn(x0.shape, generator=g))
+    assert training_loss("x0", sde, x_t, mu, x0, x0.clone(), t) == 0
+    assert training_loss("ml_x0", sde, x_t, mu, x0, x0.clone(), t) == 0
+    wrong = x0 + 0.1
+    for kind in ("x0", "ml", "ml_x0"):
+        assert training_loss(kind, sde, x_t, mu, x0, wrong, t) > 0
+
+
+def test_learning_rate_schedule():
+    cfg = TrainConfig(task="denoise", data=["x"], iters=1000, lr=1e-3, min_lr=1e-5, warmup=100)
+    assert lr_at(0, cfg) == pytest.approx(1e-5)
+    assert lr_at(99, cfg) == pytest.approx(1e-3)
+    assert lr_at(1000, cfg) == pytest.approx(1e-5)
+    assert lr_at(550, cfg) < lr_at(300, cfg)
+
+
+def test_tiny_training_run_decreases_the_loss(photos, tmp_path):
+    torch.manual_seed(0)
+    trainer = Trainer(config(photos, iters=80), tmp_path / "run")
+    trainer.run()
+    with open(tmp_path / "run" / "log.csv") as f:
+        losses = [float(r["loss"]) for r in csv.DictReader(f)]
+    assert len(losses) == 16
+    assert np.mean(losses[-3:]) < 0.8 * np.mean(losses[:2])
+
+
+@pytest.mark.parametrize("task", ["deblur", "sr", "inpaint"])
+def test_resume_is_bit_exact(photos, tmp_path, task):
+    straight = Trainer(config(photos, task, iters=8), tmp_path / "a")
+    straight.run()
+    first = Trainer(config(photos, task, iters=8), tmp_path / "b")
+    first.run(max_steps=4)
+    assert first.state.step == 4
+    resumed = Trainer(config(photos, task, iters=8), tmp_path / "b", resume=True)
+    assert resumed.state.step == 4
+    resumed.run()
+    for (k, a), b in zip(straight.net.state_dict().items(), resumed.net.state_dict().values()):
+        assert torch.equal(a, b), k
+    for a, b in zip(straight.ema.state_dict().values(), resumed.ema.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_existing_run_needs_resume(photos, tmp_path):
+    Trainer(config(photos, iters=2), tmp_path / "r").run()
+    with pytest.raises(FileExistsError):
+        Trainer(config(photos, iters=2), tmp_path / "r")
+
+
+def test_data_parallel_replicas_hold_identical_weights(photos, tmp_path):
+    run = tmp_path / "ddp"
+    env = dict(os.environ, OMP_NUM_THREADS="1", MASTER_ADDR="127.0.0.1")
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        str(29500 + os.getpid() % 1000),
+        "-m",
+        "irsde_gui.cli",
+        "train",
+        "--task",
+        "denoise",
+        "--data",
+        str(photos),
+        "--out",
+        str(run),
+        "--iters",
+        "6",
+        "--batch",
+        "2",
+        "--patch",
+        "32",
+        "--device",
+        "cpu",
+        "--network",
+        json.dumps(TINY_NET),
+        "-q",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
+    checks = ckpt["replica_checksums"]
+    assert len(checks) == 2 and checks[0] == checks[1]
+    assert ckpt["step"] == 6 and ckpt["patches"] == 6 * 2 * 2
+    assert len(ckpt["rng"]) == 2
+
+
+def test_export_writes_weights_and_card(photos, tmp_path):
+    Trainer(config(photos, iters=4), tmp_path / "run").run()
+    out = tmp_path / "w" / "denoise.pt"
+    assert main(["export", str(tmp_path / "run"), "--out", str(out), "--default-steps", "3"]) == 0
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["task"] == "denoise" and card["default_steps"] == 3
+    tr = card["training"]
+    assert tr["iterations"] == 4 and tr["batch"] == 4 and tr["patch"] == 32
+    assert tr["patches_per_second"] > 0 and tr["hardware"] and tr["data"] == [photos.name]
+    from irsde_gui.core.weights import load_weights
+
+    assert load_weights("denoise", out).card.sha256 == card["sha256"]
+
+
+def test_eval_prints_the_table(tmp_path, tiny_weights, capsys):
+    data = tmp_path / "clean"
+    data.mkdir()
+    for i in range(2):
+        Image.fromarray((smooth_image(48, 48, seed=i) * 255).astype(np.uint8)).save(data / f"c{i}.png")
+    out_json = tmp_path / "ev.json"
+    rc = main(
+        [
+            "eval",
+            "--task",
+            "denoise",
+            "--data",
+            str(data),
+            "--weights",
+            str(tiny_weights / "denoise.pt"),
+            "--steps",
+            "2",
+            "--json",
+            str(out_json),
+            "-q",
+        ]
+    )
+    assert rc == 0
+    table = capsys.readouterr().out
+    assert "degraded input" in table and "non-local means" in table and "IR-SDE (2 steps)" in table
+    res = json.loads(out_json.read_text())
+    assert res["images"] == 2 and 19 < res["mean"]["input"]["psnr"] < 22  # sigma 25 noise
+    assert set(res["mean"]) == {"input", "classic", "model"}
+
+
+def test_eval_sr_uses_pairs_and_reports_y(tmp_path, tiny_weights, capsys):
+    data = tmp_path / "pairs"
+    data.mkdir()
+    hr = (smooth_image(48, 64) * 255).astype(np.uint8)
+    Image.fromarray(hr).save(data / "a_HR.png")
+    Image.fromarray(hr).resize((16, 12), Image.BICUBIC).save(data / "a_LR.png")
+    assert (
+        main(
+            [
+                "eval",
+                "--task",
+                "sr",
+                "--data",
+                str(data),
+                "--weights",
+                str(tiny_weights / "sr.pt"),
+                "--steps",
+                "1",
+                "-q",
+            ]
+        )
+        == 0
+    )
+    table = capsys.readouterr().out
+    assert "PSNR_Y" in table and "bicubic" in table
