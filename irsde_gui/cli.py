@@ -440,6 +440,22 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------- pack / unpack
+def cmd_pack(args: argparse.Namespace) -> int:
+    from .core.train import pack_run, unpack_run
+
+    try:
+        if args.command == "pack":
+            path = pack_run(args.source, args.out)
+        else:
+            path = unpack_run(args.source, args.out)
+    except (FileNotFoundError, ValueError) as exc:
+        error(str(exc))
+        return EXIT_FAILED
+    print(f"irsde: wrote {path} ({path.stat().st_size / 2**20:.1f} MB)")
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- degrade
 def cmd_degrade(args: argparse.Namespace) -> int:
     import numpy as np
@@ -567,6 +583,15 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--eval", nargs="+", help="irsde eval --json results to put in the model card")
     x.add_argument("--default-steps", type=int, help="the step count the app uses by default")
     x.set_defaults(func=cmd_export)
+
+    pk = sub.add_parser("pack", help="a small copy of a training run, to carry to another machine")
+    pk.add_argument("source", metavar="RUN_DIR")
+    pk.add_argument("--out", required=True, help="packed file (.pt)")
+    pk.set_defaults(func=cmd_pack)
+    up = sub.add_parser("unpack", help="continue a packed run here (then: irsde train --resume)")
+    up.add_argument("source", metavar="PACKED")
+    up.add_argument("--out", required=True, help="run folder")
+    up.set_defaults(func=cmd_pack)
 
     d = sub.add_parser("degrade", help="make a degraded copy of a clean photo (demos, tests)")
     d.add_argument("input")

@@ -209,3 +209,20 @@ def test_eval_sr_uses_pairs_and_reports_y(tmp_path, tiny_weights, capsys):
     )
     table = capsys.readouterr().out
     assert "PSNR_Y" in table and "bicubic" in table
+
+
+def test_pack_and_unpack_carry_a_run_to_another_machine(photos, tmp_path):
+    trainer = Trainer(config(photos, iters=6), tmp_path / "run")
+    trainer.run(max_steps=3)
+    packed = tmp_path / "carry" / "denoise.pt"
+    assert main(["pack", str(tmp_path / "run"), "--out", str(packed)]) == 0
+    assert packed.stat().st_size < 0.5 * (tmp_path / "run" / "checkpoint.pt").stat().st_size
+    assert main(["unpack", str(packed), "--out", str(tmp_path / "elsewhere")]) == 0
+    resumed = Trainer(config(photos, iters=6), tmp_path / "elsewhere", resume=True)
+    assert resumed.state.step == 3 and resumed.state.seconds == trainer.state.seconds
+    for a, b in zip(trainer.ema.state_dict().values(), resumed.ema.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-3)
+    resumed.run()
+    assert resumed.state.step == 6
+    # an older packed run never replaces a run that has gone further
+    assert main(["unpack", str(packed), "--out", str(tmp_path / "elsewhere")]) == 1

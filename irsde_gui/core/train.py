@@ -422,11 +422,12 @@ class Trainer:
 
     def _load(self, path: Path) -> None:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        self.net.load_state_dict(ckpt["model"])
-        self.ema.load_state_dict(ckpt["ema"])
-        self.opt.load_state_dict(ckpt["optimizer"])
+        self.net.load_state_dict({k: v.float() for k, v in ckpt["model"].items()})
+        self.ema.load_state_dict({k: v.float() for k, v in ckpt["ema"].items()})
+        if ckpt.get("optimizer"):
+            self.opt.load_state_dict(ckpt["optimizer"])
         self.state = TrainState(ckpt["step"], ckpt["seconds"], ckpt["patches"], list(ckpt["sessions"]))
-        rng = ckpt["rng"]
+        rng = ckpt.get("rng") or []
         if len(rng) == self.dist.world:
             self._set_rng_state(rng[self.dist.rank])
         else:  # different number of processes: continue with fresh, distinct streams
@@ -575,6 +576,48 @@ class Trainer:
             for sig, h in old_handlers.items():
                 signal.signal(sig, h)
         return self.state
+
+
+# ------------------------------------------------------------------ portable checkpoints
+def pack_run(run_dir: str | os.PathLike, out: str | os.PathLike) -> Path:
+    """A small copy of a run to carry between machines: weights and EMA in float16, the step and
+    the compute log, no optimizer or RNG state (about 4 bytes per parameter).
+
+    Training continues from it with fresh optimizer moments, so the continuation is not
+    bit-exact, but no compute is lost.
+    """
+    ckpt = torch.load(Path(run_dir) / CHECKPOINT, map_location="cpu", weights_only=True)
+    small = {k: ckpt[k] for k in ("format", "step", "seconds", "patches", "sessions", "config")}
+    for k in ("model", "ema"):
+        small[k] = {n: v.half() if v.is_floating_point() else v for n, v in ckpt[k].items()}
+    small["packed"] = True
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    torch.save(small, tmp)
+    os.replace(tmp, out)
+    return out
+
+
+def unpack_run(packed: str | os.PathLike, run_dir: str | os.PathLike) -> Path:
+    """Turn a packed run back into a run folder that ``--resume`` continues.
+
+    An existing checkpoint is replaced only if the packed one has trained further.
+    """
+    small = torch.load(packed, map_location="cpu", weights_only=True)
+    run = Path(run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    target = run / CHECKPOINT
+    if target.exists():
+        old = torch.load(target, map_location="cpu", weights_only=True)
+        if old["step"] >= small["step"]:
+            raise ValueError(f"{target} is already at step {old['step']} >= {small['step']}")
+    ckpt = dict(small, optimizer=None, rng=None, replica_checksums=[])
+    tmp = run / (CHECKPOINT + ".tmp")
+    torch.save(ckpt, tmp)
+    os.replace(tmp, target)
+    (run / "config.json").write_text(json.dumps(small["config"], indent=2) + "\n")
+    return target
 
 
 # ------------------------------------------------------------------ export

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Keep CPU training going in the background, one task at a time in turn.
+# Every task's run lives in runs/TASK and resumes where it stopped, so the
+# compute of every session (CPU or GPU) adds up. Stop it with: pkill -f train_cpu.sh
+#
+#   tools/train_cpu.sh [MINUTES_PER_TURN] [TASK...]
+set -u
+cd "$(dirname "$0")/.."
+minutes=${1:-20}
+shift || true
+tasks=${*:-"dehaze derain sr inpaint deblur denoise"}
+data=${IRSDE_TRAIN_DATA:-../shared/data/train}
+val=${IRSDE_VAL_DATA:-../shared/data/val/cbsd68}
+threads=${IRSDE_TRAIN_THREADS:-2}
+while true; do
+  for task in $tasks; do
+    patch=64
+    resume=""
+    [ -f "runs/$task/checkpoint.pt" ] && resume="--resume"
+    python -m irsde_gui.cli train --task "$task" --data "$data"/* --val "$val" --val-limit 8 \
+      --val-every 2000 --out "runs/$task" --iters 200000 --batch 16 --patch "$patch" \
+      --threads "$threads" --minutes "$minutes" $resume >>"runs/$task.log" 2>&1
+  done
+done
