@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import tempfile
+import secrets
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -314,13 +314,21 @@ def format_for(path: str | os.PathLike) -> str:
     return WRITE_EXTENSIONS[ext]
 
 
+def temp_path_beside(path: Path, suffix: str = ".partial") -> Path:
+    """A fresh hidden name in the same folder (so the final rename is atomic)."""
+    return path.with_name(f".{path.stem}.{secrets.token_hex(4)}{suffix}")
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place.
+
+    The file gets the usual permissions (the umask applies), not a temp file's 0600.
+    """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=".partial", dir=p.parent)
+    tmp = temp_path_beside(p)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "xb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

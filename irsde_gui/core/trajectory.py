@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .imageio import atomic_write_bytes, encode_photo
+from .imageio import atomic_write_bytes, encode_photo, temp_path_beside
 
 DEFAULT_MAX_SIDE = 768
 
@@ -98,8 +97,7 @@ def write_mp4(path: str | os.PathLike, images: list[np.ndarray], fps: float = 6.
     p.parent.mkdir(parents=True, exist_ok=True)
     first = _even(images[0])
     h, w = first.shape[:2]
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=".partial.mp4", dir=p.parent)
-    os.close(fd)
+    tmp = str(temp_path_beside(p, ".partial.mp4"))
     try:
         writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
         if not writer.isOpened():
