@@ -8,14 +8,41 @@ Typical use::
     photo = read_photo("noisy.jpg")
     job = RestoreJob(task, load_restorer("denoise"), photo.rgb)
     write_photo("clean.png", job.run(), like=photo)
+
+The names below are imported on first use, so that importing a light module
+(``irsde_gui.core.imageio``, ``paths``, ``trajectory``, ``runs``) does not
+load PyTorch: the desktop app shows its window before PyTorch is loaded.
 """
 
-from .imageio import Photo, read_photo, write_photo
-from .model import Restorer, load_restorer
-from .pipeline import JobSettings, RestoreJob
-from .sampler import StepRecord, restore, sample
-from .sde import MeanRevertingSDE, SDEConfig
-from .tasks import TASKS, get_task
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .imageio import Photo, read_photo, write_photo
+    from .model import Restorer, load_restorer
+    from .pipeline import JobSettings, RestoreJob
+    from .sampler import StepRecord, restore, sample
+    from .sde import MeanRevertingSDE, SDEConfig
+    from .tasks import TASKS, get_task
+
+_EXPORTS = {
+    "Photo": "imageio",
+    "read_photo": "imageio",
+    "write_photo": "imageio",
+    "Restorer": "model",
+    "load_restorer": "model",
+    "JobSettings": "pipeline",
+    "RestoreJob": "pipeline",
+    "StepRecord": "sampler",
+    "restore": "sampler",
+    "sample": "sampler",
+    "MeanRevertingSDE": "sde",
+    "SDEConfig": "sde",
+    "TASKS": "tasks",
+    "get_task": "tasks",
+}
 
 __all__ = [
     "TASKS",
@@ -33,3 +60,12 @@ __all__ = [
     "sample",
     "write_photo",
 ]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,184 @@
+"""What the command line and the desktop app share around a run: inputs, masks, timing text, the run report.
+
+Importing this module does not load PyTorch (the app uses it before PyTorch
+is loaded); the functions that need the engine import it when called.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .imageio import IMAGE_EXTENSIONS, Photo, atomic_write_bytes, is_image_path, read_photo
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .model import Restorer
+    from .pipeline import RestoreJob
+    from .tasks import Task
+
+
+def collect_inputs(items: list[str]) -> tuple[list[Path], list[str], bool]:
+    """Expand files and folders into image files; returns (files, problems, any_folder)."""
+    files: list[Path] = []
+    problems: list[str] = []
+    folder = False
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            folder = True
+            found = sorted(f for f in p.iterdir() if f.is_file() and is_image_path(f))
+            if not found:
+                problems.append(f"{p}: the folder holds no images")
+            files.extend(found)
+        elif p.exists():
+            files.append(p)
+        else:
+            problems.append(f"{p}: no such file or folder")
+    return files, problems, folder
+
+
+def find_mask(mask_arg: str | None, photo_path: Path) -> Path | None:
+    """The mask for ``photo_path``: ``mask_arg`` itself, or the file named like the photo in that folder."""
+    if mask_arg is None:
+        return None
+    m = Path(mask_arg)
+    if m.is_dir():
+        for ext in ("", *IMAGE_EXTENSIONS):
+            cand = m / (photo_path.name if not ext else photo_path.stem + ext)
+            if cand.is_file():
+                return cand
+        raise FileNotFoundError(f"{photo_path}: no mask named {photo_path.stem}.* in {m}")
+    return m
+
+
+def mask_for_photo(
+    task: Task, photo: Photo, mask_path: Path | None = None
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The mask a task needs for ``photo`` and the alpha channel to write with the result.
+
+    Inpainting takes the mask from ``mask_path`` or else from the photo's
+    transparent pixels; when the transparency was the mask, the result is
+    written opaque (alpha ``None``). Other tasks need no mask and keep the alpha.
+    """
+    if not task.uses_mask:
+        return None, photo.alpha
+    if mask_path is not None:
+        return read_photo(mask_path).rgb.max(axis=2), photo.alpha
+    if photo.alpha is not None:
+        from .tasks import mask_from_alpha
+
+        return mask_from_alpha(photo.alpha), None
+    return None, photo.alpha
+
+
+def format_duration(seconds: float) -> str:
+    """``12.3 s``, ``4:05`` or ``1:02:03``."""
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    m, s = divmod(round(seconds), 60)
+    if m < 60:
+        return f"{m}:{s:02d}"
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}"
+
+
+def peak_memory(device_kind: str) -> tuple[float | None, str]:
+    """Peak memory in MiB and what it measures (CUDA allocations, or the process's resident set)."""
+    if device_kind == "cuda":
+        import torch
+
+        return torch.cuda.max_memory_allocated() / 2**20, "CUDA memory allocated by PyTorch"
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None, "not measured on this system"
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (2**20 if sys.platform == "darwin" else 2**10), "peak resident memory of the process"
+
+
+@dataclass
+class RunReport:
+    """Everything needed to reproduce one result, written as JSON beside it."""
+
+    task: str
+    model_file: str
+    model_sha256: str
+    sampler: str
+    steps: int
+    seed: int
+    device: str
+    seconds_per_step: float
+    elapsed_seconds: float
+    steps_done: int
+    stopped_early: bool = False
+    tile: int | None = None
+    input: str | None = None
+    output: str | None = None
+    input_size: list[int] = field(default_factory=list)
+    output_size: list[int] = field(default_factory=list)
+    peak_memory_mib: float | None = None
+    peak_memory_of: str = ""
+    app_version: str = ""
+    python: str = field(default_factory=lambda: platform.python_version())
+    created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    step_seconds: list[float] = field(default_factory=list)
+
+    @classmethod
+    def from_job(
+        cls,
+        job: RestoreJob,
+        restorer: Restorer,
+        step_seconds: list[float],
+        elapsed: float,
+        input_path: Path | str | None = None,
+        stopped_early: bool = False,
+    ) -> RunReport:
+        from .. import __version__
+
+        weights = restorer.weights
+        peak, peak_of = peak_memory(restorer.device.kind)
+        h, w = job.height, job.width
+        scale = job.task.scale
+        return cls(
+            task=job.task.name,
+            model_file=str(weights.path) if weights else "",
+            model_sha256=weights.card.sha256 if weights else "",
+            sampler=job.settings.sampler,
+            steps=job.steps,
+            seed=job.seed,
+            device=restorer.device.describe(),
+            seconds_per_step=round(sum(step_seconds) / len(step_seconds), 4) if step_seconds else 0.0,
+            elapsed_seconds=round(elapsed, 3),
+            steps_done=len(step_seconds),
+            stopped_early=stopped_early,
+            tile=job.tile,
+            input=str(input_path) if input_path else None,
+            input_size=[w // scale, h // scale],
+            output_size=[w, h],
+            peak_memory_mib=round(peak, 1) if peak is not None else None,
+            peak_memory_of=peak_of,
+            app_version=__version__,
+            step_seconds=[round(s, 4) for s in step_seconds],
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def write(self, path: str | Path, output: str | Path | None = None) -> Path:
+        """Write the report as JSON (atomically); ``output`` records the result file it belongs to."""
+        if output is not None:
+            self.output = str(output)
+        return atomic_write_bytes(path, (json.dumps(self.to_dict(), indent=2) + "\n").encode("utf-8"))
+
+
+def report_path_for(result_path: str | Path) -> Path:
+    """Where the run report of a saved result goes: ``photo-clean.png`` -> ``photo-clean.json``."""
+    return Path(result_path).with_suffix(".json")

@@ -1,0 +1,293 @@
+"""The batch queue: several photos or a folder, restored one after another into an output folder.
+
+Each file is read, restored and written by the worker thread (the same
+:class:`~irsde_gui.worker.RestoreRun` as a single photo, with ``source`` and
+``output`` set), with the settings of the side panel at the time the file
+starts. A file is never written over its input.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QToolButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.imageio import WRITE_EXTENSIONS
+from ..core.runs import format_duration
+from ..worker import RestorerCache, RestoreRun, RunRequest
+from .theme import icon
+
+STATUS_ICONS = {
+    "queued": ("mdi6.timer-sand", None),
+    "running": ("mdi6.progress-clock", "#4f8cff"),
+    "done": ("mdi6.check-circle", "#2f9e44"),
+    "failed": ("mdi6.alert-circle", "#e03131"),
+    "cancelled": ("mdi6.cancel", "#868e96"),
+}
+
+
+@dataclass
+class BatchItem:
+    source: Path
+    status: str = "queued"
+    message: str = "Waiting"
+    output: Path | None = None
+    seconds: float = 0.0
+
+
+def batch_output_path(source: Path, folder: Path, task: str) -> Path:
+    """Where a batch writes the result of ``source``: same name and format, never the input itself."""
+    ext = source.suffix.lower() if source.suffix.lower() in WRITE_EXTENSIONS else ".png"
+    target = folder / f"{source.stem}{ext}"
+    try:
+        same_folder = folder.resolve() == source.parent.resolve()
+    except OSError:
+        same_folder = False
+    if same_folder:
+        target = folder / f"{source.stem}-{task}{ext}"
+    return target
+
+
+class BatchPanel(QWidget):
+    """Queue of files with per-file status, an output folder, Start and Cancel."""
+
+    running_changed = Signal(bool)
+    item_finished = Signal(object)  # BatchItem
+    choose_output = Signal()
+    add_files_requested = Signal()
+    add_folder_requested = Signal()
+    queue_finished = Signal(int, int)  # done, failed
+
+    def __init__(
+        self,
+        make_request: Callable[[Path], RunRequest | str],
+        cache: RestorerCache,
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self.make_request = make_request
+        self.cache = cache
+        self.items: list[BatchItem] = []
+        self.output_folder: Path | None = None
+        self.run: RestoreRun | None = None
+        self._current: BatchItem | None = None
+        self._cancelled = False
+        self._started = 0.0
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 8, 8, 8)
+        lay.setSpacing(6)
+        top = QHBoxLayout()
+        self.add_files_button = self._button("mdi6.image-plus", "Add photos…")
+        self.add_files_button.clicked.connect(self.add_files_requested)
+        self.add_folder_button = self._button("mdi6.folder-multiple-image", "Add a folder…")
+        self.add_folder_button.clicked.connect(self.add_folder_requested)
+        self.clear_button = self._button("mdi6.delete-sweep", "Remove finished and queued files")
+        self.clear_button.clicked.connect(self.clear)
+        top.addWidget(self.add_files_button)
+        top.addWidget(self.add_folder_button)
+        top.addStretch(1)
+        top.addWidget(self.clear_button)
+        lay.addLayout(top)
+
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Photo", "Status", "Time"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(True)
+        header = self.tree.header()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        lay.addWidget(self.tree, 1)
+
+        out = QHBoxLayout()
+        out.addWidget(QLabel("Save to"))
+        self.output_label = QLabel("(choose a folder)")
+        self.output_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.output_label.setMinimumWidth(80)
+        out.addWidget(self.output_label, 1)
+        self.output_button = QPushButton("Choose…")
+        self.output_button.clicked.connect(self.choose_output)
+        out.addWidget(self.output_button)
+        lay.addLayout(out)
+
+        run_row = QHBoxLayout()
+        self.summary = QLabel("The queue is empty. Drop several photos or a folder on the window.")
+        self.summary.setProperty("hint", True)
+        self.summary.setWordWrap(True)
+        run_row.addWidget(self.summary, 1)
+        self.start_button = QPushButton(icon("mdi6.play"), "Start")
+        self.start_button.setToolTip("Restore every queued photo with the current settings")
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton(icon("mdi6.stop"), "Cancel all")
+        self.cancel_button.setToolTip("Stop the current photo and leave the rest queued")
+        self.cancel_button.clicked.connect(self.cancel)
+        run_row.addWidget(self.start_button)
+        run_row.addWidget(self.cancel_button)
+        lay.addLayout(run_row)
+        self._sync()
+
+    def _button(self, name: str, tip: str) -> QToolButton:
+        b = QToolButton()
+        b.setIcon(icon(name))
+        b.setToolTip(tip)
+        b.setAutoRaise(True)
+        b.setIconSize(QSize(20, 20))
+        return b
+
+    # -- queue
+    def set_output_folder(self, folder: str | Path | None) -> None:
+        self.output_folder = Path(folder) if folder else None
+        self.output_label.setText(str(self.output_folder) if self.output_folder else "(choose a folder)")
+        self.output_label.setToolTip(str(self.output_folder or ""))
+        self._sync()
+
+    def add_paths(self, paths: list[Path]) -> int:
+        known = {i.source.resolve() for i in self.items}
+        added = 0
+        for p in paths:
+            if p.resolve() in known:
+                continue
+            item = BatchItem(Path(p))
+            self.items.append(item)
+            self._add_row(item)
+            added += 1
+        self._sync()
+        return added
+
+    def clear(self) -> None:
+        keep = [i for i in self.items if i.status == "running"]
+        self.items = keep
+        self.tree.clear()
+        for i in keep:
+            self._add_row(i)
+        self._sync()
+
+    def _add_row(self, item: BatchItem) -> None:
+        row = QTreeWidgetItem([item.source.name, item.message, ""])
+        row.setToolTip(0, str(item.source))
+        row.setData(0, Qt.ItemDataRole.UserRole, str(item.source))
+        self.tree.addTopLevelItem(row)
+        self._paint_row(item)
+
+    def _row(self, item: BatchItem) -> QTreeWidgetItem | None:
+        for i in range(self.tree.topLevelItemCount()):
+            r = self.tree.topLevelItem(i)
+            if r.data(0, Qt.ItemDataRole.UserRole) == str(item.source):
+                return r
+        return None
+
+    def _paint_row(self, item: BatchItem) -> None:
+        r = self._row(item)
+        if r is None:
+            return
+        name, colour = STATUS_ICONS[item.status]
+        r.setIcon(1, icon(name, color=colour) if colour else icon(name))
+        r.setText(1, item.message)
+        r.setToolTip(1, item.message if item.output is None else f"{item.message}\n{item.output}")
+        r.setText(2, format_duration(item.seconds) if item.seconds else "")
+
+    # -- running
+    @property
+    def is_running(self) -> bool:
+        return self.run is not None
+
+    def start(self) -> None:
+        if self.is_running or self.output_folder is None:
+            if self.output_folder is None:
+                self.choose_output.emit()
+            return
+        for i in self.items:
+            if i.status in ("cancelled", "failed"):
+                i.status, i.message = "queued", "Waiting"
+                self._paint_row(i)
+        self._cancelled = False
+        self.running_changed.emit(True)
+        self._next()
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        if self.run is not None:
+            self.run.cancel()
+
+    def wait(self, msecs: int = 30_000) -> bool:
+        return self.run.wait(msecs) if self.run is not None else True
+
+    def _next(self) -> None:
+        item = next((i for i in self.items if i.status == "queued"), None)
+        if item is None or self._cancelled or self.output_folder is None:
+            self._finish_queue()
+            return
+        request = self.make_request(item.source)
+        if isinstance(request, str):
+            self._set(item, "failed", request)
+            self._next()
+            return
+        request.output = batch_output_path(item.source, self.output_folder, request.task)
+        self._current = item
+        self._set(item, "running", "Starting…")
+        self._started = time.perf_counter()
+        run = RestoreRun(request, cache=self.cache, parent=self)
+        run.progress.connect(lambda p, it=item: self._set(it, "running", f"Step {p.index}/{p.total}"))
+        run.finished.connect(lambda o, it=item: self._done(it, o))
+        run.cancelled.connect(lambda o, it=item: self._set(it, "cancelled", "Cancelled"))
+        run.failed.connect(lambda f, it=item: self._set(it, "failed", f.message))
+        run.stopped.connect(self._run_stopped)
+        self.run = run
+        self._sync()
+        run.start()
+
+    def _done(self, item: BatchItem, outcome) -> None:
+        item.output = outcome.output
+        self._set(item, "done", f"Saved {outcome.output.name}" if outcome.output else "Done")
+
+    def _set(self, item: BatchItem, status: str, message: str) -> None:
+        item.status, item.message = status, message
+        if status != "queued" and self._current is item:
+            item.seconds = time.perf_counter() - self._started
+        self._paint_row(item)
+        if status in ("done", "failed", "cancelled"):
+            self.item_finished.emit(item)
+        self._sync()
+
+    def _run_stopped(self) -> None:
+        run, self.run = self.run, None
+        if run is not None:
+            run.deleteLater()
+        self._current = None
+        self._next()
+
+    def _finish_queue(self) -> None:
+        done = sum(i.status == "done" for i in self.items)
+        failed = sum(i.status == "failed" for i in self.items)
+        self.running_changed.emit(False)
+        self._sync()
+        self.queue_finished.emit(done, failed)
+
+    def _sync(self) -> None:
+        queued = sum(i.status == "queued" for i in self.items)
+        running = self.is_running
+        self.start_button.setEnabled(not running and queued > 0)
+        self.cancel_button.setEnabled(running)
+        self.clear_button.setEnabled(not running and bool(self.items))
+        if not self.items:
+            self.summary.setText("The queue is empty. Drop several photos or a folder on the window.")
+            return
+        counts = {s: sum(i.status == s for i in self.items) for s in STATUS_ICONS}
+        parts = [f"{n} {s}" for s, n in counts.items() if n]
+        self.summary.setText(", ".join(parts))

@@ -1,0 +1,348 @@
+"""The side panel: task selector, inpainting mask tools, steps, sampler, seed, device, Restore / Stop."""
+
+from __future__ import annotations
+
+import secrets
+
+from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QFont, QPainter, QPalette
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .mask_editor import MaskEditor, MaskToolBar
+from .theme import icon
+
+SAMPLER_CHOICES = [
+    ("posterior", "Posterior (recommended)", "Exact Gaussian posterior jumps: the best quality per step"),
+    ("sde", "Reverse SDE", "Euler–Maruyama steps of the reverse-time SDE (stochastic)"),
+    ("ode", "Probability-flow ODE", "Deterministic steps of the probability-flow ODE"),
+]
+DEVICE_CHOICES = [("auto", "Auto"), ("cuda", "CUDA GPU"), ("mps", "Apple GPU (MPS)"), ("cpu", "CPU")]
+DESCRIPTION_ROLE = Qt.ItemDataRole.UserRole + 1
+NAME_ROLE = Qt.ItemDataRole.UserRole + 2
+SEED_MAX = 2**31 - 1
+
+
+class TaskDelegate(QStyledItemDelegate):
+    """Two lines per task: the label in bold and the one-line description below."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        fm = option.fontMetrics
+        return QSize(200, fm.height() * 2 + 18)
+
+    def paint(self, p: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        style = opt.widget.style() if opt.widget else None
+        enabled = bool(opt.state & QStyle.StateFlag.State_Enabled)
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        p.save()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        r = opt.rect.adjusted(2, 2, -2, -2)
+        pal = opt.palette
+        if selected:
+            c = pal.color(QPalette.ColorRole.Highlight)
+            c.setAlpha(70 if enabled else 30)
+            p.setBrush(c)
+            p.setPen(pal.color(QPalette.ColorRole.Highlight))
+            p.drawRoundedRect(r, 6, 6)
+        elif opt.state & QStyle.StateFlag.State_MouseOver and enabled:
+            c = pal.color(QPalette.ColorRole.Highlight)
+            c.setAlpha(25)
+            p.setBrush(c)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.drawRoundedRect(r, 6, 6)
+        ic = index.data(Qt.ItemDataRole.DecorationRole)
+        if ic is not None:
+            mode = ic.Mode.Normal if enabled else ic.Mode.Disabled
+            ic.paint(p, QRect(r.left() + 8, r.center().y() - 12, 24, 24), Qt.AlignmentFlag.AlignCenter, mode)
+        text_rect = r.adjusted(42, 6, -6, -6)
+        f = QFont(opt.font)
+        f.setWeight(QFont.Weight.DemiBold)
+        p.setFont(f)
+        group = QPalette.ColorGroup.Normal if enabled else QPalette.ColorGroup.Disabled
+        p.setPen(pal.color(group, QPalette.ColorRole.Text))
+        fm = p.fontMetrics()
+        p.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, index.data())
+        f2 = QFont(opt.font)
+        f2.setPointSizeF(f2.pointSizeF() * 0.9)
+        p.setFont(f2)
+        sub = pal.color(group, QPalette.ColorRole.PlaceholderText)
+        p.setPen(sub)
+        desc = index.data(DESCRIPTION_ROLE) or ""
+        desc = p.fontMetrics().elidedText(desc, Qt.TextElideMode.ElideRight, text_rect.width())
+        p.drawText(
+            text_rect.adjusted(0, fm.height() + 2, 0, 0),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+            desc,
+        )
+        p.restore()
+        del style
+
+
+class RunPanel(QWidget):
+    """Everything that decides a run, plus the Restore and Stop buttons."""
+
+    task_changed = Signal(str)
+    restore_clicked = Signal()
+    stop_clicked = Signal()
+    settings_changed = Signal()
+    load_mask_requested = Signal()
+
+    def __init__(self, mask_editor: MaskEditor, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.engine = None
+        self._steps_by_task: dict[str, int] = {}
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(10, 10, 10, 10)
+        outer.setSpacing(10)
+
+        task_box = QGroupBox("Task")
+        tl = QVBoxLayout(task_box)
+        self.task_list = QListWidget()
+        self.task_list.setItemDelegate(TaskDelegate(self.task_list))
+        self.task_list.setMouseTracking(True)
+        self.task_list.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.task_list.setFrameShape(QListWidget.Shape.NoFrame)
+        self.task_list.currentItemChanged.connect(self._task_item_changed)
+        self.task_list.setAccessibleName("Task")
+        tl.addWidget(self.task_list)
+        self.loading_label = QLabel("Loading the restoration engine…")
+        self.loading_label.setProperty("hint", True)
+        tl.addWidget(self.loading_label)
+        outer.addWidget(task_box)
+
+        self.mask_box = QGroupBox("Area to fill")
+        ml = QVBoxLayout(self.mask_box)
+        self.mask_tools = MaskToolBar(mask_editor)
+        self.mask_tools.load_requested.connect(self.load_mask_requested)
+        ml.addWidget(self.mask_tools)
+        self.mask_box.hide()
+        outer.addWidget(self.mask_box)
+
+        run_box = QGroupBox("Sampling")
+        form = QFormLayout(run_box)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        steps_row = QHBoxLayout()
+        self.steps_slider = QSlider(Qt.Orientation.Horizontal)
+        self.steps_spin = QSpinBox()
+        for w in (self.steps_slider, self.steps_spin):
+            w.setRange(1, 100)
+        self.steps_spin.setToolTip("Network calls from noise to the result: more is slower and finer")
+        self.steps_slider.setToolTip(self.steps_spin.toolTip())
+        self.steps_slider.valueChanged.connect(self.steps_spin.setValue)
+        self.steps_spin.valueChanged.connect(self._steps_changed)
+        steps_row.addWidget(self.steps_slider, 1)
+        steps_row.addWidget(self.steps_spin)
+        form.addRow("Steps", steps_row)
+
+        self.sampler_combo = QComboBox()
+        for key, label, tip in SAMPLER_CHOICES:
+            self.sampler_combo.addItem(label, key)
+            self.sampler_combo.setItemData(self.sampler_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.sampler_combo.currentIndexChanged.connect(lambda _i: self.settings_changed.emit())
+        form.addRow("Sampler", self.sampler_combo)
+
+        seed_row = QHBoxLayout()
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, SEED_MAX)
+        self.seed_spin.setToolTip("The same seed, settings and photo give the same result")
+        self.seed_spin.valueChanged.connect(lambda _v: self.settings_changed.emit())
+        self.dice_button = QToolButton()
+        self.dice_button.setIcon(icon("mdi6.dice-5"))
+        self.dice_button.setToolTip("A new random seed (D)")
+        self.dice_button.setAutoRaise(True)
+        self.dice_button.clicked.connect(self.roll_seed)
+        seed_row.addWidget(self.seed_spin, 1)
+        seed_row.addWidget(self.dice_button)
+        form.addRow("Seed", seed_row)
+
+        self.device_combo = QComboBox()
+        for key, label in DEVICE_CHOICES:
+            self.device_combo.addItem(label, key)
+        self.device_combo.currentIndexChanged.connect(lambda _i: self.settings_changed.emit())
+        form.addRow("Device", self.device_combo)
+        outer.addWidget(run_box)
+
+        self.restore_button = QPushButton(icon("mdi6.auto-fix", color="#ffffff"), "  Restore")
+        self.restore_button.setObjectName("RestoreButton")
+        self.restore_button.setToolTip("Restore the photo (Ctrl+R or Enter)")
+        self.restore_button.setMinimumHeight(40)
+        self.restore_button.clicked.connect(self.restore_clicked)
+        self.stop_button = QPushButton(icon("mdi6.stop"), "  Stop")
+        self.stop_button.setToolTip("Stop after the current step (Esc)")
+        self.stop_button.setMinimumHeight(40)
+        self.stop_button.clicked.connect(self.stop_clicked)
+        self.stop_button.setEnabled(False)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.restore_button, 2)
+        buttons.addWidget(self.stop_button, 1)
+        outer.addLayout(buttons)
+        self.estimate_label = QLabel("")
+        self.estimate_label.setProperty("hint", True)
+        self.estimate_label.setWordWrap(True)
+        outer.addWidget(self.estimate_label)
+        outer.addStretch(1)
+        self._set_device_choices({})
+
+    # -- tasks
+    def set_engine(self, engine, selected: str) -> None:
+        """Fill the task list from the loaded engine; tasks without weights are disabled."""
+        self.engine = engine
+        self.task_list.blockSignals(True)
+        self.task_list.clear()
+        for info in engine.tasks.values():
+            item = QListWidgetItem(icon(info.icon), info.label)
+            item.setData(DESCRIPTION_ROLE, info.description)
+            item.setData(NAME_ROLE, info.name)
+            if info.available:
+                tip = f"{info.description}\nWeights: {info.weights}"
+                item.setToolTip(tip)
+            else:
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled & ~Qt.ItemFlag.ItemIsSelectable)
+                item.setToolTip(f"{info.description}\n\nUnavailable: {info.problem}")
+            self.task_list.addItem(item)
+        self.task_list.blockSignals(False)
+        rows = self.task_list.count()
+        self.task_list.setFixedHeight(sum(self.task_list.sizeHintForRow(i) for i in range(rows)) + 4)
+        self.loading_label.setVisible(not any(i.available for i in engine.tasks.values()))
+        self.loading_label.setText(
+            "No trained weights are installed. Add them to the weights folder (see Help ▸ About)."
+        )
+        self._set_device_choices(engine.devices)
+        if not self.select_task(selected):
+            first = next((i.name for i in engine.tasks.values() if i.available), None)
+            if first:
+                self.select_task(first)
+
+    def select_task(self, name: str) -> bool:
+        for row in range(self.task_list.count()):
+            item = self.task_list.item(row)
+            if item.data(NAME_ROLE) == name and item.flags() & Qt.ItemFlag.ItemIsEnabled:
+                self.task_list.setCurrentItem(item)
+                return True
+        return False
+
+    @property
+    def task(self) -> str | None:
+        item = self.task_list.currentItem()
+        return item.data(NAME_ROLE) if item is not None else None
+
+    def task_info(self):
+        if self.engine is None or self.task is None:
+            return None
+        return self.engine.tasks.get(self.task)
+
+    def _task_item_changed(self, current: QListWidgetItem | None, _previous) -> None:
+        info = self.task_info()
+        if info is None:
+            return
+        self.mask_box.setVisible(info.uses_mask)
+        for w in (self.steps_slider, self.steps_spin):
+            w.blockSignals(True)
+            w.setRange(1, info.max_steps)
+            w.blockSignals(False)
+        self.set_steps(self._steps_by_task.get(info.name, info.default_steps))
+        self.task_changed.emit(info.name)
+
+    # -- steps, seed, sampler, device
+    def remember_steps(self, task: str, steps: int | None) -> None:
+        if steps:
+            self._steps_by_task[task] = steps
+
+    @property
+    def steps(self) -> int:
+        return self.steps_spin.value()
+
+    def set_steps(self, steps: int) -> None:
+        self.steps_spin.setValue(int(steps))
+        self.steps_slider.blockSignals(True)
+        self.steps_slider.setValue(int(steps))
+        self.steps_slider.blockSignals(False)
+
+    def _steps_changed(self, value: int) -> None:
+        self.steps_slider.blockSignals(True)
+        self.steps_slider.setValue(value)
+        self.steps_slider.blockSignals(False)
+        if self.task:
+            self._steps_by_task[self.task] = value
+        self.settings_changed.emit()
+
+    @property
+    def sampler(self) -> str:
+        return self.sampler_combo.currentData()
+
+    def set_sampler(self, key: str) -> None:
+        i = self.sampler_combo.findData(key)
+        if i >= 0:
+            self.sampler_combo.setCurrentIndex(i)
+
+    @property
+    def seed(self) -> int:
+        return self.seed_spin.value()
+
+    def set_seed(self, seed: int) -> None:
+        self.seed_spin.setValue(max(0, min(SEED_MAX, int(seed))))
+
+    def roll_seed(self) -> None:
+        self.set_seed(secrets.randbelow(SEED_MAX))
+
+    @property
+    def device(self) -> str:
+        return self.device_combo.currentData()
+
+    def set_device(self, key: str) -> bool:
+        i = self.device_combo.findData(key)
+        if i < 0 or not self._device_enabled(i):
+            return False
+        self.device_combo.setCurrentIndex(i)
+        return True
+
+    def _device_enabled(self, i: int) -> bool:
+        item = self.device_combo.model().item(i)
+        return bool(item.flags() & Qt.ItemFlag.ItemIsEnabled)
+
+    def _set_device_choices(self, devices: dict[str, str]) -> None:
+        model = self.device_combo.model()
+        for i in range(self.device_combo.count()):
+            key = self.device_combo.itemData(i)
+            item = model.item(i)
+            present = key == "auto" or key in devices
+            flags = item.flags()
+            item.setFlags(
+                flags | Qt.ItemFlag.ItemIsEnabled if present else flags & ~Qt.ItemFlag.ItemIsEnabled
+            )
+            if key == "auto":
+                best = next(iter(devices.values()), "the best device found")
+                item.setToolTip(f"Use {best}")
+            elif present:
+                item.setToolTip(devices[key])
+            else:
+                item.setToolTip("Not found on this computer" if devices else "Looking for devices…")
+        if not self._device_enabled(self.device_combo.currentIndex()):
+            self.device_combo.setCurrentIndex(0)
+
+    # -- state while running
+    def set_running(self, running: bool) -> None:
+        for w in (self.task_list, self.mask_box, self.steps_slider, self.steps_spin, self.sampler_combo,
+                  self.seed_spin, self.dice_button, self.device_combo):  # fmt: skip
+            w.setEnabled(not running)
+        self.restore_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)

@@ -1,0 +1,1097 @@
+"""The main window: open a photo, pick a task, restore it step by step, compare, scrub, save.
+
+Importing this module does not import PyTorch: the window is built and shown
+first, then :meth:`MainWindow.start_engine` loads the engine in a thread.
+Restoring runs in :class:`irsde_gui.worker.RestoreRun` threads; this module
+only turns their signals into pixels and words.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt, QThread, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QImage,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.imageio import ImageReadError, ImageWriteError, Photo, decode_photo, is_image_path, read_photo
+from ..core.runs import collect_inputs, format_duration, report_path_for
+from ..core.trajectory import Trajectory
+from ..worker import EngineLoader, RestorerCache, RestoreRun, RunFailure, RunOutcome, RunRequest
+from . import theme
+from .batch import BatchPanel
+from .compare_view import CompareView
+from .controls import RunPanel
+from .dialogs import AboutDialog, Dialogs, MessageBar, ShortcutsDialog
+from .mask_editor import MaskEditor
+from .settings import Settings
+from .theme import app_icon, set_icon
+from .trajectory import TrajectoryBar, qimage_from_rgb
+
+log = logging.getLogger(__name__)
+APP_TITLE = "IR-SDE Studio"
+
+
+def rgb_to_qimage(rgb: np.ndarray) -> QImage:
+    """float32 HxWx3 in [0, 1] -> an 8-bit QImage for display."""
+    return qimage_from_rgb((np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8))
+
+
+def why(exc: Exception, path: object) -> str:
+    """The reason part of a core error message (which starts with the file name)."""
+    text = str(exc)
+    prefix = f"{path}: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
+
+
+class MainWindow(QMainWindow):
+    engine_ready = Signal(object)
+    photo_changed = Signal()
+    run_finished = Signal(object)  # RunOutcome, RunFailure or None after any run has ended
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        dialogs: Dialogs | None = None,
+        load_engine: bool = True,
+    ):
+        super().__init__()
+        self.settings = settings or Settings()
+        self.dialogs = dialogs or Dialogs()
+        self.engine = None
+        self.photo: Photo | None = None
+        self.photo_name = ""
+        self.result: np.ndarray | None = None
+        self.outcome: RunOutcome | None = None
+        self.trajectory = Trajectory()
+        self.run: RestoreRun | None = None
+        self.cache = RestorerCache()
+        self.mask_is_alpha = False
+        self.last_saved: Path | None = None
+        self._restore_when_ready = False
+        self._engine_thread: QThread | None = None
+        self._wanted_device = self.settings.device
+        self._restoring = True  # no saving while the widgets are being set from the settings
+        self.started_at = time.perf_counter()
+
+        self.setWindowTitle(APP_TITLE)
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+        self.mask_editor = MaskEditor(self)
+        self._build_central()
+        self._build_panel()
+        self._build_batch()
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status()
+        self._restore_settings()
+        self._restoring = False
+        self._sync_actions()
+        if load_engine:
+            QTimer.singleShot(0, self.start_engine)
+
+    # ================================================================ layout
+    def _build_central(self) -> None:
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(8, 8, 8, 0)
+        lay.setSpacing(6)
+        self.message_bar = MessageBar()
+        lay.addWidget(self.message_bar)
+        self.view = CompareView()
+        self.view.empty_icon = app_icon().pixmap(QSize(96, 96))
+        self.view.tool = None
+        self.view.hovered.connect(self._hovered)
+        self.view.zoom_changed.connect(self._zoom_changed)
+        self.view.stroke_finished.connect(self._mask_edited)
+        lay.addWidget(self.view, 1)
+        self.scrubber = TrajectoryBar()
+        self.scrubber.frame_chosen.connect(self._show_frame)
+        self.scrubber.kind_changed.connect(self._kind_changed)
+        lay.addWidget(self.scrubber)
+        prog = QHBoxLayout()
+        prog.setContentsMargins(8, 0, 8, 6)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.progress_label = QLabel("")
+        self.progress_label.setProperty("hint", True)
+        self.progress_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        prog.addWidget(self.progress_bar, 2)
+        prog.addWidget(self.progress_label, 3)
+        lay.addLayout(prog)
+        self.setCentralWidget(central)
+        self.mask_editor.changed.connect(self.view.update)
+
+    def _build_panel(self) -> None:
+        self.panel = RunPanel(self.mask_editor)
+        self.panel.task_changed.connect(self._task_changed)
+        self.panel.restore_clicked.connect(self.restore)
+        self.panel.stop_clicked.connect(self.stop)
+        self.panel.settings_changed.connect(self._save_run_settings)
+        self.panel.load_mask_requested.connect(self.load_mask)
+        scroll = QScrollArea()
+        scroll.setWidget(self.panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(300)
+        self.panel_dock = QDockWidget("Restore", self)
+        self.panel_dock.setObjectName("RestoreDock")
+        self.panel_dock.setWidget(scroll)
+        self.panel_dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.panel_dock)
+
+    def _build_batch(self) -> None:
+        self.batch = BatchPanel(self._batch_request, self.cache)
+        self.batch.choose_output.connect(self.choose_batch_folder)
+        self.batch.add_files_requested.connect(self._batch_add_files)
+        self.batch.add_folder_requested.connect(self._batch_add_folder)
+        self.batch.running_changed.connect(self._batch_running)
+        self.batch.queue_finished.connect(self._batch_finished)
+        self.batch.set_output_folder(self.settings.output_folder or None)
+        self.batch_dock = QDockWidget("Batch queue", self)
+        self.batch_dock.setObjectName("BatchDock")
+        self.batch_dock.setWidget(self.batch)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.batch_dock)
+        self.batch_dock.hide()
+
+    def _action(self, text: str, slot, shortcut=None, icon_name: str | None = None, tip: str = "") -> QAction:
+        a = QAction(text, self)
+        if icon_name:
+            set_icon(a, icon_name)
+        if shortcut:
+            if isinstance(shortcut, list | tuple):
+                a.setShortcuts([QKeySequence(s) for s in shortcut])
+            else:
+                a.setShortcut(QKeySequence(shortcut))
+        if tip:
+            a.setToolTip(tip)
+            a.setStatusTip(tip)
+        a.triggered.connect(slot)
+        self.addAction(a)
+        return a
+
+    def _build_actions(self) -> None:
+        A = self._action
+        self.open_action = A(
+            "&Open…",
+            self.open_dialog,
+            QKeySequence.StandardKey.Open,
+            "mdi6.folder-open",
+            "Open a photo (or several, to queue them)",
+        )
+        self.paste_action = A(
+            "&Paste photo",
+            self.paste,
+            QKeySequence.StandardKey.Paste,
+            "mdi6.content-paste",
+            "Paste a photo from the clipboard",
+        )
+        self.save_action = A(
+            "&Save result…",
+            self.save,
+            QKeySequence.StandardKey.Save,
+            "mdi6.content-save",
+            "Save the restored photo (PNG, JPEG, TIFF, WebP)",
+        )
+        self.export_action = A(
+            "&Export trajectory…",
+            self.export_trajectory,
+            "Ctrl+E",
+            "mdi6.movie-open",
+            "Export every step as an animated GIF, an MP4 video or a contact sheet",
+        )
+        self.report_action = A(
+            "Save run &report…",
+            self.save_report,
+            None,
+            "mdi6.file-document-outline",
+            "Save the JSON report of the run (settings, model hash, timings)",
+        )
+        self.auto_report_action = QAction("Save a run report beside each result", self, checkable=True)
+        self.auto_report_action.setChecked(self.settings.save_report)
+        self.auto_report_action.toggled.connect(lambda on: setattr(self.settings, "save_report", on))
+        self.quit_action = A("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.restore_action = A(
+            "&Restore",
+            self.restore,
+            ["Ctrl+R", "Return", "Enter"],
+            "mdi6.auto-fix",
+            "Restore the photo with the chosen task",
+        )
+        self.stop_action = A("S&top", self.stop, "Esc", "mdi6.stop", "Stop after the current step")
+        self.dice_action = A("New random &seed", self.panel.roll_seed, "D", "mdi6.dice-5")
+        self.fit_action = A(
+            "&Fit", self.view.fit, "F", "mdi6.fit-to-screen", "Fit the photo in the window (F)"
+        )
+        self.actual_action = A(
+            "&100 %",
+            self.view.actual_size,
+            "1",
+            "mdi6.numeric-1-box-outline",
+            "One photo pixel per screen pixel (1)",
+        )
+        self.zoom_in_action = A("Zoom &in", lambda: self._zoom_centre(1.25), ["+", "="], "mdi6.magnify-plus")
+        self.zoom_out_action = A("Zoom &out", lambda: self._zoom_centre(0.8), "-", "mdi6.magnify-minus")
+        self.side_action = A(
+            "&Side by side",
+            self.toggle_side_by_side,
+            "S",
+            "mdi6.view-split-vertical",
+            "Show before and after side by side instead of the split line (S)",
+        )
+        self.side_action.setCheckable(True)
+        self.kind_action = A(
+            "Show x0_hat instead of x_t",
+            self.scrubber.toggle_kind,
+            "X",
+            None,
+            "Frames show the clean estimate x0_hat (or the noisy state x_t)",
+        )
+        self.kind_action.setCheckable(True)
+        self.batch_action = self.batch_dock.toggleViewAction()
+        self.batch_action.setText("&Batch queue")
+        self.batch_action.setShortcut(QKeySequence("Ctrl+B"))
+        set_icon(self.batch_action, "mdi6.format-list-checks")
+        self.batch_action.setToolTip("Restore several photos or a folder (Ctrl+B)")
+        self.reload_action = A(
+            "Reload &models", self.reload_models, None, "mdi6.restore", "Look again for installed weights"
+        )
+        self.shortcuts_action = A("&Keyboard shortcuts", self.show_shortcuts, "F1", "mdi6.keyboard")
+        self.about_action = A("&About IR-SDE Studio", self.show_about, None, "mdi6.information")
+        # Brush and mask editing
+        self.grow_action = A("Larger brush", self.mask_editor.grow, "]")
+        self.shrink_action = A("Smaller brush", self.mask_editor.shrink, "[")
+        self.erase_action = A("Eraser", lambda: self.panel.mask_tools.erase_button.click(), "E")
+        self.brush_action = A("Brush", lambda: self.panel.mask_tools.paint_button.click(), "B")
+        self.undo_action = A("Undo stroke", self.mask_editor.undo, QKeySequence.StandardKey.Undo)
+        # Scrubbing (only while the canvas or the scrubber has focus, so spin boxes keep their keys)
+        central = self.centralWidget()
+        for key, slot in (
+            ("Left", lambda: self.scrubber.step(-1)),
+            ("Right", lambda: self.scrubber.step(1)),
+            ("Home", self.scrubber.first),
+            ("End", self.scrubber.last),
+        ):
+            a = QAction(key, central)
+            a.setShortcut(QKeySequence(key))
+            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            a.triggered.connect(slot)
+            central.addAction(a)
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        f.addAction(self.open_action)
+        self.recent_menu = f.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        f.addAction(self.paste_action)
+        f.addSeparator()
+        f.addAction(self.save_action)
+        f.addAction(self.export_action)
+        f.addAction(self.report_action)
+        f.addAction(self.auto_report_action)
+        f.addSeparator()
+        f.addAction(self.quit_action)
+        r = mb.addMenu("&Restore")
+        for a in (self.restore_action, self.stop_action, self.dice_action):
+            r.addAction(a)
+        r.addSeparator()
+        r.addAction(self.batch_action)
+        r.addAction(self.reload_action)
+        v = mb.addMenu("&View")
+        for a in (self.fit_action, self.actual_action, self.zoom_in_action, self.zoom_out_action):
+            v.addAction(a)
+        v.addSeparator()
+        v.addAction(self.side_action)
+        v.addAction(self.kind_action)
+        v.addSeparator()
+        theme_menu = v.addMenu("&Theme")
+        group = QActionGroup(self)
+        for key, label in (("system", "Follow the system"), ("dark", "Dark"), ("light", "Light")):
+            a = theme_menu.addAction(label)
+            a.setCheckable(True)
+            a.setChecked(self.settings.theme == key)
+            a.triggered.connect(lambda _=False, k=key: self.set_theme(k))
+            group.addAction(a)
+        v.addAction(self.panel_dock.toggleViewAction())
+        h = mb.addMenu("&Help")
+        h.addAction(self.shortcuts_action)
+        h.addAction(self.about_action)
+
+    def _build_toolbar(self) -> None:
+        tb = self.addToolBar("Main")
+        tb.setObjectName("MainToolbar")
+        tb.setMovable(False)
+        tb.setIconSize(QSize(20, 20))
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for a in (self.open_action, self.save_action, self.export_action):
+            tb.addAction(a)
+        tb.addSeparator()
+        for a in (self.fit_action, self.actual_action, self.side_action):
+            tb.addAction(a)
+        tb.addSeparator()
+        tb.addAction(self.batch_action)
+        for a in (self.fit_action, self.actual_action):
+            w = tb.widgetForAction(a)
+            if w is not None:
+                w.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        self.open_action.setIconText("Open")
+        self.save_action.setIconText("Save")
+        self.export_action.setIconText("Export")
+        self.side_action.setIconText("Side by side")
+        self.batch_action.setIconText("Batch")
+
+    def _build_status(self) -> None:
+        sb = self.statusBar()
+        self.pixel_label = QLabel("")
+        self.size_label = QLabel("")
+        self.zoom_label = QLabel("")
+        self.device_label = QLabel("Loading the engine…")
+        for w in (self.pixel_label, self.size_label, self.zoom_label, self.device_label):
+            w.setProperty("hint", True)
+            sb.addPermanentWidget(w)
+
+    # ================================================================ settings
+    def _restore_settings(self) -> None:
+        s = self.settings
+        if s.geometry is not None:
+            self.restoreGeometry(s.geometry)
+        else:
+            self.resize(1280, 820)
+        if s.window_state is not None:
+            self.restoreState(s.window_state)
+        self.panel.set_sampler(s.sampler)
+        self.panel.set_seed(s.seed)
+        self.side_action.setChecked(s.compare_mode == "side")
+        self.view.set_mode(s.compare_mode)
+        self.scrubber.set_kind(s.frame_kind)
+        self.kind_action.setChecked(s.frame_kind == "estimate")
+
+    def _save_run_settings(self) -> None:
+        if self._restoring:
+            return
+        s = self.settings
+        if self.panel.task:
+            s.task = self.panel.task
+            s.set_steps(self.panel.task, self.panel.steps)
+        s.sampler = self.panel.sampler
+        s.seed = self.panel.seed
+        if self.engine is not None:
+            s.device = self.panel.device
+            self._wanted_device = self.panel.device
+
+    def save_layout(self) -> None:
+        self.settings.geometry = self.saveGeometry()
+        self.settings.window_state = self.saveState()
+        self.settings.compare_mode = self.view.mode
+        self.settings.frame_kind = self.scrubber.kind
+        self.settings.sync()
+
+    # ================================================================ engine
+    def start_engine(self) -> None:
+        """Load PyTorch, the task list and the devices in a thread; :attr:`engine_ready` when done."""
+        if self._engine_thread is not None:
+            return
+        thread = QThread(self)
+        thread.setObjectName("engine-loader")
+        loader = EngineLoader()
+        loader.moveToThread(thread)
+        thread.started.connect(loader.run)
+        loader.ready.connect(self.set_engine)
+        loader.failed.connect(self._engine_failed)
+        loader.done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+        thread.finished.connect(self._engine_thread_done)
+        self._engine_loader = loader
+        self._engine_thread = thread
+        self.device_label.setText("Loading the engine…")
+        thread.start()
+
+    def _engine_thread_done(self) -> None:
+        if self._engine_thread is not None:
+            self._engine_thread.deleteLater()
+        self._engine_thread = None
+        self._engine_loader = None
+
+    def set_engine(self, engine) -> None:
+        self.engine = engine
+        self._restoring = True
+        try:
+            self._apply_engine(engine)
+        finally:
+            self._restoring = False
+        self._task_changed(self.panel.task or "")
+        self._sync_actions()
+        self.engine_ready.emit(engine)
+        if self._restore_when_ready:
+            self._restore_when_ready = False
+            self.restore()
+
+    def _apply_engine(self, engine) -> None:
+        for name in engine.tasks:
+            steps = self.settings.steps(name)
+            if steps:
+                self.panel.remember_steps(name, steps)
+        self.panel.set_engine(engine, self.settings.task)
+        if not self.panel.set_device(self._wanted_device):
+            if self._wanted_device != "auto":
+                self.show_message(
+                    "warning",
+                    f"The device used last time ({self._wanted_device.upper()}) was not found on this "
+                    f"computer; using {next(iter(engine.devices.values()))} instead.",
+                )
+            self.panel.set_device("auto")
+        best = next(iter(engine.devices.values()))
+        self.device_label.setText(best)
+        self.device_label.setToolTip(
+            f"PyTorch {engine.torch_version}; devices: " + "; ".join(engine.devices.values())
+        )
+        available = [t for t in engine.tasks.values() if t.available]
+        if not available:
+            self.show_message(
+                "warning",
+                "No trained weights are installed, so nothing can be restored yet. "
+                "Put the weight files (e.g. denoise.pt with denoise.json) in the weights folder, "
+                "then use Restore ▸ Reload models.",
+            )
+        self.statusBar().showMessage(
+            f"Engine ready in {engine.seconds:.1f} s (PyTorch {engine.torch_version})", 5000
+        )
+        self._init_mask_from_alpha()
+
+    def _engine_failed(self, message: str) -> None:
+        self.device_label.setText("Engine unavailable")
+        self.show_message("error", message)
+
+    def reload_models(self) -> None:
+        if self.run is not None or self.batch.is_running:
+            self.show_message("info", "Models can be reloaded when the current run has ended.")
+            return
+        self.cache.clear()
+        self.start_engine()
+
+    # ================================================================ opening
+    def open_dialog(self) -> None:
+        files = self.dialogs.open_images(self, self.settings.last_folder)
+        if files:
+            self.open_paths([Path(f) for f in files])
+
+    def open_paths(self, paths: list[Path]) -> None:
+        """One photo opens; several photos or a folder go to the batch queue."""
+        if len(paths) == 1 and not paths[0].is_dir():
+            self.open_path(paths[0])
+            return
+        files, problems, _folder = collect_inputs([str(p) for p in paths])
+        files = [f for f in files if is_image_path(f)]
+        if not files:
+            self.show_message("error", "Nothing to open: " + ("; ".join(problems) or "no photos found."))
+            return
+        added = self.batch.add_paths(files)
+        self.batch_dock.show()
+        self.batch_dock.raise_()
+        if self.photo is None:
+            self.open_path(files[0], quiet=True)
+        extra = f" ({'; '.join(problems)})" if problems else ""
+        self.show_message(
+            "info",
+            f"{added} photo{'s' if added != 1 else ''} added to the batch queue{extra}. "
+            "Choose the output folder and press Start to restore them with the current settings.",
+        )
+
+    def open_path(self, path: str | Path, quiet: bool = False) -> bool:
+        """Open one photo. On failure the current photo stays and a message says why."""
+        path = Path(path)
+        try:
+            photo = read_photo(path)
+        except ImageReadError as exc:
+            self.show_message("error", f"Could not open “{path.name}”: {why(exc, path)}.".replace("..", "."))
+            return False
+        self.set_photo(photo, path.name)
+        self.settings.add_recent(path)
+        self.settings.last_folder = str(path.parent)
+        self.setWindowFilePath(str(path))
+        if not quiet:
+            self.message_bar.dismiss()
+        return True
+
+    def paste(self) -> None:
+        md = QApplication.clipboard().mimeData()
+        if md is None:
+            return
+        if md.hasUrls() and any(u.isLocalFile() for u in md.urls()):
+            self.open_paths([Path(u.toLocalFile()) for u in md.urls() if u.isLocalFile()])
+            return
+        if md.hasImage():
+            img = QImage(md.imageData())
+            if not img.isNull():
+                self.open_qimage(img, "Pasted image")
+                return
+        if md.hasText() and Path(md.text().strip()).is_file():
+            self.open_path(Path(md.text().strip()))
+            return
+        self.show_message("info", "The clipboard holds no photo to paste.")
+
+    def open_qimage(self, img: QImage, name: str) -> bool:
+        """Open an image held in memory (clipboard, dragged from a browser), via PNG and the core decoder."""
+        data = QByteArray()
+        buf = QBuffer(data)
+        buf.open(QIODevice.OpenModeFlag.WriteOnly)
+        img.save(buf, "PNG")
+        buf.close()
+        try:
+            photo = decode_photo(bytes(data.data()), name)
+        except ImageReadError as exc:
+            self.show_message("error", f"Could not use the pasted image: {why(exc, name)}")
+            return False
+        photo.path = None
+        self.set_photo(photo, name)
+        self.setWindowFilePath("")
+        self.message_bar.dismiss()
+        return True
+
+    def set_photo(self, photo: Photo, name: str) -> None:
+        self.photo = photo
+        self.photo_name = name
+        self.result = None
+        self.outcome = None
+        self.last_saved = None
+        self.trajectory = Trajectory()
+        self.scrubber.set_trajectory(None)
+        self.view.set_before(rgb_to_qimage(photo.rgb))
+        self.view.before_label = "Before"
+        self.mask_editor.reset(QSize(photo.width, photo.height))
+        self.mask_is_alpha = False
+        self._init_mask_from_alpha()
+        alpha = " + alpha" if photo.alpha is not None else ""
+        depth = f"{photo.bit_depth}-bit {'grey' if photo.grey else 'RGB'}{alpha}"
+        self.size_label.setText(f"{photo.width} × {photo.height} px · {depth}")
+        self.setWindowTitle(f"{name} — {APP_TITLE}")
+        self.progress_bar.setValue(0)
+        self.progress_label.setText("")
+        self._sync_actions()
+        self.photo_changed.emit()
+
+    def _init_mask_from_alpha(self) -> None:
+        """Transparent pixels of the photo pre-fill the inpainting mask (once the engine is loaded)."""
+        if (
+            self.engine is None
+            or self.photo is None
+            or self.photo.alpha is None
+            or not self.mask_editor.is_empty()
+        ):
+            return
+        from ..core.tasks import mask_from_alpha
+
+        m = mask_from_alpha(self.photo.alpha)
+        if m.any():
+            self.mask_editor.set_array(m)
+            self.mask_is_alpha = True
+
+    def load_mask(self) -> None:
+        if self.photo is None:
+            return
+        f = self.dialogs.open_mask(self, self.settings.last_folder)
+        if not f:
+            return
+        try:
+            m = read_photo(f).rgb.max(axis=2)
+            self.mask_editor.set_array(m)
+        except (ImageReadError, ValueError) as exc:
+            self.show_message("error", f"Could not use that mask: {why(exc, f)}")
+            return
+        self.mask_is_alpha = False
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        items = self.settings.recent_files
+        for p in items:
+            a = self.recent_menu.addAction(Path(p).name)
+            a.setToolTip(p)
+            a.setStatusTip(p)
+            a.triggered.connect(lambda _=False, path=p: self.open_path(Path(path)))
+        if not items:
+            self.recent_menu.addAction("No recent photos").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear the list", self.settings.clear_recent)
+
+    # -- drag and drop
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        md = event.mimeData()
+        if (md.hasUrls() and any(u.isLocalFile() for u in md.urls())) or md.hasImage():
+            event.acceptProposedAction()
+            self.view.drop_hint = True
+            self.view.update()
+
+    def dragLeaveEvent(self, event) -> None:
+        self.view.drop_hint = False
+        self.view.update()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self.view.drop_hint = False
+        self.view.update()
+        md = event.mimeData()
+        paths = [Path(u.toLocalFile()) for u in md.urls() if u.isLocalFile()] if md.hasUrls() else []
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
+        elif md.hasImage():
+            event.acceptProposedAction()
+            self.open_qimage(QImage(md.imageData()), "Dropped image")
+
+    # ================================================================ running
+    def restore(self) -> None:
+        if self.run is not None or self.batch.is_running:
+            return
+        if self.photo is None:
+            self.show_message("info", "Open a photo first: drop it on the window, or press Ctrl+O.")
+            return
+        if self.engine is None:
+            self._restore_when_ready = True
+            self.show_message(
+                "info", "The restoration engine is still loading; the run starts when it is ready."
+            )
+            return
+        info = self.panel.task_info()
+        if info is None or not info.available:
+            self.show_message("error", info.problem if info else "Choose a task first.")
+            return
+        mask = None
+        if info.uses_mask:
+            if self.mask_editor.is_empty():
+                self.show_message(
+                    "warning", "Paint the area to fill first (or load a mask), then press Restore."
+                )
+                return
+            mask = self.mask_editor.to_array()
+        request = RunRequest(
+            info.name,
+            rgb=self.photo.rgb,
+            mask=mask,
+            steps=self.panel.steps,
+            sampler=self.panel.sampler,
+            seed=self.panel.seed,
+            device=self.panel.device,
+            weights=info.weights,
+        )
+        self.start_run(request)
+
+    def start_run(self, request: RunRequest) -> RestoreRun:
+        info = self.engine.tasks[request.task] if self.engine else None
+        self.message_bar.dismiss()
+        self.trajectory = Trajectory()
+        self.scrubber.set_trajectory(self.trajectory, total=request.steps or 0)
+        scale = info.scale if info else 1
+        self.view.set_canvas_size(QSize(self.photo.width * scale, self.photo.height * scale))
+        self.view.set_after(None)
+        self._run_task_label = info.label if info else request.task
+        run = RestoreRun(request, self.trajectory, self.cache, parent=self)
+        run.frame.connect(self._on_frame)
+        run.progress.connect(self._on_progress)
+        run.device_chosen.connect(self._on_device)
+        run.notice.connect(lambda text: self.show_message("warning", text))
+        run.finished.connect(self._on_finished)
+        run.cancelled.connect(self._on_cancelled)
+        run.failed.connect(self._on_failed)
+        run.stopped.connect(self._on_run_stopped)
+        self.run = run
+        self.panel.set_running(True)
+        self.progress_bar.setRange(0, max(1, request.steps or 1))
+        self.progress_bar.setValue(0)
+        self.progress_label.setText("Loading the model…")
+        self._sync_actions()
+        run.start()
+        return run
+
+    def stop(self) -> None:
+        if self.run is not None:
+            self.run.cancel()
+            self.progress_label.setText("Stopping after this step…")
+        elif self.batch.is_running:
+            self.batch.cancel()
+
+    def _on_frame(self, frame) -> None:
+        self.scrubber.refresh()
+        if self.scrubber.follow:
+            self._display_frame(frame)
+
+    def _display_frame(self, frame) -> None:
+        kind = "x_t" if self.scrubber.kind == "state" else "x0_hat"
+        total = self.scrubber.total or len(self.trajectory)
+        self.view.set_after(self.scrubber.image_for(frame), f"{kind} · step {frame.index}/{total}")
+
+    def _on_progress(self, p) -> None:
+        self.progress_bar.setRange(0, max(1, p.total))
+        self.progress_bar.setValue(p.index)
+        parts = [f"Step {p.index} / {p.total}"]
+        if p.index:
+            parts.append(f"{p.seconds_per_step:.2f} s/step")
+        parts.append(f"{format_duration(p.elapsed)} elapsed")
+        if p.index:
+            parts.append(f"about {format_duration(p.remaining)} left")
+        if p.tiles_total:
+            parts.append(f"tiles {p.tiles_done}/{p.tiles_total}")
+        self.progress_label.setText("   ·   ".join(parts))
+
+    def _on_device(self, description: str) -> None:
+        self.device_label.setText(f"Running on {description}")
+        self.device_label.setToolTip(f"Device and precision of the current run: {description}")
+
+    def _on_finished(self, outcome: RunOutcome) -> None:
+        self.result = outcome.image
+        self.outcome = outcome
+        self.scrubber.refresh()
+        self.scrubber.last()
+        self._show_result()
+        r = outcome.report
+        self.device_label.setText(f"Ran on {r.device}")
+        text = (
+            f"Done in {format_duration(r.elapsed_seconds)}   ·   {r.steps} steps, "
+            f"{r.seconds_per_step:.2f} s/step"
+            f"   ·   {r.sampler}, seed {r.seed}" + (f"   ·   {r.tile} px tiles" if r.tile else "")
+        )
+        self.progress_label.setText(text)
+        self.statusBar().showMessage(f"{self._run_task_label}: restored. Save it with Ctrl+S.", 8000)
+
+    def _on_cancelled(self, outcome: RunOutcome) -> None:
+        self.scrubber.refresh()
+        self.progress_label.setText(f"Stopped at step {outcome.steps_done} of {outcome.total}")
+        if outcome.image is None:
+            self._show_result()
+            return
+        previous = (self.result, self.outcome)
+        self.view.set_after(rgb_to_qimage(outcome.image), f"x0_hat · stopped at step {outcome.steps_done}")
+
+        def keep() -> None:
+            self.result, self.outcome = outcome.image, outcome
+            self._show_result()
+            self._sync_actions()
+            self.statusBar().showMessage("Kept the clean estimate x0_hat as the result.", 6000)
+
+        def discard() -> None:
+            self.result, self.outcome = previous
+            self._show_result()
+
+        self.show_message(
+            "info",
+            f"Stopped at step {outcome.steps_done} of {outcome.total}. "
+            "Keep its clean estimate x0_hat as the result?",
+            [("Keep x0_hat", keep), ("Discard", discard)],
+        )
+
+    def _on_failed(self, failure: RunFailure) -> None:
+        self.progress_label.setText("Failed")
+        self._show_result()
+        actions = []
+        if failure.kind == "oom" and failure.device not in ("", "cpu"):
+            actions.append(("Run on the CPU", lambda: (self.panel.set_device("cpu"), self.restore())))
+        elif failure.kind == "device":
+            actions.append(("Use Auto", lambda: (self.panel.set_device("auto"), self.restore())))
+        text = failure.message
+        if failure.kind == "oom":
+            text += " Try a smaller photo" + (
+                ", or run on the CPU (slower, but it has more memory)." if actions else "."
+            )
+        self.show_message("error", text, actions)
+        if failure.details:
+            self.message_bar.text_label.setToolTip(failure.details)
+
+    def _on_run_stopped(self) -> None:
+        run, self.run = self.run, None
+        if run is not None:
+            self.run_finished.emit(run.result)
+            run.deleteLater()
+        self.panel.set_running(False)
+        self._sync_actions()
+
+    def _show_result(self) -> None:
+        if self.result is not None:
+            label = "Result"
+            if self.outcome is not None and self.outcome.stopped:
+                label = f"Result (x0_hat, step {self.outcome.steps_done})"
+            self.view.set_after(rgb_to_qimage(self.result), label)
+        else:
+            self.view.set_after(None)
+
+    def _show_frame(self, index: int) -> None:
+        if not len(self.trajectory):
+            return
+        if (
+            self.run is None
+            and self.result is not None
+            and self.scrubber.is_last()
+            and self.scrubber.kind == "state"
+        ):
+            self._show_result()
+            return
+        self._display_frame(self.trajectory.frames[min(index, len(self.trajectory) - 1)])
+
+    def _kind_changed(self, kind: str) -> None:
+        self.kind_action.setChecked(kind == "estimate")
+        self.settings.frame_kind = kind
+        if len(self.trajectory):
+            self._show_frame(self.scrubber.index)
+
+    # ================================================================ batch
+    def _batch_request(self, source: Path) -> RunRequest | str:
+        info = self.panel.task_info()
+        if info is None or not info.available:
+            return info.problem if info else "Choose a task first."
+        return RunRequest(
+            info.name,
+            steps=self.panel.steps,
+            sampler=self.panel.sampler,
+            seed=self.panel.seed,
+            device=self.panel.device,
+            weights=info.weights,
+            source=source,
+            write_report=self.settings.save_report,
+            jpeg_quality=self.settings.jpeg_quality,
+            keep_frames=False,
+        )
+
+    def choose_batch_folder(self) -> None:
+        start = self.settings.output_folder or self.settings.last_folder
+        folder = self.dialogs.choose_folder(self, "Save the restored photos in", start)
+        if folder:
+            self.settings.output_folder = folder
+            self.batch.set_output_folder(folder)
+
+    def _batch_add_files(self) -> None:
+        files = self.dialogs.open_images(self, self.settings.last_folder)
+        if files:
+            self.batch.add_paths([Path(f) for f in files])
+
+    def _batch_add_folder(self) -> None:
+        folder = self.dialogs.choose_folder(self, "Add the photos of a folder", self.settings.last_folder)
+        if folder:
+            files, problems, _ = collect_inputs([folder])
+            self.batch.add_paths(files)
+            if problems:
+                self.show_message("warning", "; ".join(problems))
+
+    def _batch_running(self, running: bool) -> None:
+        self.panel.restore_button.setEnabled(not running and self.run is None)
+        self.panel.stop_button.setEnabled(running)
+        self._sync_actions()
+        if running:
+            self.progress_label.setText("Restoring the batch queue…")
+
+    def _batch_finished(self, done: int, failed: int) -> None:
+        kind = "success" if not failed else "warning"
+        self.show_message(
+            kind,
+            f"Batch finished: {done} restored"
+            + (f", {failed} failed (see the queue)" if failed else "")
+            + (f". Saved in {self.batch.output_folder}." if done else "."),
+        )
+
+    # ================================================================ saving
+    def _suggested(self, suffix: str, ext: str) -> str:
+        folder = Path(self.settings.last_folder)
+        if self.photo is not None and self.photo.path is not None:
+            folder = Path(self.photo.path).parent
+        stem = Path(self.photo_name).stem if self.photo_name else "photo"
+        stem = stem.replace(" ", "-").lower() if self.photo is not None and self.photo.path is None else stem
+        return str(folder / f"{stem}{suffix}{ext}")
+
+    def save(self) -> Path | None:
+        if self.result is None or self.photo is None:
+            self.show_message("info", "Nothing to save yet: restore the photo first.")
+            return None
+        ext = Path(self.photo_name).suffix.lower() if self.photo.path is not None else ".png"
+        if ext not in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"):
+            ext = ".png"
+        task = self.outcome.report.task if self.outcome else "restored"
+        f = self.dialogs.save_image(self, self._suggested(f"-{task}", ext))
+        if not f:
+            return None
+        path = Path(f)
+        overwrite = False
+        if self.photo.path is not None and path.exists():
+            try:
+                same = path.resolve() == Path(self.photo.path).resolve()
+            except OSError:
+                same = False
+            if same:
+                if not self.dialogs.confirm(
+                    self,
+                    "Replace the original photo?",
+                    f"“{path.name}” is the photo you opened. Replacing it loses the original for good.",
+                ):
+                    return None
+                overwrite = True
+        quality = self.settings.jpeg_quality
+        if path.suffix.lower() in (".jpg", ".jpeg", ".webp"):
+            q = self.dialogs.jpeg_quality(self, quality)
+            if q is None:
+                return None
+            quality = self.settings.jpeg_quality = q
+        alpha = None if self.mask_is_alpha and task == "inpaint" else self.photo.alpha
+        from ..core.imageio import write_photo
+
+        try:
+            out = write_photo(
+                path, self.result, like=self.photo, overwrite_input=overwrite, alpha=alpha, quality=quality
+            )
+        except ImageWriteError as exc:
+            self.show_message("error", f"Could not save: {exc}")
+            return None
+        self.last_saved = out
+        self.settings.last_folder = str(out.parent)
+        note = ""
+        if self.settings.save_report and self.outcome is not None:
+            try:
+                rp = self.outcome.report.write(report_path_for(out), output=out)
+                note = f" and its run report {rp.name}"
+            except OSError as exc:
+                self.show_message("warning", f"The photo was saved, but not its run report: {exc}")
+        self.statusBar().showMessage(f"Saved {out}{note}", 8000)
+        return out
+
+    def save_report(self) -> Path | None:
+        if self.outcome is None:
+            self.show_message("info", "There is no run to report yet.")
+            return None
+        default = (
+            report_path_for(self.last_saved)
+            if self.last_saved
+            else self._suggested(f"-{self.outcome.report.task}", ".json")
+        )
+        f = self.dialogs.save_report(self, str(default))
+        if not f:
+            return None
+        try:
+            out = self.outcome.report.write(f, output=self.last_saved)
+        except OSError as exc:
+            self.show_message("error", f"Could not save the report: {exc}")
+            return None
+        self.statusBar().showMessage(f"Saved the run report {out}", 6000)
+        return out
+
+    def export_trajectory(self) -> Path | None:
+        if not len(self.trajectory):
+            self.show_message("info", "There is no trajectory yet: restore the photo first.")
+            return None
+        task = self.outcome.report.task if self.outcome else "run"
+        f = self.dialogs.export_trajectory(self, self._suggested(f"-{task}-trajectory", ".gif"))
+        if not f:
+            return None
+        from ..core.trajectory import export_trajectory
+
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            out = export_trajectory(f, self.trajectory, kind=self.scrubber.kind)
+        except (OSError, ValueError) as exc:
+            self.show_message("error", f"Could not export the trajectory: {exc}")
+            return None
+        finally:
+            QApplication.restoreOverrideCursor()
+        what = "x_t" if self.scrubber.kind == "state" else "x0_hat"
+        self.statusBar().showMessage(f"Exported {len(self.trajectory)} steps ({what}) to {out}", 8000)
+        return out
+
+    # ================================================================ view
+    def toggle_side_by_side(self) -> None:
+        self.view.set_mode("side" if self.side_action.isChecked() else "split")
+        self.settings.compare_mode = self.view.mode
+
+    def _zoom_centre(self, factor: float) -> None:
+        self.view.zoom_at(self.view.rect().center().toPointF(), factor)
+
+    def _zoom_changed(self, _zoom: float) -> None:
+        self.zoom_label.setText(f"{self.view.zoom_percent():.0f} %")
+
+    def _hovered(self, pt) -> None:
+        if pt is None or self.photo is None:
+            self.pixel_label.setText("")
+            return
+        cw = self.view.canvas_size.width()
+        s = self.photo.width / cw if cw else 1.0
+        self.pixel_label.setText(f"x {int(pt.x() * s)}, y {int(pt.y() * s)}")
+
+    def set_theme(self, choice: str) -> None:
+        self.settings.theme = choice
+        self.apply_theme()
+
+    def apply_theme(self) -> None:
+        app = QApplication.instance()
+        theme.apply_theme(app, self.settings.theme)
+        theme.refresh_icons(self)
+        if self.engine is not None:
+            self.panel.set_engine(self.engine, self.panel.task or self.settings.task)
+        self.view.update()
+
+    def _task_changed(self, task: str) -> None:
+        info = self.engine.tasks.get(task) if self.engine else None
+        painting = bool(info and info.uses_mask)
+        self.view.tool = self.mask_editor if painting else None
+        self.view.update()
+        if painting and self.photo is not None and self.mask_editor.is_empty():
+            self.statusBar().showMessage("Paint the area to fill over the photo, then press Restore.", 6000)
+        self._save_run_settings()
+
+    def _mask_edited(self) -> None:
+        self.mask_is_alpha = False
+
+    def show_message(self, kind: str, text: str, actions=None) -> None:
+        self.message_bar.show_message(kind, text, actions)
+
+    def show_shortcuts(self) -> None:
+        ShortcutsDialog(self).exec()
+
+    def show_about(self) -> None:
+        AboutDialog(self.engine, self).exec()
+
+    def _sync_actions(self) -> None:
+        running = self.run is not None or self.batch.is_running
+        self.save_action.setEnabled(self.result is not None)
+        self.report_action.setEnabled(self.outcome is not None)
+        self.export_action.setEnabled(bool(len(self.trajectory)) and self.run is None)
+        self.restore_action.setEnabled(not running)
+        self.stop_action.setEnabled(running)
+        self.panel.restore_button.setEnabled(not running and self.photo is not None)
+
+    # ================================================================ closing
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Cancel any run and wait for its thread before the window goes."""
+        self.save_layout()
+        self._save_run_settings()
+        busy = [r for r in (self.run, self.batch.run) if r is not None]
+        for r in busy:
+            r.cancel()
+        self.batch.cancel()
+        for r in busy:
+            r.wait(60_000)
+        if self._engine_thread is not None:
+            self._engine_thread.wait(60_000)
+        event.accept()

@@ -1,0 +1,568 @@
+"""Running the engine off the GUI thread: the engine loader and the restore worker.
+
+The restore worker is a ``QObject`` moved to its own ``QThread``. It iterates
+the sampler generator of :class:`irsde_gui.core.pipeline.RestoreJob`, checks a
+cancel flag between steps (and between batches of tiles), and reports through
+signals that Qt delivers to the GUI thread as queued events:
+
+- ``frame(Frame)``: the newest step as uint8 arrays (copies, never live
+  tensors). Frames are *latest wins*: the worker keeps only the newest in a
+  one-item slot and nudges the GUI thread only when the slot was empty, so a
+  fast device cannot flood the event loop and the GUI never paints stale frames.
+  Every step is still kept, downsampled, in the run's
+  :class:`~irsde_gui.core.trajectory.Trajectory` for the scrubber;
+- ``progress(Progress)``: step N/M, time per step, elapsed, remaining, tiles
+  (latest wins too);
+- ``finished(RunOutcome)``, ``cancelled(RunOutcome)`` or ``failed(RunFailure)``,
+  exactly one of them, last.
+
+Cancelling closes the generator (its ``finally`` clauses free the tensors);
+the thread is never terminated. PyTorch is imported in these threads only, so
+the GUI thread never waits for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+
+from .core.trajectory import Frame, Trajectory
+
+log = logging.getLogger(__name__)
+
+FRAME_BUDGET_BYTES = 192 * 2**20  # all stored frames of one run together
+MAX_FRAME_SIDE = 768
+MIN_FRAME_SIDE = 96
+
+
+def frame_side(steps: int, budget: int = FRAME_BUDGET_BYTES) -> int:
+    """Longer side of stored frames so that ``steps`` pairs (x_t, x0_hat) of uint8 RGB fit ``budget``.
+
+    Each step stores two frames of at most ``side^2 * 3`` bytes, so a run keeps at
+    most ``steps * 6 * side^2 <= budget`` bytes of frames (192 MiB by default),
+    whatever the size of the photo: 768 px up to 56 steps, 579 px for 100 steps.
+    """
+    side = int(math.sqrt(budget / (6 * max(1, steps))))
+    return max(MIN_FRAME_SIDE, min(MAX_FRAME_SIDE, side))
+
+
+class LatestSlot:
+    """A one-item mailbox between threads: ``put`` replaces, ``take`` empties.
+
+    ``put`` returns True when the slot was empty, i.e. when the consumer must be
+    told that something is waiting; while a nudge is pending, newer items just
+    replace the waiting one (latest wins).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._item: Any = None
+        self._full = False
+
+    def put(self, item: Any) -> bool:
+        with self._lock:
+            was_empty = not self._full
+            self._item, self._full = item, True
+            return was_empty
+
+    def take(self) -> Any:
+        with self._lock:
+            item, self._item, self._full = self._item, None, False
+            return item
+
+
+# ------------------------------------------------------------------ engine info
+@dataclass
+class TaskInfo:
+    """What the GUI needs to know about one task, read once PyTorch is loaded."""
+
+    name: str
+    label: str
+    description: str
+    icon: str
+    default_steps: int
+    max_steps: int
+    scale: int
+    uses_mask: bool
+    weights: Path | None = None
+    problem: str | None = None  # why the task cannot run (no or unusable weights)
+    card: Any = None  # irsde_gui.core.weights.ModelCard
+
+    @property
+    def available(self) -> bool:
+        return self.problem is None
+
+
+@dataclass
+class EngineInfo:
+    tasks: dict[str, TaskInfo]
+    devices: dict[str, str]  # kind -> description, for the kinds present ("cpu" always)
+    torch_version: str = ""
+    seconds: float = 0.0  # how long loading took
+
+
+def load_engine_info() -> EngineInfo:
+    """Import the engine (PyTorch) and list tasks, weights and devices. Runs off the GUI thread."""
+    began = time.perf_counter()
+    import torch
+
+    from .core import pipeline  # noqa: F401  (imported here so the first run does not wait for it)
+    from .core.device import available_devices, pick_device
+    from .core.tasks import TASKS
+    from .core.weights import WeightsError, installed_weights, read_card
+
+    tasks: dict[str, TaskInfo] = {}
+    for name, path in installed_weights().items():
+        t = TASKS[name]
+        info = TaskInfo(
+            name, t.label, t.description, t.icon, t.default_steps, t.sde.T, t.scale, t.uses_mask, path
+        )
+        if path is None:
+            info.problem = (
+                f"No trained weights for {t.label} are installed. "
+                f"Add {t.weights_file} (with its model card) to the weights folder."
+            )
+        else:
+            try:
+                info.card = read_card(path)
+                info.max_steps = int(info.card.sde.T)
+                info.default_steps = int(info.card.default_steps or t.default_steps)
+                if info.card.task != name:
+                    info.problem = f"{path.name} holds weights for '{info.card.task}', not for '{name}'"
+            except WeightsError as exc:
+                info.problem = str(exc)
+        info.default_steps = max(1, min(info.default_steps, info.max_steps))
+        tasks[name] = info
+    devices = {}
+    for kind in available_devices():
+        try:
+            devices[kind] = pick_device(kind).describe()
+        except Exception as exc:  # a broken driver must not stop the app from starting
+            log.warning("device %s unusable: %s", kind, exc)
+    devices.setdefault("cpu", pick_device("cpu").describe())
+    return EngineInfo(tasks, devices, torch.__version__, time.perf_counter() - began)
+
+
+class EngineLoader(QObject):
+    """Loads :class:`EngineInfo` in a thread; emits ``ready(EngineInfo)`` or ``failed(str)``."""
+
+    ready = Signal(object)
+    failed = Signal(str)
+    done = Signal()
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            self.ready.emit(load_engine_info())
+        except Exception as exc:
+            log.exception("loading the engine failed")
+            self.failed.emit(f"The restoration engine could not be loaded: {exc}")
+        finally:
+            self.done.emit()
+
+
+# ------------------------------------------------------------------ restoring
+@dataclass
+class RunRequest:
+    """One restoration: a photo in memory (``rgb``) or on disk (``source``), and the settings."""
+
+    task: str
+    rgb: np.ndarray | None = None  # float32 HxWx3 in [0, 1]
+    mask: np.ndarray | None = None  # inpaint: HxW, white (> 0.5) = fill
+    steps: int | None = None
+    sampler: str = "posterior"
+    seed: int = 0
+    device: str = "auto"
+    tile: int | None = None  # None: automatic
+    weights: Path | None = None
+    source: Path | None = None  # batch: read this file in the worker
+    output: Path | None = None  # batch: write the result here (never over ``source``)
+    write_report: bool = False  # batch: also write the JSON run report beside ``output``
+    jpeg_quality: int = 95
+    keep_frames: bool = True
+
+
+@dataclass
+class Progress:
+    index: int
+    total: int
+    seconds_per_step: float
+    elapsed: float
+    remaining: float
+    tiles_done: int = 0
+    tiles_total: int = 0
+
+
+@dataclass
+class RunOutcome:
+    """A finished (or stopped) run: the image, the frames and the report."""
+
+    image: np.ndarray | None  # float32 HxWx3; stopped runs: the finished x0_hat of the last step
+    report: Any  # irsde_gui.core.runs.RunReport
+    steps_done: int
+    total: int
+    stopped: bool = False
+    output: Path | None = None  # batch: where it was written
+
+
+@dataclass
+class RunFailure:
+    """Why a run failed, for people: ``kind`` picks the remedy the GUI offers."""
+
+    kind: str  # "oom", "device", "weights", "input", "error"
+    message: str
+    device: str = ""
+    details: str = ""
+
+
+class Cancelled(Exception):
+    """Raised inside a step (between tiles) to stop at once."""
+
+
+@dataclass
+class _Run:
+    job: Any = None
+    last: Any = None
+    seconds: list[float] = field(default_factory=list)
+
+
+class RestoreWorker(QObject):
+    """Runs one :class:`RunRequest`; lives on a ``QThread`` (see :class:`RestoreRun`)."""
+
+    frame_waiting = Signal()
+    progress_waiting = Signal()
+    device_chosen = Signal(str)
+    notice = Signal(str)
+    finished = Signal(object)
+    cancelled = Signal(object)
+    failed = Signal(object)
+    done = Signal()
+
+    def __init__(self, request: RunRequest, trajectory: Trajectory, cache: RestorerCache | None = None):
+        super().__init__()
+        self.request = request
+        self.trajectory = trajectory
+        self.cache = cache or RestorerCache()
+        self.frames = LatestSlot()
+        self.progress = LatestSlot()
+        self._cancel = threading.Event()
+        self._began = 0.0
+        self._tiles = (0, 0)
+        self._step = 0
+        self._total = 0
+
+    def cancel(self) -> None:
+        """Ask the run to stop; it does so after the current step (or batch of tiles)."""
+        self._cancel.set()
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    # -- the thread body
+    @Slot()
+    def run(self) -> None:
+        try:
+            self._run()
+        except Cancelled:
+            self.cancelled.emit(RunOutcome(None, None, self._step, self._total, stopped=True))
+        except Exception as exc:
+            self.failed.emit(self._explain(exc))
+        finally:
+            self.done.emit()
+
+    def _run(self) -> None:
+        from .core.device import DeviceError, is_out_of_memory, pick_device
+        from .core.tasks import get_task
+        from .core.tiling import MIN_TILE
+
+        req = self.request
+        task = get_task(req.task)
+        photo = None
+        rgb, mask, alpha = req.rgb, req.mask, None
+        if req.source is not None:
+            from .core.imageio import read_photo
+            from .core.runs import mask_for_photo
+
+            photo = read_photo(req.source)
+            rgb = photo.rgb
+            if mask is None:
+                mask, alpha = mask_for_photo(task, photo)
+            else:
+                alpha = photo.alpha
+        if rgb is None:
+            raise ValueError("nothing to restore: no photo was given")
+        try:
+            device = pick_device(req.device)
+        except DeviceError as exc:
+            raise _Failure("device", str(exc)) from None
+        restorer = self.cache.get(req.task, req.weights, device)
+        self.device_chosen.emit(restorer.device.describe())
+        if restorer.device.kind == "cuda":
+            import torch
+
+            torch.cuda.reset_peak_memory_stats()
+        tile = req.tile
+        h, w = rgb.shape[0] * task.scale, rgb.shape[1] * task.scale
+        while True:
+            try:
+                outcome = self._sample(task, restorer, rgb, mask, tile)
+                break
+            except Cancelled:
+                raise
+            except Exception as exc:
+                if not is_out_of_memory(exc):
+                    raise
+                self.trajectory.clear()
+                current = tile or max(h, w)
+                if restorer.device.kind == "cuda":
+                    import torch
+
+                    torch.cuda.empty_cache()
+                if current <= MIN_TILE:
+                    raise _Failure(
+                        "oom",
+                        f"Not enough memory on {restorer.device.name}, even in {MIN_TILE} px tiles.",
+                        device=restorer.device.kind,
+                    ) from exc
+                tile = max(MIN_TILE, (current // 2) // 64 * 64)
+                self.notice.emit(f"Out of memory: trying again in smaller tiles ({tile} px)")
+                log.warning("out of memory; retrying with %d px tiles", tile)
+        if photo is not None and req.output is not None and outcome.image is not None:
+            self._write(photo, alpha, outcome, req)
+        if outcome.stopped:
+            self.cancelled.emit(outcome)
+        else:
+            self.finished.emit(outcome)
+
+    def _sample(self, task, restorer, rgb, mask, tile) -> RunOutcome:
+        from .core.pipeline import JobSettings, RestoreJob, to_uint8
+        from .core.runs import RunReport
+
+        req = self.request
+        settings = JobSettings(steps=req.steps, sampler=req.sampler, seed=req.seed, tile=tile)
+        job = RestoreJob(task, restorer, rgb, mask, settings, on_tile=self._on_tile)
+        self._total = job.steps
+        side = frame_side(job.steps)
+        self.trajectory.max_side = side
+        state = _Run(job)
+        self._began = time.perf_counter()
+        self._tiles = (0, job.tiles if job.tile else 0)
+        if self._cancel.is_set():
+            raise Cancelled
+        gen = job.steps_iter()
+        try:
+            for rec in gen:
+                state.last = rec
+                state.seconds.append(rec.seconds)
+                self._step = rec.index
+                frame = Frame(
+                    rec.index, rec.t, to_uint8(rec.x_t, side), to_uint8(rec.x0_hat, side), rec.seconds
+                )
+                if req.keep_frames:
+                    self.trajectory.add(frame)
+                if self.frames.put(frame):
+                    self.frame_waiting.emit()
+                self._report_progress(rec.index, job.steps)
+                if self._cancel.is_set() and rec.index < job.steps:
+                    break
+        except Cancelled:
+            pass  # stopped between tiles: keep what the last whole step gave
+        finally:
+            gen.close()
+        elapsed = time.perf_counter() - self._began
+        stopped = job.result is None
+        if stopped:
+            image = job.finish(state.last.x0_hat) if state.last is not None else None
+        else:
+            image = job.result
+        report = RunReport.from_job(
+            job, restorer, state.seconds, elapsed, input_path=req.source, stopped_early=stopped
+        )
+        return RunOutcome(image, report, len(state.seconds), job.steps, stopped=stopped)
+
+    def _write(self, photo, alpha, outcome: RunOutcome, req: RunRequest) -> None:
+        from .core.imageio import write_photo
+        from .core.runs import report_path_for
+
+        out = write_photo(req.output, outcome.image, like=photo, alpha=alpha, quality=req.jpeg_quality)
+        outcome.output = out
+        if req.write_report and outcome.report is not None:
+            outcome.report.write(report_path_for(out), output=out)
+
+    def _on_tile(self, done: int, total: int) -> None:
+        self._tiles = (done, total)
+        if self._cancel.is_set():
+            raise Cancelled
+        self._report_progress(self._step, self._total)
+
+    def _report_progress(self, index: int, total: int) -> None:
+        elapsed = time.perf_counter() - self._began
+        per = elapsed / index if index else 0.0
+        p = Progress(index, total, per, elapsed, per * (total - index), *self._tiles)
+        if self.progress.put(p):
+            self.progress_waiting.emit()
+
+    def _explain(self, exc: BaseException) -> RunFailure:
+        from .core.device import DeviceError, is_out_of_memory
+        from .core.imageio import ImageReadError, ImageWriteError
+        from .core.weights import WeightsError
+
+        if isinstance(exc, _Failure):
+            return RunFailure(exc.kind, str(exc), device=exc.device)
+        if isinstance(exc, WeightsError):
+            return RunFailure("weights", str(exc))
+        if isinstance(exc, DeviceError):
+            return RunFailure("device", str(exc))
+        if is_out_of_memory(exc):
+            return RunFailure("oom", f"Out of memory: {exc}", device=self.request.device)
+        if isinstance(exc, ImageReadError | ImageWriteError | ValueError | FileNotFoundError):
+            return RunFailure("input", str(exc))
+        log.exception("restoration failed")
+        return RunFailure(
+            "error",
+            f"The restoration failed unexpectedly ({type(exc).__name__}: {exc}).",
+            details=traceback.format_exc(),
+        )
+
+
+class _Failure(Exception):
+    def __init__(self, kind: str, message: str, device: str = ""):
+        super().__init__(message)
+        self.kind = kind
+        self.device = device
+
+
+class RestorerCache:
+    """Keeps the last loaded network, so that a second run of the same task starts at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple | None = None
+        self._restorer: Any = None
+
+    def get(self, task: str, weights: Path | None, device) -> Any:
+        from .core.model import load_restorer
+        from .core.weights import find_weights
+
+        path = find_weights(task, weights)
+        stat = path.stat()
+        key = (task, str(path), stat.st_mtime_ns, stat.st_size, str(device.device))
+        with self._lock:
+            if self._key != key:
+                self._restorer = None  # free the previous network before loading the next
+                self._restorer = load_restorer(task, path, device)
+                self._key = key
+            return self._restorer
+
+    def clear(self) -> None:
+        with self._lock:
+            self._key, self._restorer = None, None
+
+
+class RestoreRun(QObject):
+    """One run on its own thread, seen from the GUI thread.
+
+    Signals (all delivered on the GUI thread): ``frame(Frame)``,
+    ``progress(Progress)``, ``device_chosen(str)``, ``notice(str)`` and then
+    exactly one of ``finished(RunOutcome)``, ``cancelled(RunOutcome)``,
+    ``failed(RunFailure)``; ``stopped()`` comes after the thread has ended.
+    """
+
+    frame = Signal(object)
+    progress = Signal(object)
+    device_chosen = Signal(str)
+    notice = Signal(str)
+    finished = Signal(object)
+    cancelled = Signal(object)
+    failed = Signal(object)
+    stopped = Signal()
+
+    def __init__(
+        self,
+        request: RunRequest,
+        trajectory: Trajectory | None = None,
+        cache: RestorerCache | None = None,
+        parent: QObject | None = None,
+    ):
+        super().__init__(parent)
+        self.request = request
+        self.trajectory = trajectory if trajectory is not None else Trajectory()
+        self.thread = QThread()
+        self.thread.setObjectName(f"restore-{request.task}")
+        self.worker = RestoreWorker(request, self.trajectory, cache)
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.run)
+        w = self.worker
+        w.frame_waiting.connect(self._deliver_frame)
+        w.progress_waiting.connect(self._deliver_progress)
+        w.device_chosen.connect(self.device_chosen)
+        w.notice.connect(self.notice)
+        w.finished.connect(self._on_finished)
+        w.cancelled.connect(self._on_cancelled)
+        w.failed.connect(self._on_failed)
+        # Direct: quit from the worker's own thread, so wait() on the GUI thread cannot deadlock.
+        w.done.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
+        self.thread.finished.connect(self._on_thread_finished)
+        self.result: RunOutcome | RunFailure | None = None
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def cancel(self) -> None:
+        self.worker.cancel()
+
+    def is_running(self) -> bool:
+        return self.thread.isRunning()
+
+    def wait(self, msecs: int = 30_000) -> bool:
+        """Block until the thread has ended (True) or ``msecs`` passed (False)."""
+        return self.thread.wait(msecs)
+
+    # -- delivered on the GUI thread
+    @Slot()
+    def _deliver_frame(self) -> None:
+        f = self.worker.frames.take()
+        if f is not None:
+            self.frame.emit(f)
+
+    @Slot()
+    def _deliver_progress(self) -> None:
+        p = self.worker.progress.take()
+        if p is not None:
+            self.progress.emit(p)
+
+    def _flush(self) -> None:
+        self._deliver_frame()
+        self._deliver_progress()
+
+    @Slot(object)
+    def _on_finished(self, outcome: RunOutcome) -> None:
+        self._flush()
+        self.result = outcome
+        self.finished.emit(outcome)
+
+    @Slot(object)
+    def _on_cancelled(self, outcome: RunOutcome) -> None:
+        self._flush()
+        self.result = outcome
+        self.cancelled.emit(outcome)
+
+    @Slot(object)
+    def _on_failed(self, failure: RunFailure) -> None:
+        self._flush()
+        self.result = failure
+        self.failed.emit(failure)
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        self.stopped.emit()

@@ -1,0 +1,120 @@
+"""Saving the result (never over the input unasked), the run report, and exporting the trajectory."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import cv2
+import numpy as np
+import pytest
+from conftest import smooth_image
+from gui_support import make_window, restore_and_wait, write_png
+from PIL import Image
+
+pytest.importorskip("pytestqt")
+
+
+def digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def restored(qtbot, tmp_path, installed_tiny_weights):
+    src = write_png(tmp_path / "photo.png", smooth_image(40, 56))
+    win = make_window(qtbot, tmp_path)
+    assert win.open_path(src)
+    win.panel.select_task("denoise")
+    win.panel.set_steps(4)
+    restore_and_wait(qtbot, win)
+    assert win.result is not None
+    return win, src
+
+
+def test_save_writes_the_result_and_leaves_the_input_untouched(restored, tmp_path):
+    win, src = restored
+    before = digest(src)
+    out = tmp_path / "out" / "clean.png"
+    win.dialogs.answers["save_image"] = str(out)
+    assert win.save() == out
+    assert out.is_file()
+    saved = np.asarray(Image.open(out))
+    assert saved.shape == (40, 56, 3)
+    assert np.abs(saved / 255.0 - win.result).max() <= 0.5 / 255 + 1e-6
+    assert digest(src) == before
+    report = json.loads((tmp_path / "out" / "clean.json").read_text())
+    assert report["task"] == "denoise" and report["steps"] == 4 and report["output"] == str(out)
+    assert len(report["model_sha256"]) == 64 and report["seed"] == win.panel.seed
+    assert len(report["step_seconds"]) == 4 and report["device"].startswith("CPU")
+
+
+def test_save_over_the_input_asks_first(restored):
+    win, src = restored
+    before = digest(src)
+    win.dialogs.answers.update(save_image=str(src), confirm=False)
+    assert win.save() is None
+    assert "confirm" in win.dialogs.asked
+    assert digest(src) == before, "declining keeps the input as it was"
+    win.dialogs.answers["confirm"] = True
+    assert win.save() == src
+    assert digest(src) != before, "only an explicit yes replaces the input"
+
+
+def test_jpeg_asks_the_quality(restored, tmp_path):
+    win, _src = restored
+    win.dialogs.answers.update(save_image=str(tmp_path / "clean.jpg"), jpeg_quality=80)
+    out = win.save()
+    assert out is not None and Image.open(out).format == "JPEG"
+    assert win.settings.jpeg_quality == 80
+
+
+def test_sixteen_bit_input_saves_sixteen_bit_tiff(qtbot, tmp_path, installed_tiny_weights):
+    rgb16 = (smooth_image(32, 40) * 65535).astype(np.uint16)
+    src = tmp_path / "deep.png"
+    cv2.imwrite(str(src), cv2.cvtColor(rgb16, cv2.COLOR_RGB2BGR))
+    win = make_window(qtbot, tmp_path)
+    assert win.open_path(src) and win.photo.bit_depth == 16
+    win.panel.set_steps(2)
+    restore_and_wait(qtbot, win)
+    win.dialogs.answers["save_image"] = str(tmp_path / "deep-clean.tif")
+    out = win.save()
+    back = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert back.dtype == np.uint16 and back.shape == (32, 40, 3)
+
+
+def test_export_writes_a_gif_with_one_frame_per_stored_step(restored, tmp_path):
+    win, _src = restored
+    assert len(win.trajectory) == 4
+    gif = tmp_path / "steps.gif"
+    win.dialogs.answers["export_trajectory"] = str(gif)
+    assert win.export_trajectory() == gif
+    with Image.open(gif) as im:
+        assert im.n_frames == len(win.trajectory)
+        assert im.size == (56, 40)
+    sheet = tmp_path / "sheet.png"
+    win.dialogs.answers["export_trajectory"] = str(sheet)
+    assert win.export_trajectory() == sheet and Image.open(sheet).format == "PNG"
+
+
+def test_stop_offers_to_keep_the_clean_estimate(qtbot, tmp_path, installed_tiny_weights):
+    win = make_window(qtbot, tmp_path)
+    src = write_png(tmp_path / "photo.png", smooth_image(40, 56))
+    win.open_path(src)
+    win.panel.set_steps(100)
+    stopped_at: list[int] = []
+
+    def stop_after_two(frame):
+        if frame.index >= 2 and not stopped_at:
+            stopped_at.append(frame.index)
+            win.stop()
+
+    with qtbot.waitSignal(win.run_finished, timeout=30_000) as blocker:
+        win.restore()
+        win.run.frame.connect(stop_after_two)
+    outcome = blocker.args[0]
+    assert outcome.stopped and outcome.steps_done <= stopped_at[0] + 1
+    assert win.result is None, "nothing is kept without asking"
+    assert "Keep its clean estimate" in win.message_bar.text
+    win.message_bar.action("Keep x0_hat").click()
+    assert win.result is not None and np.array_equal(win.result, outcome.image)
+    assert win.save_action.isEnabled()

@@ -1,0 +1,73 @@
+"""Settings and window layout survive closing and reopening the window; missing weights are explained."""
+
+from __future__ import annotations
+
+import pytest
+from gui_support import make_window
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import Qt
+
+from irsde_gui.ui.settings import Settings
+
+
+def test_settings_survive_a_restart(qtbot, tmp_path, installed_tiny_weights):
+    ini = tmp_path / "prefs.ini"
+    win = make_window(qtbot, tmp_path, settings_file=ini)
+    assert win.panel.select_task("deblur")
+    win.panel.set_steps(7)
+    win.panel.set_sampler("ode")
+    win.panel.set_seed(4242)
+    assert win.panel.set_device("cpu")
+    win.side_action.trigger()
+    win.scrubber.set_kind("estimate")
+    win.settings.last_folder = str(tmp_path)
+    win.resize(900, 640)
+    win.close()
+
+    again = make_window(qtbot, tmp_path, settings_file=ini)
+    p = again.panel
+    assert (p.task, p.steps, p.sampler, p.seed, p.device) == ("deblur", 7, "ode", 4242, "cpu")
+    assert again.view.mode == "side" and again.side_action.isChecked()
+    assert again.scrubber.kind == "estimate"
+    assert again.settings.last_folder == str(tmp_path)
+    assert Settings(ini).task == "deblur"
+
+
+def test_geometry_is_restored(qtbot, tmp_path):
+    ini = tmp_path / "prefs.ini"
+    win = make_window(qtbot, tmp_path, engine=False, settings_file=ini)
+    win.resize(777, 555)  # the offscreen test screen is 800 x 600
+    win.close()
+    from irsde_gui.ui.main_window import MainWindow
+
+    again = MainWindow(Settings(ini), load_engine=False)
+    qtbot.addWidget(again)
+    again.show()
+    assert (again.width(), again.height()) == (777, 555)
+
+
+@pytest.fixture
+def no_bundled_weights(monkeypatch, tmp_path):
+    monkeypatch.setattr("irsde_gui.core.paths.bundled_weights_dir", lambda: tmp_path / "no-bundled-weights")
+
+
+def test_tasks_without_weights_are_disabled_with_the_reason(
+    qtbot, tmp_path, installed_tiny_weights, no_bundled_weights
+):
+    for ext in (".pt", ".json"):
+        (installed_tiny_weights / f"dehaze{ext}").unlink()
+    win = make_window(qtbot, tmp_path)
+    items = {win.panel.task_list.item(i).text(): win.panel.task_list.item(i) for i in range(6)}
+    dehaze = items["Dehaze"]
+    assert not dehaze.flags() & Qt.ItemFlag.ItemIsEnabled
+    assert "No trained weights" in dehaze.toolTip()
+    assert items["Denoise"].flags() & Qt.ItemFlag.ItemIsEnabled
+    assert not win.panel.select_task("dehaze")
+
+
+def test_no_weights_at_all_says_so(qtbot, tmp_path, no_bundled_weights):
+    win = make_window(qtbot, tmp_path)
+    assert all(not i.available for i in win.engine.tasks.values())
+    assert "No trained weights are installed" in win.message_bar.text
