@@ -287,28 +287,30 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     import torch
 
-    from .core.train import TrainConfig, Trainer
+    from .core.train import RESUME_OVERRIDABLE, TrainConfig, Trainer
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg = TrainConfig(
-        task=args.task,
-        data=args.data or [],
-        iters=args.iters,
-        batch=args.batch,
-        patch=args.patch,
-        lr=args.lr,
-        loss=args.loss,
-        seed=args.seed,
-        val_data=args.val or [],
-        val_every=args.val_every,
-        val_limit=args.val_limit,
-        ckpt_every=args.ckpt_every,
-        ckpt_minutes=args.ckpt_minutes,
-        log_every=args.log_every,
-    )
+    given = {
+        "iters": args.iters,
+        "batch": args.batch,
+        "patch": args.patch,
+        "lr": args.lr,
+        "loss": args.loss,
+        "seed": args.seed,
+        "data": args.data,
+        "val_data": args.val,
+        "val_every": args.val_every,
+        "val_limit": args.val_limit,
+        "ckpt_every": args.ckpt_every,
+        "ckpt_minutes": args.ckpt_minutes,
+        "log_every": args.log_every,
+    }
+    given = {k: v for k, v in given.items() if v is not None}
+    cfg = TrainConfig(task=args.task, **{"data": [], **given})
     if args.network:
         cfg.network = json.loads(args.network)
+    overrides = {k: v for k, v in given.items() if k in RESUME_OVERRIDABLE}
 
     def log(d: dict) -> None:
         if args.quiet or int(os.environ.get("RANK", "0")) != 0:
@@ -330,7 +332,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     try:
         trainer = Trainer(
-            cfg, args.out, device=args.device, resume=args.resume, compile=args.compile, log=log
+            cfg,
+            args.out,
+            device=args.device,
+            resume=args.resume,
+            compile=args.compile,
+            log=log,
+            overrides=overrides,
         )
     except (FileExistsError, FileNotFoundError, ValueError) as exc:
         error(str(exc))
@@ -539,19 +547,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--task", required=True, choices=list(TASKS))
     t.add_argument("--data", nargs="+", help="folders of clean training photos")
     t.add_argument("--out", required=True, help="run folder (checkpoint, logs)")
-    t.add_argument("--iters", type=int, default=100_000, help="total iterations of the run")
-    t.add_argument("--batch", type=int, default=16, help="patches per iteration (per process)")
-    t.add_argument("--patch", type=int, default=128, help="patch size in px")
-    t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--loss", default="x0", choices=("x0", "ml", "ml_x0"))
+    t.add_argument("--iters", type=int, help="total iterations of the run (default 100000)")
+    t.add_argument("--batch", type=int, help="patches per iteration, per process (default 16)")
+    t.add_argument("--patch", type=int, help="patch size in px (default 128)")
+    t.add_argument("--lr", type=float)
+    t.add_argument("--loss", choices=("x0", "ml", "ml_x0"), help="training loss (default x0)")
     t.add_argument("--network", help="network config as JSON (default: the task's)")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int)
     t.add_argument("--val", nargs="+", help="folders of clean validation photos")
-    t.add_argument("--val-every", type=int, default=2000)
-    t.add_argument("--val-limit", type=int, default=8)
-    t.add_argument("--ckpt-every", type=int, default=500)
-    t.add_argument("--ckpt-minutes", type=float, default=5.0)
-    t.add_argument("--log-every", type=int, default=50)
+    t.add_argument("--val-every", type=int)
+    t.add_argument("--val-limit", type=int)
+    t.add_argument("--ckpt-every", type=int)
+    t.add_argument("--ckpt-minutes", type=float)
+    t.add_argument("--log-every", type=int)
     t.add_argument("--minutes", type=float, help="stop (with a checkpoint) after this many minutes")
     t.add_argument("--resume", action="store_true", help="continue the run in --out")
     t.add_argument("--compile", action="store_true", help="torch.compile the network (GPUs)")

@@ -226,3 +226,11 @@ def test_pack_and_unpack_carry_a_run_to_another_machine(photos, tmp_path):
     assert resumed.state.step == 6
     # an older packed run never replaces a run that has gone further
     assert main(["unpack", str(packed), "--out", str(tmp_path / "elsewhere")]) == 1
+
+
+def test_resume_may_change_length_and_batch_but_not_the_recipe(photos, tmp_path):
+    Trainer(config(photos, iters=4), tmp_path / "r").run(max_steps=2)
+    t = Trainer(config(photos), tmp_path / "r", resume=True, overrides={"iters": 6, "batch": 2})
+    assert (t.cfg.iters, t.cfg.batch, t.cfg.lr) == (6, 2, 3e-3)
+    with pytest.raises(ValueError, match="cannot change"):
+        Trainer(config(photos), tmp_path / "r", resume=True, overrides={"lr": 1.0})

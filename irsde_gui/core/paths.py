@@ -11,8 +11,6 @@ import os
 import sys
 from pathlib import Path
 
-import platformdirs
-
 APP_NAME = "IR-SDE Studio"
 APP_ID = "irsde-studio"
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -38,7 +36,13 @@ def resources_dir() -> Path:
 
 
 def user_data_dir() -> Path:
-    return Path(os.environ.get("IRSDE_DATA_DIR") or platformdirs.user_data_dir(APP_ID, appauthor=False))
+    """The user's data folder (``IRSDE_DATA_DIR`` overrides it, e.g. for tests)."""
+    override = os.environ.get("IRSDE_DATA_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_ID, appauthor=False))
 
 
 def user_weights_dir() -> Path:
@@ -46,4 +50,6 @@ def user_weights_dir() -> Path:
 
 
 def user_log_dir() -> Path:
+    import platformdirs
+
     return Path(platformdirs.user_log_dir(APP_ID, appauthor=False))

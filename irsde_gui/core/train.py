@@ -49,6 +49,18 @@ from .sde import MeanRevertingSDE, SDEConfig
 from .tasks import get_task
 
 LOSSES = ("x0", "ml", "ml_x0")
+RESUME_OVERRIDABLE = (
+    "iters",
+    "batch",
+    "patch",
+    "data",
+    "val_data",
+    "val_every",
+    "val_limit",
+    "ckpt_every",
+    "ckpt_minutes",
+    "log_every",
+)
 CHECKPOINT = "checkpoint.pt"
 
 
@@ -315,6 +327,7 @@ class Trainer:
         resume: bool = False,
         compile: bool = False,
         log: Callable[[dict], None] | None = None,
+        overrides: dict | None = None,
     ):
         self.run_dir = Path(run_dir)
         self.dist, self.device = init_distributed(device)
@@ -322,18 +335,12 @@ class Trainer:
         config_path = self.run_dir / "config.json"
         if resume and config_path.is_file():
             saved = TrainConfig.from_dict(json.loads(config_path.read_text()))
-            # Only the length of the run (and logging cadence) may change on resume.
-            for name in (
-                "iters",
-                "val_every",
-                "ckpt_every",
-                "ckpt_minutes",
-                "log_every",
-                "val_limit",
-                "data",
-                "val_data",
-            ):
-                setattr(saved, name, getattr(cfg, name) if getattr(cfg, name) else getattr(saved, name))
+            # What the network is and how it learns stays; the length of the run, the batch and
+            # patch (a GPU takes more than a CPU), the data and the cadence may change.
+            for name, value in (overrides or {}).items():
+                if name not in RESUME_OVERRIDABLE:
+                    raise ValueError(f"{name} cannot change when a run is resumed")
+                setattr(saved, name, value)
             cfg = saved
         elif ckpt_path.exists() and not resume:
             raise FileExistsError(f"{self.run_dir} already holds a run; pass --resume to continue it")
