@@ -454,7 +454,7 @@ def cmd_pack(args: argparse.Namespace) -> int:
 
     try:
         if args.command == "pack":
-            path = pack_run(args.source, args.out)
+            path = pack_run(args.source, args.out, ema_only=args.ema_only)
         else:
             path = unpack_run(args.source, args.out)
     except (FileNotFoundError, ValueError) as exc:
@@ -595,6 +595,7 @@ def build_parser() -> argparse.ArgumentParser:
     pk = sub.add_parser("pack", help="a small copy of a training run, to carry to another machine")
     pk.add_argument("source", metavar="RUN_DIR")
     pk.add_argument("--out", required=True, help="packed file (.pt)")
+    pk.add_argument("--ema-only", action="store_true", help="half the size: continue from the EMA")
     pk.set_defaults(func=cmd_pack)
     up = sub.add_parser("unpack", help="continue a packed run here (then: irsde train --resume)")
     up.add_argument("source", metavar="PACKED")

@@ -234,3 +234,15 @@ def test_resume_may_change_length_and_batch_but_not_the_recipe(photos, tmp_path)
     assert (t.cfg.iters, t.cfg.batch, t.cfg.lr) == (6, 2, 3e-3)
     with pytest.raises(ValueError, match="cannot change"):
         Trainer(config(photos), tmp_path / "r", resume=True, overrides={"lr": 1.0})
+
+
+def test_pack_ema_only_carries_logs(photos, tmp_path):
+    Trainer(config(photos, iters=10), tmp_path / "run").run()
+    packed = tmp_path / "small.pt"
+    assert main(["pack", str(tmp_path / "run"), "--out", str(packed), "--ema-only"]) == 0
+    assert main(["unpack", str(packed), "--out", str(tmp_path / "there")]) == 0
+    t = Trainer(config(photos, iters=12), tmp_path / "there", resume=True)
+    assert t.state.step == 10
+    assert (tmp_path / "there" / "log.csv").read_text() == (tmp_path / "run" / "log.csv").read_text()
+    for a, b in zip(t.net.state_dict().values(), t.ema.state_dict().values()):
+        assert torch.equal(a.float(), b)

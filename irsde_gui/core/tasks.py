@@ -24,7 +24,7 @@ def default_network() -> dict:
         "name": "cnafnet",
         "width": 16,
         "enc_blocks": [1, 1, 2, 2],
-        "mid_blocks": 4,
+        "mid_blocks": 2,
         "dec_blocks": [1, 1, 1, 1],
         "predict": "x0",
     }

@@ -586,17 +586,23 @@ class Trainer:
 
 
 # ------------------------------------------------------------------ portable checkpoints
-def pack_run(run_dir: str | os.PathLike, out: str | os.PathLike) -> Path:
-    """A small copy of a run to carry between machines: weights and EMA in float16, the step and
-    the compute log, no optimizer or RNG state (about 4 bytes per parameter).
+LOG_FILES = ("log.csv", "validation.csv")
+
+
+def pack_run(run_dir: str | os.PathLike, out: str | os.PathLike, ema_only: bool = False) -> Path:
+    """A small copy of a run to carry between machines: weights and EMA in float16, the step,
+    the compute log and the CSV logs, no optimizer or RNG state (about 4 bytes per parameter,
+    2 with ``ema_only``, where training continues from the EMA weights).
 
     Training continues from it with fresh optimizer moments, so the continuation is not
     bit-exact, but no compute is lost.
     """
-    ckpt = torch.load(Path(run_dir) / CHECKPOINT, map_location="cpu", weights_only=True)
+    run = Path(run_dir)
+    ckpt = torch.load(run / CHECKPOINT, map_location="cpu", weights_only=True)
     small = {k: ckpt[k] for k in ("format", "step", "seconds", "patches", "sessions", "config")}
-    for k in ("model", "ema"):
+    for k in ("ema",) if ema_only else ("model", "ema"):
         small[k] = {n: v.half() if v.is_floating_point() else v for n, v in ckpt[k].items()}
+    small["logs"] = {n: (run / n).read_text() for n in LOG_FILES if (run / n).is_file()}
     small["packed"] = True
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -619,12 +625,37 @@ def unpack_run(packed: str | os.PathLike, run_dir: str | os.PathLike) -> Path:
         old = torch.load(target, map_location="cpu", weights_only=True)
         if old["step"] >= small["step"]:
             raise ValueError(f"{target} is already at step {old['step']} >= {small['step']}")
+    logs = small.pop("logs", {})
     ckpt = dict(small, optimizer=None, rng=None, replica_checksums=[])
+    ckpt.setdefault("model", small["ema"])
+    for name, text in logs.items():
+        _merge_csv(run / name, text)
     tmp = run / (CHECKPOINT + ".tmp")
     torch.save(ckpt, tmp)
     os.replace(tmp, target)
     (run / "config.json").write_text(json.dumps(small["config"], indent=2) + "\n")
     return target
+
+
+def _merge_csv(path: Path, text: str) -> None:
+    """Add the rows of ``text`` whose step is beyond the last step already in ``path``."""
+    rows = list(csv.DictReader(text.splitlines()))
+    if not rows:
+        return
+    last = -1
+    if path.is_file():
+        with open(path, encoding="utf-8") as f:
+            old = list(csv.DictReader(f))
+        last = int(float(old[-1]["step"])) if old else -1
+    new = [r for r in rows if int(float(r["step"])) > last]
+    if not new:
+        return
+    write_header = not path.is_file()
+    with open(path, "a", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        if write_header:
+            w.writeheader()
+        w.writerows(new)
 
 
 # ------------------------------------------------------------------ export
