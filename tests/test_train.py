@@ -246,3 +246,18 @@ def test_pack_ema_only_carries_logs(photos, tmp_path):
     assert (tmp_path / "there" / "log.csv").read_text() == (tmp_path / "run" / "log.csv").read_text()
     for a, b in zip(t.net.state_dict().values(), t.ema.state_dict().values()):
         assert torch.equal(a.float(), b)
+
+
+def test_shipped_weights_continue_as_a_run(photos, tmp_path):
+    """A device session needs to carry no checkpoint: the exported weights and card are one."""
+    first = Trainer(config(photos, iters=10), tmp_path / "run")
+    first.run(max_steps=5)
+    out = tmp_path / "weights" / "denoise.pt"
+    assert main(["export", str(tmp_path / "run"), "--out", str(out)]) == 0
+    assert main(["unpack", str(out), "--out", str(tmp_path / "gpu")]) == 0
+    t = Trainer(config(photos, iters=10), tmp_path / "gpu", resume=True)
+    assert t.state.step == 5 and t.state.patches == first.state.patches
+    for a, b in zip(first.ema.state_dict().values(), t.ema.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-3)
+    t.run()
+    assert t.state.step == 10

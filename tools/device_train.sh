@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Train several tasks side by side on one GPU of a device session, continuing packed runs.
 #
+# Each task continues from .carry/runs/TASK.pt if present, else from the shipped
+# weights/TASK.pt (its model card holds the run's config, step and compute log).
 # Here, before the call:
-#   python tools/pack_data.py                                  # .carry/data (~30 MiB)
-#   for t in TASKS; do irsde pack runs/$t --out .carry/runs/$t.pt --ema-only; done
+#   python tools/pack_data.py --max-side 480 --quality 85      # .carry/data (~25 MiB)
+#   irsde pack runs/TASK --out .carry/runs/TASK.pt --ema-only  # only if runs/TASK is newer than weights/
 #   pkill -f train_cpu.sh                                      # the GPU run supersedes CPU runs
 # The device call (carry [".carry"]), e.g. 9 minutes of training for four tasks:
 #   bash tools/device_train.sh 9 denoise deblur sr inpaint
@@ -25,6 +27,8 @@ pids=()
 for task in "$@"; do
   if [ -f ".carry/runs/$task.pt" ]; then
     $py -m irsde_gui.cli unpack ".carry/runs/$task.pt" --out "/tmp/runs/$task"
+  elif [ -f "weights/$task.pt" ]; then
+    $py -m irsde_gui.cli unpack "weights/$task.pt" --out "/tmp/runs/$task"
   fi
   resume=""
   [ -f "/tmp/runs/$task/checkpoint.pt" ] && resume="--resume"

@@ -618,6 +618,8 @@ def unpack_run(packed: str | os.PathLike, run_dir: str | os.PathLike) -> Path:
     An existing checkpoint is replaced only if the packed one has trained further.
     """
     small = torch.load(packed, map_location="cpu", weights_only=True)
+    if "format" not in small:  # a shipped weights file: its model card holds the rest of the run
+        small = _run_from_weights(Path(packed), small)
     run = Path(run_dir)
     run.mkdir(parents=True, exist_ok=True)
     target = run / CHECKPOINT
@@ -635,6 +637,24 @@ def unpack_run(packed: str | os.PathLike, run_dir: str | os.PathLike) -> Path:
     os.replace(tmp, target)
     (run / "config.json").write_text(json.dumps(small["config"], indent=2) + "\n")
     return target
+
+
+def _run_from_weights(path: Path, state: dict) -> dict:
+    from .weights import read_card
+
+    card = read_card(path)
+    tr = card.training
+    if "config" not in tr or "step" not in tr:
+        raise ValueError(f"the model card of {path.name} does not describe its training run")
+    return {
+        "format": "irsde-studio-checkpoint/1",
+        "step": int(tr["step"]),
+        "seconds": float(tr["seconds"]),
+        "patches": int(tr["patches_seen"]),
+        "sessions": list(tr.get("sessions", [])),
+        "config": tr["config"],
+        "ema": state,
+    }
 
 
 def _merge_csv(path: Path, text: str) -> None:
@@ -716,6 +736,9 @@ def export_run(
             "sessions": sessions,
             "last_validation": last_val,
             "host": platform.node(),
+            "step": int(ckpt["step"]),
+            "seconds": seconds,
+            "config": cfg.to_dict(),
         },
         validation=validation,
     )
