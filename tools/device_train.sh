@@ -34,7 +34,7 @@ for task in "$@"; do
   [ -f "/tmp/runs/$task/checkpoint.pt" ] && resume="--resume"
   $py -m irsde_gui.cli train --task "$task" --data $data --val .carry/data/val_cbsd68 \
     --out "/tmp/runs/$task" --iters 200000 --batch "${BATCH:-48}" --patch "${PATCH:-128}" \
-    --minutes "$minutes" --device cuda --log-every 100 --val-every 1000 --ckpt-minutes 2 \
+    --minutes "$minutes" --device "${DEVICE:-cuda}" --log-every 100 --val-every 1000 --ckpt-minutes 2 \
     $resume ${COMPILE:+--compile} -q > "/tmp/runs/$task.log" 2>&1 &
   pids+=($!)
 done
