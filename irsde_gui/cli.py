@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from . import __version__
+from .core.runs import collect_inputs, find_mask, format_duration, mask_for_photo
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -52,59 +53,11 @@ class ProgressBar:
             self.stream.flush()
 
 
-def format_duration(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    m, s = divmod(round(seconds), 60)
-    if m < 60:
-        return f"{m}:{s:02d}"
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}"
-
-
 def error(msg: str) -> None:
     print(f"irsde: error: {msg}", file=sys.stderr)
 
 
 # ---------------------------------------------------------------- restore
-def collect_inputs(items: list[str]) -> tuple[list[Path], list[str], bool]:
-    """Expand files and folders into image files; returns (files, problems, any_folder)."""
-    from .core.imageio import is_image_path
-
-    files: list[Path] = []
-    problems: list[str] = []
-    folder = False
-    for item in items:
-        p = Path(item)
-        if p.is_dir():
-            folder = True
-            found = sorted(f for f in p.iterdir() if f.is_file() and is_image_path(f))
-            if not found:
-                problems.append(f"{p}: the folder holds no images")
-            files.extend(found)
-        elif p.exists():
-            files.append(p)
-        else:
-            problems.append(f"{p}: no such file or folder")
-    return files, problems, folder
-
-
-def find_mask(mask_arg: str | None, photo_path: Path) -> Path | None:
-    if mask_arg is None:
-        return None
-    m = Path(mask_arg)
-    if m.is_dir():
-        from .core.imageio import IMAGE_EXTENSIONS
-
-        for ext in ("", *IMAGE_EXTENSIONS):
-            cand = m / (photo_path.name if not ext else photo_path.stem + ext)
-            if cand.is_file():
-                return cand
-        raise FileNotFoundError(f"{photo_path}: no mask named {photo_path.stem}.* in {m}")
-    return m
-
-
 def trajectory_target(arg: str, photo: Path, several: bool) -> Path:
     p = Path(arg)
     if not several:
@@ -119,7 +72,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from .core.imageio import ImageReadError, ImageWriteError, read_photo, write_photo
     from .core.model import load_restorer
     from .core.pipeline import JobSettings, RestoreJob, to_uint8
-    from .core.tasks import MaskError, get_task, mask_from_alpha
+    from .core.tasks import MaskError, get_task
     from .core.trajectory import Frame, Trajectory, export_trajectory
     from .core.weights import WeightsError
 
@@ -162,14 +115,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
             if not args.overwrite and target.exists() and target.resolve() == path.resolve():
                 raise ImageWriteError(f"{target}: refusing to overwrite the input photo (use --overwrite)")
             photo = read_photo(path)
-            mask = None
-            if task.uses_mask:
-                mask_path = find_mask(args.mask, path)
-                if mask_path is not None:
-                    mp = read_photo(mask_path)
-                    mask = mp.rgb.max(axis=2)
-                elif photo.alpha is not None:
-                    mask = mask_from_alpha(photo.alpha)
+            mask, alpha = mask_for_photo(task, photo, find_mask(args.mask, path) if task.uses_mask else None)
             bar = ProgressBar(path.name, 0, enabled=not args.quiet)
             job = RestoreJob(task, restorer, photo.rgb, mask, settings, on_tile=bar.tile)
             bar.total = job.steps
@@ -188,9 +134,6 @@ def cmd_restore(args: argparse.Namespace) -> int:
                         )
                     )
             result = job.result
-            alpha = photo.alpha
-            if task.uses_mask and mask is not None and args.mask is None:
-                alpha = None  # the transparent area was the mask: the result is opaque
             write_photo(
                 target, result, like=photo, overwrite_input=args.overwrite, alpha=alpha, quality=args.quality
             )

@@ -110,13 +110,8 @@ class EngineInfo:
     seconds: float = 0.0  # how long loading took
 
 
-def load_engine_info() -> EngineInfo:
-    """Import the engine (PyTorch) and list tasks, weights and devices. Runs off the GUI thread."""
-    began = time.perf_counter()
-    import torch
-
-    from .core import pipeline  # noqa: F401  (imported here so the first run does not wait for it)
-    from .core.device import available_devices, pick_device
+def scan_tasks() -> dict[str, TaskInfo]:
+    """Every task with its installed weights and model card, or why it cannot run. No PyTorch needed."""
     from .core.tasks import TASKS
     from .core.weights import WeightsError, installed_weights, read_card
 
@@ -142,6 +137,18 @@ def load_engine_info() -> EngineInfo:
                 info.problem = str(exc)
         info.default_steps = max(1, min(info.default_steps, info.max_steps))
         tasks[name] = info
+    return tasks
+
+
+def load_engine_info() -> EngineInfo:
+    """Import the engine (PyTorch), scan tasks and weights and find the devices. Runs off the GUI thread."""
+    began = time.perf_counter()
+    import torch
+
+    from .core import pipeline  # noqa: F401  (imported here so the first run does not wait for it)
+    from .core.device import available_devices, pick_device
+
+    tasks = scan_tasks()
     devices = {}
     for kind in available_devices():
         try:

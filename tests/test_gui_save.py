@@ -118,3 +118,24 @@ def test_stop_offers_to_keep_the_clean_estimate(qtbot, tmp_path, installed_tiny_
     win.message_bar.action("Keep x0_hat").click()
     assert win.result is not None and np.array_equal(win.result, outcome.image)
     assert win.save_action.isEnabled()
+
+
+def test_batch_queue_restores_every_file_into_the_output_folder(qtbot, tmp_path, installed_tiny_weights):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(2):
+        write_png(folder / f"p{i}.png", smooth_image(24, 32, seed=i))
+    (folder / "broken.png").write_bytes(b"not really a png")
+    out = tmp_path / "out"
+    win = make_window(qtbot, tmp_path, choose_folder=str(out))
+    win.panel.set_steps(2)
+    win.open_paths([folder])
+    assert len(win.batch.items) == 3
+    win.choose_batch_folder()
+    with qtbot.waitSignal(win.batch.queue_finished, timeout=60_000) as blocker:
+        win.batch.start()
+    assert blocker.args == [2, 1]
+    assert sorted(p.name for p in out.iterdir()) == ["p0.json", "p0.png", "p1.json", "p1.png"]
+    broken = next(i for i in win.batch.items if i.source.name == "broken.png")
+    assert broken.status == "failed" and "broken.png" in broken.message
+    assert not win.batch.is_running and win.restore_action.isEnabled()

@@ -71,3 +71,29 @@ def test_no_weights_at_all_says_so(qtbot, tmp_path, no_bundled_weights):
     win = make_window(qtbot, tmp_path)
     assert all(not i.available for i in win.engine.tasks.values())
     assert "No trained weights are installed" in win.message_bar.text
+
+
+def test_about_names_each_model_with_its_data_and_numbers(qtbot, tmp_path, installed_tiny_weights):
+    import json
+
+    from irsde_gui.ui.dialogs import about_html
+
+    card = installed_tiny_weights / "denoise.json"
+    d = json.loads(card.read_text())
+    d["training"] = {"data": ["bsds500_train", "div2k"], "iterations": 1200}
+    d["validation"] = {
+        "cbsd68": {
+            "folder": "/data/cbsd68",
+            "images": 68,
+            "classic_method": "BM3D",
+            "mean": {"input": {"psnr": 20.1, "ssim": 0.4}, "model": {"psnr": 30.25, "ssim": 0.871}},
+            "per_image": [{"image": "a.png"}] * 68,
+        }
+    }
+    card.write_text(json.dumps(d))  # the card is not covered by the sha256 of the weights
+    win = make_window(qtbot, tmp_path)
+    text = about_html(win.engine)
+    assert "bsds500_train, div2k; iterations 1200" in text
+    assert "cbsd68 (68 images): model 30.25 dB / SSIM 0.871" in text and "a.png" not in text
+    assert text.count("no validation numbers in the model card") == 5  # the tiny cards have none
+    assert "denoise.pt" in text and "sha256" in text

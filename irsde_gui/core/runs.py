@@ -1,7 +1,8 @@
 """What the command line and the desktop app share around a run: inputs, masks, timing text, the run report.
 
-Importing this module does not load PyTorch (the app uses it before PyTorch
-is loaded); the functions that need the engine import it when called.
+Importing this module is cheap (no PyTorch, no image libraries): the command
+line imports it at start-up and the app before PyTorch is loaded. Functions
+import what they need when called.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .imageio import IMAGE_EXTENSIONS, Photo, atomic_write_bytes, is_image_path, read_photo
-
 if TYPE_CHECKING:
     import numpy as np
 
+    from .imageio import Photo
     from .model import Restorer
     from .pipeline import RestoreJob
     from .tasks import Task
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 def collect_inputs(items: list[str]) -> tuple[list[Path], list[str], bool]:
     """Expand files and folders into image files; returns (files, problems, any_folder)."""
+    from .imageio import is_image_path
+
     files: list[Path] = []
     problems: list[str] = []
     folder = False
@@ -50,6 +52,8 @@ def find_mask(mask_arg: str | None, photo_path: Path) -> Path | None:
         return None
     m = Path(mask_arg)
     if m.is_dir():
+        from .imageio import IMAGE_EXTENSIONS
+
         for ext in ("", *IMAGE_EXTENSIONS):
             cand = m / (photo_path.name if not ext else photo_path.stem + ext)
             if cand.is_file():
@@ -70,6 +74,8 @@ def mask_for_photo(
     if not task.uses_mask:
         return None, photo.alpha
     if mask_path is not None:
+        from .imageio import read_photo
+
         return read_photo(mask_path).rgb.max(axis=2), photo.alpha
     if photo.alpha is not None:
         from .tasks import mask_from_alpha
@@ -174,6 +180,8 @@ class RunReport:
 
     def write(self, path: str | Path, output: str | Path | None = None) -> Path:
         """Write the report as JSON (atomically); ``output`` records the result file it belongs to."""
+        from .imageio import atomic_write_bytes
+
         if output is not None:
             self.output = str(output)
         return atomic_write_bytes(path, (json.dumps(self.to_dict(), indent=2) + "\n").encode("utf-8"))

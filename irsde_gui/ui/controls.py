@@ -44,7 +44,7 @@ class TaskDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         fm = option.fontMetrics
-        return QSize(200, fm.height() * 2 + 18)
+        return QSize(200, fm.height() * 2 + 14)
 
     def paint(self, p: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         opt = QStyleOptionViewItem(option)
@@ -72,7 +72,7 @@ class TaskDelegate(QStyledItemDelegate):
         if ic is not None:
             mode = ic.Mode.Normal if enabled else ic.Mode.Disabled
             ic.paint(p, QRect(r.left() + 8, r.center().y() - 12, 24, 24), Qt.AlignmentFlag.AlignCenter, mode)
-        text_rect = r.adjusted(42, 6, -6, -6)
+        text_rect = r.adjusted(42, 5, -6, -5)
         f = QFont(opt.font)
         f.setWeight(QFont.Weight.DemiBold)
         p.setFont(f)
@@ -80,6 +80,17 @@ class TaskDelegate(QStyledItemDelegate):
         p.setPen(pal.color(group, QPalette.ColorRole.Text))
         fm = p.fontMetrics()
         p.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, index.data())
+        if not enabled:
+            tag = "not installed"
+            f3 = QFont(opt.font)
+            f3.setPointSizeF(f3.pointSizeF() * 0.8)
+            p.setFont(f3)
+            tw = p.fontMetrics().horizontalAdvance(tag) + 12
+            tag_rect = QRect(text_rect.right() - tw, text_rect.top(), tw, p.fontMetrics().height() + 2)
+            p.setPen(pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRoundedRect(tag_rect, 4, 4)
+            p.drawText(tag_rect, Qt.AlignmentFlag.AlignCenter, tag)
         f2 = QFont(opt.font)
         f2.setPointSizeF(f2.pointSizeF() * 0.9)
         p.setFont(f2)
@@ -203,8 +214,8 @@ class RunPanel(QWidget):
         self._set_device_choices({})
 
     # -- tasks
-    def set_engine(self, engine, selected: str) -> None:
-        """Fill the task list from the loaded engine; tasks without weights are disabled."""
+    def set_engine(self, engine, selected: str, loading: bool = False) -> None:
+        """Fill the task list; tasks without weights are disabled. ``loading``: devices still unknown."""
         self.engine = engine
         self.task_list.blockSignals(True)
         self.task_list.clear()
@@ -222,10 +233,13 @@ class RunPanel(QWidget):
         self.task_list.blockSignals(False)
         rows = self.task_list.count()
         self.task_list.setFixedHeight(sum(self.task_list.sizeHintForRow(i) for i in range(rows)) + 4)
-        self.loading_label.setVisible(not any(i.available for i in engine.tasks.values()))
-        self.loading_label.setText(
-            "No trained weights are installed. Add them to the weights folder (see Help ▸ About)."
-        )
+        if not any(i.available for i in engine.tasks.values()):
+            self.loading_label.setText(
+                "No trained weights are installed. See Help ▸ About for where they go."
+            )
+        else:
+            self.loading_label.setText("Loading PyTorch and looking for GPUs…" if loading else "")
+        self.loading_label.setVisible(bool(self.loading_label.text()))
         self._set_device_choices(engine.devices)
         if not self.select_task(selected):
             first = next((i.name for i in engine.tasks.values() if i.available), None)

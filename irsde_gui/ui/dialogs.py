@@ -231,14 +231,40 @@ def describe_training(card) -> str:
     return "; ".join(parts)
 
 
+def _describe_eval(name: str, ev: dict) -> str:
+    """One ``irsde eval --json`` result: the model's mean PSNR/SSIM beside the input's and the baseline's."""
+    mean = ev.get("mean") or {}
+    where = Path(str(ev.get("folder", name))).name or name
+    head = f"{where} ({ev['images']} images)" if ev.get("images") else where
+
+    def nums(row: dict) -> str:
+        parts = []
+        if "psnr" in row:
+            parts.append(f"{row['psnr']:.2f} dB")
+        if "ssim" in row:
+            parts.append(f"SSIM {row['ssim']:.3f}")
+        return " / ".join(parts)
+
+    text = f"{head}: model {nums(mean['model'])}" if "model" in mean else head
+    labels = (("input", "input"), ("classic", ev.get("classic_method", "classic")))
+    others = [f"{label} {nums(mean[k])}" for k, label in labels if k in mean]
+    return text + (f" (vs {', '.join(others)})" if others else "")
+
+
 def describe_validation(card) -> str:
-    """The validation numbers from a model card (summary first), or that there are none."""
+    """The validation numbers from a model card, or a plain statement that there are none."""
     v = card.validation or {}
     if not v:
         return "no validation numbers in the model card"
     if v.get("summary"):
         return str(v["summary"])
-    return "; ".join(f"{k} {_fmt_value(x)}" for k, x in v.items())
+    lines = []
+    for name, ev in v.items():
+        if isinstance(ev, dict) and "mean" in ev:
+            lines.append(_describe_eval(name, ev))
+        elif not isinstance(ev, dict | list):
+            lines.append(f"{name} {_fmt_value(ev)}")
+    return "; ".join(lines) or "no validation numbers in the model card"
 
 
 def about_html(engine) -> str:
@@ -260,6 +286,9 @@ def about_html(engine) -> str:
             f"<td valign=top>{html.escape(describe_training(card))}</td>"
             f"<td valign=top>{html.escape(describe_validation(card))}</td></tr>"
         )
+    from ..core.weights import search_dirs
+
+    folders = " or ".join(html.escape(str(d)) for d in search_dirs())
     engine_line = (
         f"PyTorch {html.escape(engine.torch_version)} · devices: "
         f"{html.escape('; '.join(engine.devices.values()))}"
@@ -272,6 +301,8 @@ def about_html(engine) -> str:
         "(IR-SDE; Luo, Gustafsson, Zhao, Sjölund and Schön, ICML 2023), step by step.</p>"
         f"<p><small>{engine_line}</small></p>"
         "<h3>Models</h3>"
+        f"<p><small>Weights (<i>task</i>.pt with its model card <i>task</i>.json) are looked for in "
+        f"{folders}.</small></p>"
         "<table cellspacing=6 width=100%><tr><th align=left>Task</th><th align=left>Weights</th>"
         "<th align=left>Training data</th><th align=left>Validation</th></tr>"
         f"{''.join(rows) or '<tr><td colspan=4>No models installed.</td></tr>'}</table>"

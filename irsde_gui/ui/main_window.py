@@ -39,7 +39,16 @@ from PySide6.QtWidgets import (
 from ..core.imageio import ImageReadError, ImageWriteError, Photo, decode_photo, is_image_path, read_photo
 from ..core.runs import collect_inputs, format_duration, report_path_for
 from ..core.trajectory import Trajectory
-from ..worker import EngineLoader, RestorerCache, RestoreRun, RunFailure, RunOutcome, RunRequest
+from ..worker import (
+    EngineInfo,
+    EngineLoader,
+    RestorerCache,
+    RestoreRun,
+    RunFailure,
+    RunOutcome,
+    RunRequest,
+    scan_tasks,
+)
 from . import theme
 from .batch import BatchPanel
 from .compare_view import CompareView
@@ -109,6 +118,7 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_status()
         self._restore_settings()
+        self._show_tasks()
         self._restoring = False
         self._sync_actions()
         if load_engine:
@@ -133,7 +143,8 @@ class MainWindow(QMainWindow):
         self.scrubber.frame_chosen.connect(self._show_frame)
         self.scrubber.kind_changed.connect(self._kind_changed)
         lay.addWidget(self.scrubber)
-        prog = QHBoxLayout()
+        self.progress_row = QWidget()
+        prog = QHBoxLayout(self.progress_row)
         prog.setContentsMargins(8, 0, 8, 6)
         self.progress_bar = QProgressBar()
         self.progress_bar.setTextVisible(False)
@@ -144,7 +155,8 @@ class MainWindow(QMainWindow):
         self.progress_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         prog.addWidget(self.progress_bar, 2)
         prog.addWidget(self.progress_label, 3)
-        lay.addLayout(prog)
+        lay.addWidget(self.progress_row)
+        self.progress_row.hide()
         self.setCentralWidget(central)
         self.mask_editor.changed.connect(self.view.update)
 
@@ -160,7 +172,7 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(300)
+        scroll.setMinimumWidth(330)
         self.panel_dock = QDockWidget("Restore", self)
         self.panel_dock.setObjectName("RestoreDock")
         self.panel_dock.setWidget(scroll)
@@ -418,6 +430,17 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     # ================================================================ engine
+    def _show_tasks(self) -> None:
+        """List the tasks and their weights at once (no PyTorch needed); devices come with the engine."""
+        try:
+            tasks = scan_tasks()
+        except Exception as exc:  # a broken weights folder must not stop the window from opening
+            log.exception("scanning the weights failed")
+            self.show_message("error", f"The installed models could not be read: {exc}")
+            return
+        self.panel.set_engine(EngineInfo(tasks, {}), self.settings.task, loading=True)
+        self._task_changed(self.panel.task or "")
+
     def start_engine(self) -> None:
         """Load PyTorch, the task list and the devices in a thread; :attr:`engine_ready` when done."""
         if self._engine_thread is not None:
@@ -461,7 +484,7 @@ class MainWindow(QMainWindow):
             steps = self.settings.steps(name)
             if steps:
                 self.panel.remember_steps(name, steps)
-        self.panel.set_engine(engine, self.settings.task)
+        self.panel.set_engine(engine, self.panel.task or self.settings.task)
         if not self.panel.set_device(self._wanted_device):
             if self._wanted_device != "auto":
                 self.show_message(
@@ -597,17 +620,13 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{name} — {APP_TITLE}")
         self.progress_bar.setValue(0)
         self.progress_label.setText("")
+        self.progress_row.hide()
         self._sync_actions()
         self.photo_changed.emit()
 
     def _init_mask_from_alpha(self) -> None:
-        """Transparent pixels of the photo pre-fill the inpainting mask (once the engine is loaded)."""
-        if (
-            self.engine is None
-            or self.photo is None
-            or self.photo.alpha is None
-            or not self.mask_editor.is_empty()
-        ):
+        """Transparent pixels of the photo pre-fill the inpainting mask."""
+        if self.photo is None or self.photo.alpha is None or not self.mask_editor.is_empty():
             return
         from ..core.tasks import mask_from_alpha
 
@@ -725,6 +744,7 @@ class MainWindow(QMainWindow):
         run.stopped.connect(self._on_run_stopped)
         self.run = run
         self.panel.set_running(True)
+        self.progress_row.show()
         self.progress_bar.setRange(0, max(1, request.steps or 1))
         self.progress_bar.setValue(0)
         self.progress_label.setText("Loading the model…")
@@ -904,7 +924,13 @@ class MainWindow(QMainWindow):
         self.panel.stop_button.setEnabled(running)
         self._sync_actions()
         if running:
+            self.progress_row.show()
+            self.progress_bar.setRange(0, 0)
             self.progress_label.setText("Restoring the batch queue…")
+        else:
+            self.progress_bar.setRange(0, 1)
+            self.progress_bar.setValue(1)
+            self.progress_label.setText("Batch queue finished")
 
     def _batch_finished(self, done: int, failed: int) -> None:
         kind = "success" if not failed else "warning"
@@ -1047,12 +1073,14 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         theme.apply_theme(app, self.settings.theme)
         theme.refresh_icons(self)
-        if self.engine is not None:
-            self.panel.set_engine(self.engine, self.panel.task or self.settings.task)
+        if self.panel.engine is not None:
+            self.panel.set_engine(
+                self.panel.engine, self.panel.task or self.settings.task, self.engine is None
+            )
         self.view.update()
 
     def _task_changed(self, task: str) -> None:
-        info = self.engine.tasks.get(task) if self.engine else None
+        info = self.panel.task_info()
         painting = bool(info and info.uses_mask)
         self.view.tool = self.mask_editor if painting else None
         self.view.update()

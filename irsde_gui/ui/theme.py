@@ -144,9 +144,9 @@ QPushButton#RestoreButton:hover {{ background: {ACCENT.lighter(110).name()}; }}
 QPushButton#RestoreButton:pressed {{ background: {ACCENT.darker(115).name()}; }}
 QPushButton#RestoreButton:disabled {{ background: {border}; color: {hint}; border-color: {border}; }}
 QLabel[hint="true"] {{ color: {hint}; }}
-QGroupBox {{ font-weight: 600; border: 1px solid {border}; border-radius: 8px; margin-top: 14px;
-    padding: 8px 6px 6px 6px; }}
-QGroupBox::title {{ subcontrol-origin: margin; left: 10px; padding: 0 4px; }}
+QGroupBox {{ font-weight: 600; border: none; border-top: 1px solid {border}; margin-top: 10px;
+    padding-top: 14px; }}
+QGroupBox::title {{ subcontrol-origin: margin; left: 0px; padding: 0 8px 0 0; color: {hint}; }}
 QToolButton[segment] {{ background: {seg_bg}; border: 1px solid {border}; padding: 3px 10px; }}
 QToolButton[segment="left"] {{ border-top-left-radius: 5px; border-bottom-left-radius: 5px; }}
 QToolButton[segment="right"] {{ border-top-right-radius: 5px; border-bottom-right-radius: 5px;
