@@ -40,8 +40,30 @@ def _uniform(g: torch.Generator, n: int, lo: float, hi: float) -> Tensor:
     return lo + (hi - lo) * torch.rand(n, generator=g, dtype=torch.float64)
 
 
+def on_device(g: torch.Generator, device) -> torch.Generator:
+    """A generator on ``device`` for large random tensors, seeded from ``g`` (``g`` itself on the CPU).
+
+    Drawing big noise fields where they are used keeps GPU training from waiting on
+    the CPU; the result stays a function of ``g``'s seed on each kind of device.
+    """
+    device = torch.device(device)
+    if device.type == "cpu":
+        return g
+    dg = torch.Generator(device=device)
+    dg.manual_seed(int(torch.randint(0, 2**62, (1,), generator=g)))
+    return dg
+
+
+def randn(shape, g: torch.Generator, device, dtype=torch.float32) -> Tensor:
+    return torch.randn(shape, generator=on_device(g, device), device=device, dtype=dtype)
+
+
+def rand(shape, g: torch.Generator, device, dtype=torch.float32) -> Tensor:
+    return torch.rand(shape, generator=on_device(g, device), device=device, dtype=dtype)
+
+
 def _randn_like(x: Tensor, g: torch.Generator) -> Tensor:
-    return torch.randn(x.shape, generator=g, dtype=torch.float32).to(x.device, x.dtype)
+    return randn(x.shape, g, x.device, torch.float32).to(x.dtype)
 
 
 def _np_rng(g: torch.Generator) -> np.random.Generator:
@@ -179,13 +201,14 @@ def rain_layer(shape, g: torch.Generator, device, size: int = 31) -> Tensor:
     """One layer of streaks for each image: sparse drops smeared along a direction."""
     b, _, h, w = shape
     density = _uniform(g, b, 0.002, 0.03)
-    drops = (torch.rand((b, 1, h, w), generator=g) < density.view(-1, 1, 1, 1).float()).float()
-    drops = drops * (0.5 + 0.5 * torch.rand((b, 1, h, w), generator=g))
+    dens = density.view(-1, 1, 1, 1).float().to(device)
+    drops = (rand((b, 1, h, w), g, device) < dens).float()
+    drops = drops * (0.5 + 0.5 * rand((b, 1, h, w), g, device))
     lengths = _uniform(g, b, 6, size - 1).numpy()
     angles = (math.pi / 2 + _uniform(g, b, -0.5, 0.5)).numpy()
     widths = _uniform(g, b, 0.3, 1.2).numpy()
     kernels = _line_kernels(lengths, angles, widths, size)
-    streaks = blur(drops.to(device), kernels)
+    streaks = blur(drops, kernels)
     bright = _uniform(g, b, 0.6, 1.0).to(device, torch.float32).view(-1, 1, 1, 1)
     streaks = streaks / streaks.amax(dim=(2, 3), keepdim=True).clamp_min(1e-6)
     return (streaks * bright).clamp(0, 1)
@@ -274,10 +297,45 @@ def free_form_mask(
     return m.astype(np.float32)
 
 
+class MaskBank:
+    """Pre-drawn 256x256 training masks, served as random crops, flips and rotations.
+
+    Drawing strokes costs about a millisecond per mask on the CPU, which would hold
+    back GPU training; the bank is drawn once per process from a fixed seed.
+    """
+
+    SIZE = 256
+
+    def __init__(self, count: int = 1024, lo: float = 0.05, hi: float = 0.40, seed: int = 12345):
+        rng = np.random.default_rng(seed)
+        self.lo, self.hi = lo, hi
+        self.masks = np.stack([free_form_mask(rng, self.SIZE, self.SIZE, lo, hi) for _ in range(count)])
+
+    def draw(self, rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+        if h > self.SIZE or w > self.SIZE:
+            return free_form_mask(rng, h, w, self.lo, self.hi)
+        for _ in range(8):
+            m = np.rot90(self.masks[rng.integers(len(self.masks))], int(rng.integers(4)))
+            if rng.random() < 0.5:
+                m = m[:, ::-1]
+            y, x = int(rng.integers(0, self.SIZE - h + 1)), int(rng.integers(0, self.SIZE - w + 1))
+            crop = m[y : y + h, x : x + w]
+            if self.lo <= crop.mean() <= self.hi:
+                return np.ascontiguousarray(crop)
+        return free_form_mask(rng, h, w, self.lo, self.hi)
+
+
+_BANKS: dict[tuple[float, float], MaskBank] = {}
+
+
 def masks(shape, g: torch.Generator, lo: float = 0.05, hi: float = 0.40) -> Tensor:
+    """Training masks (B x 1 x H x W, 1 = hole) covering ``lo``..``hi`` of each image."""
     b, _, h, w = shape
     rng = _np_rng(g)
-    return torch.from_numpy(np.stack([free_form_mask(rng, h, w, lo, hi) for _ in range(b)]))[:, None]
+    bank = _BANKS.get((lo, hi))
+    if bank is None:
+        bank = _BANKS[(lo, hi)] = MaskBank(lo=lo, hi=hi)
+    return torch.from_numpy(np.stack([bank.draw(rng, h, w) for _ in range(b)]))[:, None]
 
 
 def apply_mask(x0: Tensor, mask: Tensor) -> Tensor:

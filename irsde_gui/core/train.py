@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .degrade import SR_SCALE, degrade
+from .degrade import SR_SCALE, degrade, randn
 from .device import DeviceInfo, pick_device
 from .nets import build_model, count_parameters
 from .sde import MeanRevertingSDE, SDEConfig
@@ -447,7 +447,7 @@ class Trainer:
         x0 = self.data.batch(cfg.batch).to(dev, non_blocking=True).float().div_(255.0)
         mu = degrade(cfg.task, x0, self.gen)
         t = torch.randint(1, self.sde.T + 1, (cfg.batch,), generator=self.gen)
-        z = torch.randn(x0.shape, generator=self.gen).to(dev)
+        z = randn(x0.shape, self.gen, dev)
         t_dev = t.to(dev)
         x_t = self.sde.forward_sample(x0, mu, t_dev, z)
         if self.channels_last:
