@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -113,6 +114,18 @@ def main(argv: list[str] | None = None) -> int:
             window.apply_theme()
 
     app.styleHints().colorSchemeChanged.connect(on_scheme_changed)
+
+    # Ctrl+C in the terminal or a SIGTERM closes the window the normal way: runs are
+    # cancelled and awaited, settings saved. (Python handles signals only when it runs,
+    # so a timer hands it control a few times a second.)
+    def close_on_signal(*_args) -> None:
+        QTimer.singleShot(0, window.close)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, close_on_signal)
+    wake = QTimer(window)
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
 
     if args.measure_startup:
 

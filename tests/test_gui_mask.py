@@ -107,3 +107,15 @@ def test_inpaint_run_uses_the_painted_mask(qtbot, tmp_path, installed_tiny_weigh
     result = win.result
     assert np.array_equal(result[~fill], rgb[~fill]), "pixels outside the mask are kept exactly"
     assert np.abs(result[fill] - rgb[fill]).mean() > 0.01, "pixels inside the mask are filled by the model"
+
+
+def test_painting_over_a_x4_result_marks_the_photo_pixels_below(qtbot, tmp_path):
+    win = make_window(qtbot, tmp_path, engine=False)
+    win.set_photo(Photo(smooth_image(30, 40)), "test")
+    win._set_canvas_scale(4)  # what a x4 super-resolution run does to the canvas
+    win.view.tool = win.mask_editor
+    win.mask_editor.set_brush(4)
+    paint(win.view, [(80, 60)])  # canvas pixels: photo pixel (20, 15)
+    m = win.mask_editor.to_array()
+    assert m.shape == (30, 40) and m[15, 20] == 255 and m[15, 30] == 0
+    assert win.mask_editor.radius == pytest.approx(8.0)

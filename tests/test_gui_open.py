@@ -105,3 +105,16 @@ def test_app_starts_paints_loads_the_engine_and_quits(tmp_path, installed_tiny_w
     )
     assert out.returncode == 0, out.stderr
     assert "first painted window" in out.stdout and "engine" in out.stdout
+
+
+def test_paste_of_an_image_opens_it(qtbot, tmp_path):
+    from PySide6.QtGui import QColor, QImage
+
+    win = make_window(qtbot, tmp_path, engine=False)
+    img = QImage(30, 20, QImage.Format.Format_RGB888)
+    img.fill(QColor(200, 100, 50))
+    QApplication.clipboard().setImage(img)
+    win.paste()
+    assert win.photo is not None and win.photo.rgb.shape == (20, 30, 3)
+    assert np.allclose(win.photo.rgb[0, 0], np.array([200, 100, 50]) / 255, atol=1e-6)
+    assert win.photo.path is None and "Pasted image" in win.windowTitle()

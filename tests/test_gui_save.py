@@ -139,3 +139,15 @@ def test_batch_queue_restores_every_file_into_the_output_folder(qtbot, tmp_path,
     broken = next(i for i in win.batch.items if i.source.name == "broken.png")
     assert broken.status == "failed" and "broken.png" in broken.message
     assert not win.batch.is_running and win.restore_action.isEnabled()
+
+
+def test_closing_the_window_during_a_run_cancels_and_waits(qtbot, tmp_path, installed_tiny_weights):
+    win = make_window(qtbot, tmp_path)
+    win.open_path(write_png(tmp_path / "photo.png", smooth_image(40, 56)))
+    win.panel.set_steps(100)
+    win.restore()
+    run = win.run
+    qtbot.waitUntil(lambda: len(win.trajectory) >= 1, timeout=20_000)
+    win.close()
+    assert not run.is_running(), "the worker thread has ended before the window is gone"
+    assert len(win.trajectory) < 100

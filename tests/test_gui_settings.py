@@ -97,3 +97,17 @@ def test_about_names_each_model_with_its_data_and_numbers(qtbot, tmp_path, insta
     assert "cbsd68 (68 images): model 30.25 dB / SSIM 0.871" in text and "a.png" not in text
     assert text.count("no validation numbers in the model card") == 5  # the tiny cards have none
     assert "denoise.pt" in text and "sha256" in text
+
+
+def test_a_remembered_gpu_that_is_missing_falls_back_with_a_message(qtbot, tmp_path, installed_tiny_weights):
+    from irsde_gui.core.device import mps_available
+
+    if mps_available():
+        pytest.skip("this machine has an Apple GPU")
+    ini = tmp_path / "prefs.ini"
+    s = Settings(ini)
+    s.device = "mps"  # not present on the test machines
+    s.sync()
+    win = make_window(qtbot, tmp_path, settings_file=ini)
+    assert win.panel.device == "auto"
+    assert "MPS" in win.message_bar.text and "was not found" in win.message_bar.text

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -87,6 +88,7 @@ class BatchPanel(QWidget):
         self._current: BatchItem | None = None
         self._cancelled = False
         self._started = 0.0
+        self._blocked = False  # a single photo is being restored
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 8, 8, 8)
@@ -100,8 +102,16 @@ class BatchPanel(QWidget):
         self.clear_button.clicked.connect(self.clear)
         top.addWidget(self.add_files_button)
         top.addWidget(self.add_folder_button)
-        top.addStretch(1)
         top.addWidget(self.clear_button)
+        top.addSpacing(12)
+        top.addWidget(QLabel("Save to"))
+        self.output_label = QLabel("(choose a folder)")
+        self.output_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.output_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        top.addWidget(self.output_label, 1)
+        self.output_button = QPushButton("Choose…")
+        self.output_button.clicked.connect(self.choose_output)
+        top.addWidget(self.output_button)
         lay.addLayout(top)
 
         self.tree = QTreeWidget()
@@ -114,17 +124,6 @@ class BatchPanel(QWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         lay.addWidget(self.tree, 1)
-
-        out = QHBoxLayout()
-        out.addWidget(QLabel("Save to"))
-        self.output_label = QLabel("(choose a folder)")
-        self.output_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.output_label.setMinimumWidth(80)
-        out.addWidget(self.output_label, 1)
-        self.output_button = QPushButton("Choose…")
-        self.output_button.clicked.connect(self.choose_output)
-        out.addWidget(self.output_button)
-        lay.addLayout(out)
 
         run_row = QHBoxLayout()
         self.summary = QLabel("The queue is empty. Drop several photos or a folder on the window.")
@@ -207,7 +206,14 @@ class BatchPanel(QWidget):
     def is_running(self) -> bool:
         return self.run is not None
 
+    def set_blocked(self, blocked: bool) -> None:
+        """While the main window restores a photo, the queue waits (one run at a time)."""
+        self._blocked = blocked
+        self._sync()
+
     def start(self) -> None:
+        if self._blocked:
+            return
         if self.is_running or self.output_folder is None:
             if self.output_folder is None:
                 self.choose_output.emit()
@@ -282,7 +288,7 @@ class BatchPanel(QWidget):
     def _sync(self) -> None:
         queued = sum(i.status == "queued" for i in self.items)
         running = self.is_running
-        self.start_button.setEnabled(not running and queued > 0)
+        self.start_button.setEnabled(not running and queued > 0 and not self._blocked)
         self.cancel_button.setEnabled(running)
         self.clear_button.setEnabled(not running and bool(self.items))
         if not self.items:

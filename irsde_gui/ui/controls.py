@@ -68,6 +68,7 @@ class TaskDelegate(QStyledItemDelegate):
             p.setBrush(c)
             p.setPen(Qt.PenStyle.NoPen)
             p.drawRoundedRect(r, 6, 6)
+        installed = bool(index.flags() & Qt.ItemFlag.ItemIsEnabled)
         ic = index.data(Qt.ItemDataRole.DecorationRole)
         if ic is not None:
             mode = ic.Mode.Normal if enabled else ic.Mode.Disabled
@@ -80,7 +81,7 @@ class TaskDelegate(QStyledItemDelegate):
         p.setPen(pal.color(group, QPalette.ColorRole.Text))
         fm = p.fontMetrics()
         p.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, index.data())
-        if not enabled:
+        if not installed:
             tag = "not installed"
             f3 = QFont(opt.font)
             f3.setPointSizeF(f3.pointSizeF() * 0.8)
@@ -202,14 +203,12 @@ class RunPanel(QWidget):
         self.stop_button.setMinimumHeight(40)
         self.stop_button.clicked.connect(self.stop_clicked)
         self.stop_button.setEnabled(False)
-        buttons = QHBoxLayout()
+        # Restore and Stop sit below the scrolling settings, always in view (see action_bar).
+        self.action_bar = QWidget()
+        buttons = QHBoxLayout(self.action_bar)
+        buttons.setContentsMargins(10, 8, 10, 10)
         buttons.addWidget(self.restore_button, 2)
         buttons.addWidget(self.stop_button, 1)
-        outer.addLayout(buttons)
-        self.estimate_label = QLabel("")
-        self.estimate_label.setProperty("hint", True)
-        self.estimate_label.setWordWrap(True)
-        outer.addWidget(self.estimate_label)
         outer.addStretch(1)
         self._set_device_choices({})
 

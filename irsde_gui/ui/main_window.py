@@ -173,9 +173,15 @@ class MainWindow(QMainWindow):
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(330)
+        holder = QWidget()
+        hl = QVBoxLayout(holder)
+        hl.setContentsMargins(0, 0, 0, 0)
+        hl.setSpacing(0)
+        hl.addWidget(scroll, 1)
+        hl.addWidget(self.panel.action_bar)
         self.panel_dock = QDockWidget("Restore", self)
         self.panel_dock.setObjectName("RestoreDock")
-        self.panel_dock.setWidget(scroll)
+        self.panel_dock.setWidget(holder)
         self.panel_dock.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetMovable
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
@@ -193,6 +199,7 @@ class MainWindow(QMainWindow):
         self.batch_dock = QDockWidget("Batch queue", self)
         self.batch_dock.setObjectName("BatchDock")
         self.batch_dock.setWidget(self.batch)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.batch_dock)
         self.batch_dock.hide()
 
@@ -539,8 +546,7 @@ class MainWindow(QMainWindow):
             self.show_message("error", "Nothing to open: " + ("; ".join(problems) or "no photos found."))
             return
         added = self.batch.add_paths(files)
-        self.batch_dock.show()
-        self.batch_dock.raise_()
+        self.show_batch()
         if self.photo is None:
             self.open_path(files[0], quiet=True)
         extra = f" ({'; '.join(problems)})" if problems else ""
@@ -610,6 +616,7 @@ class MainWindow(QMainWindow):
         self.trajectory = Trajectory()
         self.scrubber.set_trajectory(None)
         self.view.set_before(rgb_to_qimage(photo.rgb))
+        self.mask_editor.set_canvas_scale(1.0)
         self.view.before_label = "Before"
         self.mask_editor.reset(QSize(photo.width, photo.height))
         self.mask_is_alpha = False
@@ -730,7 +737,7 @@ class MainWindow(QMainWindow):
         self.trajectory = Trajectory()
         self.scrubber.set_trajectory(self.trajectory, total=request.steps or 0)
         scale = info.scale if info else 1
-        self.view.set_canvas_size(QSize(self.photo.width * scale, self.photo.height * scale))
+        self._set_canvas_scale(scale)
         self.view.set_after(None)
         self._run_task_label = info.label if info else request.task
         run = RestoreRun(request, self.trajectory, self.cache, parent=self)
@@ -898,6 +905,15 @@ class MainWindow(QMainWindow):
             jpeg_quality=self.settings.jpeg_quality,
             keep_frames=False,
         )
+
+    def show_batch(self) -> None:
+        if self.batch_dock.isHidden():
+            self.batch_dock.show()
+            if not self.batch_dock.isFloating():
+                self.resizeDocks(
+                    [self.batch_dock], [max(200, self.height() * 2 // 7)], Qt.Orientation.Vertical
+                )
+        self.batch_dock.raise_()
 
     def choose_batch_folder(self) -> None:
         start = self.settings.output_folder or self.settings.last_folder
@@ -1088,6 +1104,13 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Paint the area to fill over the photo, then press Restore.", 6000)
         self._save_run_settings()
 
+    def _set_canvas_scale(self, scale: int) -> None:
+        """The canvas is the photo times ``scale`` (x4 for super-resolution); the mask brush follows it."""
+        if self.photo is None:
+            return
+        self.view.set_canvas_size(QSize(self.photo.width * scale, self.photo.height * scale))
+        self.mask_editor.set_canvas_scale(self.view.canvas_size.width() / self.photo.width)
+
     def _mask_edited(self) -> None:
         self.mask_is_alpha = False
 
@@ -1102,6 +1125,7 @@ class MainWindow(QMainWindow):
 
     def _sync_actions(self) -> None:
         running = self.run is not None or self.batch.is_running
+        self.batch.set_blocked(self.run is not None)
         self.save_action.setEnabled(self.result is not None)
         self.report_action.setEnabled(self.outcome is not None)
         self.export_action.setEnabled(bool(len(self.trajectory)) and self.run is None)
