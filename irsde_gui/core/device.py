@@ -96,6 +96,15 @@ def pick_device(choice: str = "auto") -> DeviceInfo:
     return DeviceInfo(torch.device("cpu"), f"CPU: {cpu_name()} ({torch.get_num_threads()} threads)", None)
 
 
+def cpu_supports_bf16() -> bool:
+    """True where the CPU computes bfloat16 natively (AVX512-BF16, AMX): there mixed
+    precision trains about 1.7x faster; elsewhere it would be emulated and slower."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def is_out_of_memory(exc: BaseException) -> bool:
     """True for CUDA, MPS and CPU allocation failures."""
     if isinstance(exc, torch.OutOfMemoryError | MemoryError):

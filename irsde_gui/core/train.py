@@ -43,7 +43,7 @@ import numpy as np
 import torch
 
 from .degrade import SR_SCALE, degrade, randn
-from .device import DeviceInfo, pick_device
+from .device import DeviceInfo, cpu_supports_bf16, pick_device
 from .nets import build_model, count_parameters
 from .sde import MeanRevertingSDE, SDEConfig
 from .tasks import get_task
@@ -375,11 +375,12 @@ class Trainer:
             ids = [self.device.device.index] if dev.type == "cuda" else None
             self.model = DDP(self.net, device_ids=ids)
         self.forward = torch.compile(self.model) if compile else self.model
-        self.autocast = (
-            torch.autocast("cuda", dtype=self.device.autocast_dtype)
-            if dev.type == "cuda" and self.device.autocast_dtype
-            else contextlib.nullcontext()
-        )
+        if dev.type == "cuda" and self.device.autocast_dtype:
+            self.autocast = torch.autocast("cuda", dtype=self.device.autocast_dtype)
+        elif dev.type == "cpu" and cpu_supports_bf16():
+            self.autocast = torch.autocast("cpu", dtype=torch.bfloat16)
+        else:
+            self.autocast = contextlib.nullcontext()
         self.val_images = (
             validation_set(cfg.val_data, cfg.val_crop, cfg.val_limit, self.task.scale * 16)
             if cfg.val_data and self.dist.main
