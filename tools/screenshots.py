@@ -46,7 +46,7 @@ def shoot(window, out: Path) -> None:
     subprocess.run(["import", "-window", str(int(window.winId())), str(raw)], check=True)
     for colours in (256, 224, 192, 160, 128):  # keep each shot under 300 KB
         subprocess.run(["convert", str(raw), "-colors", str(colours), f"PNG8:{out}"], check=True)
-        if out.stat().st_size < 300 * 1024:
+        if out.stat().st_size < 300_000:
             break
     raw.unlink()
     print(f"{out}  {out.stat().st_size // 1024} KB")

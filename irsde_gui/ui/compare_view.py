@@ -355,6 +355,8 @@ class CompareView(QWidget):
         p.fillRect(self.rect(), bg)
         if self._before is None:
             self._paint_empty(p)
+            if self.drop_hint:
+                self._paint_drop_hint(p)
             p.end()
             return
         panes = self.panes()
