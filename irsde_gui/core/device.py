@@ -91,7 +91,9 @@ def pick_device(choice: str = "auto") -> DeviceInfo:
     if kind == "mps":
         if not mps_available():
             raise DeviceError("Apple MPS was requested but is not available on this machine")
-        # float32 on MPS: half precision there still misses operators on some macOS versions.
+        # float32 on MPS: half precision there still misses operators on some macOS versions;
+        # an operator MPS lacks runs on the CPU instead of failing the run.
+        os.environ.setdefault("PYTORCH_ENABLE_MPS_FALLBACK", "1")
         return DeviceInfo(torch.device("mps"), "Apple GPU (MPS)", None)
     return DeviceInfo(torch.device("cpu"), f"CPU: {cpu_name()} ({torch.get_num_threads()} threads)", None)
 
