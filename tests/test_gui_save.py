@@ -151,3 +151,16 @@ def test_closing_the_window_during_a_run_cancels_and_waits(qtbot, tmp_path, inst
     win.close()
     assert not run.is_running(), "the worker thread has ended before the window is gone"
     assert len(win.trajectory) < 100
+
+
+def test_opening_another_photo_during_a_run_stops_it(qtbot, tmp_path, installed_tiny_weights):
+    win = make_window(qtbot, tmp_path)
+    win.open_path(write_png(tmp_path / "first.png", smooth_image(40, 56)))
+    win.panel.set_steps(100)
+    with qtbot.waitSignal(win.run_finished, timeout=30_000):
+        win.restore()
+        qtbot.waitUntil(lambda: len(win.trajectory) >= 1, timeout=20_000)
+        win.open_path(write_png(tmp_path / "second.png", smooth_image(24, 32, seed=2)))
+    assert win.photo.rgb.shape == (24, 32, 3)
+    assert win.result is None and len(win.trajectory) == 0 and win.message_bar.isHidden()
+    assert win.run is None and win.restore_action.isEnabled()

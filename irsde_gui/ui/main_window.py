@@ -562,7 +562,7 @@ class MainWindow(QMainWindow):
         try:
             photo = read_photo(path)
         except ImageReadError as exc:
-            self.show_message("error", f"Could not open “{path.name}”: {why(exc, path)}.".replace("..", "."))
+            self.show_message("error", f"Could not open “{path.name}”: {why(exc, path).rstrip('.')}.")
             return False
         self.set_photo(photo, path.name)
         self.settings.add_recent(path)
@@ -608,6 +608,8 @@ class MainWindow(QMainWindow):
         return True
 
     def set_photo(self, photo: Photo, name: str) -> None:
+        if self.run is not None:
+            self._abandon_run()
         self.photo = photo
         self.photo_name = name
         self.result = None
@@ -758,6 +760,20 @@ class MainWindow(QMainWindow):
         self._sync_actions()
         run.start()
         return run
+
+    def _abandon_run(self) -> None:
+        """A new photo replaces the one being restored: stop the run and ignore what it still sends."""
+        run = self.run
+        for signal, slot in (
+            (run.frame, self._on_frame),
+            (run.progress, self._on_progress),
+            (run.finished, self._on_finished),
+            (run.cancelled, self._on_cancelled),
+            (run.failed, self._on_failed),
+        ):
+            signal.disconnect(slot)
+        run.cancel()
+        self.statusBar().showMessage("The previous run was stopped: a new photo was opened.", 6000)
 
     def stop(self) -> None:
         if self.run is not None:
