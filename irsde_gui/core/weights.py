@@ -142,6 +142,7 @@ def load_weights(
     import torch
 
     from .nets import build_model
+
     if task is None and explicit is None:
         raise WeightsError("either a task or a weights path is needed")
     path = find_weights(task or "", explicit)
@@ -187,6 +188,7 @@ def save_weights(net: torch.nn.Module, card: ModelCard, path: str | os.PathLike)
     import torch
 
     from .nets import count_parameters
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {
