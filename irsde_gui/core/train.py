@@ -711,6 +711,8 @@ def export_run(
             validation = read_card(out).validation
     for ev in evals or []:
         validation[ev.get("name", f"{ev['task']}-{len(validation)}")] = ev
+        if ev.get("summary"):
+            validation["summary"] = ev["summary"]
     val_csv = run / "validation.csv"
     last_val = None
     if val_csv.exists():
