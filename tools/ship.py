@@ -121,14 +121,13 @@ def main() -> None:
     res = json.loads(final.read_text())
     need, ok = floor_met(task, res["mean"])
     res["floor"] = {"rule": FLOOR[task], "needed": round(need, 3), "met": ok}
-    res["step_sweep"] = {
-        "images": args.limit_sweep,
-        metric(task): {str(k): round(v, 3) for k, v in sweep.items()},
-    }
+    m = metric(task)
+    res["step_sweep"] = {"images": args.limit_sweep, m: {str(k): round(v, 3) for k, v in sweep.items()}}
+    mean = res["mean"]
     res["summary"] = (
-        f"{metric(task).upper().replace('_', '-')} {res['mean']['model'][metric(task)]:.2f} dB at {steps} steps "
-        f"(input {res['mean']['input'][metric(task)]:.2f}, {res['classic_method']} "
-        f"{res['mean']['classic'][metric(task)]:.2f}) on {res['images']} images of {Path(data).name}"
+        f"{m.upper().replace('_', '-')} {mean['model'][m]:.2f} dB at {steps} steps "
+        f"(input {mean['input'][m]:.2f}, {res['classic_method']} {mean['classic'][m]:.2f}) "
+        f"on {res['images']} images of {Path(data).name}"
     )
     final.write_text(json.dumps(res, indent=2) + "\n")
     irsde("export", str(run), "--out", str(weights), "--eval", str(final), "--default-steps", str(steps))
