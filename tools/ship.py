@@ -75,50 +75,21 @@ def main() -> None:
     irsde("export", str(run), "--out", str(weights))
     work = run / "ship"
     work.mkdir(exist_ok=True)
+    def evaluate(steps: int, out: Path, *more: str) -> dict:
+        irsde("eval", "--task", task, "--data", data, *extra, "--weights", str(weights),
+              "--steps", str(steps), "--json", str(out), *more)  # fmt: skip
+        return json.loads(out.read_text())
+
     sweep = {}
     for s in [int(v) for v in args.steps.split(",")]:
-        out = work / f"sweep_{s}.json"
-        irsde(
-            "eval",
-            "--task",
-            task,
-            "--data",
-            data,
-            *extra,
-            "--weights",
-            str(weights),
-            "--steps",
-            str(s),
-            "--limit",
-            str(args.limit_sweep),
-            "--json",
-            str(out),
-            "-q",
-        )
-        sweep[s] = json.loads(out.read_text())["mean"]["model"][metric(task)]
+        res = evaluate(s, work / f"sweep_{s}.json", "--limit", str(args.limit_sweep), "-q")
+        sweep[s] = res["mean"]["model"][metric(task)]
     best = max(sweep.values())
     # The fewest steps within 0.05 dB of the best: as good, and faster.
     steps = min(s for s, v in sweep.items() if v >= best - 0.05)
     final = work / "eval.json"
     limit = ["--limit", str(args.limit)] if args.limit else []
-    irsde(
-        "eval",
-        "--task",
-        task,
-        "--data",
-        data,
-        *extra,
-        "--weights",
-        str(weights),
-        "--steps",
-        str(steps),
-        *limit,
-        "--json",
-        str(final),
-        "--name",
-        f"{Path(data).name} ({task})",
-    )
-    res = json.loads(final.read_text())
+    res = evaluate(steps, final, *limit, "--name", f"{Path(data).name} ({task})")
     need, ok = floor_met(task, res["mean"])
     res["floor"] = {"rule": FLOOR[task], "needed": round(need, 3), "met": ok}
     m = metric(task)
