@@ -95,7 +95,11 @@ def pick_device(choice: str = "auto") -> DeviceInfo:
         # an operator MPS lacks runs on the CPU instead of failing the run.
         os.environ.setdefault("PYTORCH_ENABLE_MPS_FALLBACK", "1")
         return DeviceInfo(torch.device("mps"), "Apple GPU (MPS)", None)
-    return DeviceInfo(torch.device("cpu"), f"CPU: {cpu_name()} ({torch.get_num_threads()} threads)", None)
+    # bfloat16 where the CPU computes it natively: 1.3-1.5x faster per step for about
+    # 0.02 dB (measured on the dehaze model); float32 elsewhere.
+    cpu_dtype = torch.bfloat16 if cpu_supports_bf16() else None
+    name = f"CPU: {cpu_name()} ({torch.get_num_threads()} threads)"
+    return DeviceInfo(torch.device("cpu"), name, cpu_dtype)
 
 
 def cpu_supports_bf16() -> bool:
