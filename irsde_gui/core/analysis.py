@@ -1,0 +1,112 @@
+"""Looking into a result: how sure the model is, and what it changed.
+
+- :func:`uncertainty` restores the same photo with several seeds; the per-pixel
+  spread of the results shows where the model is guessing (inpainted holes,
+  fine texture) and where every seed agrees.
+- :func:`residual` shows what the model removed (denoise, derain, deblur,
+  dehaze: input minus result) or, for ×4 super-resolution, how far the result
+  downscaled again is from the low-res input (a consistency check).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .model import Restorer
+from .pipeline import JobSettings, RestoreJob
+from .tasks import Task
+
+
+@dataclass
+class Uncertainty:
+    mean: np.ndarray  # float32 HxWx3: the average of the restorations
+    std: np.ndarray  # float32 HxW: per-pixel standard deviation, averaged over channels
+    seeds: list[int]
+
+    def heatmap(self, scale: float | None = None) -> np.ndarray:
+        """The spread as a uint8 RGB heat map (inferno: black where all seeds agree)."""
+        top = scale or max(float(np.percentile(self.std, 99.5)), 1e-6)
+        grey = (np.clip(self.std / top, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+        return cv2.cvtColor(cv2.applyColorMap(grey, cv2.COLORMAP_INFERNO), cv2.COLOR_BGR2RGB)
+
+
+def uncertainty_runs(
+    task: Task,
+    restorer: Restorer,
+    rgb: np.ndarray,
+    mask: np.ndarray | None,
+    settings: JobSettings,
+    seeds: list[int],
+) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Restore once per seed; yields ``(done, total, result)``. Closing the iterator cancels."""
+    if len(seeds) < 2:
+        raise ValueError("an uncertainty map needs at least two seeds")
+    for i, seed in enumerate(seeds, start=1):
+        job = RestoreJob(
+            task,
+            restorer,
+            rgb,
+            mask,
+            JobSettings(
+                steps=settings.steps,
+                sampler=settings.sampler,
+                seed=seed,
+                tile=settings.tile,
+                tile_overlap=settings.tile_overlap,
+            ),
+        )
+        yield i, len(seeds), job.run()
+
+
+def uncertainty(
+    task: Task,
+    restorer: Restorer,
+    rgb: np.ndarray,
+    mask: np.ndarray | None = None,
+    settings: JobSettings | None = None,
+    seeds: list[int] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Uncertainty:
+    """Mean and per-pixel spread of restorations with different seeds (Welford's running moments)."""
+    settings = settings or JobSettings()
+    seeds = seeds or [0, 1, 2, 3]
+    mean = m2 = None
+    n = 0
+    for done, total, out in uncertainty_runs(task, restorer, rgb, mask, settings, seeds):
+        out = out.astype(np.float64)
+        n += 1
+        if mean is None:
+            mean, m2 = out.copy(), np.zeros_like(out)
+        else:
+            delta = out - mean
+            mean += delta / n
+            m2 += delta * (out - mean)
+        if on_progress:
+            on_progress(done, total)
+    assert mean is not None and m2 is not None
+    std = np.sqrt(m2 / (n - 1)).mean(axis=2)
+    return Uncertainty(mean.astype(np.float32), std.astype(np.float32), list(seeds))
+
+
+def residual(task: Task, photo_rgb: np.ndarray, result: np.ndarray) -> np.ndarray:
+    """What changed, as a signed float32 HxWx3 image (see the module docstring)."""
+    if task.scale != 1:
+        import torch
+
+        from .degrade import downsample
+
+        res = torch.from_numpy(np.ascontiguousarray(result.transpose(2, 0, 1)))[None]
+        down = downsample(res, task.scale)[0].permute(1, 2, 0).numpy()
+        h, w = min(down.shape[0], photo_rgb.shape[0]), min(down.shape[1], photo_rgb.shape[1])
+        return (down[:h, :w] - photo_rgb[:h, :w]).astype(np.float32)
+    return (photo_rgb - result).astype(np.float32)
+
+
+def residual_image(diff: np.ndarray, gain: float | None = None) -> np.ndarray:
+    """A signed difference shown around mid-grey (uint8 RGB), amplified to be visible."""
+    g = gain or 0.5 / max(float(np.percentile(np.abs(diff), 99.5)), 1e-6)
+    return (np.clip(0.5 + g * diff, 0, 1) * 255 + 0.5).astype(np.uint8)

@@ -1,0 +1,48 @@
+"""Uncertainty maps and residuals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest import smooth_image
+
+from irsde_gui.core import degrade as D
+from irsde_gui.core.analysis import residual, residual_image, uncertainty
+from irsde_gui.core.model import load_restorer
+from irsde_gui.core.pipeline import JobSettings
+from irsde_gui.core.tasks import TASKS
+
+
+def test_uncertainty_is_zero_where_seeds_agree_and_positive_in_holes(tiny_weights):
+    img = smooth_image(32, 32)
+    mask = np.zeros((32, 32), np.float32)
+    mask[8:20, 8:20] = 1
+    r = load_restorer("inpaint", tiny_weights / "inpaint.pt", "cpu")
+    u = uncertainty(TASKS["inpaint"], r, img, mask, JobSettings(steps=3), seeds=[0, 1, 2])
+    assert u.mean.shape == img.shape and u.std.shape == (32, 32)
+    assert np.all(u.std[mask == 0] == 0)  # known pixels are pasted back: identical for every seed
+    assert u.std[mask == 1].mean() > 0
+    heat = u.heatmap()
+    assert heat.dtype == np.uint8 and heat.shape == (32, 32, 3)
+    with pytest.raises(ValueError):
+        uncertainty(TASKS["inpaint"], r, img, mask, JobSettings(steps=1), seeds=[0])
+
+
+def test_residual_of_denoise_is_input_minus_result():
+    a = smooth_image(16, 16)
+    b = np.clip(a * 0.9, 0, 1)
+    np.testing.assert_allclose(residual(TASKS["denoise"], a, b), a - b)
+    diff = np.zeros((4, 4, 3), np.float32)
+    diff[0, 0] = 0.1
+    diff[1, 1] = -0.1
+    img = residual_image(diff)
+    assert img.dtype == np.uint8 and img[2, 2, 0] == 128
+    assert img[0, 0, 0] > 200 and img[1, 1, 0] < 55
+
+
+def test_residual_of_sr_compares_at_low_resolution():
+    hr = smooth_image(64, 64)
+    lr = D.downsample(torch.from_numpy(hr.transpose(2, 0, 1))[None])[0].permute(1, 2, 0).numpy()
+    d = residual(TASKS["sr"], lr, hr)
+    assert d.shape == lr.shape and np.abs(d).max() < 1e-5
