@@ -98,3 +98,29 @@ def test_auto_tile_size():
     assert auto_tile_size(512, 512, 1000, available_bytes=8 * 2**30) is None
     t = auto_tile_size(8000, 8000, 1000, available_bytes=2 * 2**30)
     assert t is not None and t % 64 == 0 and t * t * 1000 <= 2**30
+
+
+def test_whole_photo_run_retries_in_tiles_when_memory_runs_out(tiny_weights):
+    """A photo that was to run whole falls back to tiles on out-of-memory instead of failing."""
+    from conftest import smooth_image
+
+    from irsde_gui.core.model import Restorer, load_restorer
+    from irsde_gui.core.pipeline import JobSettings, RestoreJob
+    from irsde_gui.core.tasks import TASKS
+
+    class SmallMemory(Restorer):
+        def __call__(self, x_t, mu, t):
+            if x_t.shape[-1] * x_t.shape[-2] > 96 * 96:
+                raise torch.OutOfMemoryError("simulated: out of memory")
+            return super().__call__(x_t, mu, t)
+
+    base = load_restorer("denoise", tiny_weights / "denoise.pt", "cpu")
+    r = SmallMemory(base.net, base.sde, base.device, weights=base.weights)
+    job = RestoreJob(TASKS["denoise"], r, smooth_image(150, 200), settings=JobSettings(steps=2))
+    assert job.tile is None
+    out = job.run()
+    assert out.shape == (150, 200, 3)
+    assert job.tile is not None and job.tile <= 96
+    never = RestoreJob(TASKS["denoise"], r, smooth_image(150, 200), settings=JobSettings(steps=2, tile=0))
+    with pytest.raises(torch.OutOfMemoryError):
+        never.run()

@@ -20,7 +20,7 @@ from .device import available_memory
 from .model import Restorer
 from .sampler import StepRecord, sample
 from .tasks import Prepared, Task
-from .tiling import TiledPredictor, auto_tile_size
+from .tiling import MIN_TILE, TiledPredictor, auto_tile_size
 
 
 def to_tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -78,12 +78,14 @@ class RestoreJob:
         tile = self.settings.tile
         if tile is None:
             tile = auto_tile_size(h, w, restorer.bytes_per_pixel, available_memory(restorer.device.device))
-        self.tile = tile or None
         self.predict = restorer
-        if self.tile:
+        if tile != 0 or self.settings.tile is None:
+            # Even a photo that fits whole goes through the tiler, so that running out of
+            # memory retries the step with smaller tiles instead of failing the run.
+            whole = -(-max(h, w) // 16) * 16
             self.predict = TiledPredictor(
                 restorer,
-                self.tile,
+                max(tile or whole, MIN_TILE),
                 self.settings.tile_overlap,
                 multiple=restorer.multiple,
                 on_tile=on_tile,
@@ -91,6 +93,14 @@ class RestoreJob:
         self.result: np.ndarray | None = None
         seed = self.settings.seed
         self.seed = int(seed) if seed is not None else secrets.randbelow(2**31)
+
+    @property
+    def tile(self) -> int | None:
+        """The tile size in use, or None while the photo is processed whole."""
+        p = self.predict
+        if isinstance(p, TiledPredictor) and p.count(self.height, self.width) > 1:
+            return p.tile
+        return None
 
     @property
     def tiles(self) -> int:
