@@ -318,32 +318,21 @@ class RestoreWorker(QObject):
             import torch
 
             torch.cuda.reset_peak_memory_stats()
-        tile = req.tile
-        h, w = rgb.shape[0] * task.scale, rgb.shape[1] * task.scale
-        while True:
-            try:
-                outcome = self._sample(task, restorer, rgb, mask, tile)
-                break
-            except Cancelled:
+        try:
+            # Out of memory inside a step is retried by the engine in smaller tiles
+            # (``_on_shrink`` says so); it only ends up here below the smallest tile.
+            outcome = self._sample(task, restorer, rgb, mask, req.tile)
+        except Cancelled:
+            raise
+        except Exception as exc:
+            if not is_out_of_memory(exc):
                 raise
-            except Exception as exc:
-                if not is_out_of_memory(exc):
-                    raise
-                self.trajectory.clear()
-                current = tile or max(h, w)
-                if restorer.device.kind == "cuda":
-                    import torch
-
-                    torch.cuda.empty_cache()
-                if current <= MIN_TILE:
-                    raise _Failure(
-                        "oom",
-                        f"Not enough memory on {restorer.device.name}, even in {MIN_TILE} px tiles.",
-                        device=restorer.device.kind,
-                    ) from exc
-                tile = max(MIN_TILE, (current // 2) // 64 * 64)
-                self.notice.emit(f"Out of memory: trying again in smaller tiles ({tile} px)")
-                log.warning("out of memory; retrying with %d px tiles", tile)
+            self.trajectory.clear()
+            raise _Failure(
+                "oom",
+                f"Not enough memory on {restorer.device.name}, even in {MIN_TILE} px tiles.",
+                device=restorer.device.kind,
+            ) from exc
         if photo is not None and req.output is not None and outcome.image is not None:
             self._write(photo, alpha, outcome, req)
         if outcome.stopped:
@@ -357,7 +346,9 @@ class RestoreWorker(QObject):
 
         req = self.request
         settings = JobSettings(steps=req.steps, sampler=req.sampler, seed=req.seed, tile=tile)
-        job = RestoreJob(task, restorer, rgb, mask, settings, on_tile=self._on_tile)
+        job = RestoreJob(
+            task, restorer, rgb, mask, settings, on_tile=self._on_tile, on_shrink=self._on_shrink
+        )
         self._total = job.steps
         side = frame_side(job.steps)
         self.trajectory.max_side = side
@@ -405,6 +396,10 @@ class RestoreWorker(QObject):
         outcome.output = out
         if req.write_report and outcome.report is not None:
             outcome.report.write(report_path_for(out), output=out)
+
+    def _on_shrink(self, tile: int) -> None:
+        self.notice.emit(f"Out of memory: continuing in smaller tiles ({tile} px)")
+        log.warning("out of memory; continuing with %d px tiles", tile)
 
     def _on_tile(self, done: int, total: int) -> None:
         self._tiles = (done, total)

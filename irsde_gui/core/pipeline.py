@@ -63,6 +63,7 @@ class RestoreJob:
         mask: np.ndarray | None = None,
         settings: JobSettings | None = None,
         on_tile: Callable[[int, int], None] | None = None,
+        on_shrink: Callable[[int], None] | None = None,
     ):
         self.task = task
         self.restorer = restorer
@@ -89,6 +90,7 @@ class RestoreJob:
                 self.settings.tile_overlap,
                 multiple=restorer.multiple,
                 on_tile=on_tile,
+                on_shrink=on_shrink,
             )
         self.result: np.ndarray | None = None
         seed = self.settings.seed

@@ -59,8 +59,8 @@ class TiledPredictor:
     """Wrap a predictor so it runs on overlapping tiles, batched, and blends the results.
 
     On out-of-memory the tile size is halved and the call retried (down to
-    ``MIN_TILE``), and the smaller size is kept for later steps.
-    ``on_tile(done, total)`` is called after each batch of tiles.
+    ``MIN_TILE``), and the smaller size is kept for later steps; ``on_shrink(tile)`` is
+    told. ``on_tile(done, total)`` is called after each batch of tiles.
     """
 
     def __init__(
@@ -71,6 +71,7 @@ class TiledPredictor:
         batch: int = 4,
         multiple: int = 16,
         on_tile: Callable[[int, int], None] | None = None,
+        on_shrink: Callable[[int], None] | None = None,
     ):
         if tile < MIN_TILE:
             raise ValueError(f"tile size must be at least {MIN_TILE} px, got {tile}")
@@ -80,6 +81,7 @@ class TiledPredictor:
         self.overlap = overlap
         self.batch = max(1, batch)
         self.on_tile = on_tile
+        self.on_shrink = on_shrink
 
     def _round(self, tile: int) -> int:
         return max(MIN_TILE, tile // self.multiple * self.multiple)
@@ -102,6 +104,8 @@ class TiledPredictor:
                 log.warning("out of memory with %d px tiles; retrying with %d px", self.tile, smaller)
                 self.tile = smaller
                 self.batch = 1
+                if self.on_shrink is not None:
+                    self.on_shrink(smaller)
 
     def _run(self, x_t: torch.Tensor, mu: torch.Tensor, t: int) -> torch.Tensor:
         n, _c, h, w = x_t.shape
