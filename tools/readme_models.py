@@ -1,0 +1,55 @@
+"""Write the README's model table from the model cards in ``weights/`` (between markers).
+
+    python tools/readme_models.py [--readme README.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+BEGIN, END = "<!-- models:begin -->", "<!-- models:end -->"
+ORDER = ["denoise", "deblur", "derain", "sr", "inpaint", "dehaze"]
+
+
+def table(weights: Path) -> str:
+    rows = [
+        "| task | parameters | trained | validation (default steps) | floor |",
+        "|---|---|---|---|---|",
+    ]
+    for task in ORDER:
+        card_file = weights / f"{task}.json"
+        if not card_file.is_file():
+            rows.append(f"| {task} | — | not trained yet | — | — |")
+            continue
+        card = json.loads(card_file.read_text())
+        tr = card.get("training", {})
+        val = card.get("validation", {})
+        floor = next((v["floor"] for v in val.values() if isinstance(v, dict) and "floor" in v), None)
+        floor_text = "—" if floor is None else f"{floor['rule']}: {'met' if floor['met'] else 'not yet'}"
+        hw = ", ".join(tr.get("hardware", [])) or "?"
+        rows.append(
+            f"| {task} | {card.get('parameters', 0) / 1e6:.2f} M | {tr.get('iterations', '?')} iterations, "
+            f"{tr.get('minutes', '?')} min on {hw} | {val.get('summary', '—')} | {floor_text} |"
+        )
+    return "\n".join(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--readme", default="README.md")
+    ap.add_argument("--weights", default="weights")
+    args = ap.parse_args()
+    readme = Path(args.readme)
+    text = readme.read_text()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{readme} has no {BEGIN} ... {END} section")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{BEGIN}\n{table(Path(args.weights))}\n{END}{tail}")
+    print(table(Path(args.weights)))
+
+
+if __name__ == "__main__":
+    main()
