@@ -14,11 +14,15 @@ val=${IRSDE_VAL_DATA:-../shared/data/val/cbsd68}
 threads=${IRSDE_TRAIN_THREADS:-2}
 while true; do
   for task in $tasks; do
-    patch=64
+    # Haze, holes and large blur kernels need context: bigger patches, fewer of them.
+    case "$task" in
+      dehaze|inpaint|deblur) patch=128; batch=8 ;;
+      *) patch=64; batch=16 ;;
+    esac
     resume=""
     [ -f "runs/$task/checkpoint.pt" ] && resume="--resume"
     python -m irsde_gui.cli train --task "$task" --data "$data"/* --val "$val" --val-limit 8 \
-      --val-every 2000 --out "runs/$task" --iters 200000 --batch 16 --patch "$patch" \
+      --val-every 2000 --out "runs/$task" --iters 200000 --batch "$batch" --patch "$patch" \
       --threads "$threads" --minutes "$minutes" $resume >>"runs/$task.log" 2>&1
   done
 done
