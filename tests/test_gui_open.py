@@ -12,30 +12,27 @@ from gui_support import make_window, write_png
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
+
+
+def drag_event(cls, md: QMimeData):
+    """A drag event at (200, 200): newer PySide6 takes a QPointF, 6.11 and older a QPoint."""
+    args = (Qt.DropAction.CopyAction, md, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    try:
+        return cls(QPointF(200, 200), *args)
+    except TypeError:
+        return cls(QPoint(200, 200), *args)
 
 
 def drop(win, paths):
     md = QMimeData()
     md.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    enter = QDragEnterEvent(
-        QPointF(200, 200),
-        Qt.DropAction.CopyAction,
-        md,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
+    enter = drag_event(QDragEnterEvent, md)
     QApplication.sendEvent(win, enter)
     assert enter.isAccepted()
-    ev = QDropEvent(
-        QPointF(200, 200),
-        Qt.DropAction.CopyAction,
-        md,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
+    ev = drag_event(QDropEvent, md)
     QApplication.sendEvent(win, ev)
 
 
