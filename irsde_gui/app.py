@@ -4,6 +4,11 @@ PyTorch takes a second or more to import, so the window is built from Qt
 alone, shown, and only after its first paint does a thread import the engine
 (tasks, weights, devices). ``irsde-gui --measure-startup`` prints the time from
 process start to the first painted window and to a ready engine, then quits.
+
+Also: ``--self-test`` (see :mod:`irsde_gui.selftest`), ``--install-desktop`` /
+``--uninstall-desktop`` (see :mod:`irsde_gui.desktop`). The app logs to a
+rotating file and shows unexpected errors in a dialog (:mod:`irsde_gui.logs`,
+:mod:`irsde_gui.ui.crash`).
 """
 
 from __future__ import annotations
@@ -47,8 +52,42 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the time to the first painted window and to a loaded engine, then quit",
     )
+    p.add_argument(
+        "--self-test",
+        action="store_true",
+        help="offscreen: restore a small built-in photo with every installed model, print one line per "
+        "task, exit 0 if all passed",
+    )
+    p.add_argument(
+        "--install-desktop",
+        action="store_true",
+        help="Linux: add the app to this user's menus and 'Open with' for photos (under $XDG_DATA_HOME)",
+    )
+    p.add_argument(
+        "--uninstall-desktop", action="store_true", help="Linux: remove what --install-desktop added"
+    )
     p.add_argument("--version", action="version", version=f"IR-SDE Studio {__version__}")
     return p
+
+
+def desktop_command(install: bool) -> int:
+    from . import desktop
+
+    try:
+        done = desktop.install() if install else desktop.uninstall()
+    except (OSError, FileNotFoundError) as exc:
+        print(f"irsde-gui: error: {exc}", file=sys.stderr)
+        return 1
+    verb = "installed" if install else "removed"
+    for f in done.files:
+        print(f"{verb} {f}")
+    if not done.files:
+        print("nothing to remove: the desktop integration was not installed for this user")
+    if done.refreshed:
+        print("refreshed: " + ", ".join(done.refreshed))
+    if install:
+        print(f"IR-SDE Studio is in the menus; it starts: {desktop.launcher()[0]}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,13 +95,21 @@ def main(argv: list[str] | None = None) -> int:
     _MAIN_CALLED = time.perf_counter()
     argv = sys.argv[1:] if argv is None else list(argv)
     args, qt_args = build_parser().parse_known_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("IRSDE_LOG", "WARNING").upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
+    if args.install_desktop or args.uninstall_desktop:
+        return desktop_command(args.install_desktop)
+    if args.self_test:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
-    from PySide6.QtCore import QEvent, QObject, QTimer
+    from .logs import environment, setup_logging
+
+    log_path = setup_logging(faults=True)
+    log = logging.getLogger("irsde_gui.app")
+    log.info("starting: %s; log %s; argv %s", environment(), log_path, argv)
+
+    from PySide6.QtCore import QEvent, QObject, QTimer, qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
+    qInstallMessageHandler(qt_message_to_log)
     QApplication.setApplicationName("IR-SDE Studio")
     QApplication.setOrganizationName("irsde-studio")
     QApplication.setApplicationVersion(__version__)
@@ -70,6 +117,19 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
 
     from .ui import theme
+    from .ui.crash import CrashReporter
+    from .ui.file_open import FileOpenFilter
+
+    if args.self_test:
+        from . import selftest
+
+        theme.apply_theme(app, "system")
+        reporter = CrashReporter().install()
+        try:
+            return selftest.run(app, selftest.printer(sys.stdout))
+        finally:
+            reporter.uninstall()
+
     from .ui.settings import Settings
 
     settings = Settings(args.settings)
@@ -81,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     from .ui.main_window import MainWindow
 
     window = MainWindow(settings, load_engine=False)
+    reporter = CrashReporter(window).install()
+    file_open = FileOpenFilter(window)
+    app.installEventFilter(file_open)
     timings: dict[str, float] = {}
 
     def after_first_paint() -> None:
@@ -95,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         window.start_engine()
         if args.paths:
             window.open_paths([Path(p) for p in args.paths])
+        file_open.set_ready()
 
     class FirstPaint(QObject):
         done = False
@@ -143,7 +207,26 @@ def main(argv: list[str] | None = None) -> int:
         window.engine_ready.connect(report)
 
     window.show()
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        reporter.uninstall()
+        log.info("quit")
+
+
+def qt_message_to_log(mode, context, message: str) -> None:
+    """Qt's own messages go to the log file; its warnings (mostly harmless) reach the terminal only
+    with ``IRSDE_LOG=info``, critical ones always."""
+    from PySide6.QtCore import QtMsgType
+
+    level = {
+        QtMsgType.QtDebugMsg: logging.DEBUG,
+        QtMsgType.QtInfoMsg: logging.INFO,
+        QtMsgType.QtWarningMsg: logging.INFO,
+        QtMsgType.QtCriticalMsg: logging.ERROR,
+        QtMsgType.QtFatalMsg: logging.CRITICAL,
+    }.get(mode, logging.WARNING)
+    logging.getLogger("qt").log(level, "%s", message)
 
 
 if __name__ == "__main__":

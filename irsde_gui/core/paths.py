@@ -50,6 +50,12 @@ def user_weights_dir() -> Path:
 
 
 def user_log_dir() -> Path:
+    """Where the app's log files go: ``IRSDE_LOG_DIR``, else ``logs`` in ``IRSDE_DATA_DIR`` when that
+    is set (tests), else the platform's user log folder."""
+    if os.environ.get("IRSDE_LOG_DIR"):
+        return Path(os.environ["IRSDE_LOG_DIR"])
+    if os.environ.get("IRSDE_DATA_DIR"):
+        return Path(os.environ["IRSDE_DATA_DIR"]) / "logs"
     import platformdirs
 
     return Path(platformdirs.user_log_dir(APP_ID, appauthor=False))
