@@ -7,8 +7,10 @@ servers without a display and start quickly.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -67,7 +69,33 @@ def trajectory_target(arg: str, photo: Path, several: bool) -> Path:
     return p / photo.stem
 
 
+@contextlib.contextmanager
+def stop_signals_interrupt():
+    """SIGTERM and SIGHUP (a stopped service, a closed terminal) end a batch the way Ctrl+C does:
+    the finished outputs stay, the photo being written leaves no partial file."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            with contextlib.suppress(ValueError):  # not the main thread: leave the handlers alone
+                previous[sig] = signal.signal(sig, interrupt)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def cmd_restore(args: argparse.Namespace) -> int:
+    with stop_signals_interrupt():
+        return restore_files(args)
+
+
+def restore_files(args: argparse.Namespace) -> int:
     from .core.device import DeviceError, pick_device
     from .core.imageio import ImageReadError, ImageWriteError, read_photo, write_photo
     from .core.model import load_restorer

@@ -333,7 +333,8 @@ class RestoreWorker(QObject):
                 f"Not enough memory on {restorer.device.name}, even in {MIN_TILE} px tiles.",
                 device=restorer.device.kind,
             ) from exc
-        if photo is not None and req.output is not None and outcome.image is not None:
+        # A batch writes only finished photos: a stopped run's estimate is not a result to leave behind.
+        if photo is not None and req.output is not None and outcome.image is not None and not outcome.stopped:
             self._write(photo, alpha, outcome, req)
         if outcome.stopped:
             self.cancelled.emit(outcome)
