@@ -1,0 +1,109 @@
+"""The PyInstaller bundle: ``python -m irsde_gui.build`` makes a folder whose programs run from anywhere.
+
+Built once per session (several minutes) with tiny networks as its bundled
+weights, into a temporary folder; then, from an unrelated working directory
+and with an empty user data folder: ``irsde-gui --self-test`` (every model,
+through the window's worker), ``irsde info`` and ``irsde restore``, and
+``--install-desktop`` pointing the menu entry at the bundle.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from build_support import write_tiny_weights
+from PIL import Image
+
+from irsde_gui.core.tasks import TASKS
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+pytest.importorskip("PyInstaller", reason="PyInstaller is in the build extra")
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("bundle")
+    weights = write_tiny_weights(tmp / "tiny-weights")
+    out = subprocess.run(
+        [sys.executable, "-m", "irsde_gui.build", "--weights", str(weights),
+         "--dist", str(tmp / "dist"), "--work", str(tmp / "work")],
+        cwd=ROOT, capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    print(out.stdout.strip().splitlines()[0])
+    return tmp / "dist" / "irsde-studio"
+
+
+def user_env(tmp_path: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "QT_QPA_PLATFORM")}
+    env["IRSDE_DATA_DIR"] = str(tmp_path / "empty-user-data")
+    env["XDG_DATA_HOME"] = str(tmp_path / "share")
+    return env
+
+
+def run(cmd, cwd: Path, env: dict, timeout: int = 600) -> subprocess.CompletedProcess:
+    out = subprocess.run(
+        [str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert out.returncode == 0, f"{cmd}\n{out.stdout}\n{out.stderr}"
+    return out
+
+
+def test_bundle_layout_and_size(bundle):
+    assert (bundle / "irsde-gui").is_file() and (bundle / "irsde").is_file()
+    internal = bundle / "_internal"
+    for f in ("irsde_gui/_weights/denoise.pt", "irsde_gui/_resources/irsde-studio.desktop",
+              "irsde_gui/_resources/icons/irsde-studio-256.png", "torch/bin/torch_shm_manager"):  # fmt: skip
+        assert (internal / f).is_file(), f
+    assert list((internal / "qtawesome" / "fonts").glob("materialdesignicons*.ttf"))
+    themes = {p.name for p in (internal / "PySide6" / "Qt" / "plugins" / "platformthemes").iterdir()}
+    assert {"libqgtk3.so", "libqxdgdesktopportal.so"} <= themes, "the dark/light preference needs them"
+    names = {p.name for p in internal.rglob("*")}
+    unwanted = ["tkinter", "matplotlib", "IPython", "tensorboard", "sympy", "_inductor", "pytest",
+                "libQt6Quick.so.6", "libQt6Qml.so.6", "libQt6Pdf.so.6", "QtNetwork.abi3.so"]  # fmt: skip
+    for name in unwanted:
+        assert name not in names, name
+    assert not (internal / "torch" / "test").exists() and not (internal / "torch" / "include").exists()
+    size = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file() and not p.is_symlink())
+    print(f"bundle: {size / 2**20:.0f} MiB")
+    assert size < 1000 * 2**20, f"{size / 2**20:.0f} MiB"
+
+
+def test_bundle_self_test_from_another_folder(bundle, tmp_path):
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    out = run([bundle / "irsde-gui", "--self-test"], cwd, user_env(tmp_path))
+    ok = re.findall(r"^  (\w+)\s+ok .*\(bundled \1\.pt\)$", out.stdout, re.M)
+    assert sorted(ok) == sorted(TASKS), out.stdout
+    assert "bundled app" in out.stdout and "self-test passed" in out.stdout
+    assert (tmp_path / "empty-user-data" / "logs" / "irsde-studio.log").is_file()
+
+
+def test_bundle_command_line_restores_a_photo(bundle, tmp_path):
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    env = user_env(tmp_path)
+    info = run([bundle / "irsde", "info"], cwd, env).stdout
+    assert str(bundle / "_internal" / "irsde_gui" / "_weights" / "sr.pt") in info
+    photo = bundle / "_internal" / "irsde_gui" / "_resources" / "examples" / "astronaut_small.png"
+    run([bundle / "irsde", "restore", photo, "-o", "out.png", "--task", "sr", "--steps", "2"], cwd, env)
+    with Image.open(cwd / "out.png") as im:
+        assert im.size == (512, 512)
+
+
+def test_bundle_installs_its_menu_entry(bundle, tmp_path):
+    env = user_env(tmp_path)
+    run([bundle / "irsde-gui", "--install-desktop"], tmp_path, env)
+    cp = configparser.ConfigParser(interpolation=None)
+    cp.read(tmp_path / "share" / "applications" / "irsde-studio.desktop")
+    assert cp["Desktop Entry"]["TryExec"] == str(bundle / "irsde-gui")
+    assert cp["Desktop Entry"]["Exec"].endswith(" %F")
+    run([bundle / "irsde-gui", "--uninstall-desktop"], tmp_path, env)
+    assert not (tmp_path / "share" / "applications" / "irsde-studio.desktop").exists()
