@@ -24,7 +24,7 @@ EXAMPLES = {
     "deblur": ("chelsea_blurry.png", None, "chelsea.png", (40, 150, 220, 220)),
     "derain": ("coffee_rainy.png", None, "coffee.png", (60, 200, 220, 220)),
     "sr": ("astronaut_small.png", None, "astronaut.png", (60, 160, 220, 220)),
-    "inpaint": ("astronaut_holes.png", "astronaut_holes_mask.png", "astronaut.png", (40, 140, 260, 260)),
+    "inpaint": ("astronaut_holes.png", "astronaut_holes_mask.png", "astronaut.png", (0, 0, 220, 300)),
     "dehaze": ("coffee_hazy.png", None, "coffee.png", (40, 120, 300, 300)),
 }
 
