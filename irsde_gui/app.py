@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         theme.apply_theme(app, "system")
         reporter = CrashReporter().install()
         try:
-            return selftest.run(app, selftest.printer(sys.stdout))
+            return selftest.run(app, selftest.printer())
         finally:
             reporter.uninstall()
 

@@ -61,6 +61,8 @@ def build(
     except ImportError:
         raise SystemExit('irsde_gui.build: PyInstaller is missing; pip install -e ".[build]"') from None
     env = dict(os.environ)
+    # PyInstaller imports every PyTorch submodule to list them; their deprecation notices are noise here.
+    env.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning,ignore::FutureWarning")
     if weights is not None:
         env["IRSDE_BUNDLE_WEIGHTS"] = str(Path(weights).resolve())
     cmd = [

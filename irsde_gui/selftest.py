@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
 import tempfile
 import time
@@ -241,9 +242,24 @@ def _check_image(img, h: int, w: int) -> str | None:
     return None
 
 
+def console_stdout():
+    """``sys.stdout``, or on Windows, where the bundled app is a windowed program without one, the
+    console of the command prompt that started it (None if there is none: then lines are only logged)."""
+    if sys.stdout is not None or os.name != "nt":
+        return sys.stdout
+    try:
+        import ctypes
+
+        if ctypes.windll.kernel32.AttachConsole(-1):  # ATTACH_PARENT_PROCESS
+            return open("CONOUT$", "w", encoding="utf-8")  # kept open for the life of the process
+    except (OSError, AttributeError):
+        pass
+    return None
+
+
 def printer(stream=None) -> Callable[[str], None]:
-    """Print a line (and log it); when the app has no console (windowed on Windows), only log it."""
-    stream = stream if stream is not None else sys.stdout
+    """Print a line (and log it); when the app has no console at all, only log it."""
+    stream = stream if stream is not None else console_stdout()
 
     def out(line: str) -> None:
         log.info("%s", line)

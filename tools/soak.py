@@ -213,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
             "after_last": round(end, 1),
             "peak": round(max([before, end, *[r for _, r in samples]]), 1),
         },
+        "curve_mib": [
+            [n, round(after(samples, n), 1)]
+            for n in sorted({max(1, args.images * k // 10) for k in range(1, 11)})
+        ],
         "warmup": warmup,
         "growth_after_warmup_mib": round(end - warm, 1),
         "slope_kib_per_photo": round(slope_kib_per_photo(tail), 1),
