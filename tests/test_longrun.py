@@ -117,8 +117,8 @@ def soak(mode: str, weights: Path, images: int) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["cli", "gui"])
 def test_memory_stays_flat_over_a_long_queue(tiny_weights, mode):
-    """60 photos in one process: after the first 10, the resident set grows by less than 12 MiB
-    (a leak of one 48 px photo in float32 per step would add ~0.5 MiB a photo, 25 MiB here)."""
+    """60 photos in one process: after the warm-up (the first 6), the resident set grows by less than
+    12 MiB (a leak of one 48 px photo in float32 per step would add ~0.5 MiB a photo, 25 MiB here)."""
     r = soak(mode, tiny_weights, 60)
     rss = r["rss_mib"]
     print(f"{mode}: {json.dumps(r)}")

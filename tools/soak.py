@@ -116,6 +116,7 @@ def run_cli(photos: Path, out: Path, task: str, steps: int) -> tuple[float, list
     sampler.join()
     gc.collect()
     end = rss_mib()
+    sampler.samples.append((outputs_done(out), end))  # the sampler may have stopped before the last write
     if code != 0:
         raise SystemExit(f"irsde restore failed with exit status {code}")
     return before, sampler.samples, end
