@@ -106,7 +106,7 @@ def test_gui_queue_cancelled_midway_keeps_finished_outputs(qtbot, tmp_path, inst
 def soak(mode: str, weights: Path, images: int) -> dict:
     out = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "soak.py"), "--mode", mode, "--images", str(images),
-         "--steps", "3", "--size", "48", "--weights", str(weights), "--json"],
+         "--steps", "3", "--size", "64", "--weights", str(weights), "--json"],
         capture_output=True, text=True, timeout=900,
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )  # fmt: skip
@@ -117,12 +117,15 @@ def soak(mode: str, weights: Path, images: int) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["cli", "gui"])
 def test_memory_stays_flat_over_a_long_queue(tiny_weights, mode):
-    """60 photos in one process: after the warm-up (the first 6), the resident set grows by less than
-    12 MiB (a leak of one 48 px photo in float32 per step would add ~0.5 MiB a photo, 25 MiB here)."""
+    """60 photos of 64 px in one process: over the second half of the queue the resident set may not
+    keep growing. The bounds catch a leak of 100 KiB or more per photo (two float32 copies of a photo,
+    e.g. a job's tensors or a run's result kept alive); measured here: under 20 KiB/photo. (The app's
+    queue first grows by 5-9 MiB while the allocator's arenas for its worker threads settle, bounded by
+    ``peak - after_first``.) ``tools/soak.py --images 200`` gives the numbers for longer queues."""
     r = soak(mode, tiny_weights, 60)
     rss = r["rss_mib"]
     print(f"{mode}: {json.dumps(r)}")
     assert r["images"] == 60
-    assert r["growth_after_warmup_mib"] < 12, r
-    assert r["slope_kib_per_photo"] < 200, r
-    assert rss["peak"] - rss["after_first"] < 40, r
+    assert r["slope_second_half_kib_per_photo"] < 100, r
+    assert r["growth_second_half_mib"] < 3, r
+    assert rss["peak"] - rss["after_first"] < 30, r

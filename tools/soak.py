@@ -9,8 +9,11 @@ seed each). The batch runs inside this process: the command line's own
 ``main()`` (with a thread sampling the resident set and counting finished
 outputs) or the real main window's batch queue (sampled after each photo).
 Reported: RSS before the batch, after the first photo, after the warm-up
-(``--warmup`` photos, default 10 %), after the last, the peak, and the
-growth per photo after the warm-up (least-squares slope). Linux only (reads
+(``--warmup`` photos, default 10 %), after the last, the peak, the growth
+after the warm-up and over the second half of the queue alone, each also as a
+least-squares slope per photo. (The app's queue warms up for a few dozen
+photos: each photo runs on a new worker thread, and the allocator's
+per-thread arenas settle; after that it is flat.) Linux only (reads
 ``/proc/self/status``). Uses the installed weights, or ``--weights DIR``.
 """
 
@@ -199,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     if written != args.images:
         raise SystemExit(f"only {written} of {args.images} outputs were written")
     warm = after(samples, warmup)
+    half = max(1, args.images // 2)
     tail = [(n, r) for n, r in samples if n >= warmup]
     result = {
         "mode": args.mode,
@@ -221,6 +225,11 @@ def main(argv: list[str] | None = None) -> int:
         "warmup": warmup,
         "growth_after_warmup_mib": round(end - warm, 1),
         "slope_kib_per_photo": round(slope_kib_per_photo(tail), 1),
+        # Whether it *keeps* growing: the second half of the queue alone.
+        "growth_second_half_mib": round(end - after(samples, half), 1),
+        "slope_second_half_kib_per_photo": round(
+            slope_kib_per_photo([(n, r) for n, r in samples if n >= half]), 1
+        ),
     }
     if args.json:
         print(json.dumps(result))
@@ -230,8 +239,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.mode}: {args.images} photos ({args.size} px, {args.steps} steps, {args.task}) in "
             f"{seconds:.0f} s; RSS before {r['before']:.0f} MiB, after the first {r['after_first']:.0f}, "
             f"after {warmup} {warm:.0f}, after the last {r['after_last']:.0f} (peak {r['peak']:.0f}); "
-            f"growth after the warm-up {result['growth_after_warmup_mib']:+.1f} MiB, "
-            f"slope {result['slope_kib_per_photo']:+.1f} KiB/photo"
+            f"growth after the warm-up {result['growth_after_warmup_mib']:+.1f} MiB "
+            f"({result['slope_kib_per_photo']:+.1f} KiB/photo), over the second half "
+            f"{result['growth_second_half_mib']:+.1f} MiB "
+            f"({result['slope_second_half_kib_per_photo']:+.1f} KiB/photo)"
         )
     return 0
 
