@@ -18,6 +18,7 @@ pairs when the folder has them.
 from __future__ import annotations
 
 import re
+import shlex
 import sys
 import time
 from dataclasses import dataclass, field
@@ -319,11 +320,9 @@ def format_table(result: dict, steps: int | None) -> str:
 
 
 def command_line() -> str:
-    return (
-        " ".join(["irsde", *sys.argv[1:]])
-        if sys.argv and sys.argv[0].endswith("irsde")
-        else " ".join(sys.argv)
-    )
+    """The `irsde eval` command that reproduces this run, however the CLI was started
+    (console script, `python -m irsde_gui.cli`, or the module's path)."""
+    return shlex.join(["irsde", *sys.argv[1:]])
 
 
 def load_kernels(path: str | Path) -> dict[str, np.ndarray]:
