@@ -261,3 +261,11 @@ def test_shipped_weights_continue_as_a_run(photos, tmp_path):
         assert torch.allclose(a, b, atol=1e-3)
     t.run()
     assert t.state.step == 10
+
+
+@pytest.mark.parametrize("argv0", ["/opt/venv/bin/irsde", "/src/irsde_gui/cli.py", "-m"])
+def test_eval_records_a_command_that_reproduces_it(monkeypatch, argv0):
+    from irsde_gui.core.evaluate import command_line
+
+    monkeypatch.setattr(sys, "argv", [argv0, "eval", "--task", "derain", "--name", "cbsd68 (derain)"])
+    assert command_line() == "irsde eval --task derain --name 'cbsd68 (derain)'"
