@@ -41,6 +41,13 @@ def bundle(tmp_path_factory):
     return tmp / "dist" / "irsde-studio"
 
 
+def bundled_modules(executable: Path) -> set[str]:
+    """The Python modules in the executable's PYZ archive."""
+    from PyInstaller.archive.readers import CArchiveReader
+
+    return set(CArchiveReader(str(executable)).open_embedded_archive("PYZ.pyz").toc)
+
+
 def user_env(tmp_path: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "QT_QPA_PLATFORM")}
     env["IRSDE_DATA_DIR"] = str(tmp_path / "empty-user-data")
@@ -65,11 +72,17 @@ def test_bundle_layout_and_size(bundle):
     assert list((internal / "qtawesome" / "fonts").glob("materialdesignicons*.ttf"))
     themes = {p.name for p in (internal / "PySide6" / "Qt" / "plugins" / "platformthemes").iterdir()}
     assert {"libqgtk3.so", "libqxdgdesktopportal.so"} <= themes, "the dark/light preference needs them"
-    names = {p.name for p in internal.rglob("*")}
-    unwanted = ["tkinter", "matplotlib", "IPython", "tensorboard", "sympy", "_inductor", "pytest",
-                "libQt6Quick.so.6", "libQt6Qml.so.6", "libQt6Pdf.so.6", "QtNetwork.abi3.so"]  # fmt: skip
-    for name in unwanted:
-        assert name not in names, name
+    files = {p.name for p in internal.rglob("*")}
+    for name in ("libQt6Quick.so.6", "libQt6Qml.so.6", "libQt6Pdf.so.6", "QtNetwork.abi3.so", "tkinter"):
+        assert name not in files, name
+    modules = bundled_modules(bundle / "irsde-gui")
+    assert "irsde_gui.app" in modules and "torch" in modules and "PySide6" in modules
+    assert (internal / "PySide6" / "QtWidgets.abi3.so").is_file()  # extension modules sit beside the archive
+    left_out = ["tkinter", "matplotlib", "IPython", "tensorboard", "sympy", "pytest", "networkx",
+                "jinja2", "cryptography", "irsde_gui.build", "torch._inductor", "PySide6.QtNetwork",
+                "PySide6.QtQml"]  # fmt: skip
+    for top in left_out:
+        assert not any(m == top or m.startswith(top + ".") for m in modules), top
     assert not (internal / "torch" / "test").exists() and not (internal / "torch" / "include").exists()
     size = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file() and not p.is_symlink())
     print(f"bundle: {size / 2**20:.0f} MiB")
