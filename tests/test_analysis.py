@@ -8,7 +8,7 @@ import torch
 from conftest import smooth_image
 
 from irsde_gui.core import degrade as D
-from irsde_gui.core.analysis import residual, residual_image, uncertainty
+from irsde_gui.core.analysis import SpreadAccumulator, residual, residual_image, uncertainty
 from irsde_gui.core.model import load_restorer
 from irsde_gui.core.pipeline import JobSettings
 from irsde_gui.core.tasks import TASKS
@@ -46,3 +46,20 @@ def test_residual_of_sr_compares_at_low_resolution():
     lr = D.downsample(torch.from_numpy(hr.transpose(2, 0, 1))[None])[0].permute(1, 2, 0).numpy()
     d = residual(TASKS["sr"], lr, hr)
     assert d.shape == lr.shape and np.abs(d).max() < 1e-5
+
+
+def test_running_spread_matches_numpy():
+    rng = np.random.default_rng(0)
+    images = [rng.random((5, 7, 3)).astype(np.float32) for _ in range(4)]
+    acc = SpreadAccumulator()
+    with pytest.raises(ValueError):
+        acc.result()  # nothing yet
+    for seed, im in enumerate(images):
+        acc.add(im, seed)
+    u = acc.result()
+    stack = np.stack(images).astype(np.float64)
+    np.testing.assert_allclose(u.mean, stack.mean(0), atol=1e-6)
+    np.testing.assert_allclose(u.std, stack.std(0, ddof=1).mean(2), atol=1e-6)
+    assert u.seeds == [0, 1, 2, 3]
+    with pytest.raises(ValueError):
+        acc.add(np.zeros((2, 2, 3), np.float32), 9)

@@ -90,6 +90,11 @@ def main(out_dir: str) -> int:
     win.view.set_split(0.5)
     shoot(win, out / "compare.png")
 
+    # 2b. what the model removed: the noise, amplified around grey
+    win.changes_action.trigger()
+    shoot(win, out / "what-changed.png")
+    win.changes_action.trigger()
+
     # 3. side by side, zoomed in around the eye
     win.side_action.trigger()
     win.view.fit()
@@ -107,6 +112,13 @@ def main(out_dir: str) -> int:
     win.mask_editor.set_array(read_photo(EXAMPLES / "astronaut_holes_mask.png").rgb.max(axis=2))
     win.mask_editor.paint_stroke([(300, 330), (330, 350), (370, 352)])
     shoot(win, out / "inpaint-mask.png")
+
+    # 5. the uncertainty map of the fill: four seeds, bright where they disagree
+    win.uncertainty_map()
+    while win.uncertainty is None:
+        wait_for(win.run_finished)
+    win.view.set_split(0.5)
+    shoot(win, out / "uncertainty.png")
     win.close()
     return 0
 

@@ -71,25 +71,45 @@ def uncertainty(
     seeds: list[int] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Uncertainty:
-    """Mean and per-pixel spread of restorations with different seeds (Welford's running moments)."""
+    """Mean and per-pixel spread of restorations with different seeds."""
     settings = settings or JobSettings()
     seeds = seeds or [0, 1, 2, 3]
-    mean = m2 = None
-    n = 0
+    acc = SpreadAccumulator()
     for done, total, out in uncertainty_runs(task, restorer, rgb, mask, settings, seeds):
-        out = out.astype(np.float64)
-        n += 1
-        if mean is None:
-            mean, m2 = out.copy(), np.zeros_like(out)
-        else:
-            delta = out - mean
-            mean += delta / n
-            m2 += delta * (out - mean)
+        acc.add(out, seeds[done - 1])
         if on_progress:
             on_progress(done, total)
-    assert mean is not None and m2 is not None
-    std = np.sqrt(m2 / (n - 1)).mean(axis=2)
-    return Uncertainty(mean.astype(np.float32), std.astype(np.float32), list(seeds))
+    return acc.result()
+
+
+class SpreadAccumulator:
+    """Running mean and per-pixel spread of restorations as they arrive (Welford's method),
+    so a caller that runs the seeds itself (the app, one run at a time) needs no list of images."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.seeds: list[int] = []
+        self._mean: np.ndarray | None = None
+        self._m2: np.ndarray | None = None
+
+    def add(self, image: np.ndarray, seed: int) -> None:
+        out = np.asarray(image, np.float64)
+        self.n += 1
+        self.seeds.append(int(seed))
+        if self._mean is None:
+            self._mean, self._m2 = out.copy(), np.zeros_like(out)
+            return
+        if out.shape != self._mean.shape:
+            raise ValueError(f"restorations differ in size: {out.shape} vs {self._mean.shape}")
+        delta = out - self._mean
+        self._mean += delta / self.n
+        self._m2 += delta * (out - self._mean)
+
+    def result(self) -> Uncertainty:
+        if self.n < 2 or self._mean is None or self._m2 is None:
+            raise ValueError("an uncertainty map needs at least two restorations")
+        std = np.sqrt(self._m2 / (self.n - 1)).mean(axis=2)
+        return Uncertainty(self._mean.astype(np.float32), std.astype(np.float32), list(self.seeds))
 
 
 def residual(task: Task, photo_rgb: np.ndarray, result: np.ndarray) -> np.ndarray:

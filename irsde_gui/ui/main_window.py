@@ -8,6 +8,7 @@ only turns their signals into pixels and words.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from pathlib import Path
@@ -61,6 +62,25 @@ from .trajectory import TrajectoryBar, qimage_from_rgb
 
 log = logging.getLogger(__name__)
 APP_TITLE = "IR-SDE Studio"
+SPREAD_SEEDS = 4  # restorations behind an uncertainty map
+
+
+@dataclasses.dataclass
+class SpreadRun:
+    """An uncertainty map in the making: the same request restored once per seed, one run after
+    another through the usual worker; the first seed's restoration stays the result."""
+
+    request: RunRequest
+    seeds: list[int]
+    acc: object  # irsde_gui.core.analysis.SpreadAccumulator (imported with the engine)
+
+    @property
+    def done(self) -> int:
+        return self.acc.n
+
+    @property
+    def complete(self) -> bool:
+        return self.acc.n >= len(self.seeds)
 
 
 def rgb_to_qimage(rgb: np.ndarray) -> QImage:
@@ -94,6 +114,10 @@ class MainWindow(QMainWindow):
         self.photo_name = ""
         self.result: np.ndarray | None = None
         self.outcome: RunOutcome | None = None
+        self.uncertainty = None  # irsde_gui.core.analysis.Uncertainty of the current result
+        self.spread_run: SpreadRun | None = None
+        self.result_view = "result"  # what the right side shows: result, changes or spread
+        self._changes_cache: tuple[int, QImage] | None = None
         self.trajectory = Trajectory()
         self.run: RestoreRun | None = None
         self.cache = RestorerCache()
@@ -268,6 +292,14 @@ class MainWindow(QMainWindow):
             "Restore the photo with the chosen task",
         )
         self.stop_action = A("S&top", self.stop, "Esc", "mdi6.stop", "Stop after the current step")
+        self.spread_map_action = A(
+            f"&Uncertainty map ({SPREAD_SEEDS} seeds)",
+            self.uncertainty_map,
+            "Ctrl+U",
+            "mdi6.chart-bell-curve",
+            f"Restore with {SPREAD_SEEDS} seeds and show where the results disagree: there the model "
+            "is guessing (Ctrl+U)",
+        )
         self.dice_action = A("New random &seed", self.panel.roll_seed, "D", "mdi6.dice-5")
         self.fit_action = A(
             "&Fit", self.view.fit, "F", "mdi6.fit-to-screen", "Fit the photo in the window (F)"
@@ -297,6 +329,23 @@ class MainWindow(QMainWindow):
             "Frames show the clean estimate x0_hat (or the noisy state x_t)",
         )
         self.kind_action.setCheckable(True)
+        self.changes_action = A(
+            "Show what &changed",
+            lambda: self.set_result_view("changes"),
+            "W",
+            "mdi6.select-compare",
+            "Show what the model removed (input minus result, amplified around grey); for x4 "
+            "upscaling, the result shrunk back minus the input (W)",
+        )
+        self.spread_action = A(
+            "Show the uncertainty &map",
+            lambda: self.set_result_view("spread"),
+            "U",
+            "mdi6.chart-bell-curve",
+            "Show where restorations with different seeds disagree (U; make one with Ctrl+U)",
+        )
+        for a in (self.changes_action, self.spread_action):
+            a.setCheckable(True)
         self.batch_action = self.batch_dock.toggleViewAction()
         self.batch_action.setText("&Batch queue")
         self.batch_action.setShortcut(QKeySequence("Ctrl+B"))
@@ -342,7 +391,7 @@ class MainWindow(QMainWindow):
         f.addSeparator()
         f.addAction(self.quit_action)
         r = mb.addMenu("&Restore")
-        for a in (self.restore_action, self.stop_action, self.dice_action):
+        for a in (self.restore_action, self.stop_action, self.spread_map_action, self.dice_action):
             r.addAction(a)
         r.addSeparator()
         r.addAction(self.batch_action)
@@ -353,6 +402,8 @@ class MainWindow(QMainWindow):
         v.addSeparator()
         v.addAction(self.side_action)
         v.addAction(self.kind_action)
+        v.addAction(self.changes_action)
+        v.addAction(self.spread_action)
         v.addSeparator()
         theme_menu = v.addMenu("&Theme")
         group = QActionGroup(self)
@@ -614,6 +665,7 @@ class MainWindow(QMainWindow):
         self.photo_name = name
         self.result = None
         self.outcome = None
+        self._forget_analysis()
         self.last_saved = None
         self.trajectory = Trajectory()
         self.scrubber.set_trajectory(None)
@@ -698,30 +750,57 @@ class MainWindow(QMainWindow):
 
     # ================================================================ running
     def restore(self) -> None:
-        if self.run is not None or self.batch.is_running:
+        request = self._request()
+        if request is not None:
+            self.spread_run = None
+            self.start_run(request)
+
+    def uncertainty_map(self) -> None:
+        """Restore with several seeds, one run after another; then show where they disagree."""
+        request = self._request()
+        if request is None:
             return
+        from ..core.analysis import SpreadAccumulator
+
+        seeds = [(request.seed + i) % 2**31 for i in range(SPREAD_SEEDS)]
+        self.spread_run = SpreadRun(request, seeds, SpreadAccumulator())
+        self._next_seed()
+
+    def _next_seed(self) -> None:
+        sr = self.spread_run
+        if sr is None or sr.complete or self.run is not None or self.photo is None:
+            return
+        first = sr.done == 0
+        # Later seeds stream their steps to the canvas but keep the first seed's trajectory.
+        request = dataclasses.replace(sr.request, seed=sr.seeds[sr.done], keep_frames=first)
+        self.start_run(request, fresh=first)
+
+    def _request(self) -> RunRequest | None:
+        """The run the window's settings describe, or None (saying why) when none can start."""
+        if self.run is not None or self.batch.is_running:
+            return None
         if self.photo is None:
             self.show_message("info", "Open a photo first: drop it on the window, or press Ctrl+O.")
-            return
+            return None
         if self.engine is None:
             self._restore_when_ready = True
             self.show_message(
                 "info", "The restoration engine is still loading; the run starts when it is ready."
             )
-            return
+            return None
         info = self.panel.task_info()
         if info is None or not info.available:
             self.show_message("error", info.problem if info else "Choose a task first.")
-            return
+            return None
         mask = None
         if info.uses_mask:
             if self.mask_editor.is_empty():
                 self.show_message(
                     "warning", "Paint the area to fill first (or load a mask), then press Restore."
                 )
-                return
+                return None
             mask = self.mask_editor.to_array()
-        request = RunRequest(
+        return RunRequest(
             info.name,
             rgb=self.photo.rgb,
             mask=mask,
@@ -731,16 +810,19 @@ class MainWindow(QMainWindow):
             device=self.panel.device,
             weights=info.weights,
         )
-        self.start_run(request)
 
-    def start_run(self, request: RunRequest) -> RestoreRun:
+    def start_run(self, request: RunRequest, fresh: bool = True) -> RestoreRun:
+        """Start a worker run; ``fresh=False`` (the later seeds of an uncertainty map) keeps the
+        trajectory, the result and the canvas of the run before it."""
         info = self.engine.tasks[request.task] if self.engine else None
         self.message_bar.dismiss()
-        self.trajectory = Trajectory()
-        self.scrubber.set_trajectory(self.trajectory, total=request.steps or 0)
-        scale = info.scale if info else 1
-        self._set_canvas_scale(scale)
-        self.view.set_after(None)
+        if fresh:
+            self.trajectory = Trajectory()
+            self.scrubber.set_trajectory(self.trajectory, total=request.steps or 0)
+            scale = info.scale if info else 1
+            self._set_canvas_scale(scale)
+            self.view.set_after(None)
+            self._forget_analysis()
         self._run_task_label = info.label if info else request.task
         run = RestoreRun(request, self.trajectory, self.cache, parent=self)
         run.frame.connect(self._on_frame)
@@ -773,6 +855,7 @@ class MainWindow(QMainWindow):
         ):
             signal.disconnect(slot)
         run.cancel()
+        self.spread_run = None
         self.statusBar().showMessage("The previous run was stopped: a new photo was opened.", 6000)
 
     def stop(self) -> None:
@@ -796,6 +879,8 @@ class MainWindow(QMainWindow):
         self.progress_bar.setRange(0, max(1, p.total))
         self.progress_bar.setValue(p.index)
         parts = [f"Step {p.index} / {p.total}"]
+        if self.spread_run is not None:
+            parts.insert(0, f"Seed {self.spread_run.done + 1} of {len(self.spread_run.seeds)}")
         if p.index:
             parts.append(f"{p.seconds_per_step:.2f} s/step")
         parts.append(f"{format_duration(p.elapsed)} elapsed")
@@ -810,6 +895,13 @@ class MainWindow(QMainWindow):
         self.device_label.setToolTip(f"Device and precision of the current run: {description}")
 
     def _on_finished(self, outcome: RunOutcome) -> None:
+        sr = self.spread_run
+        if sr is not None:
+            sr.acc.add(outcome.image, outcome.report.seed)
+            if sr.done > 1:
+                self.device_label.setText(f"Ran on {outcome.report.device}")
+                self._seed_finished(sr)
+                return
         self.result = outcome.image
         self.outcome = outcome
         self.scrubber.refresh()
@@ -825,7 +917,28 @@ class MainWindow(QMainWindow):
         self.progress_label.setText(text)
         self.statusBar().showMessage(f"{self._run_task_label}: restored. Save it with Ctrl+S.", 8000)
 
+    def _seed_finished(self, sr: SpreadRun) -> None:
+        """A later seed of an uncertainty map is done: the map when it was the last one."""
+        if not sr.complete:
+            self.progress_label.setText(f"Seed {sr.done} of {len(sr.seeds)} done")
+            return
+        self.spread_run = None
+        self.uncertainty = sr.acc.result()
+        self.progress_label.setText(
+            f"Uncertainty map from seeds {', '.join(map(str, sr.seeds))}: bright where they disagree"
+        )
+        self.set_result_view("spread")
+        self._show_result()
+        self.statusBar().showMessage("Uncertainty map ready. U switches between it and the result.", 8000)
+
     def _on_cancelled(self, outcome: RunOutcome) -> None:
+        sr, self.spread_run = self.spread_run, None
+        if sr is not None and sr.done >= 1:
+            # A later seed was stopped: the first seed's result stands; no map from fewer seeds.
+            self.scrubber.refresh()
+            self._show_result()
+            self.progress_label.setText(f"Uncertainty map stopped after {sr.done} of {len(sr.seeds)} seeds")
+            return
         self.scrubber.refresh()
         self.progress_label.setText(f"Stopped at step {outcome.steps_done} of {outcome.total}")
         if outcome.image is None:
@@ -852,6 +965,7 @@ class MainWindow(QMainWindow):
         )
 
     def _on_failed(self, failure: RunFailure) -> None:
+        self.spread_run = None
         self.progress_label.setText("Failed")
         self._show_result()
         actions = []
@@ -875,15 +989,63 @@ class MainWindow(QMainWindow):
             run.deleteLater()
         self.panel.set_running(False)
         self._sync_actions()
+        if self.spread_run is not None:
+            QTimer.singleShot(0, self._next_seed)
 
     def _show_result(self) -> None:
-        if self.result is not None:
-            label = "Result"
-            if self.outcome is not None and self.outcome.stopped:
-                label = f"Result (x0_hat, step {self.outcome.steps_done})"
-            self.view.set_after(rgb_to_qimage(self.result), label)
-        else:
+        if self.result is None:
             self.view.set_after(None)
+            return
+        if self.result_view == "changes":
+            self.view.set_after(self._changes_image(), "What changed (amplified; grey: nothing)")
+            return
+        if self.result_view == "spread" and self.uncertainty is not None:
+            u = self.uncertainty
+            heat = qimage_from_rgb(np.ascontiguousarray(u.heatmap()))
+            self.view.set_after(heat, f"Uncertainty over {len(u.seeds)} seeds (bright: they disagree)")
+            return
+        label = "Result"
+        if self.outcome is not None and self.outcome.stopped:
+            label = f"Result (x0_hat, step {self.outcome.steps_done})"
+        self.view.set_after(rgb_to_qimage(self.result), label)
+
+    def set_result_view(self, kind: str) -> None:
+        """Show the result, what changed, or the uncertainty map; choosing the shown one again
+        goes back to the result."""
+        if kind == self.result_view or (kind == "spread" and self.uncertainty is None):
+            kind = "result"
+        self.result_view = kind
+        self.changes_action.setChecked(kind == "changes")
+        self.spread_action.setChecked(kind == "spread")
+        if self.run is None and self.result is not None:
+            self._show_result()
+
+    def _changes_image(self) -> QImage:
+        """The residual of the result (cached: big photos take a moment)."""
+        key = id(self.result)
+        if self._changes_cache is None or self._changes_cache[0] != key:
+            from ..core.analysis import residual, residual_image
+            from ..core.tasks import get_task
+
+            task = get_task(self.outcome.report.task if self.outcome else self.panel.task)
+            diff = residual(task, self.photo.rgb, self.result)
+            img = residual_image(diff)
+            if task.scale != 1:  # shown over the result: one low-res pixel per scale x scale block
+                h, w = self.result.shape[:2]
+                img = np.repeat(np.repeat(img, task.scale, 0), task.scale, 1)
+                pad = ((0, max(0, h - img.shape[0])), (0, max(0, w - img.shape[1])), (0, 0))
+                img = np.ascontiguousarray(np.pad(img, pad, "edge")[:h, :w])
+            self._changes_cache = (key, qimage_from_rgb(img))
+        return self._changes_cache[1]
+
+    def _forget_analysis(self) -> None:
+        """A new result (or photo): the old uncertainty map and residual no longer apply."""
+        self.uncertainty = None
+        self._changes_cache = None
+        if self.result_view == "spread":
+            self.result_view = "result"
+        if hasattr(self, "spread_action"):
+            self.spread_action.setChecked(False)
 
     def _show_frame(self, index: int) -> None:
         if not len(self.trajectory):
@@ -1146,7 +1308,10 @@ class MainWindow(QMainWindow):
         self.report_action.setEnabled(self.outcome is not None)
         self.export_action.setEnabled(bool(len(self.trajectory)) and self.run is None)
         self.restore_action.setEnabled(not running)
+        self.spread_map_action.setEnabled(not running)
         self.stop_action.setEnabled(running)
+        self.changes_action.setEnabled(self.result is not None)
+        self.spread_action.setEnabled(self.uncertainty is not None)
         self.panel.restore_button.setEnabled(not running and self.photo is not None)
 
     # ================================================================ closing
