@@ -45,12 +45,22 @@ def check_outputs(out: Path, inputs: list[Path], h: int, w: int) -> list[str]:
 
 
 # ---------------------------------------------------------------- command line
+# The command line as a terminal starts it: Ctrl+C raises KeyboardInterrupt. (A test run started in
+# the background by a non-interactive shell ignores SIGINT, and Python passes that on to children.)
+CLI_WITH_CTRL_C = [
+    sys.executable,
+    "-c",
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'irsde'; runpy.run_module('irsde_gui.cli', run_name='__main__')",
+]
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_cli_batch_cancelled_midway_keeps_finished_outputs(tmp_path, installed_tiny_weights, sig):
     inputs = photos(tmp_path / "in", 12)
     out = tmp_path / "out"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "irsde_gui.cli", "restore", str(tmp_path / "in"), "-o", str(out),
+        [*CLI_WITH_CTRL_C, "restore", str(tmp_path / "in"), "-o", str(out),
          "--task", "denoise", "--steps", "40", "--device", "cpu"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
