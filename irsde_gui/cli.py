@@ -109,6 +109,9 @@ def restore_files(args: argparse.Namespace) -> int:
     except ValueError as exc:
         error(str(exc))
         return EXIT_USAGE
+    if args.uncertainty is not None and args.uncertainty < 2:
+        error("--uncertainty needs at least 2 seeds")
+        return EXIT_USAGE
     files, problems, folder = collect_inputs(args.inputs)
     for p in problems:
         error(p)
@@ -169,6 +172,7 @@ def restore_files(args: argparse.Namespace) -> int:
                 export_trajectory(
                     trajectory_target(args.trajectory, path, several), traj, kind=args.trajectory_of
                 )
+            write_analysis(args, task, restorer, photo, mask, settings, job, target)
             elapsed = time.perf_counter() - began
             bar.close(
                 f"{path.name} -> {target}  ({job.steps} steps, {format_duration(elapsed)}"
@@ -184,6 +188,43 @@ def restore_files(args: argparse.Namespace) -> int:
     if several and not args.quiet:
         print(f"irsde: {done} restored, {failures} failed", file=sys.stderr)
     return EXIT_OK if failures == 0 else EXIT_FAILED
+
+
+def companion(target: Path, kind: str) -> Path:
+    """Where a map that goes with a result is written: ``NAME.KIND.png`` beside it."""
+    return target.with_name(f"{target.stem}.{kind}.png")
+
+
+def write_analysis(args, task, restorer, photo, mask, settings, job, target: Path) -> None:
+    """``--changes`` and ``--uncertainty N``: the maps beside the result (the result itself is the
+    first seed's, as without them)."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from .core.analysis import SpreadAccumulator, residual, residual_image
+    from .core.imageio import write_photo
+    from .core.pipeline import RestoreJob
+
+    if args.changes:
+        diff = residual_image(residual(task, photo.rgb, job.result))
+        write_photo(companion(target, "changes"), diff.astype(np.float32) / 255.0)
+    if args.uncertainty:
+        acc = SpreadAccumulator()
+        acc.add(job.result, job.seed)
+        for k in range(1, args.uncertainty):
+            seed = (job.seed + k) % 2**31
+            bar = ProgressBar(f"{target.name} seed {k + 1}/{args.uncertainty}", 0, enabled=not args.quiet)
+            again = replace(settings, seed=seed)
+            extra = RestoreJob(task, restorer, photo.rgb, mask, again, on_tile=bar.tile)
+            bar.total = extra.steps
+            began = time.perf_counter()
+            for rec in extra.steps_iter():
+                bar.update(rec.index, (time.perf_counter() - began) / rec.index)
+            bar.close(f"{target.name}: seed {seed} done")
+            acc.add(extra.result, seed)
+        heat = acc.result().heatmap()
+        write_photo(companion(target, "uncertainty"), heat.astype(np.float32) / 255.0)
 
 
 # ---------------------------------------------------------------- info
@@ -496,6 +537,17 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("state", "estimate"),
         default="state",
         help="frames show the noisy state x_t or the clean estimate x0_hat",
+    )
+    r.add_argument(
+        "--changes",
+        action="store_true",
+        help="also write NAME.changes.png: what the model removed, amplified around grey",
+    )
+    r.add_argument(
+        "--uncertainty",
+        type=int,
+        metavar="N",
+        help="also restore with N-1 more seeds and write NAME.uncertainty.png: bright where they disagree",
     )
     r.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
     r.add_argument("--overwrite", action="store_true", help="allow replacing the input file")

@@ -168,3 +168,30 @@ def test_info_and_bench_json(installed_tiny_weights, capsys):
     rows = data["results"]
     assert [r["task"] for r in rows] == ["denoise", "sr"]
     assert all(r["ms_per_step"] > 0 and r["parameters"] > 0 for r in rows)
+
+
+def test_changes_and_uncertainty_maps_beside_the_result(tmp_path, installed_tiny_weights, capsys):
+    from irsde_gui.core.analysis import residual_image
+
+    img = smooth_image(32, 32)
+    src = write_png(tmp_path / "p.png", img)
+    mask = np.zeros((32, 32), np.uint8)
+    mask[8:20, 10:22] = 255
+    Image.fromarray(mask).save(tmp_path / "m.png")
+    common = ["restore", str(src), "--task", "inpaint", "--mask", str(tmp_path / "m.png"), "--steps", "3"]
+    plain = tmp_path / "plain.png"
+    assert main([*common, "-o", str(plain), "-q"]) == 0
+    out = tmp_path / "o.png"
+    assert main([*common, "-o", str(out), "--changes", "--uncertainty", "3"]) == 0
+    assert "seed 3/3" in capsys.readouterr().err
+    # the result is the first seed's, as without the maps
+    assert np.array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(plain)))
+    restored = np.asarray(Image.open(out)).astype(np.float32) / 255
+    original = np.asarray(Image.open(src)).astype(np.float32) / 255
+    changes = np.asarray(Image.open(tmp_path / "o.changes.png")).astype(int)
+    assert np.abs(changes - residual_image(original - restored).astype(int)).max() <= 1
+    heat = np.asarray(Image.open(tmp_path / "o.uncertainty.png"))
+    assert heat.shape == (32, 32, 3)
+    hole = mask > 0
+    assert heat[~hole].max() <= 4 and heat[hole].mean() > 20  # known pixels agree (inferno's black)
+    assert main([*common, "-o", str(out), "--uncertainty", "1", "-q"]) == 2

@@ -1,6 +1,6 @@
 """Write the README's model table from the model cards in ``weights/`` (between markers).
 
-    python tools/readme_models.py [--readme README.md]
+python tools/readme_models.py [--readme README.md]
 """
 
 from __future__ import annotations

@@ -75,6 +75,7 @@ def main() -> None:
     irsde("export", str(run), "--out", str(weights))
     work = run / "ship"
     work.mkdir(exist_ok=True)
+
     def evaluate(steps: int, out: Path, *more: str) -> dict:
         irsde("eval", "--task", task, "--data", data, *extra, "--weights", str(weights),
               "--steps", str(steps), "--json", str(out), *more)  # fmt: skip
