@@ -93,3 +93,31 @@ def test_stop_during_a_later_seed_keeps_the_first_result_and_makes_no_map(win, q
     assert not win.message_bar.isVisible() or "x0_hat" not in win.message_bar.text
     qtbot.wait(50)
     assert win.run is None  # no further seed started
+
+
+def before_shown(win) -> np.ndarray:
+    img = win.view.before_image().convertToFormat(QImage.Format.Format_RGB888)
+    arr = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
+    return arr[:, : img.width() * 3].reshape(img.height(), img.width(), 3).copy()
+
+
+def test_previous_result_on_the_left_for_an_a_b_of_samplers(win, qtbot):
+    assert not win.previous_action.isEnabled()
+    restore_and_wait(qtbot, win)
+    first = win.result.copy()
+    assert win.previous is None and not win.previous_action.isEnabled()
+    win.panel.set_sampler("ode")
+    restore_and_wait(qtbot, win)
+    assert win.previous_action.isEnabled() and not np.array_equal(win.result, first)
+    photo = before_shown(win)
+    assert np.array_equal(photo, as_u8(win.photo.rgb)) and win.view.before_label == "Before"
+    win.previous_action.trigger()  # P: the previous result against the current one
+    assert np.array_equal(before_shown(win), as_u8(first))
+    assert win.view.before_label == "Previous: denoise, posterior, 3 steps, seed 7"
+    assert np.array_equal(shown(win), as_u8(win.result))  # the right side is the result
+    assert win.view.after_label == "Result: ode, 3 steps, seed 7"
+    win.previous_action.trigger()
+    assert np.array_equal(before_shown(win), photo) and win.view.before_label == "Before"
+    assert win.view.after_label == "Result"
+    win.set_photo(Photo(smooth_image(40, 56, seed=3)), "other")  # a new photo: nothing to compare
+    assert win.previous is None and not win.previous_action.isEnabled()

@@ -104,6 +104,16 @@ def main(out_dir: str) -> int:
     shoot(win, out / "side-by-side.png")
     win.side_action.trigger()
 
+    # 3b. A/B: the same seed in 1 step against the 10-step result (P puts the previous on the left)
+    win.view.fit()
+    win.panel.set_steps(1)
+    win.restore()
+    wait_for(win.run_finished)
+    win.previous_action.trigger()
+    win.view.set_split(0.5)
+    shoot(win, out / "a-b.png")
+    win.previous_action.trigger()
+
     # 4. inpainting: the area to fill painted over the photo
     win.open_path(EXAMPLES / "astronaut_holes.png")
     win.panel.select_task("inpaint")

@@ -103,6 +103,17 @@ class CompareView(QWidget):
             self.fit()
         self.update()
 
+    def swap_before(self, image: QImage, label: str) -> None:
+        """Show another image on the "before" side (an earlier result, for A/B) without touching the
+        canvas, the zoom or the "after" side; drawn over the canvas like the photo."""
+        self._before = QPixmap.fromImage(image)
+        self.before_label = label
+        self.update()
+
+    def before_image(self) -> QImage | None:
+        """What the "before" side shows now (for tests and screenshots)."""
+        return self._before.toImage() if self._before is not None else None
+
     def after_image(self) -> QImage | None:
         """What the "after" side shows now (for tests and screenshots)."""
         return self._after.toImage() if self._after is not None else None

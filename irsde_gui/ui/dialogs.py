@@ -176,6 +176,7 @@ SHORTCUTS = [
               ("+ / −, wheel", "Zoom around the cursor"), ("Drag, Space+drag", "Pan"),
               ("S", "Split view / side by side"), ("X", "Show x_t / x0_hat"),
               ("W", "Show what changed / the result"), ("U", "Show the uncertainty map / the result"),
+              ("P", "Compare with the previous result (A/B of samplers, steps, seeds)"),
               ("← / →", "Previous / next step of the trajectory"), ("Home / End", "First / last step"),
               ("Ctrl+B", "Show the batch queue")]),
     ("Inpaint mask", [("Left drag", "Paint the area to fill"), ("Right drag, E", "Erase"),

@@ -88,6 +88,10 @@ def rgb_to_qimage(rgb: np.ndarray) -> QImage:
     return qimage_from_rgb((np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8))
 
 
+def n_steps(n: int) -> str:
+    return f"{n} step" if n == 1 else f"{n} steps"
+
+
 def why(exc: Exception, path: object) -> str:
     """The reason part of a core error message (which starts with the file name)."""
     text = str(exc)
@@ -118,6 +122,8 @@ class MainWindow(QMainWindow):
         self.spread_run: SpreadRun | None = None
         self.result_view = "result"  # what the right side shows: result, changes or spread
         self._changes_cache: tuple[int, QImage] | None = None
+        self.previous: tuple[np.ndarray, str] | None = None  # the result before this one, for A/B
+        self._photo_image: QImage | None = None
         self.trajectory = Trajectory()
         self.run: RestoreRun | None = None
         self.cache = RestorerCache()
@@ -344,7 +350,15 @@ class MainWindow(QMainWindow):
             "mdi6.chart-bell-curve",
             "Show where restorations with different seeds disagree (U; make one with Ctrl+U)",
         )
-        for a in (self.changes_action, self.spread_action):
+        self.previous_action = A(
+            "Compare with the &previous result",
+            self.toggle_previous,
+            "P",
+            "mdi6.compare",
+            "Put the result before this one on the left side of the split: try another sampler, step "
+            "count or seed and compare (P)",
+        )
+        for a in (self.changes_action, self.spread_action, self.previous_action):
             a.setCheckable(True)
         self.batch_action = self.batch_dock.toggleViewAction()
         self.batch_action.setText("&Batch queue")
@@ -404,6 +418,7 @@ class MainWindow(QMainWindow):
         v.addAction(self.kind_action)
         v.addAction(self.changes_action)
         v.addAction(self.spread_action)
+        v.addAction(self.previous_action)
         v.addSeparator()
         theme_menu = v.addMenu("&Theme")
         group = QActionGroup(self)
@@ -665,11 +680,14 @@ class MainWindow(QMainWindow):
         self.photo_name = name
         self.result = None
         self.outcome = None
+        self.previous = None
+        self.previous_action.setChecked(False)
         self._forget_analysis()
         self.last_saved = None
         self.trajectory = Trajectory()
         self.scrubber.set_trajectory(None)
-        self.view.set_before(rgb_to_qimage(photo.rgb))
+        self._photo_image = rgb_to_qimage(photo.rgb)
+        self.view.set_before(self._photo_image)
         self.mask_editor.set_canvas_scale(1.0)
         self.view.before_label = "Before"
         self.mask_editor.reset(QSize(photo.width, photo.height))
@@ -902,6 +920,7 @@ class MainWindow(QMainWindow):
                 self.device_label.setText(f"Ran on {outcome.report.device}")
                 self._seed_finished(sr)
                 return
+        self._keep_previous()
         self.result = outcome.image
         self.outcome = outcome
         self.scrubber.refresh()
@@ -910,7 +929,7 @@ class MainWindow(QMainWindow):
         r = outcome.report
         self.device_label.setText(f"Ran on {r.device}")
         text = (
-            f"Done in {format_duration(r.elapsed_seconds)}   ·   {r.steps} steps, "
+            f"Done in {format_duration(r.elapsed_seconds)}   ·   {n_steps(r.steps)}, "
             f"{r.seconds_per_step:.2f} s/step"
             f"   ·   {r.sampler}, seed {r.seed}" + (f"   ·   {r.tile} px tiles" if r.tile else "")
         )
@@ -948,6 +967,7 @@ class MainWindow(QMainWindow):
         self.view.set_after(rgb_to_qimage(outcome.image), f"x0_hat · stopped at step {outcome.steps_done}")
 
         def keep() -> None:
+            self._keep_previous()
             self.result, self.outcome = outcome.image, outcome
             self._show_result()
             self._sync_actions()
@@ -1007,6 +1027,9 @@ class MainWindow(QMainWindow):
         label = "Result"
         if self.outcome is not None and self.outcome.stopped:
             label = f"Result (x0_hat, step {self.outcome.steps_done})"
+        elif self.outcome is not None and self.previous_action.isChecked():
+            r = self.outcome.report  # side by side with the previous run's settings
+            label = f"Result: {r.sampler}, {n_steps(r.steps_done)}, seed {r.seed}"
         self.view.set_after(rgb_to_qimage(self.result), label)
 
     def set_result_view(self, kind: str) -> None:
@@ -1037,6 +1060,35 @@ class MainWindow(QMainWindow):
                 img = np.ascontiguousarray(np.pad(img, pad, "edge")[:h, :w])
             self._changes_cache = (key, qimage_from_rgb(img))
         return self._changes_cache[1]
+
+    def _keep_previous(self) -> None:
+        """A new result replaces the current one: keep the current one for A/B (P)."""
+        if self.result is None or self.outcome is None:
+            return
+        r = self.outcome.report
+        label = f"Previous: {r.sampler}, {n_steps(r.steps_done)}, seed {r.seed}"
+        if self.engine is not None and r.task in self.engine.tasks:
+            label = f"Previous: {self.engine.tasks[r.task].label.lower()}, " + label[len("Previous: ") :]
+        self.previous = (self.result, label)
+        self._show_before()
+
+    def toggle_previous(self) -> None:
+        if self.previous is None:
+            self.previous_action.setChecked(False)
+            return
+        self._show_before()
+        if self.run is None:
+            self._show_result()
+
+    def _show_before(self) -> None:
+        """The left side: the photo, or the previous result while P is on."""
+        if self.photo is None:
+            return
+        if self.previous_action.isChecked() and self.previous is not None:
+            image, label = self.previous
+            self.view.swap_before(rgb_to_qimage(image), label)
+        else:
+            self.view.swap_before(self._photo_image, "Before")
 
     def _forget_analysis(self) -> None:
         """A new result (or photo): the old uncertainty map and residual no longer apply."""
@@ -1312,6 +1364,7 @@ class MainWindow(QMainWindow):
         self.stop_action.setEnabled(running)
         self.changes_action.setEnabled(self.result is not None)
         self.spread_action.setEnabled(self.uncertainty is not None)
+        self.previous_action.setEnabled(self.previous is not None)
         self.panel.restore_button.setEnabled(not running and self.photo is not None)
 
     # ================================================================ closing
