@@ -97,7 +97,7 @@ def main() -> None:
     res["step_sweep"] = {"images": args.limit_sweep, m: {str(k): round(v, 3) for k, v in sweep.items()}}
     mean = res["mean"]
     res["summary"] = (
-        f"{m.upper().replace('_', '-')} {mean['model'][m]:.2f} dB at {steps} steps "
+        f"{m.upper().replace('_', '-')} {mean['model'][m]:.2f} dB at {steps} step{'s' if steps != 1 else ''} "
         f"(input {mean['input'][m]:.2f}, {res['classic_method']} {mean['classic'][m]:.2f}) "
         f"on {res['images']} images of {Path(data).name}"
     )
