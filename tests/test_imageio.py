@@ -207,3 +207,24 @@ def test_decode_from_memory_matches_file(tmp_path):
     ph = decode_photo(buf.getvalue(), "clip")
     np.testing.assert_array_equal((ph.rgb * 255 + 0.5).astype(np.uint8), arr)
     assert encode_photo(ph.rgb, "PNG")[:4] == b"\x89PNG"
+
+
+def test_sixteen_bit_png_keeps_icc_and_exif(tmp_path):
+    """OpenCV writes 16-bit PNGs without metadata: the profile and EXIF are added as PNG chunks."""
+    arr = rgb_pattern(depth=16)
+    src = tmp_path / "deep.png"
+    cv2.imwrite(str(src), cv2.cvtColor(arr, cv2.COLOR_RGB2BGR))
+    photo = read_photo(src)
+    exif = Image.Exif()
+    exif[0x010F] = "TestCamera"
+    exif[0x0112] = 1
+    photo.icc = b"\x00" * 128 + b"fake-icc-profile"
+    photo.exif = exif.tobytes()
+    out = tmp_path / "out.png"
+    write_photo(out, photo.rgb, like=photo)
+    back = read_photo(out)
+    assert back.bit_depth == 16 and back.icc == photo.icc
+    np.testing.assert_array_equal(np.round(back.rgb * 65535), arr)
+    with Image.open(out) as im:
+        im.load()  # every chunk's CRC is checked
+        assert im.getexif().get(0x010F) == "TestCamera"

@@ -17,7 +17,9 @@ import contextlib
 import io
 import os
 import secrets
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -285,6 +287,8 @@ def encode_photo(
         ok, buf = cv2.imencode(ext, arr)
         if not ok:
             raise ImageWriteError(f"could not encode a 16-bit {fmt}")
+        if fmt == "PNG" and like is not None:
+            return png_with_metadata(buf.tobytes(), icc=like.icc, exif=like.exif)
         return buf.tobytes()
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[1 if pix.ndim == 2 else pix.shape[2]]
     im = Image.fromarray(pix, mode=mode) if pix.ndim == 3 else Image.fromarray(pix)
@@ -302,6 +306,34 @@ def encode_photo(
     out = io.BytesIO()
     im.save(out, format=fmt, **params)
     return out.getvalue()
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_with_metadata(png: bytes, *, icc: bytes | None = None, exif: bytes | None = None) -> bytes:
+    """Add an ICC profile (iCCP) and EXIF (eXIf) to an encoded PNG, before its image data.
+
+    OpenCV writes 16-bit PNGs without either; Pillow (8-bit) writes both itself."""
+    if not icc and not exif:
+        return png
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ImageWriteError("not a PNG stream")
+    extra = b""
+    if icc:
+        extra += _png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc))
+    if exif:
+        extra += _png_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
+    pos = 8
+    while pos + 8 <= len(png):
+        length, kind = struct.unpack(">I4s", png[pos : pos + 8])
+        if kind in (b"iCCP", b"sRGB", b"eXIf"):  # already there: leave the file as it is
+            return png
+        if kind in (b"PLTE", b"IDAT"):
+            return png[:pos] + extra + png[pos:]
+        pos += 12 + length
+    raise ImageWriteError("a PNG stream without image data")
 
 
 def format_for(path: str | os.PathLike) -> str:
