@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .core.runs import collect_inputs, find_mask, format_duration, mask_for_photo
+from .core.runs import collect_inputs, find_mask, format_duration, mask_for_photo, plural
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -175,7 +175,7 @@ def restore_files(args: argparse.Namespace) -> int:
             write_analysis(args, task, restorer, photo, mask, settings, job, target)
             elapsed = time.perf_counter() - began
             bar.close(
-                f"{path.name} -> {target}  ({job.steps} steps, {format_duration(elapsed)}"
+                f"{path.name} -> {target}  ({plural(job.steps, 'step')}, {format_duration(elapsed)}"
                 f"{f', {job.tiles} tiles' if job.tile else ''}, seed {job.seed})"
             )
             done += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -99,6 +100,13 @@ def test_existing_run_needs_resume(photos, tmp_path):
         Trainer(config(photos, iters=2), tmp_path / "r")
 
 
+def free_port() -> int:
+    """A TCP port nobody listens on now (a fixed one may be taken by another test run)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def test_data_parallel_replicas_hold_identical_weights(photos, tmp_path):
     run = tmp_path / "ddp"
     env = dict(os.environ, OMP_NUM_THREADS="1", MASTER_ADDR="127.0.0.1")
@@ -109,7 +117,7 @@ def test_data_parallel_replicas_hold_identical_weights(photos, tmp_path):
         "--nproc_per_node",
         "2",
         "--master_port",
-        str(29500 + os.getpid() % 1000),
+        str(free_port()),
         "-m",
         "irsde_gui.cli",
         "train",

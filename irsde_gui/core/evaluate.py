@@ -32,6 +32,7 @@ from . import degrade as D
 from .metrics import psnr, rgb_to_y, ssim
 from .model import Restorer
 from .pipeline import JobSettings, RestoreJob
+from .runs import plural
 from .tasks import Task
 
 CLASSIC_NAMES = {
@@ -307,7 +308,7 @@ def format_table(result: dict, steps: int | None) -> str:
     names = {
         "input": "degraded input",
         "classic": result["classic_method"],
-        "model": f"IR-SDE ({steps} steps)",
+        "model": f"IR-SDE ({plural(steps, 'step')})",
     }
     lines = [f"{task}: {result['images']} images from {result['folder']}", head, "-" * len(head)]
     for k, m in result["mean"].items():

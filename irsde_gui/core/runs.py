@@ -84,6 +84,11 @@ def mask_for_photo(
     return None, photo.alpha
 
 
+def plural(n: int, word: str) -> str:
+    """``1 step``, ``3 steps``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def format_duration(seconds: float) -> str:
     """``12.3 s``, ``4:05`` or ``1:02:03``."""
     seconds = max(0.0, seconds)

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.imageio import ImageReadError, ImageWriteError, Photo, decode_photo, is_image_path, read_photo
-from ..core.runs import collect_inputs, format_duration, report_path_for
+from ..core.runs import collect_inputs, format_duration, plural, report_path_for
 from ..core.trajectory import Trajectory
 from ..worker import (
     EngineInfo,
@@ -86,10 +86,6 @@ class SpreadRun:
 def rgb_to_qimage(rgb: np.ndarray) -> QImage:
     """float32 HxWx3 in [0, 1] -> an 8-bit QImage for display."""
     return qimage_from_rgb((np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8))
-
-
-def n_steps(n: int) -> str:
-    return f"{n} step" if n == 1 else f"{n} steps"
 
 
 def why(exc: Exception, path: object) -> str:
@@ -929,7 +925,7 @@ class MainWindow(QMainWindow):
         r = outcome.report
         self.device_label.setText(f"Ran on {r.device}")
         text = (
-            f"Done in {format_duration(r.elapsed_seconds)}   ·   {n_steps(r.steps)}, "
+            f"Done in {format_duration(r.elapsed_seconds)}   ·   {plural(r.steps, 'step')}, "
             f"{r.seconds_per_step:.2f} s/step"
             f"   ·   {r.sampler}, seed {r.seed}" + (f"   ·   {r.tile} px tiles" if r.tile else "")
         )
@@ -1029,7 +1025,7 @@ class MainWindow(QMainWindow):
             label = f"Result (x0_hat, step {self.outcome.steps_done})"
         elif self.outcome is not None and self.previous_action.isChecked():
             r = self.outcome.report  # side by side with the previous run's settings
-            label = f"Result: {r.sampler}, {n_steps(r.steps_done)}, seed {r.seed}"
+            label = f"Result: {r.sampler}, {plural(r.steps_done, 'step')}, seed {r.seed}"
         self.view.set_after(rgb_to_qimage(self.result), label)
 
     def set_result_view(self, kind: str) -> None:
@@ -1066,7 +1062,7 @@ class MainWindow(QMainWindow):
         if self.result is None or self.outcome is None:
             return
         r = self.outcome.report
-        label = f"Previous: {r.sampler}, {n_steps(r.steps_done)}, seed {r.seed}"
+        label = f"Previous: {r.sampler}, {plural(r.steps_done, 'step')}, seed {r.seed}"
         if self.engine is not None and r.task in self.engine.tasks:
             label = f"Previous: {self.engine.tasks[r.task].label.lower()}, " + label[len("Previous: ") :]
         self.previous = (self.result, label)
