@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 minutes=${1:-20}
 shift || true
 tasks=${*:-"dehaze derain sr inpaint deblur denoise"}
-data=${IRSDE_TRAIN_DATA:-../shared/data/train}
-val=${IRSDE_VAL_DATA:-../shared/data/val/cbsd68}
+root=$PWD
+data=$(realpath "${IRSDE_TRAIN_DATA:-../shared/data/train}")
+val=$(realpath "${IRSDE_VAL_DATA:-../shared/data/val/cbsd68}")
 threads=${IRSDE_TRAIN_THREADS:-2}
 while true; do
   for task in $tasks; do
@@ -21,8 +22,11 @@ while true; do
     esac
     resume=""
     [ -f "runs/$task/checkpoint.pt" ] && resume="--resume"
-    python -m irsde_gui.cli train --task "$task" --data "$data"/* --val "$val" --val-limit 8 \
-      --val-every 2000 --out "runs/$task" --iters 200000 --batch "$batch" --patch "$patch" \
-      --threads "$threads" --minutes "$minutes" $resume >>"runs/$task.log" 2>&1
+    # Each turn runs a snapshot of the code: editing the source while it trains must not break
+    # a lazy import (validation) halfway through a turn.
+    rm -rf runs/.code && mkdir -p runs/.code && cp -r irsde_gui runs/.code/
+    (cd runs/.code && python -m irsde_gui.cli train --task "$task" --data "$data"/* --val "$val" \
+      --val-limit 8 --val-every 2000 --out "$root/runs/$task" --iters 200000 --batch "$batch" \
+      --patch "$patch" --threads "$threads" --minutes "$minutes" $resume) >>"runs/$task.log" 2>&1
   done
 done
