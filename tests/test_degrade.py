@@ -121,3 +121,19 @@ def test_eval_degradation_is_fixed_by_seed(task):
     np.testing.assert_array_equal(a.model_input, b.model_input)
     expect = (16, 16, 3) if task == "sr" else clean.shape
     assert a.model_input.shape == expect and a.shown.shape == clean.shape
+
+
+def test_training_haze_is_a_window_of_a_larger_photos_haze():
+    """Zoomed depth maps: windows of a bigger map, so a patch's depth often spans less than [0, 1];
+    with no zoom the maps (and the fixed-seed validation haze) are exactly as before."""
+    shape = (16, 3, 32, 32)
+    plain = D.depth_maps(shape, torch.Generator().manual_seed(0), "cpu")
+    again = D.depth_maps(shape, torch.Generator().manual_seed(0), "cpu", max_zoom=1.0)
+    assert torch.equal(plain, again)
+    zoomed = D.depth_maps(shape, torch.Generator().manual_seed(0), "cpu", max_zoom=4.0)
+    assert zoomed.shape == (16, 1, 32, 32) and float(zoomed.min()) >= 0 and float(zoomed.max()) <= 1
+    spans = (zoomed.amax(dim=(2, 3)) - zoomed.amin(dim=(2, 3))).flatten()
+    assert float(spans.mean()) < 0.8 and float(spans.max()) > 0.3
+    assert torch.equal(zoomed, D.depth_maps(shape, torch.Generator().manual_seed(0), "cpu", max_zoom=4.0))
+    y = D.degrade("dehaze", batch(4), torch.Generator().manual_seed(1))
+    assert y.shape == (4, 3, 64, 64)

@@ -348,9 +348,23 @@ def inpaint(x0: Tensor, g: torch.Generator) -> Tensor:
 
 
 # ----------------------------------------------------------------- haze
-def depth_maps(shape, g: torch.Generator, device) -> Tensor:
-    """Smooth random depth in [0, 1], on average larger towards the top of the frame."""
+def depth_maps(shape, g: torch.Generator, device, max_zoom: float = 1.0) -> Tensor:
+    """Smooth random depth in [0, 1], on average larger towards the top of the frame.
+
+    With ``max_zoom`` > 1 each map is a random window of a map made for a photo up to that many
+    times larger, so a training patch sees haze as part of a whole photo sees it: often nearly
+    uniform, without the clear foreground that a map spanning [0, 1] inside every patch gives."""
     b, _, h, w = shape
+    if max_zoom > 1.0:
+        zooms = _uniform(g, b, 1.0, max_zoom).tolist()
+        maps = []
+        for z in zooms:
+            hh, ww = max(h, round(h * z)), max(w, round(w * z))
+            big = depth_maps((1, 1, hh, ww), g, "cpu")
+            top = int(torch.randint(0, hh - h + 1, (1,), generator=g))
+            left = int(torch.randint(0, ww - w + 1, (1,), generator=g))
+            maps.append(big[..., top : top + h, left : left + w])
+        return torch.cat(maps).to(device)
     coarse = torch.rand((b, 1, 4, 4), generator=g)
     fine = torch.rand((b, 1, 8, 8), generator=g)
     d = F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=False)
@@ -369,13 +383,20 @@ def haze(x0: Tensor, depth: Tensor, beta: Tensor, airlight: Tensor) -> Tensor:
     return x0 * t + airlight.to(x0).view(-1, 3, 1, 1) * (1 - t)
 
 
-def dehaze(x0: Tensor, g: torch.Generator) -> Tensor:
+def dehaze(x0: Tensor, g: torch.Generator, max_zoom: float = 1.0) -> Tensor:
     b = x0.shape[0]
-    depth = depth_maps(x0.shape, g, x0.device)
+    depth = depth_maps(x0.shape, g, x0.device, max_zoom)
     beta = _uniform(g, b, 0.4, 2.2).float()
     a = _uniform(g, b, 0.7, 1.0).float().view(-1, 1)
     tint = 1 + _uniform(g, b * 3, -0.05, 0.05).float().view(-1, 3)
     return haze(x0, depth, beta, (a * tint).clamp(0, 1))
+
+
+def dehaze_patches(x0: Tensor, g: torch.Generator) -> Tensor:
+    """Training: haze on patches as it lies on photos up to 4 times larger (see :func:`depth_maps`).
+    A model trained on haze spanning the full depth range inside each 128 px patch beat the dark
+    channel prior by 4.3 dB on 128 px crops but lost to it by 1.6 dB on whole CBSD68 photos."""
+    return dehaze(x0, g, max_zoom=4.0)
 
 
 DEGRADATIONS: dict[str, Callable[[Tensor, torch.Generator], Tensor]] = {
@@ -384,7 +405,7 @@ DEGRADATIONS: dict[str, Callable[[Tensor, torch.Generator], Tensor]] = {
     "derain": derain,
     "sr": sr,
     "inpaint": inpaint,
-    "dehaze": dehaze,
+    "dehaze": dehaze_patches,
 }
 
 
