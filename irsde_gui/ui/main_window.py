@@ -88,6 +88,11 @@ def rgb_to_qimage(rgb: np.ndarray) -> QImage:
     return qimage_from_rgb((np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8))
 
 
+def settings_text(report) -> str:
+    """``posterior, 3 steps, seed 7``: what tells two runs of a photo apart."""
+    return f"{report.sampler}, {plural(report.steps_done, 'step')}, seed {report.seed}"
+
+
 def why(exc: Exception, path: object) -> str:
     """The reason part of a core error message (which starts with the file name)."""
     text = str(exc)
@@ -117,7 +122,7 @@ class MainWindow(QMainWindow):
         self.uncertainty = None  # irsde_gui.core.analysis.Uncertainty of the current result
         self.spread_run: SpreadRun | None = None
         self.result_view = "result"  # what the right side shows: result, changes or spread
-        self._changes_cache: tuple[int, QImage] | None = None
+        self._changes_cache: tuple[np.ndarray, QImage] | None = None  # (result, its residual)
         self.previous: tuple[np.ndarray, str] | None = None  # the result before this one, for A/B
         self._photo_image: QImage | None = None
         self.trajectory = Trajectory()
@@ -1024,8 +1029,7 @@ class MainWindow(QMainWindow):
         if self.outcome is not None and self.outcome.stopped:
             label = f"Result (x0_hat, step {self.outcome.steps_done})"
         elif self.outcome is not None and self.previous_action.isChecked():
-            r = self.outcome.report  # side by side with the previous run's settings
-            label = f"Result: {r.sampler}, {plural(r.steps_done, 'step')}, seed {r.seed}"
+            label = f"Result: {settings_text(self.outcome.report)}"  # beside the previous run's
         self.view.set_after(rgb_to_qimage(self.result), label)
 
     def set_result_view(self, kind: str) -> None:
@@ -1041,8 +1045,7 @@ class MainWindow(QMainWindow):
 
     def _changes_image(self) -> QImage:
         """The residual of the result (cached: big photos take a moment)."""
-        key = id(self.result)
-        if self._changes_cache is None or self._changes_cache[0] != key:
+        if self._changes_cache is None or self._changes_cache[0] is not self.result:
             from ..core.analysis import residual, residual_image
             from ..core.tasks import get_task
 
@@ -1054,7 +1057,7 @@ class MainWindow(QMainWindow):
                 img = np.repeat(np.repeat(img, task.scale, 0), task.scale, 1)
                 pad = ((0, max(0, h - img.shape[0])), (0, max(0, w - img.shape[1])), (0, 0))
                 img = np.ascontiguousarray(np.pad(img, pad, "edge")[:h, :w])
-            self._changes_cache = (key, qimage_from_rgb(img))
+            self._changes_cache = (self.result, qimage_from_rgb(img))
         return self._changes_cache[1]
 
     def _keep_previous(self) -> None:
@@ -1062,10 +1065,9 @@ class MainWindow(QMainWindow):
         if self.result is None or self.outcome is None:
             return
         r = self.outcome.report
-        label = f"Previous: {r.sampler}, {plural(r.steps_done, 'step')}, seed {r.seed}"
-        if self.engine is not None and r.task in self.engine.tasks:
-            label = f"Previous: {self.engine.tasks[r.task].label.lower()}, " + label[len("Previous: ") :]
-        self.previous = (self.result, label)
+        info = self.engine.tasks.get(r.task) if self.engine is not None else None
+        task = f"{info.label.lower()}, " if info is not None else ""
+        self.previous = (self.result, f"Previous: {task}{settings_text(r)}")
         self._show_before()
 
     def toggle_previous(self) -> None:
