@@ -374,6 +374,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if trainer.dist.enabled:
         import torch.distributed as dist
 
+        # No rank tears its connections down while another is still finishing the last
+        # checkpoint's collectives.
+        dist.barrier()
         dist.destroy_process_group()
     return EXIT_OK
 
