@@ -12,6 +12,7 @@ from PIL import Image, ImageOps
 from irsde_gui.core.imageio import (
     ImageReadError,
     ImageWriteError,
+    Photo,
     apply_orientation,
     decode_photo,
     encode_photo,
@@ -228,3 +229,70 @@ def test_sixteen_bit_png_keeps_icc_and_exif(tmp_path):
     with Image.open(out) as im:
         im.load()  # every chunk's CRC is checked
         assert im.getexif().get(0x010F) == "TestCamera"
+
+
+def camera_exif() -> bytes:
+    from PIL.TiffImagePlugin import IFDRational
+
+    exif = Image.Exif()
+    exif[0x010F] = "TestCamera"
+    exif[0x0110] = "Model 5"
+    exif[0x0112] = 1
+    sub = exif.get_ifd(0x8769)
+    sub[0x829A] = IFDRational(1, 250)  # exposure time
+    sub[0x8827] = 400  # ISO
+    return exif.tobytes()
+
+
+@pytest.mark.parametrize("depth", [8, 16])
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_tiff_keeps_pixels_icc_and_camera_exif(tmp_path, depth, channels):
+    rng = np.random.default_rng(depth + channels)
+    full = 65535 if depth == 16 else 255
+    rgb = rng.integers(0, full + 1, (23, 31, 3)) / full
+    if channels == 1:
+        rgb[:] = rgb[..., :1]
+    alpha = rng.integers(0, full + 1, (23, 31)).astype(np.uint16 if depth == 16 else np.uint8)
+    like = Photo(rgb=np.zeros((4, 4, 3), np.float32))
+    like.icc, like.exif = b"\x00" * 128 + b"fake-icc-profile", camera_exif()
+    out = tmp_path / "out.tif"
+    alpha_arg = alpha if channels == 4 else None
+    write_photo(out, rgb, like=like, bit_depth=depth, grey=channels == 1, alpha=alpha_arg)
+    back = read_photo(out)
+    assert back.bit_depth == depth and back.grey == (channels == 1)
+    np.testing.assert_allclose(back.rgb, rgb, atol=0.5 / full + 1e-6)
+    if channels == 4:
+        np.testing.assert_array_equal(back.alpha, alpha)
+    assert back.icc == like.icc
+    exif = Image.Exif()
+    exif.load(back.exif)
+    assert exif.get(0x0110) == "Model 5"
+    assert float(exif.get_ifd(0x8769)[0x829A]) == pytest.approx(1 / 250)
+    assert exif.get_ifd(0x8769)[0x8827] == 400
+
+
+def test_sixteen_bit_grey_with_alpha_is_saved_readably(tmp_path):
+    rgb = np.repeat(np.linspace(0, 1, 20 * 30).reshape(20, 30, 1), 3, axis=2)
+    alpha = np.full((20, 30), 40000, np.uint16)
+    for ext in (".tif", ".png"):
+        out = tmp_path / f"la{ext}"
+        write_photo(out, rgb, bit_depth=16, grey=True, alpha=alpha)
+        back = read_photo(out)
+        assert back.bit_depth == 16
+        np.testing.assert_allclose(back.rgb, rgb, atol=1e-4)
+        np.testing.assert_array_equal(back.alpha, alpha)
+
+
+def test_tiff_with_unwritable_exif_is_still_saved(tmp_path, monkeypatch):
+    like = Photo(rgb=np.zeros((4, 4, 3), np.float32), exif=camera_exif(), icc=b"\x00" * 128 + b"icc")
+
+    def quirk(self, data):
+        raise ValueError("an EXIF tag of a type TIFF cannot hold")
+
+    out = tmp_path / "odd.tif"
+    with monkeypatch.context() as m:
+        m.setattr(Image.Exif, "load", quirk)
+        with pytest.warns(RuntimeWarning, match="EXIF left out"):
+            write_photo(out, np.full((8, 8, 3), 0.5), like=like)
+    back = read_photo(out)
+    assert back.width == 8 and back.icc == like.icc

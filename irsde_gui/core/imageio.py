@@ -4,7 +4,9 @@
 - Pixels come out as float32 RGB in [0, 1] (never BGR); alpha is kept aside
   in its original dtype and written back untouched.
 - EXIF orientation is applied on read, and the EXIF written back says
-  "upright" so no viewer rotates the result twice. ICC profiles are kept.
+  "upright" so no viewer rotates the result twice. ICC profiles and EXIF are
+  kept in every format that holds them (PNG, JPEG, TIFF and WebP; BMP holds
+  neither), at 8 and 16 bits.
 - Damaged, empty, truncated or non-image files raise :class:`ImageReadError`
   with one line naming the file.
 - Writes are atomic: a temporary file in the same folder, then a rename, so a
@@ -277,23 +279,27 @@ def encode_photo(
     if alpha is not None:
         a = _fit_alpha(alpha, depth, (h, w))
         pix = np.dstack([pix, a])
+    if depth == 16 and pix.ndim == 3 and pix.shape[2] == 2:
+        # 16-bit grey + alpha: few readers (OpenCV, Pillow) handle it; the same pixels as RGBA.
+        pix = np.dstack([pix[..., 0]] * 3 + [pix[..., 1]])
+    if fmt == "TIFF":
+        return encode_tiff(pix, icc=like.icc if like else None, exif=like.exif if like else None)
     if depth == 16:
         arr = pix
         if arr.ndim == 3:
             code = cv2.COLOR_RGBA2BGRA if arr.shape[2] == 4 else cv2.COLOR_RGB2BGR
             if arr.shape[2] in (3, 4):
                 arr = cv2.cvtColor(arr, code)
-        ext = ".png" if fmt == "PNG" else ".tiff"
-        ok, buf = cv2.imencode(ext, arr)
+        ok, buf = cv2.imencode(".png", arr)
         if not ok:
             raise ImageWriteError(f"could not encode a 16-bit {fmt}")
-        if fmt == "PNG" and like is not None:
+        if like is not None:
             return png_with_metadata(buf.tobytes(), icc=like.icc, exif=like.exif)
         return buf.tobytes()
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[1 if pix.ndim == 2 else pix.shape[2]]
     im = Image.fromarray(pix, mode=mode) if pix.ndim == 3 else Image.fromarray(pix)
     params: dict = {}
-    if like is not None and like.icc and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
+    if like is not None and like.icc and fmt in ("PNG", "JPEG", "WEBP"):
         params["icc_profile"] = like.icc
     if like is not None and like.exif and fmt in ("PNG", "JPEG", "WEBP"):
         params["exif"] = like.exif
@@ -301,11 +307,85 @@ def encode_photo(
         params.update(quality=int(quality), subsampling=0 if quality >= 90 else 2)
     elif fmt == "WEBP":
         params.update(quality=min(int(quality), 100), lossless=quality >= 100)
-    elif fmt == "TIFF":
-        params.update(compression="tiff_deflate")
     out = io.BytesIO()
     im.save(out, format=fmt, **params)
     return out.getvalue()
+
+
+# TIFF tags that describe the pixels of the file they are in: never taken from a photo's EXIF.
+_TIFF_LAYOUT_TAGS = frozenset(
+    {254, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 284, 317, 322, 323, 324, 325, 338, 339}
+    | {0x0201, 0x0202}  # the EXIF thumbnail of a JPEG
+)
+
+
+def encode_tiff(pix: np.ndarray, *, icc: bytes | None = None, exif: bytes | None = None) -> bytes:
+    """An 8- or 16-bit TIFF (grey, grey + alpha, RGB or RGBA; deflate with the horizontal
+    predictor) that keeps the photo's ICC profile and EXIF, camera settings included.
+    OpenCV's TIFF writer drops both, and Pillow's cannot write 16-bit colour or, with deflate,
+    an EXIF sub-directory.
+
+    ``pix`` is ``H x W`` or ``H x W x C``, uint8 or uint16, in RGB(A) order. EXIF that
+    cannot be written as TIFF tags (a camera's odd private tag) is left out rather than
+    failing the save.
+    """
+    if exif:
+        try:
+            return _encode_tiff(pix, icc, exif)
+        except Exception as exc:  # any EXIF quirk: save the photo without it
+            warnings.warn(f"EXIF left out of the TIFF: {exc}", RuntimeWarning, stacklevel=2)
+    return _encode_tiff(pix, icc, None)
+
+
+def _encode_tiff(pix: np.ndarray, icc: bytes | None, exif: bytes | None) -> bytes:
+    from PIL import TiffImagePlugin, TiffTags
+
+    a = pix if pix.ndim == 3 else pix[:, :, None]
+    h, w, c = a.shape
+    bits = 8 * a.dtype.itemsize
+    # Horizontal differencing (TIFF predictor 2), modulo 2**bits: photos compress far better.
+    diff = a.copy()
+    diff[:, 1:] -= a[:, :-1]
+    rows = max(1, min(h, (256 * 1024) // (w * c * a.dtype.itemsize)))
+    little = diff.astype(diff.dtype.newbyteorder("<"))
+    strips = [zlib.compress(little[r : r + rows].tobytes(), 6) for r in range(0, h, rows)]
+    head = b"II*\x00" + struct.pack("<I", 8)
+    ifd = TiffImagePlugin.ImageFileDirectory_v2(ifh=head)
+    if exif:
+        info = Image.Exif()
+        info.load(exif)
+        for tag in info:
+            if tag in _TIFF_LAYOUT_TAGS:
+                continue
+            ifd[tag] = info.get_ifd(tag) if tag in TiffTags.TAGS_V2_GROUPS else info.get(tag)
+            with contextlib.suppress(KeyError, AttributeError):
+                ifd.tagtype[tag] = info.tagtype[tag]
+    if icc:
+        ifd[34675] = icc
+        ifd.tagtype[34675] = TiffTags.UNDEFINED
+    layout = {
+        256: w,
+        257: h,
+        258: (bits,) * c,
+        259: 8,  # deflate
+        262: 2 if c >= 3 else 1,  # RGB or grey (black is zero)
+        277: c,
+        278: rows,
+        284: 1,
+        317: 2,
+        339: (1,) * c,
+    }
+    if c in (2, 4):
+        layout[338] = 2  # unassociated alpha
+    for tag, value in layout.items():
+        ifd[tag] = value
+        ifd.tagtype[tag] = TiffTags.SHORT if tag not in (256, 257, 278) else TiffTags.LONG
+    # Strip offsets count from the end of the directory; the writer adds its length.
+    starts = np.concatenate([[0], np.cumsum([len(b) for b in strips])[:-1]]).astype(int)
+    ifd[273] = tuple(int(o) for o in starts)
+    ifd[279] = tuple(len(b) for b in strips)
+    ifd.tagtype[273] = ifd.tagtype[279] = TiffTags.LONG
+    return head + ifd.tobytes(len(head)) + b"".join(strips)
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
