@@ -290,3 +290,15 @@ def test_eval_records_a_command_that_reproduces_it(monkeypatch, argv0):
 
     monkeypatch.setattr(sys, "argv", [argv0, "eval", "--task", "derain", "--name", "cbsd68 (derain)"])
     assert command_line() == "irsde eval --task derain --name 'cbsd68 (derain)'"
+
+
+def test_card_records_each_batch_and_patch_stage(photos, tmp_path):
+    run = tmp_path / "run"
+    Trainer(config(photos, iters=3), run).run()
+    Trainer(config(photos), run, resume=True, overrides={"iters": 5, "batch": 2, "patch": 48}).run()
+    out = tmp_path / "w" / "denoise.pt"
+    assert main(["export", str(run), "--out", str(out)]) == 0
+    tr = json.loads(out.with_suffix(".json").read_text())["training"]
+    stages = [(s["from_step"], s["iterations"], s["batch"], s["patch"]) for s in tr["stages"]]
+    assert stages == [(0, 3, 4, 32), (3, 2, 2, 48)]
+    assert tr["patches_seen"] == 3 * 4 + 2 * 2

@@ -30,10 +30,20 @@ def table(weights: Path) -> str:
         floor_text = "—" if floor is None else f"{floor['rule']}: {'met' if floor['met'] else 'not yet'}"
         hw = ", ".join(tr.get("hardware", [])) or "?"
         rows.append(
-            f"| {task} | {card.get('parameters', 0) / 1e6:.2f} M | {tr.get('iterations', '?')} iterations, "
-            f"{tr.get('minutes', '?')} min on {hw} | {val.get('summary', '—')} | {floor_text} |"
+            f"| {task} | {card.get('parameters', 0) / 1e6:.2f} M | {tr.get('iterations', '?')} iterations"
+            f"{stages_text(tr)}, {tr.get('minutes', '?')} min on {hw} | {val.get('summary', '—')} "
+            f"| {floor_text} |"
         )
     return "\n".join(rows)
+
+
+def stages_text(tr: dict) -> str:
+    """ " (batch x patch: 16 x 64² to step 2870, 8 x 128² to 20000, ...)" when the run changed them."""
+    stages = tr.get("stages") or []
+    if len(stages) < 2 or any(s["batch"] is None or s["patch"] is None for s in stages):
+        return ""
+    parts = [f"{s['batch']} × {s['patch']}² to step {s['from_step'] + s['iterations']}" for s in stages]
+    return f" (batch × patch: {', '.join(parts)})"
 
 
 def main() -> None:

@@ -526,6 +526,8 @@ class Trainer:
             "device": self.device.name,
             "processes": self.dist.world,
             "start_step": start_step,
+            "batch": cfg.batch,  # per process; a resumed run may change it, and the patch size
+            "patch": cfg.patch,
             "started": time.strftime("%Y-%m-%d %H:%M:%S"),
             "seconds": 0.0,
             "iterations": 0,
@@ -640,6 +642,23 @@ def unpack_run(packed: str | os.PathLike, run_dir: str | os.PathLike) -> Path:
     return target
 
 
+def training_stages(sessions: list[dict]) -> list[dict]:
+    """Runs of sessions with the same batch (over all processes) and patch size, in order:
+    ``[{"from_step", "iterations", "batch", "patch"}]``; sessions that did not record them
+    (older runs) count as unknown (``None``)."""
+    stages: list[dict] = []
+    for s in sessions:
+        batch = s.get("batch")
+        batch = batch * s.get("processes", 1) if batch is not None else None
+        key = (batch, s.get("patch"))
+        if stages and (stages[-1]["batch"], stages[-1]["patch"]) == key:
+            stages[-1]["iterations"] += int(s.get("iterations", 0))
+            continue
+        start, its = int(s["start_step"]), int(s.get("iterations", 0))
+        stages.append({"from_step": start, "iterations": its, "batch": key[0], "patch": key[1]})
+    return stages
+
+
 def _run_from_weights(path: Path, state: dict) -> dict:
     from .weights import read_card
 
@@ -736,6 +755,7 @@ def export_run(
             "minutes": round(seconds / 60, 1),
             "patches_per_second": round(ckpt["patches"] / max(seconds, 1e-9), 1),
             "hardware": hardware,
+            "stages": training_stages(sessions),
             "sessions": sessions,
             "last_validation": last_val,
             "host": platform.node(),
