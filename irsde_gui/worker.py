@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
+from .core.memory import release_free_memory
 from .core.trajectory import Frame, Trajectory
 
 log = logging.getLogger(__name__)
@@ -568,4 +569,6 @@ class RestoreRun(QObject):
 
     @Slot()
     def _on_thread_finished(self) -> None:
+        # The run's tensors are gone with its thread: hand their pages back to the system.
+        release_free_memory()
         self.stopped.emit()

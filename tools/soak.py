@@ -13,7 +13,8 @@ Reported: RSS before the batch, after the first photo, after the warm-up
 after the warm-up and over the second half of the queue alone, each also as a
 least-squares slope per photo. (The app's queue warms up for a few dozen
 photos: each photo runs on a new worker thread, and the allocator's
-per-thread arenas settle; after that it is flat.) Linux only (reads
+per-thread arenas settle; each finished run hands freed pages back with
+``malloc_trim``; after that it is flat.) Linux only (reads
 ``/proc/self/status``). Uses the installed weights, or ``--weights DIR``.
 """
 
