@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import os
 import secrets
 import struct
@@ -381,8 +382,7 @@ def _encode_tiff(pix: np.ndarray, icc: bytes | None, exif: bytes | None) -> byte
         ifd[tag] = value
         ifd.tagtype[tag] = TiffTags.SHORT if tag not in (256, 257, 278) else TiffTags.LONG
     # Strip offsets count from the end of the directory; the writer adds its length.
-    starts = np.concatenate([[0], np.cumsum([len(b) for b in strips])[:-1]]).astype(int)
-    ifd[273] = tuple(int(o) for o in starts)
+    ifd[273] = tuple(itertools.accumulate((len(b) for b in strips[:-1]), initial=0))
     ifd[279] = tuple(len(b) for b in strips)
     ifd.tagtype[273] = ifd.tagtype[279] = TiffTags.LONG
     return head + ifd.tobytes(len(head)) + b"".join(strips)

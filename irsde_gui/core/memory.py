@@ -9,25 +9,22 @@ hands the unused pages back. Elsewhere (macOS, Windows, musl) it does nothing.
 from __future__ import annotations
 
 import ctypes
+import functools
 import sys
 
-_trim: object = None  # None: not looked up yet; False: not available
 
-
+@functools.cache
 def _malloc_trim():
-    global _trim
-    if _trim is None:
-        _trim = False
-        if sys.platform.startswith("linux"):
-            try:
-                fn = ctypes.CDLL(None).malloc_trim
-            except (OSError, AttributeError):
-                fn = None
-            if fn is not None:
-                fn.argtypes = [ctypes.c_size_t]
-                fn.restype = ctypes.c_int
-                _trim = fn
-    return _trim or None
+    """glibc's ``malloc_trim``, or None where the C library has none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_size_t]
+    fn.restype = ctypes.c_int
+    return fn
 
 
 def release_free_memory() -> bool:
