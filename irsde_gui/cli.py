@@ -314,6 +314,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         "val_data": args.val,
         "val_every": args.val_every,
         "val_limit": args.val_limit,
+        "val_crop": args.val_crop,
+        "val_steps": args.val_steps,
+        "val_kernels": str(Path(args.val_kernels).resolve()) if args.val_kernels else None,
         "ckpt_every": args.ckpt_every,
         "ckpt_minutes": args.ckpt_minutes,
         "log_every": args.log_every,
@@ -339,7 +342,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         else:
             sys.stderr.write(
                 f"\n{args.task} validation at step {d['step']}: input {d['psnr_input']:.2f} dB"
-                f" -> {d['psnr']:.2f} dB, SSIM {d['ssim']:.3f} ({d['steps']} steps)\n"
+                f" -> {d['psnr']:.2f} dB, SSIM {d['ssim']:.3f}"
+                f" ({plural(d['steps'], 'step')}, {d['protocol']})\n"
             )
 
     try:
@@ -583,6 +587,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--val", nargs="+", help="folders of clean validation photos")
     t.add_argument("--val-every", type=int)
     t.add_argument("--val-limit", type=int)
+    t.add_argument("--val-crop", type=int, help="validate on center crops of this size; 0: whole photos")
+    t.add_argument("--val-steps", type=int, help="sampler steps in validation (default: the task's)")
+    t.add_argument(
+        "--val-kernels", help="deblur: validate with these blur kernels (.npz), as irsde eval --kernels does"
+    )
     t.add_argument("--ckpt-every", type=int)
     t.add_argument("--ckpt-minutes", type=float)
     t.add_argument("--log-every", type=int)

@@ -51,6 +51,33 @@ def test_kernels_sum_to_one_and_fit():
         assert k.sum() == pytest.approx(1.0, abs=1e-5)
 
 
+def test_hand_tremor_trails_fill_their_share_of_the_kernel():
+    ks = D.shake_kernels(np.random.default_rng(3), 64)
+    again = D.shake_kernels(np.random.default_rng(3), 64)
+    np.testing.assert_array_equal(ks, again)
+    np.testing.assert_allclose(ks.sum(axis=(1, 2)), 1.0, atol=1e-5)
+    assert (ks >= 0).all()
+    # Nothing touches the kernel's edge, and each trail's larger extent is 30-100 % of it.
+    assert ks[:, 0].max() == 0 and ks[:, -1].max() == 0 and ks[:, :, 0].max() == 0 and ks[:, :, -1].max() == 0
+    spans = []
+    for k in ks:
+        ys, xs = np.nonzero(k > 1e-6)
+        spans.append(max(np.ptp(ys), np.ptp(xs)))
+    assert min(spans) >= 0.3 * 27 - 1 and max(spans) <= 29
+    assert np.ptp(spans) > 10  # short and long trails both occur
+
+
+def test_blur_mixture_draws_every_kind_of_kernel():
+    rng = np.random.default_rng(5)
+    ks = D.random_kernels(rng, 200)
+    # Gaussian and defocus kernels are symmetric under a half turn, camera-shake trails are not;
+    # a defocus disk has a flat top, a Gaussian a single peak.
+    symmetric = np.abs(ks - ks[:, ::-1, ::-1]).max(axis=(1, 2)) < 1e-6
+    flat_top = (ks >= 0.999 * ks.max(axis=(1, 2), keepdims=True)).sum(axis=(1, 2)) > 1
+    gaussian, disk = symmetric & ~flat_top, symmetric & flat_top
+    assert 0.08 < gaussian.mean() < 0.25 and 0.1 < disk.mean() < 0.3 and 0.55 < (~symmetric).mean() < 0.75
+
+
 def test_blur_with_delta_kernel_is_identity():
     x = batch(2)
     k = np.zeros((5, 5), np.float32)

@@ -302,3 +302,54 @@ def test_card_records_each_batch_and_patch_stage(photos, tmp_path):
     stages = [(s["from_step"], s["iterations"], s["batch"], s["patch"]) for s in tr["stages"]]
     assert stages == [(0, 3, 4, 32), (3, 2, 2, 48)]
     assert tr["patches_seen"] == 3 * 4 + 2 * 2
+
+
+def test_deblur_validates_on_whole_photos_with_given_kernels(photos, tmp_path):
+    from irsde_gui.core.evaluate import degrade_for_eval
+    from irsde_gui.core.metrics import psnr
+    from irsde_gui.core.train import validation_set
+
+    kernels = tmp_path / "k.npz"
+    line = np.zeros((9, 9), np.float32)
+    line[4] = 1 / 9
+    np.savez(kernels, a=line, b=line.T)
+    cfg = config(
+        photos,
+        "deblur",
+        iters=2,
+        val_every=2,
+        val_data=[str(photos)],
+        val_limit=3,
+        val_crop=0,
+        val_steps=1,
+        val_kernels=str(kernels),
+    )
+    Trainer(cfg, tmp_path / "r").run()
+    with open(tmp_path / "r" / "validation.csv") as f:
+        (row,) = list(csv.DictReader(f))
+    assert row["protocol"] == "3 whole photos, kernels k.npz" and row["steps"] == "1"
+    photos_used = validation_set([str(photos)], 0, 3, 16)
+    assert photos_used[0].shape == (64, 80, 3)  # 72 x 80 photos, whole, rounded to 16
+    expected = np.mean(
+        [
+            psnr(np.clip(degrade_for_eval("deblur", c, 10_000 + i, kernel=k).shown, 0, 1), c)
+            for i, (c, k) in enumerate(zip(photos_used, [line, line.T, line]))
+        ]
+    )
+    assert float(row["psnr_input"]) == pytest.approx(expected, abs=1e-6)
+    with pytest.raises(ValueError, match="deblur only"):
+        Trainer(config(photos, val_kernels=str(kernels)), tmp_path / "d")
+
+
+def test_a_resumed_run_that_logs_a_new_column_widens_its_csv(tmp_path):
+    from irsde_gui.core.train import append_csv
+
+    path = tmp_path / "validation.csv"
+    append_csv(path, {"step": 2, "psnr": 20.0})
+    append_csv(path, {"step": 4, "psnr": 21.0, "protocol": "whole photos"})
+    append_csv(path, {"step": 6, "psnr": 22.0})
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    assert [r["step"] for r in rows] == ["2", "4", "6"]
+    assert [r["protocol"] for r in rows] == ["", "whole photos", ""]
+    assert rows[0]["psnr"] == "20.0"

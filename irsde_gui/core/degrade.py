@@ -8,7 +8,7 @@ the heavy work (convolutions, blending) runs on the images' device, so on a
 GPU the degradations cost almost nothing.
 
 - ``denoise``: additive white Gaussian noise, sigma drawn from 0-50 (0-255 scale).
-- ``deblur``: camera-shake motion, Gaussian or defocus (disk) kernels up to
+- ``deblur``: camera shake (smooth sweeps and looping hand tremor), Gaussian or defocus (disk) kernels up to
   31 px, plus light noise. Never the benchmark kernels: those are for validation.
 - ``derain``: several layers of synthetic streaks (density, length, width,
   angle, brightness drawn per layer), screen-blended over the photo.
@@ -105,12 +105,65 @@ def motion_kernels(rng: np.random.Generator, count: int, size: int = 31, steps: 
     pos = np.cumsum(speed * np.exp(1j * heading), axis=1)
     # Keep the whole trace inside the kernel: shrink the rare ones that leave it.
     span = np.maximum(np.ptp(pos.real, axis=1), np.ptp(pos.imag, axis=1))[:, None]
-    pos = pos * np.minimum(1.0, (size - 3) / np.maximum(span, 1e-9))
-    pos -= pos.mean(axis=1, keepdims=True)
+    pos = pos * np.minimum(1.0, (size - 4) / np.maximum(span, 1e-9))
+    return _rasterise(_centre(pos, size), size)
+
+
+def shake_kernels(rng: np.random.Generator, count: int, size: int = 31, steps: int = 300) -> np.ndarray:
+    """Hand tremor: a point with inertia, jittered at every instant, pulled back towards where it
+    started and knocked by occasional jolts. Unlike :func:`motion_kernels`' sweeps, these trails
+    loop, hook and double back, as a hand-held camera's do during a long exposure.
+
+    The exposure catches a random part of the tremor, scaled so that its larger extent spans
+    30-100 % of the kernel; slower stretches leave brighter traces. Returns ``count x size x size``.
+    """
+    jitter = rng.uniform(0.03, 0.3, count)
+    pull = rng.uniform(0.0, 0.8, count) * 8.0 / steps
+    jolts = rng.random((count, steps)) < rng.uniform(0.0, 0.02, (count, 1))
+    turns = np.exp(1j * (np.pi + rng.uniform(-0.5, 0.5, (count, steps))))
+    noise = rng.normal(size=(count, steps)) + 1j * rng.normal(size=(count, steps))
+    v = np.exp(1j * rng.uniform(0, 2 * np.pi, count))
+    x = np.zeros(count, complex)
+    pos = np.empty((count, steps), complex)
+    for t in range(steps):
+        pos[:, t] = x
+        v = np.where(jolts[:, t], v * turns[:, t], v) + jitter * (noise[:, t] - pull * x)
+        v = v / np.maximum(np.abs(v), 1e-9)
+        x = x + v
+    caught = np.arange(steps)[None] < np.maximum(rng.uniform(0.15, 0.7, (count, 1)) * steps, 8)
+    part = np.where(caught, pos, np.nan)
+    span = np.maximum(
+        np.nanmax(part.real, 1) - np.nanmin(part.real, 1), np.nanmax(part.imag, 1) - np.nanmin(part.imag, 1)
+    )[:, None]
+    part = part * (rng.uniform(0.3, 1.0, (count, 1)) * (size - 4) / np.maximum(span, 1e-9))
+    part = np.where(caught, _centre(part, size), 0)
+    wobble = np.cumsum(rng.normal(size=(count, steps)), axis=1)
+    dwell = np.exp(rng.uniform(0, 0.1, (count, 1)) * (wobble - wobble.mean(axis=1, keepdims=True)))
+    return _rasterise(part, size, dwell * caught)
+
+
+def _centre(pos: np.ndarray, size: int) -> np.ndarray:
+    """Centre each trail (rows of complex positions, NaN where unused) on its mean, so a blur
+    moves the photo as little as possible, then nudge it just enough to stay one pixel clear of
+    the kernel's edge (a trail spans at most ``size - 4``)."""
+    pos = pos - np.nanmean(pos, axis=1, keepdims=True)
+    lo, hi = 1 - (size - 1) / 2, (size - 1) / 2 - 2
+    shift = np.zeros(pos.shape[0], complex)
+    for part, unit in ((pos.real, 1), (pos.imag, 1j)):
+        below = np.maximum(lo - np.nanmin(part, axis=1), 0)
+        above = np.maximum(np.nanmax(part, axis=1) - hi, 0)
+        shift += unit * (below - above)
+    return pos + shift[:, None]
+
+
+def _rasterise(pos: np.ndarray, size: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """Splat ``count x steps`` complex positions (centred on 0) bilinearly into normalised kernels."""
+    count, steps = pos.shape
     c = (size - 1) / 2
     xs, ys = pos.real + c, pos.imag + c
     x0, y0 = np.floor(xs).astype(int), np.floor(ys).astype(int)
     fx, fy = xs - x0, ys - y0
+    w0 = np.ones_like(fx) if weights is None else weights
     ker = np.zeros((count, size, size), np.float64)
     idx = np.repeat(np.arange(count)[:, None], steps, axis=1)
     for dx, dy, w in (
@@ -120,7 +173,7 @@ def motion_kernels(rng: np.random.Generator, count: int, size: int = 31, steps: 
         (1, 1, fx * fy),
     ):
         xi, yi = np.clip(x0 + dx, 0, size - 1), np.clip(y0 + dy, 0, size - 1)
-        np.add.at(ker, (idx, yi, xi), w)
+        np.add.at(ker, (idx, yi, xi), w * w0)
     return (ker / ker.sum(axis=(1, 2), keepdims=True)).astype(np.float32)
 
 
@@ -148,12 +201,15 @@ def disk_kernel(rng: np.random.Generator, size: int = 31) -> np.ndarray:
 
 
 def random_kernels(rng: np.random.Generator, count: int, size: int = 31) -> np.ndarray:
-    """60 % camera shake, 20 % Gaussian, 20 % defocus."""
+    """45 % hand tremor, 20 % smooth sweeps, 15 % Gaussian, 20 % defocus."""
     out = motion_kernels(rng, count, size)
+    tremor = shake_kernels(rng, count, size)
     for i, p in enumerate(rng.random(count)):
-        if p >= 0.8:
+        if p < 0.45:
+            out[i] = tremor[i]
+        elif p >= 0.8:
             out[i] = disk_kernel(rng, size)
-        elif p >= 0.6:
+        elif p >= 0.65:
             out[i] = gaussian_kernel(rng, size)
     return out
 

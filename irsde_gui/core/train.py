@@ -57,6 +57,9 @@ RESUME_OVERRIDABLE = (
     "val_data",
     "val_every",
     "val_limit",
+    "val_crop",
+    "val_steps",
+    "val_kernels",
     "ckpt_every",
     "ckpt_minutes",
     "log_every",
@@ -85,8 +88,9 @@ class TrainConfig:
     val_data: list[str] = field(default_factory=list)
     val_every: int = 2000
     val_limit: int = 8
-    val_crop: int = 128
+    val_crop: int = 128  # 0: whole photos
     val_steps: int | None = None
+    val_kernels: str | None = None  # deblur: validate on these kernels (.npz), as `irsde eval --kernels`
     ckpt_every: int = 500
     ckpt_minutes: float = 5.0
     log_every: int = 50
@@ -108,6 +112,8 @@ class TrainConfig:
             raise ValueError(f"patch size for {task.name} must be a multiple of {task.scale}")
         if not self.data:
             raise ValueError("no training data folders given")
+        if self.val_kernels and task.name != "deblur":
+            raise ValueError("validation kernels are for deblur only")
         cfg = TrainConfig.from_dict(self.to_dict())
         cfg.network = dict(self.network or task.network)
         cfg.sde = dict(self.sde or task.sde.to_dict())
@@ -295,16 +301,43 @@ class EMA:
 
 # ------------------------------------------------------------------ validation
 def validation_set(folders: list[str], crop: int, limit: int, multiple: int = 1) -> list[np.ndarray]:
-    """Center crops (float32 HxWx3) of the first ``limit`` images, sizes rounded to ``multiple``."""
+    """Center crops (float32 HxWx3) of the first ``limit`` images, sizes rounded to ``multiple``;
+    ``crop`` 0 keeps whole photos."""
     out = []
     for f in list_images(folders)[:limit]:
         img = load_rgb_uint8(f).astype(np.float32) / 255.0
         h, w = img.shape[:2]
-        ch, cw = min(h, crop), min(w, crop)
+        ch, cw = (h, w) if crop <= 0 else (min(h, crop), min(w, crop))
         ch, cw = ch - ch % multiple, cw - cw % multiple
         y, x = (h - ch) // 2, (w - cw) // 2
         out.append(np.ascontiguousarray(img[y : y + ch, x : x + cw]))
     return out
+
+
+def append_csv(path: Path, row: dict) -> None:
+    """Append ``row``; a column the file lacks (a resumed run that logs more) widens the file,
+    older rows keep their values and leave the new column empty."""
+    fields = list(row)
+    if path.exists():
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            old_fields = list(reader.fieldnames or [])
+            missing = [k for k in fields if k not in old_fields]
+            rows = list(reader) if missing else None
+        if rows is not None:
+            fields = old_fields + missing
+            with open(path, "w", newline="", encoding="utf-8") as f:
+                w = csv.DictWriter(f, fieldnames=fields)
+                w.writeheader()
+                w.writerows(rows)
+        else:
+            fields = old_fields
+    new = not path.exists()
+    with open(path, "a", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=fields, restval="")
+        if new:
+            w.writeheader()
+        w.writerow(row)
 
 
 # ------------------------------------------------------------------ the trainer
@@ -386,6 +419,14 @@ class Trainer:
             if cfg.val_data and self.dist.main
             else []
         )
+        self.val_kernels = []
+        if cfg.val_kernels:
+            from .evaluate import load_kernels
+
+            self.val_kernels = list(load_kernels(cfg.val_kernels).values())
+        crop = "whole photos" if cfg.val_crop <= 0 else f"{cfg.val_crop} px crops"
+        source = f"kernels {Path(cfg.val_kernels).name}" if cfg.val_kernels else "training degradations"
+        self.val_protocol = f"{len(self.val_images)} {crop}, {source}"
         self._stop = False
 
     # ---------------------------------------------------------------- checkpoints
@@ -485,9 +526,11 @@ class Trainer:
         net = self.ema.copy_to(build_model(self.cfg.network)).eval()
         restorer = Restorer(net, self.sde, self.device)
         steps = self.cfg.val_steps or self.task.default_steps
+        kernels = self.val_kernels
         p_in, p_out, s_out = [], [], []
         for i, clean in enumerate(self.val_images):
-            deg = degrade_for_eval(self.task.name, clean, seed=10_000 + i)
+            kernel = kernels[i % len(kernels)] if kernels else None
+            deg = degrade_for_eval(self.task.name, clean, seed=10_000 + i, kernel=kernel)
             out = restore_array(self.task, restorer, deg.model_input, deg.mask, steps, seed=i)
             p_in.append(psnr(np.clip(deg.shown, 0, 1), clean))
             p_out.append(psnr(out, clean))
@@ -498,16 +541,11 @@ class Trainer:
             "psnr": float(np.mean(p_out)),
             "ssim": float(np.mean(s_out)),
             "steps": steps,
+            "protocol": self.val_protocol,
         }
 
     def _append_csv(self, name: str, row: dict) -> None:
-        path = self.run_dir / name
-        new = not path.exists()
-        with open(path, "a", newline="", encoding="utf-8") as f:
-            w = csv.DictWriter(f, fieldnames=list(row))
-            if new:
-                w.writeheader()
-            w.writerow(row)
+        append_csv(self.run_dir / name, row)
 
     # ---------------------------------------------------------------- the loop
     def request_stop(self, *_args) -> None:
@@ -533,11 +571,12 @@ class Trainer:
             "iterations": 0,
         }
         self.state.sessions.append(session)
+        # Every replica listens: the stop is agreed on at the next step (below), so a signal to
+        # any of them (torchrun forwards one to all) ends them together, with a checkpoint.
         old_handlers = {}
-        if self.dist.main:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                with contextlib.suppress(ValueError):
-                    old_handlers[sig] = signal.signal(sig, self.request_stop)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(ValueError):
+                old_handlers[sig] = signal.signal(sig, self.request_stop)
         try:
             while self.state.step < cfg.iters:
                 stop = (
