@@ -30,12 +30,16 @@ for task in "$@"; do
   elif [ -f "weights/$task.pt" ]; then
     $py -m irsde_gui.cli unpack "weights/$task.pt" --out "/tmp/runs/$task"
   fi
+  # Deblur is validated as it is judged: whole photos, the benchmark kernels (never trained on).
+  extra=""
+  [ "$task" = deblur ] && [ -f .carry/kernels/levin09.npz ] &&
+    extra="--val-crop 0 --val-steps 1 --val-kernels .carry/kernels/levin09.npz"
   resume=""
   [ -f "/tmp/runs/$task/checkpoint.pt" ] && resume="--resume"
   $py -m irsde_gui.cli train --task "$task" --data $data --val .carry/data/val_cbsd68 \
     --out "/tmp/runs/$task" --iters 200000 --batch "${BATCH:-48}" --patch "${PATCH:-128}" \
     --minutes "$minutes" --device "${DEVICE:-cuda}" --log-every 100 --val-every 1000 --ckpt-minutes 2 \
-    $resume ${COMPILE:+--compile} -q > "/tmp/runs/$task.log" 2>&1 &
+    $extra $resume ${COMPILE:+--compile} -q > "/tmp/runs/$task.log" 2>&1 &
   pids+=($!)
 done
 wait "${pids[@]}"

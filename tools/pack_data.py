@@ -3,7 +3,8 @@
 The device machine sees only the repository (at most 64 MiB travel with a call),
 so the photos go as JPEG (quality 92, longer side at most 640 px) into the
 ignored folder ``.carry/data``, one sub-folder per source folder so that model
-cards name the same data sets. Validation: the first CBSD68 photos, lossless.
+cards name the same data sets. Validation: the first CBSD68 photos, lossless,
+and the benchmark blur kernels (``.carry/kernels``: validation only, never trained on).
 
     python tools/pack_data.py [--shared ../shared/data] [--out .carry/data]
 """
@@ -47,6 +48,11 @@ def main() -> None:
         data = f.read_bytes()
         (val / f.name).write_bytes(data)
         total += len(data)
+    kernels = out.parent / "kernels"
+    kernels.mkdir(parents=True, exist_ok=True)
+    for f in sorted((shared / "kernels").glob("*.npz")):
+        (kernels / f.name).write_bytes(f.read_bytes())
+        total += f.stat().st_size
     print(f"packed {total / 2**20:.1f} MiB into {out}")
 
 
