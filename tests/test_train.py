@@ -353,3 +353,35 @@ def test_a_resumed_run_that_logs_a_new_column_widens_its_csv(tmp_path):
     assert [r["step"] for r in rows] == ["2", "4", "6"]
     assert [r["protocol"] for r in rows] == ["", "whole photos", ""]
     assert rows[0]["psnr"] == "20.0"
+
+
+def test_a_stop_signal_ends_data_parallel_replicas_together_with_a_checkpoint(photos, tmp_path):
+    """torchrun forwards SIGTERM to every replica; each must finish the step the others are in
+    and the run must end with one checkpoint (no other checkpoint is due in this run)."""
+    import signal
+    import time
+
+    run = tmp_path / "ddp"
+    env = dict(os.environ, OMP_NUM_THREADS="1", MASTER_ADDR="127.0.0.1", PYTHONFAULTHANDLER="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
+    cmd += ["--master_port", str(free_port()), "-m", "irsde_gui.cli", "train", "--task", "denoise"]
+    cmd += ["--data", str(photos), "--out", str(run), "--iters", "100000", "--batch", "2", "--patch", "32"]
+    cmd += ["--device", "cpu", "--network", json.dumps(TINY_NET), "--log-every", "5"]
+    cmd += ["--ckpt-every", "100000", "--ckpt-minutes", "1000", "-q"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not (run / "log.csv").exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        assert not (run / "checkpoint.pt").exists()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert (run / "checkpoint.pt").exists(), err[-2000:]
+    ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert ckpt["step"] >= 5 and len(ckpt["rng"]) == 2
+    checks = ckpt["replica_checksums"]
+    assert checks[0] == checks[1]
