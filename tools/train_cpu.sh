@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Keep CPU training going in the background, one task at a time in turn.
 # Every task's run lives in runs/TASK and resumes where it stopped, so the
-# compute of every session (CPU or GPU) adds up. Stop it with: pkill -f train_cpu.sh
+# compute of every session (CPU or GPU) adds up. Stop it, with a checkpoint, with:
+#   pkill -f train_cpu.sh; pkill -TERM -f "cli train --task"
 #
 #   tools/train_cpu.sh [MINUTES_PER_TURN] [TASK...]
 set -u
