@@ -67,6 +67,18 @@ def test_hand_tremor_trails_fill_their_share_of_the_kernel():
     assert np.ptp(spans) > 10  # short and long trails both occur
 
 
+@pytest.mark.parametrize("make", [D.shake_kernels, D.motion_kernels])
+def test_camera_shake_trails_are_centred_by_their_extent(make):
+    """As recorded kernels are stored, so a deblurred photo lines up with the sharp one."""
+    ks = make(np.random.default_rng(7), 64)
+    c = (31 - 1) / 2
+    offsets = []
+    for k in ks:
+        ys, xs = np.nonzero(k > 1e-3 * k.max())
+        offsets += [(ys.min() + ys.max()) / 2 - c, (xs.min() + xs.max()) / 2 - c]
+    assert np.abs(offsets).max() <= 1.0
+
+
 def test_blur_mixture_draws_every_kind_of_kernel():
     rng = np.random.default_rng(5)
     ks = D.random_kernels(rng, 200)
