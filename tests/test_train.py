@@ -385,3 +385,28 @@ def test_a_stop_signal_ends_data_parallel_replicas_together_with_a_checkpoint(ph
     assert ckpt["step"] >= 5 and len(ckpt["rng"]) == 2
     checks = ckpt["replica_checksums"]
     assert checks[0] == checks[1]
+
+
+def test_shifted_psnr_forgives_a_small_shift_only():
+    from irsde_gui.core.metrics import psnr, shifted_psnr
+
+    sharp = np.random.default_rng(0).random((40, 48, 3))
+    moved = np.roll(sharp, (2, -3), axis=(0, 1))
+    assert psnr(moved, sharp) < 10
+    assert shifted_psnr(moved, sharp) == float("inf")  # the 4 px border hides the wrap-around
+    assert shifted_psnr(np.roll(sharp, 6, axis=1), sharp) < 10  # beyond reach
+    noisy = np.clip(moved + 0.01 * np.random.default_rng(1).standard_normal(moved.shape), 0, 1)
+    assert 39 < shifted_psnr(noisy, sharp) < 41
+
+
+def test_deblur_eval_reports_psnr_at_the_best_shift(tmp_path, tiny_weights, capsys):
+    data = tmp_path / "clean"
+    data.mkdir()
+    Image.fromarray((smooth_image(48, 48, seed=3) * 255).astype(np.uint8)).save(data / "c.png")
+    out_json = tmp_path / "ev.json"
+    args = ["eval", "--task", "deblur", "--data", str(data), "--weights", str(tiny_weights / "deblur.pt")]
+    assert main([*args, "--steps", "1", "--json", str(out_json), "-q"]) == 0
+    assert "PSNR@SH" in capsys.readouterr().out
+    mean = json.loads(out_json.read_text())["mean"]
+    for row in ("input", "classic", "model"):
+        assert mean[row]["psnr_shifted"] >= mean[row]["psnr"] - 0.5  # a smaller area, at its best shift
