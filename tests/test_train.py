@@ -410,3 +410,15 @@ def test_deblur_eval_reports_psnr_at_the_best_shift(tmp_path, tiny_weights, caps
     mean = json.loads(out_json.read_text())["mean"]
     for row in ("input", "classic", "model"):
         assert mean[row]["psnr_shifted"] >= mean[row]["psnr"] - 0.5  # a smaller area, at its best shift
+
+
+def test_resume_drops_log_rows_past_the_checkpoint(photos, tmp_path):
+    """Rows logged after the last checkpoint (a killed run, or a pack of a live run) are redone."""
+    Trainer(config(photos, iters=8, log_every=1), tmp_path / "r").run(max_steps=4)
+    with open(tmp_path / "r" / "log.csv", "a") as f:
+        f.write("5,0.5,0.001,1.0,4.0,0.1\n6,0.5,0.001,1.0,4.0,0.1\n")
+    Trainer(config(photos, iters=8, log_every=1), tmp_path / "r", resume=True).run()
+    with open(tmp_path / "r" / "log.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["step"]) for r in rows] == list(range(1, 9))
+    assert all(float(r["loss"]) != 0.5 for r in rows)

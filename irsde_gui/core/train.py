@@ -401,6 +401,9 @@ class Trainer:
         self.state = TrainState()
         if resume and ckpt_path.exists():
             self._load(ckpt_path)
+            if self.dist.main:  # rows logged after the last checkpoint are about to be redone
+                for name in LOG_FILES:
+                    trim_csv(self.run_dir / name, self.state.step)
         self.model = self.net
         if self.dist.enabled:
             from torch.nn.parallel import DistributedDataParallel as DDP
@@ -726,15 +729,26 @@ def _merge_csv(path: Path, text: str) -> None:
         with open(path, encoding="utf-8") as f:
             old = list(csv.DictReader(f))
         last = int(float(old[-1]["step"])) if old else -1
-    new = [r for r in rows if int(float(r["step"])) > last]
-    if not new:
+    for row in rows:
+        if int(float(row["step"])) > last:
+            append_csv(path, row)
+
+
+def trim_csv(path: Path, step: int) -> None:
+    """Drop the rows of a run's CSV log that lie beyond ``step`` (the checkpoint it resumes from)."""
+    if not path.is_file():
         return
-    write_header = not path.is_file()
-    with open(path, "a", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        if write_header:
-            w.writeheader()
-        w.writerows(new)
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        fields = list(reader.fieldnames or [])
+        rows = list(reader)
+    keep = [r for r in rows if int(float(r["step"])) <= step]
+    if len(keep) == len(rows):
+        return
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(keep)
 
 
 # ------------------------------------------------------------------ export
