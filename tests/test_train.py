@@ -422,3 +422,23 @@ def test_resume_drops_log_rows_past_the_checkpoint(photos, tmp_path):
         rows = list(csv.DictReader(f))
     assert [int(r["step"]) for r in rows] == list(range(1, 9))
     assert all(float(r["loss"]) != 0.5 for r in rows)
+
+
+def test_data_parallel_replicas_agree_on_timed_checkpoints(photos, tmp_path):
+    """A checkpoint due by the clock must be taken by every replica at the same step: each one's
+    clock differs, and a save is a collective (a replica saving alone paired its gathers with
+    the other's, which then read a checkpoint's state as a request to stop, and hung)."""
+    run = tmp_path / "ddp"
+    env = dict(os.environ, OMP_NUM_THREADS="1", MASTER_ADDR="127.0.0.1", PYTHONFAULTHANDLER="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
+    cmd += ["--master_port", str(free_port()), "-m", "irsde_gui.cli", "train", "--task", "denoise"]
+    cmd += ["--data", str(photos), "--out", str(run), "--iters", "60", "--batch", "2", "--patch", "32"]
+    cmd += ["--device", "cpu", "--network", json.dumps(TINY_NET), "--log-every", "5"]
+    cmd += ["--ckpt-every", "100000", "--ckpt-minutes", "0.0005", "-q"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert ckpt["step"] == 60
+    assert all(isinstance(r, dict) for r in ckpt["rng"]) and len(ckpt["rng"]) == 2
+    checks = ckpt["replica_checksums"]
+    assert isinstance(checks[0], float) and checks[0] == checks[1]

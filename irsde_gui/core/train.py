@@ -480,7 +480,7 @@ class Trainer:
             self.opt.load_state_dict(ckpt["optimizer"])
         self.state = TrainState(ckpt["step"], ckpt["seconds"], ckpt["patches"], list(ckpt["sessions"]))
         rng = ckpt.get("rng") or []
-        if len(rng) == self.dist.world:
+        if len(rng) == self.dist.world and all(isinstance(r, dict) for r in rng):
             self._set_rng_state(rng[self.dist.rank])
         else:  # different number of processes: continue with fresh, distinct streams
             self.data.rng = np.random.default_rng(self.cfg.seed + self.state.step + 7919 * self.dist.rank)
@@ -587,10 +587,16 @@ class Trainer:
                     or (max_seconds is not None and time.perf_counter() - began > max_seconds)
                     or (max_steps is not None and self.state.step - start_step >= max_steps)
                 )
+                due = time.perf_counter() - last_ckpt > cfg.ckpt_minutes * 60
                 if self.dist.enabled:
-                    stop = any(self._gather(stop))
+                    # Replicas decide together: a save is a collective, and each one's clock differs.
+                    flags = self._gather((bool(stop), bool(due)))
+                    stop, due = any(f[0] for f in flags), any(f[1] for f in flags)
                 if stop:
                     break
+                if due:
+                    self.save()
+                    last_ckpt = time.perf_counter()
                 losses.append(self.train_step())
                 window_n += 1
                 now = time.perf_counter()
@@ -617,10 +623,7 @@ class Trainer:
                         self._append_csv("validation.csv", res)
                         self.log({"kind": "val", **res})
                     self.net.train()
-                if (
-                    self.state.step % cfg.ckpt_every == 0
-                    or time.perf_counter() - last_ckpt > cfg.ckpt_minutes * 60
-                ):
+                if self.state.step % cfg.ckpt_every == 0:
                     self.save()
                     last_ckpt = time.perf_counter()
         finally:
