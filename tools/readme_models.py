@@ -21,14 +21,15 @@ def table(weights: Path) -> str:
     for task in ORDER:
         card_file = weights / f"{task}.json"
         if not card_file.is_file():
-            rows.append(f"| {task} | — | not trained yet | — | — |")
+            rows.append(f"| {task} | — | not shipped: still training, below its floor | — | — |")
             continue
         card = json.loads(card_file.read_text())
         tr = card.get("training", {})
         val = card.get("validation", {})
         floor = next((v["floor"] for v in val.values() if isinstance(v, dict) and "floor" in v), None)
         floor_text = "—" if floor is None else f"{floor['rule']}: {'met' if floor['met'] else 'not yet'}"
-        hw = ", ".join(tr.get("hardware", [])) or "?"
+        # cards written before "1 thread" was spelt right still say "1 threads"
+        hw = ", ".join(tr.get("hardware", [])).replace("(1 threads)", "(1 thread)") or "?"
         rows.append(
             f"| {task} | {card.get('parameters', 0) / 1e6:.2f} M | {tr.get('iterations', '?')} iterations"
             f"{stages_text(tr)}, {tr.get('minutes', '?')} min on {hw} | {val.get('summary', '—')} "
