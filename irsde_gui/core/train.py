@@ -482,7 +482,7 @@ class Trainer:
         rng = ckpt.get("rng") or []
         if len(rng) == self.dist.world and all(isinstance(r, dict) for r in rng):
             self._set_rng_state(rng[self.dist.rank])
-        else:  # different number of processes: continue with fresh, distinct streams
+        else:  # another number of processes, or unreadable states: fresh, distinct streams
             self.data.rng = np.random.default_rng(self.cfg.seed + self.state.step + 7919 * self.dist.rank)
             self.gen.manual_seed(self.cfg.seed + self.state.step + 7919 * self.dist.rank + 1)
 
