@@ -109,38 +109,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def torchrun_train(photos, run, iters: int, *extra: str) -> tuple[list[str], dict]:
+    """The command and environment of a 2-replica gloo training run of the tiny network on the CPU."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", MASTER_ADDR="127.0.0.1", PYTHONFAULTHANDLER="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
+    cmd += ["--master_port", str(free_port()), "-m", "irsde_gui.cli", "train", "--task", "denoise"]
+    cmd += ["--data", str(photos), "--out", str(run), "--iters", str(iters), "--batch", "2", "--patch", "32"]
+    cmd += ["--device", "cpu", "--network", json.dumps(TINY_NET), *extra, "-q"]
+    return cmd, env
+
+
 def test_data_parallel_replicas_hold_identical_weights(photos, tmp_path):
     run = tmp_path / "ddp"
-    env = dict(os.environ, OMP_NUM_THREADS="1", MASTER_ADDR="127.0.0.1", PYTHONFAULTHANDLER="1")
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "--master_port",
-        str(free_port()),
-        "-m",
-        "irsde_gui.cli",
-        "train",
-        "--task",
-        "denoise",
-        "--data",
-        str(photos),
-        "--out",
-        str(run),
-        "--iters",
-        "6",
-        "--batch",
-        "2",
-        "--patch",
-        "32",
-        "--device",
-        "cpu",
-        "--network",
-        json.dumps(TINY_NET),
-        "-q",
-    ]
+    cmd, env = torchrun_train(photos, run, 6)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
     if proc.returncode != 0:
         # torchrun on gloo sometimes loses a replica to SIGABRT inside the full suite (not alone);
@@ -362,12 +343,9 @@ def test_a_stop_signal_ends_data_parallel_replicas_together_with_a_checkpoint(ph
     import time
 
     run = tmp_path / "ddp"
-    env = dict(os.environ, OMP_NUM_THREADS="1", MASTER_ADDR="127.0.0.1", PYTHONFAULTHANDLER="1")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
-    cmd += ["--master_port", str(free_port()), "-m", "irsde_gui.cli", "train", "--task", "denoise"]
-    cmd += ["--data", str(photos), "--out", str(run), "--iters", "100000", "--batch", "2", "--patch", "32"]
-    cmd += ["--device", "cpu", "--network", json.dumps(TINY_NET), "--log-every", "5"]
-    cmd += ["--ckpt-every", "100000", "--ckpt-minutes", "1000", "-q"]
+    cmd, env = torchrun_train(
+        photos, run, 100000, "--log-every", "5", "--ckpt-every", "100000", "--ckpt-minutes", "1000"
+    )
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 180
@@ -429,12 +407,9 @@ def test_data_parallel_replicas_agree_on_timed_checkpoints(photos, tmp_path):
     clock differs, and a save is a collective (a replica saving alone paired its gathers with
     the other's, which then read a checkpoint's state as a request to stop, and hung)."""
     run = tmp_path / "ddp"
-    env = dict(os.environ, OMP_NUM_THREADS="1", MASTER_ADDR="127.0.0.1", PYTHONFAULTHANDLER="1")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
-    cmd += ["--master_port", str(free_port()), "-m", "irsde_gui.cli", "train", "--task", "denoise"]
-    cmd += ["--data", str(photos), "--out", str(run), "--iters", "60", "--batch", "2", "--patch", "32"]
-    cmd += ["--device", "cpu", "--network", json.dumps(TINY_NET), "--log-every", "5"]
-    cmd += ["--ckpt-every", "100000", "--ckpt-minutes", "0.0005", "-q"]
+    cmd, env = torchrun_train(
+        photos, run, 60, "--log-every", "5", "--ckpt-every", "100000", "--ckpt-minutes", "0.0005"
+    )
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     ckpt = torch.load(run / "checkpoint.pt", weights_only=True)

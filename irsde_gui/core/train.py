@@ -324,20 +324,22 @@ def append_csv(path: Path, row: dict) -> None:
             old_fields = list(reader.fieldnames or [])
             missing = [k for k in fields if k not in old_fields]
             rows = list(reader) if missing else None
+        fields = old_fields + missing
         if rows is not None:
-            fields = old_fields + missing
-            with open(path, "w", newline="", encoding="utf-8") as f:
-                w = csv.DictWriter(f, fieldnames=fields)
-                w.writeheader()
-                w.writerows(rows)
-        else:
-            fields = old_fields
+            _write_csv(path, fields, rows)
     new = not path.exists()
     with open(path, "a", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=fields, restval="")
         if new:
             w.writeheader()
         w.writerow(row)
+
+
+def _write_csv(path: Path, fields: list[str], rows: list[dict]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
 
 
 # ------------------------------------------------------------------ the trainer
@@ -529,10 +531,9 @@ class Trainer:
         net = self.ema.copy_to(build_model(self.cfg.network)).eval()
         restorer = Restorer(net, self.sde, self.device)
         steps = self.cfg.val_steps or self.task.default_steps
-        kernels = self.val_kernels
         p_in, p_out, s_out = [], [], []
         for i, clean in enumerate(self.val_images):
-            kernel = kernels[i % len(kernels)] if kernels else None
+            kernel = self.val_kernels[i % len(self.val_kernels)] if self.val_kernels else None
             deg = degrade_for_eval(self.task.name, clean, seed=10_000 + i, kernel=kernel)
             out = restore_array(self.task, restorer, deg.model_input, deg.mask, steps, seed=i)
             p_in.append(psnr(np.clip(deg.shown, 0, 1), clean))
@@ -746,12 +747,8 @@ def trim_csv(path: Path, step: int) -> None:
         fields = list(reader.fieldnames or [])
         rows = list(reader)
     keep = [r for r in rows if int(float(r["step"])) <= step]
-    if len(keep) == len(rows):
-        return
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=fields)
-        w.writeheader()
-        w.writerows(keep)
+    if len(keep) < len(rows):
+        _write_csv(path, fields, keep)
 
 
 # ------------------------------------------------------------------ export
