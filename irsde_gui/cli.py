@@ -402,6 +402,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
     card = restorer.weights.card if restorer.weights else None
     steps = args.steps or (card.default_steps if card and card.default_steps else task.default_steps)
     kernels = load_kernels(args.kernels) if args.kernels else None
+    methods = None
+    if args.blind:
+        if task.name != "deblur":
+            error("--blind is for --task deblur")
+            return EXIT_FAILED
+        from .core.evaluate import blind_deblur_method
+
+        try:
+            methods = blind_deblur_method(load_restorer("denoise", None, restorer.device))
+        except WeightsError as exc:
+            error(f"--blind needs the denoise model: {exc}")
+            return EXIT_FAILED
 
     def progress(i, n, entry):
         if not args.quiet:
@@ -424,6 +436,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             args.seed,
             args.sampler,
             progress,
+            methods,
         )
     except (ValueError, FileNotFoundError) as exc:
         error(str(exc))
@@ -615,6 +628,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--weights")
     e.add_argument("--device", default="auto")
+    e.add_argument(
+        "--blind",
+        action="store_true",
+        help="deblur: also score kernel estimation + plug-and-play deconvolution with the denoise model",
+    )
     e.add_argument("--json", help="also write the full results as JSON")
     e.add_argument("--name", help="name of this validation in the model card")
     e.add_argument("-q", "--quiet", action="store_true")

@@ -23,6 +23,7 @@ import re
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -201,6 +202,24 @@ def restore_array(
     return job.run()
 
 
+def blind_deblur_method(denoiser: Restorer) -> dict[str, tuple[str, Callable[[Degraded], np.ndarray]]]:
+    """An extra deblur row: the kernel estimated from the blurred photo alone, then
+    plug-and-play deconvolution with ``denoiser`` (the denoise model, one step a round)
+    as the prior; told neither the kernel nor the noise level."""
+    from .blind import blind_deblur
+    from .tasks import get_task
+
+    task = get_task("denoise")
+
+    def denoise(img: np.ndarray) -> np.ndarray:
+        return restore_array(task, denoiser, img, None, 1)
+
+    def run(deg: Degraded) -> np.ndarray:
+        return blind_deblur(deg.model_input, denoise)[0]
+
+    return {"blind": ("kernel estimate + PnP (denoise)", run)}
+
+
 # ------------------------------------------------------------------ the harness
 def load_cases(
     task: str, folder: str, limit: int | None, crop: int | None
@@ -267,13 +286,17 @@ def evaluate(
     seed: int = 0,
     sampler: str = "posterior",
     progress=None,
+    methods: dict[str, tuple[str, Callable[[Degraded], np.ndarray]]] | None = None,
 ) -> dict:
-    """Score input, classic method and model on every image; returns per-image and mean rows."""
+    """Score input, classic method and model on every image; returns per-image and mean rows.
+
+    ``methods`` adds rows: key -> (name shown in the table, restore function of a case)."""
+    methods = methods or {}
     cases = load_cases(task.name, folder, limit, crop)
     if not cases:
         raise ValueError(f"no images to evaluate in {folder}")
     kernel_list = list(kernels.values()) if kernels else None
-    rows: dict[str, list[dict]] = {"input": [], "classic": [], "model": []}
+    rows: dict[str, list[dict]] = {"input": [], "classic": [], "model": [], **{k: [] for k in methods}}
     per_image = []
     for i, (name, clean, lr) in enumerate(cases):
         kernel = kernel_list[i % len(kernel_list)] if kernel_list else None
@@ -288,6 +311,10 @@ def evaluate(
             began = time.perf_counter()
             out = restore_array(task, restorer, deg.model_input, deg.mask, steps, seed + i, sampler)
             entry["model"] = score(task.name, out, clean) | {"seconds": time.perf_counter() - began}
+        for key, (_, method) in methods.items():
+            began = time.perf_counter()
+            out = method(deg)
+            entry[key] = score(task.name, out, clean) | {"seconds": time.perf_counter() - began}
         for k in rows:
             if k in entry:
                 rows[k].append(entry[k])
@@ -302,6 +329,7 @@ def evaluate(
         "mean": means,
         "per_image": per_image,
         "classic_method": CLASSIC_NAMES[task.name],
+        "method_names": {k: name for k, (name, _) in methods.items()},
     }
 
 
@@ -314,6 +342,7 @@ def format_table(result: dict, steps: int | None) -> str:
         "input": "degraded input",
         "classic": result["classic_method"],
         "model": f"IR-SDE ({plural(steps, 'step')})",
+        **result.get("method_names", {}),
     }
     lines = [f"{task}: {result['images']} images from {result['folder']}", head, "-" * len(head)]
     for k, m in result["mean"].items():

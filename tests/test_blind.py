@@ -1,0 +1,147 @@
+"""Blind deblurring: kernel estimation, its storage convention, and plug-and-play deconvolution."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from irsde_gui.cli import main
+from irsde_gui.core import blind
+from irsde_gui.core import degrade as D
+from irsde_gui.core.metrics import psnr
+
+
+def shapes(n: int = 160, seed: int = 0) -> np.ndarray:
+    """A photo of flat shapes with sharp edges: what kernel estimation feeds on."""
+    rng = np.random.default_rng(seed)
+    img = np.full((n, n, 3), 0.5, np.float32)
+    for _ in range(25):
+        colour = tuple(float(v) for v in rng.uniform(0, 1, 3))
+        x, y = (int(v) for v in rng.integers(0, n, 2))
+        w, h = (int(v) for v in rng.integers(8, n // 3, 2))
+        if rng.random() < 0.5:
+            cv2.rectangle(img, (x, y), (x + w, y + h), colour, -1)
+        else:
+            cv2.circle(img, (x, y), w // 2, colour, -1)
+    return img
+
+
+def blurred(img: np.ndarray, kernel: np.ndarray, sigma: float) -> np.ndarray:
+    x = torch.from_numpy(img.transpose(2, 0, 1).copy())[None]
+    y = D.blur_with(x, kernel, sigma, torch.Generator().manual_seed(0))
+    return y[0].permute(1, 2, 0).numpy()
+
+
+def best_match(estimate: np.ndarray, truth: np.ndarray, reach: int = 3) -> tuple[float, int, int]:
+    """(normalised correlation, dy, dx) at the shift of ``estimate`` that best matches ``truth``."""
+    norm = np.linalg.norm(estimate) * np.linalg.norm(truth)
+    return max(
+        (float(np.sum(np.roll(estimate, (dy, dx), (0, 1)) * truth) / norm), dy, dx)
+        for dy in range(-reach, reach + 1)
+        for dx in range(-reach, reach + 1)
+    )
+
+
+@pytest.fixture(scope="module")
+def shake():
+    k = D.shake_kernels(np.random.default_rng(3), 1, size=15)[0].astype(np.float64)
+    return k / k.sum()
+
+
+def test_estimated_kernel_matches_the_blur_in_shape_and_place(shake):
+    img = shapes()
+    estimate = blind.estimate_kernel(blurred(img, shake, 0.01), size=15)
+    assert estimate.shape == (15, 15)
+    assert estimate.min() >= 0 and estimate.sum() == pytest.approx(1.0, abs=1e-5)
+    corr, dy, dx = best_match(estimate, shake)
+    assert corr > 0.9
+    assert (dy, dx) == (0, 0)  # stored with its trail centred, as the blur's own kernel is
+
+
+def test_a_sharp_photo_gives_a_point_kernel():
+    estimate = blind.estimate_kernel(shapes(seed=1), size=15)
+    assert estimate[7, 7] == estimate.max()
+    assert estimate[6:9, 6:9].sum() > 0.8
+
+
+def test_centre_kernel_stores_the_trail_as_recorded_kernels_are():
+    k = np.zeros((15, 15))
+    k[1, 2:6] = 1.0  # a 1 x 4 trail in a corner
+    k[2, 6] = 0.5
+    out = blind.centre_kernel(k, rel=0.0)
+    ys, xs = np.nonzero(out)
+    # extent 2 x 5: it starts at ceil((15 - 2) / 2) = 7 and ceil((15 - 5) / 2) = 5
+    assert (ys.min(), xs.min()) == (7, 5)
+    assert out.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(out[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1], k[1:3, 2:7] / k.sum())
+
+
+def test_centre_kernel_ignores_faint_pixels_by_default():
+    k = np.zeros((15, 15))
+    k[7, 5:10] = 1.0
+    k[0, 0] = 0.05  # a faint stray pixel far away
+    assert blind.centre_kernel(k)[7, 5:10].sum() > 0.9  # the trail stays put
+    assert blind.centre_kernel(k, rel=0.0)[7, 5:10].sum() < 0.1  # counting it moves the trail
+
+
+def test_noise_is_read_per_channel():
+    rng = np.random.default_rng(0)
+    flat = np.full((128, 128, 3), 0.4) + rng.normal(0, 0.02, (128, 128, 3))
+    assert blind.estimate_noise(flat) == pytest.approx(0.02, rel=0.1)
+
+
+def test_deconvolution_with_the_kernel_sharpens(shake):
+    img = shapes()
+    y = blurred(img, shake, 0.01)
+
+    def edge_preserving(x):
+        return cv2.bilateralFilter(x, 5, 0.1, 2)
+
+    calls = []
+    out = blind.deconvolve(y, shake, edge_preserving, sigma=0.01, progress=lambda i, n: calls.append((i, n)))
+    assert out.shape == y.shape and out.dtype == np.float32
+    assert psnr(out, img) > psnr(y, img) + 6.0
+    assert calls == [(i, 8) for i in range(1, 9)]
+
+
+def test_a_cancel_from_progress_stops_the_estimate(shake):
+    class Cancelled(Exception):
+        pass
+
+    def cancel(done, total):
+        raise Cancelled
+
+    with pytest.raises(Cancelled):
+        blind.estimate_kernel(blurred(shapes(), shake, 0.01), size=15, progress=cancel)
+
+
+def test_bad_sizes_are_refused_with_a_reason():
+    with pytest.raises(ValueError, match="odd"):
+        blind.estimate_kernel(shapes(), size=14)
+    with pytest.raises(ValueError, match="too small"):
+        blind.estimate_kernel(shapes(40), size=31)
+
+
+def test_deblur_eval_scores_the_blind_pipeline(tmp_path, tiny_weights, capsys):
+    data = tmp_path / "clean"
+    data.mkdir()
+    Image.fromarray((shapes(96, seed=2) * 255).astype(np.uint8)).save(data / "s.png")
+    out_json = tmp_path / "ev.json"
+    args = ["eval", "--task", "deblur", "--data", str(data), "--weights", str(tiny_weights / "deblur.pt")]
+    assert main([*args, "--steps", "1", "--blind", "--json", str(out_json), "-q"]) == 0
+    assert "kernel estimate + PnP" in capsys.readouterr().out
+    mean = json.loads(out_json.read_text())["mean"]
+    assert mean["blind"]["seconds"] > 0
+    assert mean["blind"]["psnr"] != mean["input"]["psnr"]
+
+
+def test_blind_is_only_for_deblur(tmp_path, tiny_weights, capsys):
+    data = tmp_path / "clean"
+    data.mkdir()
+    Image.fromarray((shapes(64) * 255).astype(np.uint8)).save(data / "s.png")
+    args = ["eval", "--task", "denoise", "--data", str(data), "--weights", str(tiny_weights / "denoise.pt")]
+    assert main([*args, "--blind", "-q"]) != 0
+    assert "--blind is for --task deblur" in capsys.readouterr().err
