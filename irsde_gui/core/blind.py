@@ -74,7 +74,8 @@ def _grey(rgb: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------- kernel estimation
 def sparse_sharp(blurred: np.ndarray, kernel: np.ndarray, lam: float, beta_max: float = 1e5) -> np.ndarray:
-    """``argmin_S |kernel * S - blurred|^2 + lam |grad S|_0`` (grey, periodic), by half-quadratic splitting."""
+    """``argmin_S |kernel * S - blurred|^2 + lam |grad S|_0`` (grey, periodic),
+    by half-quadratic splitting."""
     shape = blurred.shape
     K = psf2otf(kernel, shape)
     fx, fy = _difference_otfs(shape)
@@ -208,7 +209,8 @@ def estimate_kernel(
         ks = sizes[s]
         if s:
             f = ratio**s
-            y = cv2.resize(grey, (max(8, round(cw * f)), max(8, round(ch * f))), interpolation=cv2.INTER_LINEAR)
+            dsize = (max(8, round(cw * f)), max(8, round(ch * f)))
+            y = cv2.resize(grey, dsize, interpolation=cv2.INTER_LINEAR)
         else:
             y = grey
         if k is None:
