@@ -15,6 +15,8 @@ Scores are PSNR and SSIM on RGB; for ``sr`` also on the Y channel with a
 pairs when the folder has them. ``deblur`` also reports PSNR at the best
 shift within 4 px (``psnr_shifted``), as blind-deblurring benchmarks do: a
 blur moves the photo by an amount the blurred photo does not reveal.
+``--blind`` adds a deblur row for :mod:`.blind`: the kernel estimated from the
+blurred photo, then deconvolution with the denoise model as the prior.
 """
 
 from __future__ import annotations
