@@ -256,7 +256,7 @@ def deconvolve(
     denoise: Callable[[np.ndarray], np.ndarray],
     sigma: float | None = None,
     iters: int = 8,
-    strength: float = 10.0,
+    strength: float = 25.0,
     progress: Progress | None = None,
 ) -> np.ndarray:
     """Deconvolve a photo (float HxWx3 in [0, 1]) by ``kernel`` with ``denoise`` as the prior.
@@ -264,7 +264,9 @@ def deconvolve(
     ``sigma`` is the photo's noise on the 0-1 scale (estimated when None). Each of the
     ``iters`` rounds takes a Fourier step towards the blurred photo, weighted against the
     last estimate by ``strength * sigma^2 / s^2`` as the allowance ``s`` falls from 49/255
-    to ``sigma``, then denoises. A larger ``strength`` trusts the kernel less."""
+    to ``sigma``, then denoises. A larger ``strength`` trusts the kernel less; 25 was
+    chosen with estimated kernels on our own shake kernels over training photos (mean gain
+    over the input -0.03 dB at 4, 0.68 at 10, 1.02 at 25, 1.04 at 60, 0.84 at 150)."""
     k = np.asarray(kernel, np.float64)
     k = k / k.sum()
     h, w = rgb.shape[:2]
