@@ -123,6 +123,8 @@ def test_bad_sizes_are_refused_with_a_reason():
         blind.estimate_kernel(shapes(), size=14)
     with pytest.raises(ValueError, match="too small"):
         blind.estimate_kernel(shapes(40), size=31)
+    with pytest.raises(ValueError, match="positive sum"):
+        blind.deconvolve(shapes(40), np.zeros((5, 5)), lambda x: x)
 
 
 def test_deblur_eval_scores_the_blind_pipeline(tmp_path, tiny_weights, capsys):
