@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from . import degrade as D
+from .blind import psf2otf
 from .metrics import psnr, rgb_to_y, shifted_psnr, ssim
 from .model import Restorer
 from .pipeline import JobSettings, RestoreJob
@@ -122,11 +123,7 @@ def wiener_deconvolve(img: np.ndarray, kernel: np.ndarray, sigma: float) -> np.n
     h, w = img.shape[:2]
     big = cv2.copyMakeBorder(img.astype(np.float64), pad, pad, pad, pad, cv2.BORDER_REFLECT)
     H, W = big.shape[:2]
-    kp = np.zeros((H, W))
-    kh, kw = k.shape
-    kp[:kh, :kw] = k
-    kp = np.roll(kp, (-(kh // 2), -(kw // 2)), axis=(0, 1))
-    K = np.fft.fft2(kp)
+    K = psf2otf(k, (H, W))
     fy = np.fft.fftfreq(H)[:, None]
     fx = np.fft.fftfreq(W)[None, :]
     prior = 1.0 / np.maximum(fx**2 + fy**2, 1.0 / (H * W))
