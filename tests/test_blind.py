@@ -87,14 +87,29 @@ def test_centre_kernel_ignores_faint_pixels_by_default():
     assert blind.centre_kernel(k, rel=0.0)[7, 5:10].sum() < 0.1  # counting it moves the trail
 
 
+def test_fourier_lengths_are_the_next_with_no_prime_factor_above_5():
+    def smooth(m: int) -> bool:
+        for p in (2, 3, 5):
+            while m % p == 0:
+                m //= p
+        return m == 1
+
+    for n in [1, 2, 7, 97, 157, 383, 481, 1021]:
+        m = blind.fast_length(n)
+        assert m >= n and smooth(m)
+        assert not any(smooth(j) for j in range(n, m))
+    assert blind.fast_length(383) == 384
+
+
 def test_noise_is_read_per_channel():
     rng = np.random.default_rng(0)
     flat = np.full((128, 128, 3), 0.4) + rng.normal(0, 0.02, (128, 128, 3))
     assert blind.estimate_noise(flat) == pytest.approx(0.02, rel=0.1)
 
 
-def test_deconvolution_with_the_kernel_sharpens(shake):
-    img = shapes()
+@pytest.mark.parametrize("n", [160, 157])  # 157 is prime: extended to a fast length and cut back
+def test_deconvolution_with_the_kernel_sharpens(shake, n):
+    img = shapes(n)
     y = blurred(img, shake, 0.01)
 
     def edge_preserving(x):
