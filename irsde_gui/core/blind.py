@@ -41,7 +41,8 @@ Progress = Callable[[int, int], None]
 
 # ----------------------------------------------------------------- Fourier helpers
 # Photos and kernels are real, so the Fourier steps use real transforms (``rfft2``): half
-# the spectrum, about 2.5x faster than full complex transforms, and the same result.
+# the spectrum, about 2.5x faster than full complex transforms, and the same maths (results
+# differ only by rounding, which can flip which faint kernel pixels are pruned).
 def _centred(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """The kernel on a ``shape`` grid with its middle pixel at the origin."""
     pad = np.zeros(shape)
