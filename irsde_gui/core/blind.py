@@ -82,19 +82,17 @@ def _difference_otfs(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
 
 def fast_length(n: int) -> int:
     """The smallest length >= ``n`` with no prime factor above 5: Fourier transforms of such
-    lengths are several times faster than of a length like 383 (a prime)."""
-    best = 2 * n
-    p5 = 1
-    while p5 < best:
-        p35 = p5
-        while p35 < best:
-            m = p35
-            while m < n:
-                m *= 2
-            best = min(best, m)
-            p35 *= 3
-        p5 *= 5
-    return best
+    lengths are several times faster than of a length like 383 (a prime). Such lengths lie
+    close together, so counting up finds one within a few steps."""
+    m = max(int(n), 1)
+    while True:
+        rest = m
+        for p in (2, 3, 5):
+            while rest % p == 0:
+                rest //= p
+        if rest == 1:
+            return m
+        m += 1
 
 
 def mirror(a: np.ndarray) -> np.ndarray:
