@@ -36,6 +36,12 @@ class ProgressBar:
     def tile(self, done: int, total: int) -> None:
         self.tiles = f"  tiles {done}/{total}"
 
+    def stage(self, what: str, done: int, total: int) -> None:
+        """A step's preparation (the blur estimate of blind deblurring)."""
+        if self.enabled:
+            self.stream.write(f"\r{self.label}  {what} {done}/{total}".ljust(100))
+            self.stream.flush()
+
     def update(self, done: int, seconds_per_step: float) -> None:
         if not self.enabled:
             return
@@ -98,8 +104,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def restore_files(args: argparse.Namespace) -> int:
     from .core.device import DeviceError, pick_device
     from .core.imageio import ImageReadError, ImageWriteError, read_photo, write_photo
-    from .core.model import load_restorer
-    from .core.pipeline import JobSettings, RestoreJob, to_uint8
+    from .core.model import load_task_restorer
+    from .core.pipeline import JobSettings, create_job, is_blind, to_uint8
     from .core.tasks import MaskError, get_task
     from .core.trajectory import Frame, Trajectory, export_trajectory
     from .core.weights import WeightsError
@@ -125,14 +131,18 @@ def restore_files(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         device = pick_device(args.device)
-        restorer = load_restorer(task.name, args.weights, device)
+        restorer = load_task_restorer(task.name, args.weights, device)
     except (DeviceError, WeightsError) as exc:
         error(str(exc))
         return EXIT_FAILED
+    blind = is_blind(task, restorer)
+    if blind and args.uncertainty:
+        error("--uncertainty needs a deblur model: blind deblurring gives the same result for every seed")
+        return EXIT_USAGE
     if not args.quiet:
-        print(
-            f"irsde: {task.label} with {restorer.weights.path.name} on {device.describe()}", file=sys.stderr
-        )
+        name = restorer.weights.path.name
+        how = f"blind (blur estimated from the photo, {name} as the prior)" if blind else f"with {name}"
+        print(f"irsde: {task.label} {how} on {device.describe()}", file=sys.stderr)
     settings = JobSettings(
         steps=args.steps, sampler=args.sampler, seed=args.seed, tile=args.tile, tile_overlap=args.tile_overlap
     )
@@ -148,7 +158,7 @@ def restore_files(args: argparse.Namespace) -> int:
             photo = read_photo(path)
             mask, alpha = mask_for_photo(task, photo, find_mask(args.mask, path) if task.uses_mask else None)
             bar = ProgressBar(path.name, 0, enabled=not args.quiet)
-            job = RestoreJob(task, restorer, photo.rgb, mask, settings, on_tile=bar.tile)
+            job = create_job(task, restorer, photo.rgb, mask, settings, on_tile=bar.tile, on_stage=bar.stage)
             bar.total = job.steps
             traj = Trajectory() if args.trajectory else None
             began = time.perf_counter()
@@ -175,8 +185,9 @@ def restore_files(args: argparse.Namespace) -> int:
             write_analysis(args, task, restorer, photo, mask, settings, job, target)
             elapsed = time.perf_counter() - began
             bar.close(
-                f"{path.name} -> {target}  ({plural(job.steps, 'step')}, {format_duration(elapsed)}"
-                f"{f', {job.tiles} tiles' if job.tile else ''}, seed {job.seed})"
+                f"{path.name} -> {target}  ({plural(job.steps, 'round' if blind else 'step')}, "
+                f"{format_duration(elapsed)}{f', {job.tiles} tiles' if job.tile else ''}"
+                f"{f', {job.kernel.shape[0]} px blur kernel' if blind else f', seed {job.seed}'})"
             )
             done += 1
         except (ImageReadError, ImageWriteError, MaskError, FileNotFoundError, ValueError) as exc:

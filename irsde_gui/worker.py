@@ -97,6 +97,7 @@ class TaskInfo:
     weights: Path | None = None
     problem: str | None = None  # why the task cannot run (no or unusable weights)
     card: Any = None  # irsde_gui.core.weights.ModelCard
+    method: str = "sde"  # "blind": deblurring with the denoise model (no seeds, no sampler)
 
     @property
     def available(self) -> bool:
@@ -113,16 +114,29 @@ class EngineInfo:
 
 def scan_tasks() -> dict[str, TaskInfo]:
     """Every task with its installed weights and model card, or why it cannot run. No PyTorch needed."""
+    from .core.blind import BLIND_ROUNDS, MAX_BLIND_ROUNDS
     from .core.tasks import TASKS
     from .core.weights import WeightsError, installed_weights, read_card
 
     tasks: dict[str, TaskInfo] = {}
-    for name, path in installed_weights().items():
+    installed = installed_weights()
+    blind_prior = installed.get("denoise")
+    for name, path in installed.items():
         t = TASKS[name]
         info = TaskInfo(
             name, t.label, t.description, t.icon, t.default_steps, t.sde.T, t.scale, t.uses_mask, path
         )
-        if path is None:
+        if path is None and name == "deblur" and blind_prior is not None:
+            # No deblur network: deblur blind, with the denoise model as the image prior.
+            info.method = "blind"
+            info.weights = blind_prior
+            info.description = "Estimate the blur from the photo, then undo it (no deblur model installed)"
+            info.default_steps, info.max_steps = BLIND_ROUNDS, MAX_BLIND_ROUNDS
+            try:
+                info.card = read_card(blind_prior)
+            except WeightsError as exc:
+                info.problem = f"blind deblurring needs the denoise model: {exc}"
+        elif path is None:
             info.problem = (
                 f"No trained weights for {t.label} are installed. "
                 f"Add {t.weights_file} (with its model card) to the weights folder."
@@ -208,6 +222,7 @@ class Progress:
     remaining: float
     tiles_done: int = 0
     tiles_total: int = 0
+    stage: str = ""  # a step's preparation, e.g. "Estimating the blur 12/30"
 
 
 @dataclass
@@ -343,13 +358,20 @@ class RestoreWorker(QObject):
             self.finished.emit(outcome)
 
     def _sample(self, task, restorer, rgb, mask, tile) -> RunOutcome:
-        from .core.pipeline import JobSettings, RestoreJob, to_uint8
+        from .core.pipeline import JobSettings, create_job, to_uint8
         from .core.runs import RunReport
 
         req = self.request
         settings = JobSettings(steps=req.steps, sampler=req.sampler, seed=req.seed, tile=tile)
-        job = RestoreJob(
-            task, restorer, rgb, mask, settings, on_tile=self._on_tile, on_shrink=self._on_shrink
+        job = create_job(
+            task,
+            restorer,
+            rgb,
+            mask,
+            settings,
+            on_tile=self._on_tile,
+            on_shrink=self._on_shrink,
+            on_stage=self._on_stage,
         )
         self._total = job.steps
         side = frame_side(job.steps)
@@ -409,10 +431,15 @@ class RestoreWorker(QObject):
             raise Cancelled
         self._report_progress(self._step, self._total)
 
-    def _report_progress(self, index: int, total: int) -> None:
+    def _on_stage(self, stage: str, done: int, total: int) -> None:
+        if self._cancel.is_set():
+            raise Cancelled
+        self._report_progress(self._step, self._total, f"{stage} {done}/{total}")
+
+    def _report_progress(self, index: int, total: int, stage: str = "") -> None:
         elapsed = time.perf_counter() - self._began
         per = elapsed / index if index else 0.0
-        p = Progress(index, total, per, elapsed, per * (total - index), *self._tiles)
+        p = Progress(index, total, per, elapsed, per * (total - index), *self._tiles, stage=stage)
         if self.progress.put(p):
             self.progress_waiting.emit()
 
@@ -456,15 +483,15 @@ class RestorerCache:
 
     def get(self, task: str, weights: Path | None, device) -> Any:
         from .core.model import load_restorer
-        from .core.weights import find_weights
+        from .core.weights import resolve_weights
 
-        path = find_weights(task, weights)
+        model_task, path = resolve_weights(task, weights)
         stat = path.stat()
-        key = (task, str(path), stat.st_mtime_ns, stat.st_size, str(device.device))
+        key = (model_task, str(path), stat.st_mtime_ns, stat.st_size, str(device.device))
         with self._lock:
             if self._key != key:
                 self._restorer = None  # free the previous network before loading the next
-                self._restorer = load_restorer(task, path, device)
+                self._restorer = load_restorer(model_task, path, device)
                 self._key = key
             return self._restorer
 

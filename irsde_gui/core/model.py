@@ -9,7 +9,7 @@ import torch
 
 from .device import DeviceInfo, pick_device
 from .sde import MeanRevertingSDE
-from .weights import LoadedWeights, load_weights
+from .weights import LoadedWeights, load_weights, resolve_weights
 
 
 class Restorer:
@@ -79,3 +79,15 @@ def load_restorer(
     info = device if isinstance(device, DeviceInfo) else pick_device(device)
     loaded = load_weights(task, weights)
     return Restorer(loaded.net, MeanRevertingSDE(loaded.card.sde), info, weights=loaded)
+
+
+def load_task_restorer(
+    task: str,
+    weights: str | os.PathLike | None = None,
+    device: str | DeviceInfo = "auto",
+) -> Restorer:
+    """The restorer that runs ``task``: :func:`load_restorer` of its weights, or, for deblur
+    with none installed, of the denoise model, which deblurs blind
+    (:func:`irsde_gui.core.pipeline.create_job` picks the job from the restorer)."""
+    model_task, path = resolve_weights(task, weights)
+    return load_restorer(model_task, path, device)

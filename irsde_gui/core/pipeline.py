@@ -2,8 +2,13 @@
 
 :class:`RestoreJob` prepares ``mu`` for the task, chooses tiling, runs the
 sampler generator and turns its tensors back into images. Iterating
-:meth:`RestoreJob.steps` gives one :class:`~irsde_gui.core.sampler.StepRecord`
+:meth:`RestoreJob.steps_iter` gives one :class:`~irsde_gui.core.sampler.StepRecord`
 per network call; closing that iterator cancels the run.
+
+:class:`BlindDeblurJob` deblurs without a deblur network, with the same interface:
+the blur kernel is estimated from the photo, then each round of plug-and-play
+deconvolution (one denoiser step) gives one record. :func:`create_job` picks the
+job for a task and a restorer.
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ import cv2
 import numpy as np
 import torch
 
+from .blind import BLIND_ROUNDS, MAX_BLIND_ROUNDS
 from .device import available_memory
 from .model import Restorer
 from .sampler import StepRecord, sample
-from .tasks import Prepared, Task
+from .tasks import Prepared, Task, get_task
 from .tiling import MIN_TILE, TiledPredictor, auto_tile_size
 
 
@@ -125,6 +131,134 @@ class RestoreJob:
     def finish(self, x: torch.Tensor) -> np.ndarray:
         """The final image from a state or an estimate (clipped; inpaint keeps known pixels)."""
         return self.task.finish(to_numpy(x), self.prepared)
+
+    def run(self) -> np.ndarray:
+        for _ in self.steps_iter():
+            pass
+        assert self.result is not None
+        return self.result
+
+
+def is_blind(task: Task, restorer: Restorer) -> bool:
+    """Deblurring with the denoise model: the blind route (:class:`BlindDeblurJob`)."""
+    card = restorer.weights.card if restorer.weights else None
+    return task.name == "deblur" and card is not None and card.task == "denoise"
+
+
+def create_job(
+    task: Task,
+    restorer: Restorer,
+    rgb: np.ndarray,
+    mask: np.ndarray | None = None,
+    settings: JobSettings | None = None,
+    on_tile: Callable[[int, int], None] | None = None,
+    on_shrink: Callable[[int], None] | None = None,
+    on_stage: Callable[[str, int, int], None] | None = None,
+) -> RestoreJob | BlindDeblurJob:
+    """The job for ``task`` run by ``restorer``: a deblur task given the denoise model
+    deblurs blind, everything else samples the task's SDE."""
+    if is_blind(task, restorer):
+        return BlindDeblurJob(task, restorer, rgb, mask, settings, on_tile, on_shrink, on_stage)
+    return RestoreJob(task, restorer, rgb, mask, settings, on_tile, on_shrink)
+
+
+class BlindDeblurJob:
+    """Deblur one photo (float32 HxWx3 in [0, 1]) with no deblur network.
+
+    The blur kernel is estimated from the photo (:func:`.blind.estimate_photo_kernel`;
+    ``on_stage("Estimating the blur", done, total)`` reports it and may raise to cancel),
+    then ``steps`` rounds of plug-and-play deconvolution each take a Fourier step towards
+    the blurred photo and denoise it with one step of the denoise model (``restorer``),
+    tiled like any run. Each round yields a :class:`StepRecord`: ``x_t`` the Fourier step,
+    ``x0_hat`` the denoised estimate. The same photo always gives the same result, so the
+    seed and sampler are unused.
+    """
+
+    def __init__(
+        self,
+        task: Task,
+        restorer: Restorer,
+        rgb: np.ndarray,
+        mask: np.ndarray | None = None,
+        settings: JobSettings | None = None,
+        on_tile: Callable[[int, int], None] | None = None,
+        on_shrink: Callable[[int], None] | None = None,
+        on_stage: Callable[[str, int, int], None] | None = None,
+    ):
+        self.task = task
+        self.restorer = restorer
+        self.settings = settings or JobSettings()
+        self.steps = int(self.settings.steps or BLIND_ROUNDS)
+        if not 1 <= self.steps <= MAX_BLIND_ROUNDS:
+            raise ValueError(f"blind deblurring takes 1 to {MAX_BLIND_ROUNDS} rounds, got {self.steps}")
+        self.prepared: Prepared = task.prepare(rgb, mask)
+        self.height, self.width = self.prepared.mu.shape[:2]
+        self.seed = int(self.settings.seed) if self.settings.seed is not None else 0
+        self.on_tile, self.on_shrink, self.on_stage = on_tile, on_shrink, on_stage
+        self.kernel: np.ndarray | None = None
+        self.result: np.ndarray | None = None
+        self._denoiser_tiles = 1
+        self._denoiser_tile: int | None = None
+
+    @property
+    def tile(self) -> int | None:
+        return self._denoiser_tile
+
+    @property
+    def tiles(self) -> int:
+        return self._denoiser_tiles
+
+    def _denoise(self, rgb: np.ndarray) -> np.ndarray:
+        s = self.settings
+        job = RestoreJob(
+            get_task("denoise"),
+            self.restorer,
+            rgb,
+            None,
+            JobSettings(steps=1, seed=0, tile=s.tile, tile_overlap=s.tile_overlap),
+            on_tile=self.on_tile,
+            on_shrink=self.on_shrink,
+        )
+        self._denoiser_tiles, self._denoiser_tile = job.tiles, job.tile
+        return job.run()
+
+    def steps_iter(self) -> Iterator[StepRecord]:
+        """Estimate the kernel, then one record per deconvolution round; sets :attr:`result`
+        when the last round is done."""
+        import time
+
+        from .blind import deconvolve_rounds, estimate_photo_kernel
+
+        rgb = self.prepared.mu
+        stage = self.on_stage
+        progress = (lambda done, total: stage("Estimating the blur", done, total)) if stage else None
+        began = time.perf_counter()
+        if self.kernel is None:
+            self.kernel = estimate_photo_kernel(rgb, progress=progress)
+        device = torch.device("cpu")
+        rounds = deconvolve_rounds(rgb, self.kernel, self._denoise, iters=self.steps)
+        try:
+            for i, (x, z) in enumerate(rounds):
+                now = time.perf_counter()
+                yield StepRecord(
+                    i + 1,
+                    self.steps,
+                    self.steps - i,
+                    self.steps - i - 1,
+                    to_tensor(x, device),
+                    to_tensor(z, device),
+                    now - began,
+                )
+                began = time.perf_counter()
+                if i + 1 == self.steps:
+                    self.result = self.finish(z)
+        finally:
+            rounds.close()
+
+    def finish(self, x: torch.Tensor | np.ndarray) -> np.ndarray:
+        """The final image from a round's estimate."""
+        a = to_numpy(x) if isinstance(x, torch.Tensor) else np.asarray(x, np.float32)
+        return self.task.finish(a, self.prepared)
 
     def run(self) -> np.ndarray:
         for _ in self.steps_iter():

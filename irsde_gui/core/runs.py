@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from .imageio import Photo
     from .model import Restorer
-    from .pipeline import RestoreJob
+    from .pipeline import BlindDeblurJob, RestoreJob
     from .tasks import Task
 
 
@@ -141,11 +141,15 @@ class RunReport:
     python: str = field(default_factory=lambda: platform.python_version())
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     step_seconds: list[float] = field(default_factory=list)
+    # "sde": the task's network samples its SDE. "blind": deblurring with the denoise model
+    # (``model_file``) as the prior, by the kernel ``blur_kernel_px`` estimated from the photo.
+    method: str = "sde"
+    blur_kernel_px: int | None = None
 
     @classmethod
     def from_job(
         cls,
-        job: RestoreJob,
+        job: RestoreJob | BlindDeblurJob,
         restorer: Restorer,
         step_seconds: list[float],
         elapsed: float,
@@ -155,6 +159,7 @@ class RunReport:
         from .. import __version__
 
         weights = restorer.weights
+        kernel = getattr(job, "kernel", None)
         peak, peak_of = peak_memory(restorer.device.kind)
         h, w = job.height, job.width
         scale = job.task.scale
@@ -178,6 +183,8 @@ class RunReport:
             peak_memory_of=peak_of,
             app_version=__version__,
             step_seconds=[round(s, 4) for s in step_seconds],
+            method="blind" if hasattr(job, "kernel") else "sde",
+            blur_kernel_px=int(kernel.shape[0]) if kernel is not None else None,
         )
 
     def to_dict(self) -> dict:

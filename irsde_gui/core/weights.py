@@ -217,3 +217,20 @@ def installed_weights() -> dict[str, Path | None]:
         except WeightsError:
             found[name] = None
     return found
+
+
+def resolve_weights(task: str, explicit: str | os.PathLike | None = None) -> tuple[str, Path]:
+    """``(model task, weight file)`` that runs ``task``: its own weights, or, for deblur with
+    none installed, the denoise model, which blind deblurring uses as its image prior
+    (:class:`irsde_gui.core.pipeline.BlindDeblurJob`)."""
+    if task != "deblur" or explicit is not None:
+        return task, find_weights(task, explicit)
+    try:
+        return task, find_weights(task)
+    except WeightsError as exc:
+        try:
+            return "denoise", find_weights("denoise")
+        except WeightsError:
+            raise WeightsError(
+                f"{exc} Blind deblurring, the fallback, needs the denoise model, which is missing too."
+            ) from None
