@@ -253,8 +253,12 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"  {kind:5s} {pick_device(kind).describe()}")
     print("Weights are looked for in: " + ", ".join(str(d) for d in search_dirs()))
     print("Tasks:")
-    for name, path in installed_weights().items():
+    installed = installed_weights()
+    for name, path in installed.items():
         t = TASKS[name]
+        if path is None and name == "deblur" and installed.get("denoise"):
+            print(f"  {name:8s} {t.label:14s} blind: blur estimated from the photo, denoise.pt as the prior")
+            continue
         if path is None:
             print(f"  {name:8s} {t.label:14s} no trained weights installed")
             continue

@@ -162,3 +162,35 @@ def test_blind_is_only_for_deblur(tmp_path, tiny_weights, capsys):
     args = ["eval", "--task", "denoise", "--data", str(data), "--weights", str(tiny_weights / "denoise.pt")]
     assert main([*args, "--blind", "-q"]) != 0
     assert "--blind is for --task deblur" in capsys.readouterr().err
+
+
+def test_deconvolution_rounds_are_the_steps_of_deconvolve(shake):
+    img = shapes(96)
+    y = blurred(img, shake, 0.01)
+
+    def smooth(x):
+        return cv2.bilateralFilter(x, 5, 0.1, 2)
+
+    rounds = list(blind.deconvolve_rounds(y, shake, smooth, sigma=0.01, iters=3))
+    assert len(rounds) == 3
+    for x, z in rounds:
+        assert x.shape == z.shape == y.shape and x.dtype == z.dtype == np.float32
+        assert 0.0 <= x.min() and x.max() <= 1.0
+    np.testing.assert_array_equal(rounds[-1][1], blind.deconvolve(y, shake, smooth, sigma=0.01, iters=3))
+    assert psnr(rounds[-1][1], img) > psnr(y, img) + 3.0
+
+
+def test_a_big_photos_kernel_is_estimated_shrunk_and_scaled_back(shake):
+    img = cv2.resize(shapes(160, seed=4), (320, 320), interpolation=cv2.INTER_NEAREST)
+    big_blur = cv2.resize(shake, (29, 29), interpolation=cv2.INTER_LINEAR)  # the 15 px trail, twice as long
+    k = blind.estimate_photo_kernel(blurred(img, big_blur / big_blur.sum(), 0.01), size=15, work_side=160)
+    assert k.shape == (31, 31), "15 px at half size is 30 px at full size, made odd"
+    assert k.min() >= 0 and k.sum() == pytest.approx(1.0, abs=1e-5)
+    corr, _, _ = best_match(k, np.pad(big_blur / big_blur.sum(), 1))
+    assert corr > 0.7
+
+
+def test_a_small_photo_gets_the_largest_kernel_that_fits():
+    assert blind.estimate_photo_kernel(cv2.resize(shapes(), (24, 24))).shape == (11, 11)
+    with pytest.raises(ValueError, match="too small to estimate its blur"):
+        blind.estimate_photo_kernel(cv2.resize(shapes(), (9, 9)))

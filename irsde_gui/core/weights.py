@@ -222,9 +222,14 @@ def installed_weights() -> dict[str, Path | None]:
 def resolve_weights(task: str, explicit: str | os.PathLike | None = None) -> tuple[str, Path]:
     """``(model task, weight file)`` that runs ``task``: its own weights, or, for deblur with
     none installed, the denoise model, which blind deblurring uses as its image prior
-    (:class:`irsde_gui.core.pipeline.BlindDeblurJob`)."""
-    if task != "deblur" or explicit is not None:
+    (:class:`irsde_gui.core.pipeline.BlindDeblurJob`). Deblur given the denoise model's file
+    explicitly deblurs blind, too."""
+    if task != "deblur":
         return task, find_weights(task, explicit)
+    if explicit is not None:
+        path = find_weights(task, explicit)
+        card = read_card(path)
+        return ("denoise" if card.task == "denoise" else task), path
     try:
         return task, find_weights(task)
     except WeightsError as exc:

@@ -192,6 +192,7 @@ class RunPanel(QWidget):
         self.device_combo.currentIndexChanged.connect(lambda _i: self.settings_changed.emit())
         form.addRow("Device", self.device_combo)
         outer.addWidget(run_box)
+        self._tips = {w: w.toolTip() for w in (self.sampler_combo, self.seed_spin, self.dice_button)}
 
         self.restore_button = QPushButton(icon("mdi6.auto-fix", color="#ffffff"), "  Restore")
         self.restore_button.setObjectName("RestoreButton")
@@ -273,7 +274,32 @@ class RunPanel(QWidget):
             w.setRange(1, info.max_steps)
             w.blockSignals(False)
         self.set_steps(self._steps_by_task.get(info.name, info.default_steps))
+        self._apply_method(info)
         self.task_changed.emit(info.name)
+
+    @property
+    def blind(self) -> bool:
+        """The selected task deblurs blind: rounds instead of steps, no seed, no sampler."""
+        info = self.task_info()
+        return bool(info and info.method == "blind")
+
+    def _apply_method(self, info) -> None:
+        blind = info is not None and info.method == "blind"
+        tip = (
+            "Rounds of deconvolution after the blur is estimated: each undoes the blur a little "
+            "more and cleans up with the denoise model"
+            if blind
+            else "Network calls from noise to the result: more is slower and finer"
+        )
+        self.steps_spin.setToolTip(tip)
+        self.steps_slider.setToolTip(tip)
+        for w in (self.sampler_combo, self.seed_spin, self.dice_button):
+            w.setEnabled(not blind)
+            w.setToolTip(
+                "Blind deblurring gives one result for a photo: there is no sampler or seed to choose"
+                if blind
+                else self._tips.get(w, "")
+            )
 
     # -- steps, seed, sampler, device
     def remember_steps(self, task: str, steps: int | None) -> None:
@@ -359,3 +385,5 @@ class RunPanel(QWidget):
             w.setEnabled(not running)
         self.restore_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
+        if not running:
+            self._apply_method(self.task_info())

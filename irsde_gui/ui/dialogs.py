@@ -279,6 +279,14 @@ def about_html(engine) -> str:
                 f"{html.escape(info.problem or 'no model')}</i></td></tr>"
             )
             continue
+        if info.method == "blind":
+            rows.append(
+                f"<tr><td valign=top><b>{html.escape(info.label)}</b></td><td colspan=3>"
+                f"No deblur model is installed: the blur is estimated from the photo and undone "
+                f"with {html.escape(info.weights.name)} as the image prior (blind deblurring)."
+                "</td></tr>"
+            )
+            continue
         card = info.card
         params = f"{card.parameters / 1e6:.2f} M parameters" if card.parameters else ""
         rows.append(

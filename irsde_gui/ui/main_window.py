@@ -90,6 +90,8 @@ def rgb_to_qimage(rgb: np.ndarray) -> QImage:
 
 def settings_text(report) -> str:
     """``posterior, 3 steps, seed 7``: what tells two runs of a photo apart."""
+    if report.method == "blind":
+        return f"blind, {plural(report.steps_done, 'round')}"
     return f"{report.sampler}, {plural(report.steps_done, 'step')}, seed {report.seed}"
 
 
@@ -776,6 +778,8 @@ class MainWindow(QMainWindow):
 
     def uncertainty_map(self) -> None:
         """Restore with several seeds, one run after another; then show where they disagree."""
+        if self.panel.blind:
+            return
         request = self._request()
         if request is None:
             return
@@ -897,13 +901,14 @@ class MainWindow(QMainWindow):
     def _on_progress(self, p) -> None:
         self.progress_bar.setRange(0, max(1, p.total))
         self.progress_bar.setValue(p.index)
-        parts = [f"Step {p.index} / {p.total}"]
+        rounds = self.run is not None and self.run.request.task == "deblur" and self.panel.blind
+        parts = [p.stage or f"{'Round' if rounds else 'Step'} {p.index} / {p.total}"]
         if self.spread_run is not None:
             parts.insert(0, f"Seed {self.spread_run.done + 1} of {len(self.spread_run.seeds)}")
-        if p.index:
-            parts.append(f"{p.seconds_per_step:.2f} s/step")
+        if p.index and not p.stage:
+            parts.append(f"{p.seconds_per_step:.2f} s/{'round' if rounds else 'step'}")
         parts.append(f"{format_duration(p.elapsed)} elapsed")
-        if p.index:
+        if p.index and not p.stage:
             parts.append(f"about {format_duration(p.remaining)} left")
         if p.tiles_total:
             parts.append(f"tiles {p.tiles_done}/{p.tiles_total}")
@@ -929,10 +934,13 @@ class MainWindow(QMainWindow):
         self._show_result()
         r = outcome.report
         self.device_label.setText(f"Ran on {r.device}")
+        blind = r.method == "blind"
+        unit = "round" if blind else "step"
+        how = f"estimated blur of {r.blur_kernel_px} px" if blind else f"{r.sampler}, seed {r.seed}"
         text = (
-            f"Done in {format_duration(r.elapsed_seconds)}   ·   {plural(r.steps, 'step')}, "
-            f"{r.seconds_per_step:.2f} s/step"
-            f"   ·   {r.sampler}, seed {r.seed}" + (f"   ·   {r.tile} px tiles" if r.tile else "")
+            f"Done in {format_duration(r.elapsed_seconds)}   ·   {plural(r.steps, unit)}, "
+            f"{r.seconds_per_step:.2f} s/{unit}"
+            f"   ·   {how}" + (f"   ·   {r.tile} px tiles" if r.tile else "")
         )
         self.progress_label.setText(text)
         self.statusBar().showMessage(f"{self._run_task_label}: restored. Save it with Ctrl+S.", 8000)
@@ -1330,6 +1338,7 @@ class MainWindow(QMainWindow):
         self.view.update()
         if painting and self.photo is not None and self.mask_editor.is_empty():
             self.statusBar().showMessage("Paint the area to fill over the photo, then press Restore.", 6000)
+        self._sync_actions()
         self._save_run_settings()
 
     def _set_canvas_scale(self, scale: int) -> None:
@@ -1358,7 +1367,9 @@ class MainWindow(QMainWindow):
         self.report_action.setEnabled(self.outcome is not None)
         self.export_action.setEnabled(bool(len(self.trajectory)) and self.run is None)
         self.restore_action.setEnabled(not running)
-        self.spread_map_action.setEnabled(not running)
+        # Blind deblurring gives one result whatever the seed: no map of where seeds disagree.
+        self.spread_map_action.setEnabled(not running and not self.panel.blind)
+        self.dice_action.setEnabled(not self.panel.blind)
         self.stop_action.setEnabled(running)
         self.changes_action.setEnabled(self.result is not None)
         self.spread_action.setEnabled(self.uncertainty is not None)

@@ -1,0 +1,175 @@
+"""Deblurring with no deblur model installed: the blur is estimated from the photo and undone with
+the denoise model as the prior, in the library, the command line, the worker and the window."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import smooth_image
+from PIL import Image
+
+from irsde_gui.cli import main
+from irsde_gui.core.model import load_task_restorer
+from irsde_gui.core.pipeline import BlindDeblurJob, JobSettings, RestoreJob, create_job, is_blind
+from irsde_gui.core.runs import RunReport
+from irsde_gui.core.tasks import get_task
+from irsde_gui.core.weights import WeightsError, resolve_weights
+
+
+@pytest.fixture
+def denoise_only(installed_tiny_weights):
+    """Every tiny model but deblur's."""
+    for f in installed_tiny_weights.glob("deblur.*"):
+        f.unlink()
+    return installed_tiny_weights
+
+
+def test_deblur_falls_back_to_the_denoise_model(denoise_only):
+    assert resolve_weights("deblur") == ("denoise", denoise_only / "denoise.pt")
+    # told the denoise model's file, deblur runs blind too; other tasks are untouched
+    assert resolve_weights("deblur", denoise_only / "denoise.pt")[0] == "denoise"
+    assert resolve_weights("derain") == ("derain", denoise_only / "derain.pt")
+
+
+def test_an_installed_deblur_model_is_used_when_there_is_one(installed_tiny_weights):
+    task, path = resolve_weights("deblur")
+    assert (task, path.name) == ("deblur", "deblur.pt")
+    restorer = load_task_restorer("deblur", device="cpu")
+    assert not is_blind(get_task("deblur"), restorer)
+    assert isinstance(create_job(get_task("deblur"), restorer, smooth_image(32, 32)), RestoreJob)
+
+
+def test_without_either_model_the_message_says_what_is_missing(isolated_user_dirs, monkeypatch, tmp_path):
+    monkeypatch.setattr("irsde_gui.core.paths.bundled_weights_dir", lambda: tmp_path / "none")
+    with pytest.raises(WeightsError, match="needs the denoise model"):
+        resolve_weights("deblur")
+
+
+def test_a_blind_job_estimates_the_blur_then_yields_one_record_a_round(denoise_only):
+    restorer = load_task_restorer("deblur", device="cpu")
+    stages = []
+    job = create_job(
+        get_task("deblur"),
+        restorer,
+        smooth_image(48, 64),
+        settings=JobSettings(steps=3),
+        on_stage=lambda what, done, total: stages.append((what, done, total)),
+    )
+    assert isinstance(job, BlindDeblurJob) and job.steps == 3
+    records = list(job.steps_iter())
+    assert [(r.index, r.total) for r in records] == [(1, 3), (2, 3), (3, 3)]
+    assert records[0].x_t.shape == records[0].x0_hat.shape == (1, 3, 48, 64)
+    assert stages and stages[0][0] == "Estimating the blur"
+    assert [d for _, d, _ in stages] == list(range(1, stages[0][2] + 1))
+    assert job.result.shape == (48, 64, 3) and job.result.dtype == np.float32
+    np.testing.assert_allclose(job.result, records[-1].x0_hat[0].permute(1, 2, 0).numpy(), atol=1e-6)
+    assert job.kernel.ndim == 2 and job.kernel.shape[0] % 2 == 1
+    report = RunReport.from_job(job, restorer, [r.seconds for r in records], 1.0)
+    assert report.method == "blind" and report.blur_kernel_px == job.kernel.shape[0]
+    assert report.model_file.endswith("denoise.pt")
+
+
+def test_a_blind_job_stops_when_closed_or_cancelled(denoise_only):
+    restorer = load_task_restorer("deblur", device="cpu")
+    job = create_job(get_task("deblur"), restorer, smooth_image(48, 64), settings=JobSettings(steps=4))
+    steps = job.steps_iter()
+    next(steps)
+    steps.close()
+    assert job.result is None
+
+    class Stop(Exception):
+        pass
+
+    def cancel(what, done, total):
+        raise Stop
+
+    job = create_job(get_task("deblur"), restorer, smooth_image(48, 64), on_stage=cancel)
+    with pytest.raises(Stop):
+        next(job.steps_iter())
+
+
+def test_blind_rounds_are_bounded(denoise_only):
+    restorer = load_task_restorer("deblur", device="cpu")
+    with pytest.raises(ValueError, match="1 to 24 rounds"):
+        create_job(get_task("deblur"), restorer, smooth_image(32, 32), settings=JobSettings(steps=25))
+
+
+def test_the_command_line_deblurs_blind_and_says_so(tmp_path, denoise_only, capsys):
+    src = tmp_path / "blurry.png"
+    Image.fromarray((smooth_image(40, 52) * 255 + 0.5).astype(np.uint8)).save(src)
+    out = tmp_path / "sharp.png"
+    assert main(["restore", str(src), "-o", str(out), "--task", "deblur", "--steps", "2"]) == 0
+    assert Image.open(out).size == (52, 40)
+    err = capsys.readouterr().err
+    assert "blind (blur estimated from the photo, denoise.pt as the prior)" in err
+    assert "Estimating the blur" in err and "2 rounds" in err and "px blur kernel" in err
+    # one result whatever the seed: an uncertainty map would show nothing
+    args = ["restore", str(src), "-o", str(tmp_path / "u.png"), "--task", "deblur", "--uncertainty", "2"]
+    assert main(args) != 0
+    assert "same result for every seed" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the worker and the window
+def test_the_app_lists_deblur_as_blind_when_only_the_denoise_model_is_installed(denoise_only):
+    from irsde_gui.worker import scan_tasks
+
+    tasks = scan_tasks()
+    info = tasks["deblur"]
+    assert info.available and info.method == "blind"
+    assert info.weights.name == "denoise.pt" and (info.default_steps, info.max_steps) == (8, 24)
+    assert "no deblur model installed" in info.description
+    assert tasks["denoise"].method == "sde"
+
+
+def test_a_blind_run_reports_the_estimate_then_one_frame_a_round(qtbot, denoise_only):
+    pytest.importorskip("pytestqt")
+    from irsde_gui.worker import RestoreRun, RunRequest
+
+    run = RestoreRun(RunRequest("deblur", rgb=smooth_image(40, 48), steps=2, device="cpu"))
+    frames, stages = [], []
+    run.frame.connect(lambda f: frames.append(f.index))
+    run.progress.connect(lambda p: stages.append(p.stage))
+    with qtbot.waitSignal(run.finished, timeout=30_000) as blocker:
+        run.start()
+    outcome = blocker.args[0]
+    assert frames[-1] == 2 and [f.index for f in run.trajectory.frames] == [1, 2]
+    assert any(s.startswith("Estimating the blur") for s in stages)
+    assert outcome.image.shape == (40, 48, 3) and outcome.report.method == "blind"
+    assert run.wait(5_000)
+
+
+def test_a_blind_run_stops_during_the_estimate(qtbot, denoise_only):
+    pytest.importorskip("pytestqt")
+    from irsde_gui.worker import RestoreRun, RunRequest
+
+    run = RestoreRun(RunRequest("deblur", rgb=smooth_image(64, 64), steps=4, device="cpu"))
+    run.progress.connect(lambda p: run.cancel() if p.stage else None)
+    frames = []
+    run.frame.connect(lambda f: frames.append(f.index))
+    with qtbot.waitSignal(run.cancelled, timeout=30_000) as blocker:
+        run.start()
+    outcome = blocker.args[0]
+    assert outcome.stopped and outcome.image is None and outcome.steps_done == 0
+    assert frames == [] and run.wait(5_000)
+
+
+def test_the_window_offers_rounds_and_no_seed_for_blind_deblurring(qtbot, tmp_path, denoise_only):
+    pytest.importorskip("pytestqt")
+    from gui_support import make_window, restore_and_wait
+
+    from irsde_gui.core.imageio import Photo
+
+    win = make_window(qtbot, tmp_path)
+    win.set_photo(Photo(smooth_image(40, 56)), "test")
+    assert win.panel.select_task("deblur") and win.panel.blind
+    assert not win.panel.seed_spin.isEnabled() and not win.panel.sampler_combo.isEnabled()
+    assert not win.spread_map_action.isEnabled() and not win.dice_action.isEnabled()
+    assert "Rounds of deconvolution" in win.panel.steps_spin.toolTip()
+    win.panel.set_steps(2)
+    restore_and_wait(qtbot, win)
+    assert win.result is not None and win.result.shape == (40, 56, 3)
+    text = win.progress_label.text()
+    assert "2 rounds" in text and "estimated blur" in text and "seed" not in text
+    assert not win.panel.seed_spin.isEnabled(), "a finished run leaves the seed off for blind deblurring"
+    win.panel.select_task("denoise")
+    assert win.panel.seed_spin.isEnabled() and win.spread_map_action.isEnabled()
