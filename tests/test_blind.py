@@ -175,7 +175,7 @@ def test_deconvolution_rounds_are_the_steps_of_deconvolve(shake):
     assert len(rounds) == 3
     for x, z in rounds:
         assert x.shape == z.shape == y.shape and x.dtype == z.dtype == np.float32
-        assert 0.0 <= x.min() and x.max() <= 1.0
+        assert x.min() >= 0.0 and x.max() <= 1.0
     np.testing.assert_array_equal(rounds[-1][1], blind.deconvolve(y, shake, smooth, sigma=0.01, iters=3))
     assert psnr(rounds[-1][1], img) > psnr(y, img) + 3.0
 
