@@ -3,7 +3,8 @@
     python tools/readme_examples.py [--out docs/examples]
 
 Each task's degraded example (made by ``irsde degrade``, see resources/examples/degraded.json)
-is restored at the model's default step count with seed 0 (the same as ``irsde restore``);
+is restored at the model's default step count with seed 0 (the same as ``irsde restore``;
+deblur without a deblur model is deblurred blind, as the app does);
 the crop shows the degraded photo, the result and the clean original side by side.
 """
 
@@ -15,8 +16,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from irsde_gui.core import RestoreJob, get_task, load_restorer, read_photo
+from irsde_gui.core import get_task, read_photo
 from irsde_gui.core.imageio import atomic_write_bytes, encode_photo
+from irsde_gui.core.model import load_task_restorer
+from irsde_gui.core.pipeline import create_job, is_blind
 from irsde_gui.core.weights import WeightsError
 
 EXAMPLES = {
@@ -46,19 +49,20 @@ def main() -> None:
     for name, (degraded, mask_file, clean, (y, x, h, w)) in EXAMPLES.items():
         task = get_task(name)
         try:
-            restorer = load_restorer(name, device="cpu")
+            restorer = load_task_restorer(name, device="cpu")
         except WeightsError as exc:
             print(f"{name}: skipped ({exc})")
             continue
         photo = read_photo(ex / degraded)
         mask = read_photo(ex / mask_file).rgb.max(axis=2) if mask_file else None
-        result = RestoreJob(task, restorer, photo.rgb, mask).run()
+        result = create_job(task, restorer, photo.rgb, mask).run()
+        ours = "blind deblur" if is_blind(task, restorer) else "IR-SDE Studio"
         truth = read_photo(ex / clean).rgb
         before = cv2.resize(photo.rgb, (truth.shape[1], truth.shape[0]), interpolation=cv2.INTER_NEAREST)
         crops = [a[y : y + h, x : x + w] for a in (before, result, truth)]
         tiles = [
             label((np.clip(c, 0, 1) * 255 + 0.5).astype(np.uint8), t)
-            for c, t in zip(crops, ("degraded", "IR-SDE Studio", "original"))
+            for c, t in zip(crops, ("degraded", ours, "original"))
         ]
         gap = np.full((h, 6, 3), 255, np.uint8)
         strip = np.hstack([tiles[0], gap, tiles[1], gap, tiles[2]])
