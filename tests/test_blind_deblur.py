@@ -163,13 +163,14 @@ def test_the_window_offers_rounds_and_no_seed_for_blind_deblurring(qtbot, tmp_pa
     win.set_photo(Photo(smooth_image(40, 56)), "test")
     assert win.panel.select_task("deblur") and win.panel.blind
     assert not win.panel.seed_spin.isEnabled() and not win.panel.sampler_combo.isEnabled()
+    assert not win.panel.dice_button.isEnabled()
     assert not win.spread_map_action.isEnabled() and not win.dice_action.isEnabled()
     assert "Rounds of deconvolution" in win.panel.steps_spin.toolTip()
     win.panel.set_steps(2)
     restore_and_wait(qtbot, win)
     assert win.result is not None and win.result.shape == (40, 56, 3)
     text = win.progress_label.text()
-    assert "2 rounds" in text and "estimated blur" in text and "seed" not in text
+    assert "2 rounds" in text and "px blur" in text and "seed" not in text
     assert not win.panel.seed_spin.isEnabled(), "a finished run leaves the seed off for blind deblurring"
     win.panel.select_task("denoise")
     assert win.panel.seed_spin.isEnabled() and win.spread_map_action.isEnabled()

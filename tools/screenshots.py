@@ -129,6 +129,14 @@ def main(out_dir: str) -> int:
         wait_for(win.run_finished)
     win.view.set_split(0.5)
     shoot(win, out / "uncertainty.png")
+
+    # 6. deblurring with no deblur model: the blur estimated from the photo, then undone
+    win.open_path(EXAMPLES / "chelsea_blurry.png")
+    win.panel.select_task("deblur")
+    win.restore()
+    wait_for(win.run_finished)
+    win.view.set_split(0.5)
+    shoot(win, out / "deblur-blind.png")
     win.close()
     return 0
 

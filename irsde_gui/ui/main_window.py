@@ -936,7 +936,7 @@ class MainWindow(QMainWindow):
         self.device_label.setText(f"Ran on {r.device}")
         blind = r.method == "blind"
         unit = "round" if blind else "step"
-        how = f"estimated blur of {r.blur_kernel_px} px" if blind else f"{r.sampler}, seed {r.seed}"
+        how = f"{r.blur_kernel_px} px blur" if blind else f"{r.sampler}, seed {r.seed}"
         text = (
             f"Done in {format_duration(r.elapsed_seconds)}   ·   {plural(r.steps, unit)}, "
             f"{r.seconds_per_step:.2f} s/{unit}"
