@@ -174,3 +174,10 @@ def test_the_window_offers_rounds_and_no_seed_for_blind_deblurring(qtbot, tmp_pa
     assert not win.panel.seed_spin.isEnabled(), "a finished run leaves the seed off for blind deblurring"
     win.panel.select_task("denoise")
     assert win.panel.seed_spin.isEnabled() and win.spread_map_action.isEnabled()
+
+
+def test_the_library_exports_what_the_app_runs():
+    import irsde_gui.core as core
+
+    assert core.create_job is create_job and core.BlindDeblurJob is BlindDeblurJob
+    assert core.load_task_restorer is load_task_restorer

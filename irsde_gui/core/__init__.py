@@ -9,6 +9,9 @@ Typical use::
     job = RestoreJob(task, load_restorer("denoise"), photo.rgb)
     write_photo("clean.png", job.run(), like=photo)
 
+``create_job(task, load_task_restorer(task.name), rgb)`` does what the app does for
+every task, deblurring blind (:class:`BlindDeblurJob`) when no deblur model is installed.
+
 The names below are imported on first use, so that importing a light module
 (``irsde_gui.core.imageio``, ``paths``, ``trajectory``, ``runs``) does not
 load PyTorch: the desktop app shows its window before PyTorch is loaded.
@@ -21,8 +24,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .imageio import Photo, read_photo, write_photo
-    from .model import Restorer, load_restorer
-    from .pipeline import JobSettings, RestoreJob
+    from .model import Restorer, load_restorer, load_task_restorer
+    from .pipeline import BlindDeblurJob, JobSettings, RestoreJob, create_job
     from .sampler import StepRecord, restore, sample
     from .sde import MeanRevertingSDE, SDEConfig
     from .tasks import TASKS, get_task
@@ -33,8 +36,11 @@ _EXPORTS = {
     "write_photo": "imageio",
     "Restorer": "model",
     "load_restorer": "model",
+    "load_task_restorer": "model",
+    "BlindDeblurJob": "pipeline",
     "JobSettings": "pipeline",
     "RestoreJob": "pipeline",
+    "create_job": "pipeline",
     "StepRecord": "sampler",
     "restore": "sampler",
     "sample": "sampler",
@@ -46,6 +52,7 @@ _EXPORTS = {
 
 __all__ = [
     "TASKS",
+    "BlindDeblurJob",
     "JobSettings",
     "MeanRevertingSDE",
     "Photo",
@@ -53,8 +60,10 @@ __all__ = [
     "Restorer",
     "SDEConfig",
     "StepRecord",
+    "create_job",
     "get_task",
     "load_restorer",
+    "load_task_restorer",
     "read_photo",
     "restore",
     "sample",
