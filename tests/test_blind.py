@@ -194,3 +194,23 @@ def test_a_small_photo_gets_the_largest_kernel_that_fits():
     assert blind.estimate_photo_kernel(cv2.resize(shapes(), (24, 24))).shape == (11, 11)
     with pytest.raises(ValueError, match="too small to estimate its blur"):
         blind.estimate_photo_kernel(cv2.resize(shapes(), (9, 9)))
+
+
+def test_tiled_deconvolution_agrees_with_the_whole_photo(shake):
+    img = shapes(150, seed=5)[:, :130]
+    y = blurred(img, shake, 0.01)
+
+    def smooth(x):
+        return cv2.bilateralFilter(x, 5, 0.1, 2)
+
+    whole = list(blind.deconvolve_rounds(y, shake, smooth, sigma=0.01, iters=2))
+    tiled = list(blind.deconvolve_rounds(y, shake, smooth, sigma=0.01, iters=2, whole_pixels=0, tile=48))
+    inner = (slice(15, -15), slice(15, -15))  # at the photo's edges the two extend it differently
+    for (xw, zw), (xt, zt) in zip(whole, tiled):
+        assert psnr(xt[inner], xw[inner]) > 60 and psnr(zt[inner], zw[inner]) > 60
+        assert psnr(zt, zw) > 40
+    parts = list(blind._tiles(150, 130, 48, 45))
+    covered = np.zeros((150, 130), int)
+    for rows, cols, keep_r, keep_c in parts:
+        covered[rows, cols][keep_r, keep_c] += 1
+    assert (covered == 1).all(), "every pixel is kept from exactly one tile"

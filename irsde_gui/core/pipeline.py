@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import torch
 
-from .blind import BLIND_ROUNDS, MAX_BLIND_ROUNDS
+from .blind import BLIND_ROUNDS, BYTES_PER_PIXEL, MAX_BLIND_ROUNDS, WHOLE_PIXELS
 from .device import available_memory
 from .model import Restorer
 from .sampler import StepRecord, sample
@@ -169,9 +169,10 @@ class BlindDeblurJob:
     ``on_stage("Estimating the blur", done, total)`` reports it and may raise to cancel),
     then ``steps`` rounds of plug-and-play deconvolution each take a Fourier step towards
     the blurred photo and denoise it with one step of the denoise model (``restorer``),
-    tiled like any run. Each round yields a :class:`StepRecord`: ``x_t`` the Fourier step,
-    ``x0_hat`` the denoised estimate. The same photo always gives the same result, so the
-    seed and sampler are unused.
+    tiled like any run. The Fourier steps take the photo whole while that needs under a
+    quarter of the free memory (or up to 3 MP), else in tiles. Each round yields a
+    :class:`StepRecord`: ``x_t`` the Fourier step, ``x0_hat`` the denoised estimate. The
+    same photo always gives the same result, so the seed and sampler are unused.
     """
 
     def __init__(
@@ -236,7 +237,9 @@ class BlindDeblurJob:
         if self.kernel is None:
             self.kernel = estimate_photo_kernel(rgb, progress=progress)
         device = torch.device("cpu")
-        rounds = deconvolve_rounds(rgb, self.kernel, self._denoise, iters=self.steps)
+        free = available_memory(torch.device("cpu"))
+        whole = WHOLE_PIXELS if free is None else max(WHOLE_PIXELS // 4, free // (4 * BYTES_PER_PIXEL))
+        rounds = deconvolve_rounds(rgb, self.kernel, self._denoise, iters=self.steps, whole_pixels=whole)
         try:
             for i, (x, z) in enumerate(rounds):
                 now = time.perf_counter()
