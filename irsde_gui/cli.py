@@ -402,23 +402,28 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- eval
 def cmd_eval(args: argparse.Namespace) -> int:
+    from .core.blind import BLIND_ROUNDS
     from .core.device import DeviceError, pick_device
     from .core.evaluate import command_line, evaluate, format_table, load_kernels
-    from .core.model import load_restorer
+    from .core.model import load_restorer, load_task_restorer
+    from .core.pipeline import is_blind
     from .core.tasks import get_task
     from .core.weights import WeightsError
 
     task = get_task(args.task)
     try:
-        restorer = load_restorer(task.name, args.weights, pick_device(args.device))
+        restorer = load_task_restorer(task.name, args.weights, pick_device(args.device))
     except (DeviceError, WeightsError) as exc:
         error(str(exc))
         return EXIT_FAILED
     card = restorer.weights.card if restorer.weights else None
-    steps = args.steps or (card.default_steps if card and card.default_steps else task.default_steps)
+    blind = is_blind(task, restorer)  # deblur with no deblur model: the model row is the blind route
+    steps = args.steps or (
+        BLIND_ROUNDS if blind else card.default_steps if card and card.default_steps else task.default_steps
+    )
     kernels = load_kernels(args.kernels) if args.kernels else None
     methods = None
-    if args.blind:
+    if args.blind and not blind:
         if task.name != "deblur":
             error("--blind is for --task deblur")
             return EXIT_FAILED

@@ -181,3 +181,26 @@ def test_the_library_exports_what_the_app_runs():
 
     assert core.create_job is create_job and core.BlindDeblurJob is BlindDeblurJob
     assert core.load_task_restorer is load_task_restorer
+
+
+def test_eval_scores_what_the_app_runs_the_same_as_the_blind_benchmark_row(tmp_path, denoise_only):
+    """With no deblur model, ``irsde eval --task deblur`` scores the app's blind route as the
+    model, and it is the same computation as the ``--blind`` row that the README quotes."""
+    from irsde_gui.core.evaluate import blind_deblur_method, evaluate, format_table
+
+    data = tmp_path / "clean"
+    data.mkdir()
+    Image.fromarray((smooth_image(72, 80, seed=3) * 255 + 0.5).astype(np.uint8)).save(data / "a.png")
+    restorer = load_task_restorer("deblur", device="cpu")
+    result = evaluate(get_task("deblur"), restorer, str(data), 8, methods=blind_deblur_method(restorer))
+    assert result["model_method"] == "blind"
+    assert result["mean"]["model"]["psnr"] == pytest.approx(result["mean"]["blind"]["psnr"], abs=1e-6)
+    assert "blind deblur (8 rounds)" in format_table(result, 8)
+
+
+def test_eval_of_deblur_without_its_model_runs_blind(tmp_path, denoise_only, capsys):
+    data = tmp_path / "clean"
+    data.mkdir()
+    Image.fromarray((smooth_image(64, 64) * 255 + 0.5).astype(np.uint8)).save(data / "a.png")
+    assert main(["eval", "--task", "deblur", "--data", str(data), "--steps", "2", "-q"]) == 0
+    assert "blind deblur (2 rounds)" in capsys.readouterr().out

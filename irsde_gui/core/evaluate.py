@@ -37,7 +37,7 @@ from . import degrade as D
 from .blind import psf2otf
 from .metrics import psnr, rgb_to_y, shifted_psnr, ssim
 from .model import Restorer
-from .pipeline import JobSettings, RestoreJob
+from .pipeline import JobSettings, create_job, is_blind
 from .runs import plural
 from .tasks import Task
 
@@ -196,8 +196,9 @@ def restore_array(
     seed: int = 0,
     sampler: str = "posterior",
 ) -> np.ndarray:
-    """Run the model on one image exactly as the app does (same preparation, same sampler)."""
-    job = RestoreJob(task, restorer, model_input, mask, JobSettings(steps=steps, sampler=sampler, seed=seed))
+    """Run the model on one image exactly as the app does (same preparation, same sampler;
+    deblur with the denoise model deblurs blind, as in the app)."""
+    job = create_job(task, restorer, model_input, mask, JobSettings(steps=steps, sampler=sampler, seed=seed))
     return job.run()
 
 
@@ -329,6 +330,7 @@ def evaluate(
         "per_image": per_image,
         "classic_method": CLASSIC_NAMES[task.name],
         "method_names": {k: name for k, (name, _) in methods.items()},
+        "model_method": "blind" if restorer is not None and is_blind(task, restorer) else "sde",
     }
 
 
@@ -340,7 +342,9 @@ def format_table(result: dict, steps: int | None) -> str:
     names = {
         "input": "degraded input",
         "classic": result["classic_method"],
-        "model": f"IR-SDE ({plural(steps, 'step')})",
+        "model": f"blind deblur ({plural(steps, 'round')})"
+        if result.get("model_method") == "blind"
+        else f"IR-SDE ({plural(steps, 'step')})",
         **result.get("method_names", {}),
     }
     lines = [f"{task}: {result['images']} images from {result['folder']}", head, "-" * len(head)]
