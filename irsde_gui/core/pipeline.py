@@ -58,7 +58,22 @@ class JobSettings:
     tile_overlap: int = 32
 
 
-class RestoreJob:
+class _Job:
+    """What both jobs share: :meth:`run` drives :meth:`steps_iter` to the end."""
+
+    result: np.ndarray | None
+
+    def steps_iter(self) -> Iterator[StepRecord]:
+        raise NotImplementedError
+
+    def run(self) -> np.ndarray:
+        for _ in self.steps_iter():
+            pass
+        assert self.result is not None
+        return self.result
+
+
+class RestoreJob(_Job):
     """Restore one photo (float32 HxWx3 in [0, 1]) with one task and one restorer."""
 
     def __init__(
@@ -132,12 +147,6 @@ class RestoreJob:
         """The final image from a state or an estimate (clipped; inpaint keeps known pixels)."""
         return self.task.finish(to_numpy(x), self.prepared)
 
-    def run(self) -> np.ndarray:
-        for _ in self.steps_iter():
-            pass
-        assert self.result is not None
-        return self.result
-
 
 def is_blind(task: Task, restorer: Restorer) -> bool:
     """Deblurring with the denoise model: the blind route (:class:`BlindDeblurJob`)."""
@@ -162,7 +171,7 @@ def create_job(
     return RestoreJob(task, restorer, rgb, mask, settings, on_tile, on_shrink)
 
 
-class BlindDeblurJob:
+class BlindDeblurJob(_Job):
     """Deblur one photo (float32 HxWx3 in [0, 1]) with no deblur network.
 
     The blur kernel is estimated from the photo (:func:`.blind.estimate_photo_kernel`;
@@ -262,9 +271,3 @@ class BlindDeblurJob:
         """The final image from a round's estimate."""
         a = to_numpy(x) if isinstance(x, torch.Tensor) else np.asarray(x, np.float32)
         return self.task.finish(a, self.prepared)
-
-    def run(self) -> np.ndarray:
-        for _ in self.steps_iter():
-            pass
-        assert self.result is not None
-        return self.result
