@@ -14,6 +14,7 @@ job for a task and a restorer.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -233,10 +234,8 @@ class BlindDeblurJob(_Job):
         return job.run()
 
     def steps_iter(self) -> Iterator[StepRecord]:
-        """Estimate the kernel, then one record per deconvolution round; sets :attr:`result`
-        when the last round is done."""
-        import time
-
+        """Estimate the kernel, then one record per deconvolution round; :attr:`result` is
+        set with the last record."""
         from .blind import deconvolve_rounds, estimate_photo_kernel
 
         rgb = self.prepared.mu
@@ -245,13 +244,15 @@ class BlindDeblurJob(_Job):
         began = time.perf_counter()
         if self.kernel is None:
             self.kernel = estimate_photo_kernel(rgb, progress=progress)
-        device = torch.device("cpu")
-        free = available_memory(torch.device("cpu"))
+        device = torch.device("cpu")  # the Fourier steps run in NumPy; the denoiser moves its input
+        free = available_memory(device)
         whole = WHOLE_PIXELS if free is None else max(WHOLE_PIXELS // 4, free // (4 * BYTES_PER_PIXEL))
         rounds = deconvolve_rounds(rgb, self.kernel, self._denoise, iters=self.steps, whole_pixels=whole)
         try:
             for i, (x, z) in enumerate(rounds):
                 now = time.perf_counter()
+                if i + 1 == self.steps:
+                    self.result = self.finish(z)
                 yield StepRecord(
                     i + 1,
                     self.steps,
@@ -262,8 +263,6 @@ class BlindDeblurJob(_Job):
                     now - began,
                 )
                 began = time.perf_counter()
-                if i + 1 == self.steps:
-                    self.result = self.finish(z)
         finally:
             rounds.close()
 
