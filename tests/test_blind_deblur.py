@@ -172,6 +172,7 @@ def test_the_window_offers_rounds_and_no_seed_for_blind_deblurring(qtbot, tmp_pa
     text = win.progress_label.text()
     assert "2 rounds" in text and "px blur" in text and "seed" not in text
     assert not win.panel.seed_spin.isEnabled(), "a finished run leaves the seed off for blind deblurring"
+    assert win.scrubber.label.text() == "round 2 / 2"
     win.panel.select_task("denoise")
     assert win.panel.seed_spin.isEnabled() and win.spread_map_action.isEnabled()
 

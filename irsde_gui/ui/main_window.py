@@ -841,7 +841,8 @@ class MainWindow(QMainWindow):
         self.message_bar.dismiss()
         if fresh:
             self.trajectory = Trajectory()
-            self.scrubber.set_trajectory(self.trajectory, total=request.steps or 0)
+            unit = "round" if info is not None and info.method == "blind" else "step"
+            self.scrubber.set_trajectory(self.trajectory, total=request.steps or 0, unit=unit)
             scale = info.scale if info else 1
             self._set_canvas_scale(scale)
             self.view.set_after(None)
@@ -896,12 +897,13 @@ class MainWindow(QMainWindow):
     def _display_frame(self, frame) -> None:
         kind = "x_t" if self.scrubber.kind == "state" else "x0_hat"
         total = self.scrubber.total or len(self.trajectory)
-        self.view.set_after(self.scrubber.image_for(frame), f"{kind} · step {frame.index}/{total}")
+        label = f"{kind} · {self.scrubber.unit} {frame.index}/{total}"
+        self.view.set_after(self.scrubber.image_for(frame), label)
 
     def _on_progress(self, p) -> None:
         self.progress_bar.setRange(0, max(1, p.total))
         self.progress_bar.setValue(p.index)
-        rounds = self.run is not None and self.run.request.task == "deblur" and self.panel.blind
+        rounds = self.scrubber.unit == "round"
         parts = [p.stage or f"{'Round' if rounds else 'Step'} {p.index} / {p.total}"]
         if self.spread_run is not None:
             parts.insert(0, f"Seed {self.spread_run.done + 1} of {len(self.spread_run.seeds)}")

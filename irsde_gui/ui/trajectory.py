@@ -47,6 +47,7 @@ class TrajectoryBar(QWidget):
         super().__init__(parent)
         self.trajectory: Trajectory | None = None
         self.total = 0
+        self.unit = "step"  # "round" for blind deblurring, whose frames are deconvolution rounds
         self.follow = True  # track the newest frame while a run streams
         self._kind = "state"
         lay = QHBoxLayout(self)
@@ -107,10 +108,11 @@ class TrajectoryBar(QWidget):
         return b
 
     # -- model
-    def set_trajectory(self, trajectory: Trajectory | None, total: int = 0) -> None:
+    def set_trajectory(self, trajectory: Trajectory | None, total: int = 0, unit: str = "step") -> None:
         self.stop_playing()
         self.trajectory = trajectory
         self.total = total
+        self.unit = unit
         self.follow = True
         self.refresh()
 
@@ -222,7 +224,10 @@ class TrajectoryBar(QWidget):
             self.label.setText("No trajectory yet")
             return
         total = self.total or len(self.trajectory)
-        self.label.setText(f"step {f.index} / {total}   ·   t = {f.t}")
+        if self.unit == "step":
+            self.label.setText(f"step {f.index} / {total}   ·   t = {f.t}")
+        else:
+            self.label.setText(f"{self.unit} {f.index} / {total}")
 
     def image_for(self, frame: Frame) -> QImage:
         return qimage_from_rgb(frame.state if self._kind == "state" else frame.estimate)
