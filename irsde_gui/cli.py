@@ -296,13 +296,26 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"device: {device.describe()}, torch {torch.__version__}, {torch.get_num_threads()} threads")
         print(f"{'task':8s} {'params':>9s} {'size':>6s} {'ms/step':>9s} {'peak MB':>8s}  weights")
-    for row in bench(device, sizes, tasks, repeats=args.repeats):
+    if args.blind:
+        from .core.weights import WeightsError, find_weights
+
+        try:
+            find_weights("denoise")
+        except WeightsError as exc:
+            error(f"--blind needs the denoise model: {exc}")
+            return EXIT_FAILED
+    for row in bench(device, sizes, tasks, repeats=args.repeats, blind=args.blind):
         rows.append(row)
         if not args.json:
             peak = "-" if row.peak_mb is None else f"{row.peak_mb:.0f}"
+            setup = (
+                f"  (+{row.setup_ms / 1000:.1f} s to estimate the blur; ms/step: a round)"
+                if row.setup_ms
+                else ""
+            )
             print(
                 f"{row.task:8s} {row.parameters / 1e6:8.2f}M {row.size:6d} {row.ms_per_step:9.1f} "
-                f"{peak:>8s}  {Path(row.weights).name}",
+                f"{peak:>8s}  {Path(row.weights).name}{setup}",
                 flush=True,
             )
     if args.json:
@@ -604,6 +617,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--repeats", type=int, default=5)
     b.add_argument("--threads", type=int, help="CPU threads (default: PyTorch's choice)")
     b.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    b.add_argument(
+        "--blind",
+        action="store_true",
+        help="also time blind deblurring (the blur estimate, then a round) at each size",
+    )
     b.set_defaults(func=cmd_bench)
 
     t = sub.add_parser("train", help="train a task's network (resumable; runs under torchrun too)")

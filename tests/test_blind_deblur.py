@@ -3,6 +3,8 @@ the denoise model as the prior, in the library, the command line, the worker and
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from conftest import smooth_image
@@ -205,3 +207,13 @@ def test_eval_of_deblur_without_its_model_runs_blind(tmp_path, denoise_only, cap
     Image.fromarray((smooth_image(64, 64) * 255 + 0.5).astype(np.uint8)).save(data / "a.png")
     assert main(["eval", "--task", "deblur", "--data", str(data), "--steps", "2", "-q"]) == 0
     assert "blind deblur (2 rounds)" in capsys.readouterr().out
+
+
+def test_bench_times_blind_deblurring(denoise_only, capsys):
+    args = ["bench", "--json", "--sizes", "64", "--tasks", "denoise", "--repeats", "2", "--blind"]
+    assert main(args) == 0
+    rows = json.loads(capsys.readouterr().out)["results"]
+    assert [r["task"] for r in rows] == ["denoise", "deblur (blind)"]
+    blind_row = rows[1]
+    assert blind_row["ms_per_step"] > 0 and blind_row["setup_ms"] > 0 and blind_row["size"] == 64
+    assert blind_row["weights"].endswith("denoise.pt") and rows[0]["setup_ms"] is None

@@ -1,5 +1,9 @@
 """``irsde bench``: parameters, time per step and peak memory of each task's network.
 
+``--blind`` adds blind deblurring (deblur with the denoise model, as the app runs it when
+no deblur model is installed): the time to estimate the blur of a blurred photo of each
+size, then the median time of a deconvolution round (Fourier step and one denoiser step).
+
 Time is the median of several network calls after warm-up, measured with the
 same :class:`~irsde_gui.core.model.Restorer` the app uses. Peak memory is the
 allocator's high-water mark on CUDA and MPS; on Linux CPUs each row runs in a
@@ -36,6 +40,7 @@ class BenchRow:
     size: int
     ms_per_step: float
     peak_mb: float | None
+    setup_ms: float | None = None  # blind deblurring: estimating the blur, before the rounds
 
 
 def _proc_status_kb(field_name: str) -> int | None:
@@ -121,27 +126,78 @@ def _row(name: str, size: int, device: DeviceInfo, repeats: int) -> BenchRow:
     )
 
 
+def _blind_row(size: int, device: DeviceInfo, repeats: int) -> BenchRow:
+    """Blind deblurring of a ``size`` px photo of shapes blurred by a fixed shake kernel."""
+    import numpy as np
+
+    from .blind import estimate_photo_kernel
+    from .degrade import blur_with, shake_kernels
+    from .model import load_task_restorer
+    from .pipeline import JobSettings, create_job
+    from .tasks import get_task
+
+    restorer = load_task_restorer("denoise", None, device)
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    photo = np.stack([0.5 + 0.4 * np.sin(9 * xx + 3 * yy), 0.5 + 0.4 * np.cos(7 * yy), xx * yy], axis=2)
+    for _ in range(12):  # flat shapes with sharp edges, what the estimate feeds on
+        y0, x0 = rng.integers(0, size, 2)
+        photo[y0 : y0 + size // 5, x0 : x0 + size // 6] = rng.random(3)
+    kernel = shake_kernels(np.random.default_rng(1), 1, size=15)[0]
+    sharp = torch.from_numpy(photo.transpose(2, 0, 1).astype(np.float32))[None]
+    blurred = blur_with(sharp, kernel / kernel.sum(), 0.01, torch.Generator().manual_seed(0))
+    blurred = blurred[0].permute(1, 2, 0).numpy()
+    _reset_cpu_peak()
+    base = _proc_status_kb("VmRSS")
+    began = time.perf_counter()
+    kernel_estimate = estimate_photo_kernel(blurred)
+    setup = (time.perf_counter() - began) * 1000.0
+    job = create_job(get_task("deblur"), restorer, blurred, settings=JobSettings(steps=repeats + 1))
+    job.kernel = kernel_estimate
+    times = [rec.seconds * 1000.0 for rec in job.steps_iter()][1:]  # the first round warms up
+    hwm = _proc_status_kb("VmHWM")
+    peak = None if hwm is None or base is None or device.kind != "cpu" else max(0, hwm - base) / 1024.0
+    return BenchRow(
+        "deblur (blind)",
+        str(restorer.weights.path),
+        count_parameters(restorer.net),
+        size,
+        round(statistics.median(times), 2),
+        None if peak is None else round(peak, 1),
+        round(setup, 1),
+    )
+
+
 def _row_in_fresh_process(name: str, size: int, repeats: int) -> BenchRow:
     """CPU rows run in a new process each, so the peak memory of one size is not hidden
     by memory the allocator kept from another."""
+    call = (
+        f"bench._blind_row({size}, device.pick_device('cpu'), {repeats})"
+        if name == "blind"
+        else f"bench._row({name!r}, {size}, device.pick_device('cpu'), {repeats})"
+    )
     code = (
         "import json, sys, dataclasses, torch; from irsde_gui.core import bench, device;"
         f"torch.set_num_threads({torch.get_num_threads()});"
-        f"r = bench._row({name!r}, {size}, device.pick_device('cpu'), {repeats});"
+        f"r = {call};"
         "print(json.dumps(dataclasses.asdict(r)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return BenchRow(**json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def bench(device: DeviceInfo, sizes=(256, 512, 1024), tasks=None, repeats: int = 5):
-    """Yield a :class:`BenchRow` for every task and size."""
+def bench(device: DeviceInfo, sizes=(256, 512, 1024), tasks=None, repeats: int = 5, blind: bool = False):
+    """Yield a :class:`BenchRow` for every task and size (and for blind deblurring)."""
     fresh = device.kind == "cpu" and os.path.exists("/proc/self/clear_refs")
     for name in tasks or TASKS:
         for size in sizes:
             reps = repeats if size <= 512 else max(2, repeats // 2)
             yield _row_in_fresh_process(name, size, reps) if fresh else _row(name, size, device, reps)
         gc.collect()
+    if blind:
+        for size in sizes:
+            reps = max(2, repeats // 2)
+            yield _row_in_fresh_process("blind", size, reps) if fresh else _blind_row(size, device, reps)
 
 
 def rows_to_json(rows: list[BenchRow], device: DeviceInfo) -> dict:
