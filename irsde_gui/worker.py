@@ -235,6 +235,7 @@ class RunOutcome:
     total: int
     stopped: bool = False
     output: Path | None = None  # batch: where it was written
+    kernel: np.ndarray | None = None  # blind deblurring: the blur estimated from the photo
 
 
 @dataclass
@@ -410,7 +411,8 @@ class RestoreWorker(QObject):
         report = RunReport.from_job(
             job, restorer, state.seconds, elapsed, input_path=req.source, stopped_early=stopped
         )
-        return RunOutcome(image, report, len(state.seconds), job.steps, stopped=stopped)
+        kernel = getattr(job, "kernel", None)
+        return RunOutcome(image, report, len(state.seconds), job.steps, stopped=stopped, kernel=kernel)
 
     def _write(self, photo, alpha, outcome: RunOutcome, req: RunRequest) -> None:
         from .core.imageio import write_photo

@@ -166,6 +166,8 @@ def test_the_window_offers_rounds_and_no_seed_for_blind_deblurring(qtbot, tmp_pa
     assert win.panel.select_task("deblur") and win.panel.blind
     assert not win.panel.seed_spin.isEnabled() and not win.panel.sampler_combo.isEnabled()
     assert not win.panel.dice_button.isEnabled()
+    form = win.panel._form
+    assert not form.isRowVisible(win.panel._seed_row) and not form.isRowVisible(win.panel._sampler_row)
     assert not win.spread_map_action.isEnabled() and not win.dice_action.isEnabled()
     assert "Rounds of deconvolution" in win.panel.steps_spin.toolTip()
     win.panel.set_steps(2)
@@ -175,8 +177,12 @@ def test_the_window_offers_rounds_and_no_seed_for_blind_deblurring(qtbot, tmp_pa
     assert "2 rounds" in text and "px blur" in text and "seed" not in text
     assert not win.panel.seed_spin.isEnabled(), "a finished run leaves the seed off for blind deblurring"
     assert win.scrubber.label.text() == "round 2 / 2"
+    assert not win.panel.blur_view.pixmap().isNull() and "blur estimated" in win.panel.blur_view.toolTip()
+    assert win.panel._form.isRowVisible(win.panel._blur_row)
     win.panel.select_task("denoise")
     assert win.panel.seed_spin.isEnabled() and win.spread_map_action.isEnabled()
+    assert not form.isRowVisible(win.panel._blur_row), "the blur goes with the task"
+    assert form.isRowVisible(win.panel._seed_row) and form.isRowVisible(win.panel._sampler_row)
 
 
 def test_the_library_exports_what_the_app_runs():

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import secrets
 
+import numpy as np
 from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QFont, QPainter, QPalette
+from PySide6.QtGui import QFont, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -27,6 +28,8 @@ from PySide6.QtWidgets import (
 
 from .mask_editor import MaskEditor, MaskToolBar
 from .theme import icon
+
+BLUR_VIEW_PX = 72  # the estimated blur, drawn this big in the panel
 
 SAMPLER_CHOICES = [
     ("posterior", "Posterior (recommended)", "Exact Gaussian posterior jumps: the best quality per step"),
@@ -171,6 +174,7 @@ class RunPanel(QWidget):
             self.sampler_combo.setItemData(self.sampler_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self.sampler_combo.currentIndexChanged.connect(lambda _i: self.settings_changed.emit())
         form.addRow("Sampler", self.sampler_combo)
+        self._sampler_row = form.rowCount() - 1
 
         seed_row = QHBoxLayout()
         self.seed_spin = QSpinBox()
@@ -185,14 +189,22 @@ class RunPanel(QWidget):
         seed_row.addWidget(self.seed_spin, 1)
         seed_row.addWidget(self.dice_button)
         form.addRow("Seed", seed_row)
+        self._seed_row = form.rowCount() - 1
 
         self.device_combo = QComboBox()
         for key, label in DEVICE_CHOICES:
             self.device_combo.addItem(label, key)
         self.device_combo.currentIndexChanged.connect(lambda _i: self.settings_changed.emit())
         form.addRow("Device", self.device_combo)
+        # Blind deblurring: the blur found in the photo, drawn as the path the camera moved along.
+        self.blur_view = QLabel()
+        self.blur_view.setFixedSize(BLUR_VIEW_PX, BLUR_VIEW_PX)
+        self.blur_view.setStyleSheet("background: black; border-radius: 4px;")
+        form.addRow("Blur found", self.blur_view)
+        self._blur_row = form.rowCount() - 1
+        self._form = form
+        form.setRowVisible(self._blur_row, False)
         outer.addWidget(run_box)
-        self._tips = {w: w.toolTip() for w in (self.sampler_combo, self.seed_spin, self.dice_button)}
 
         self.restore_button = QPushButton(icon("mdi6.auto-fix", color="#ffffff"), "  Restore")
         self.restore_button.setObjectName("RestoreButton")
@@ -275,6 +287,7 @@ class RunPanel(QWidget):
             w.blockSignals(False)
         self.set_steps(self._steps_by_task.get(info.name, info.default_steps))
         self._apply_method(info)
+        self.show_blur(None)
         self.task_changed.emit(info.name)
 
     @property
@@ -293,13 +306,36 @@ class RunPanel(QWidget):
         )
         self.steps_spin.setToolTip(tip)
         self.steps_slider.setToolTip(tip)
+        # Blind deblurring gives one result for a photo: no sampler or seed to choose, so
+        # their rows go (as the mask tools go for tasks without a mask).
         for w in (self.sampler_combo, self.seed_spin, self.dice_button):
             w.setEnabled(not blind)
-            w.setToolTip(
-                "Blind deblurring gives one result for a photo: there is no sampler or seed to choose"
-                if blind
-                else self._tips.get(w, "")
+        for row in (self._sampler_row, self._seed_row):
+            self._form.setRowVisible(row, not blind)
+
+    def show_blur(self, kernel) -> None:
+        """Show the blur a blind run estimated (an odd square array), or hide the row (None)."""
+        if kernel is None:
+            self.blur_view.clear()
+            self._form.setRowVisible(self._blur_row, False)
+            return
+        k = np.asarray(kernel, np.float32)
+        grey = (np.clip(k / max(float(k.max()), 1e-12), 0, 1) ** 0.5 * 255 + 0.5).astype(np.uint8)
+        rgb = np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2))
+        img = QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0], QImage.Format.Format_RGB888).copy()
+        self.blur_view.setPixmap(
+            QPixmap.fromImage(img).scaled(
+                BLUR_VIEW_PX,
+                BLUR_VIEW_PX,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.FastTransformation,
             )
+        )
+        self.blur_view.setToolTip(
+            f"The blur estimated from the photo ({k.shape[0]} px): the path the camera moved along "
+            "while the shutter was open, brightest where it lingered"
+        )
+        self._form.setRowVisible(self._blur_row, True)
 
     # -- steps, seed, sampler, device
     def remember_steps(self, task: str, steps: int | None) -> None:

@@ -683,6 +683,7 @@ class MainWindow(QMainWindow):
         self.photo_name = name
         self.result = None
         self.outcome = None
+        self.panel.show_blur(None)
         self.previous = None
         self.previous_action.setChecked(False)
         self._forget_analysis()
@@ -931,6 +932,7 @@ class MainWindow(QMainWindow):
         self._keep_previous()
         self.result = outcome.image
         self.outcome = outcome
+        self.panel.show_blur(outcome.kernel)
         self.scrubber.refresh()
         self.scrubber.last()
         self._show_result()
