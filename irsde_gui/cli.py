@@ -244,7 +244,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     from .core.device import available_devices, pick_device
     from .core.tasks import TASKS
-    from .core.weights import WeightsError, installed_weights, read_card, search_dirs
+    from .core.weights import WeightsError, blind_prior, installed_weights, read_card, search_dirs
 
     print(f"IR-SDE Studio {__version__}")
     print(f"Python {sys.version.split()[0]}, PyTorch {torch.__version__}")
@@ -253,11 +253,12 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"  {kind:5s} {pick_device(kind).describe()}")
     print("Weights are looked for in: " + ", ".join(str(d) for d in search_dirs()))
     print("Tasks:")
-    installed = installed_weights()
-    for name, path in installed.items():
+    for name, path in installed_weights().items():
         t = TASKS[name]
-        if path is None and name == "deblur" and installed.get("denoise"):
-            print(f"  {name:8s} {t.label:14s} blind: blur estimated from the photo, denoise.pt as the prior")
+        prior = blind_prior(name) if path is None else None
+        if prior is not None:
+            how = f"blind: blur estimated from the photo, {prior.name} as the prior"
+            print(f"  {name:8s} {t.label:14s} {how}")
             continue
         if path is None:
             print(f"  {name:8s} {t.label:14s} no trained weights installed")

@@ -116,24 +116,23 @@ def scan_tasks() -> dict[str, TaskInfo]:
     """Every task with its installed weights and model card, or why it cannot run. No PyTorch needed."""
     from .core.blind import BLIND_ROUNDS, MAX_BLIND_ROUNDS
     from .core.tasks import TASKS
-    from .core.weights import WeightsError, installed_weights, read_card
+    from .core.weights import WeightsError, blind_prior, installed_weights, read_card
 
     tasks: dict[str, TaskInfo] = {}
-    installed = installed_weights()
-    blind_prior = installed.get("denoise")
-    for name, path in installed.items():
+    for name, path in installed_weights().items():
         t = TASKS[name]
         info = TaskInfo(
             name, t.label, t.description, t.icon, t.default_steps, t.sde.T, t.scale, t.uses_mask, path
         )
-        if path is None and name == "deblur" and blind_prior is not None:
+        prior = blind_prior(name) if path is None else None
+        if prior is not None:
             # No deblur network: deblur blind, with the denoise model as the image prior.
             info.method = "blind"
-            info.weights = blind_prior
+            info.weights = prior
             info.description = "Estimate the blur from the photo, then undo it (no deblur model installed)"
             info.default_steps, info.max_steps = BLIND_ROUNDS, MAX_BLIND_ROUNDS
             try:
-                info.card = read_card(blind_prior)
+                info.card = read_card(prior)
             except WeightsError as exc:
                 info.problem = f"blind deblurring needs the denoise model: {exc}"
         elif path is None:

@@ -435,14 +435,3 @@ def deconvolve(
         if progress:
             progress(i + 1, iters)
     return z
-
-
-def blind_deblur(
-    rgb: np.ndarray,
-    denoise: Callable[[np.ndarray], np.ndarray],
-    size: int = 31,
-    sigma: float | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Estimate the kernel, then deconvolve: (restored photo, kernel)."""
-    kernel = estimate_kernel(rgb, size)
-    return deconvolve(rgb, kernel, denoise, sigma), kernel

@@ -205,17 +205,15 @@ def restore_array(
 def blind_deblur_method(denoiser: Restorer) -> dict[str, tuple[str, Callable[[Degraded], np.ndarray]]]:
     """An extra deblur row: the kernel estimated from the blurred photo alone, then
     plug-and-play deconvolution with ``denoiser`` (the denoise model, one step a round)
-    as the prior; told neither the kernel nor the noise level."""
-    from .blind import blind_deblur
+    as the prior; told neither the kernel nor the noise level. It is the app's own route
+    (:class:`~irsde_gui.core.pipeline.BlindDeblurJob`)."""
+    from .pipeline import BlindDeblurJob
     from .tasks import get_task
 
-    task = get_task("denoise")
-
-    def denoise(img: np.ndarray) -> np.ndarray:
-        return restore_array(task, denoiser, img, None, 1)
+    task = get_task("deblur")
 
     def run(deg: Degraded) -> np.ndarray:
-        return blind_deblur(deg.model_input, denoise)[0]
+        return BlindDeblurJob(task, denoiser, deg.model_input).run()
 
     return {"blind": ("kernel estimate + PnP (denoise)", run)}
 

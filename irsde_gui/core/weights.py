@@ -219,6 +219,16 @@ def installed_weights() -> dict[str, Path | None]:
     return found
 
 
+def blind_prior(task: str) -> Path | None:
+    """The denoise model's file when ``task`` has no weights of its own and deblurs blind with
+    it (see :func:`resolve_weights`), else None."""
+    try:
+        model_task, path = resolve_weights(task)
+    except WeightsError:
+        return None
+    return path if model_task != task else None
+
+
 def resolve_weights(task: str, explicit: str | os.PathLike | None = None) -> tuple[str, Path]:
     """``(model task, weight file)`` that runs ``task``: its own weights, or, for deblur with
     none installed, the denoise model, which blind deblurring uses as its image prior
