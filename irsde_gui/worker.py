@@ -410,8 +410,7 @@ class RestoreWorker(QObject):
         report = RunReport.from_job(
             job, restorer, state.seconds, elapsed, input_path=req.source, stopped_early=stopped
         )
-        kernel = getattr(job, "kernel", None)
-        return RunOutcome(image, report, len(state.seconds), job.steps, stopped=stopped, kernel=kernel)
+        return RunOutcome(image, report, len(state.seconds), job.steps, stopped=stopped, kernel=job.kernel)
 
     def _write(self, photo, alpha, outcome: RunOutcome, req: RunRequest) -> None:
         from .core.imageio import write_photo

@@ -63,6 +63,7 @@ class _Job:
     """What both jobs share: :meth:`run` drives :meth:`steps_iter` to the end."""
 
     result: np.ndarray | None
+    kernel: np.ndarray | None = None  # the blur a blind job estimated (None for network runs)
 
     def steps_iter(self) -> Iterator[StepRecord]:
         raise NotImplementedError

@@ -6,7 +6,7 @@ import secrets
 
 import numpy as np
 from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QFont, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QFont, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from .mask_editor import MaskEditor, MaskToolBar
 from .theme import icon
+from .trajectory import qimage_from_rgb
 
 BLUR_VIEW_PX = 72  # the estimated blur, drawn this big in the panel
 
@@ -321,8 +322,7 @@ class RunPanel(QWidget):
             return
         k = np.asarray(kernel, np.float32)
         grey = (np.clip(k / max(float(k.max()), 1e-12), 0, 1) ** 0.5 * 255 + 0.5).astype(np.uint8)
-        rgb = np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2))
-        img = QImage(rgb.data, rgb.shape[1], rgb.shape[0], rgb.strides[0], QImage.Format.Format_RGB888).copy()
+        img = qimage_from_rgb(np.repeat(grey[..., None], 3, axis=2))
         self.blur_view.setPixmap(
             QPixmap.fromImage(img).scaled(
                 BLUR_VIEW_PX,
