@@ -63,6 +63,7 @@ class _Job:
     """What both jobs share: :meth:`run` drives :meth:`steps_iter` to the end."""
 
     result: np.ndarray | None
+    method = "sde"  # how the photo is restored: "sde" (the task's network) or "blind"
     kernel: np.ndarray | None = None  # the blur a blind job estimated (None for network runs)
 
     def steps_iter(self) -> Iterator[StepRecord]:
@@ -185,6 +186,8 @@ class BlindDeblurJob(_Job):
     :class:`StepRecord`: ``x_t`` the Fourier step, ``x0_hat`` the denoised estimate. The
     same photo always gives the same result, so the seed and sampler are unused.
     """
+
+    method = "blind"
 
     def __init__(
         self,

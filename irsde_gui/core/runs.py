@@ -159,7 +159,7 @@ class RunReport:
         from .. import __version__
 
         weights = restorer.weights
-        kernel = getattr(job, "kernel", None)
+        kernel = job.kernel
         peak, peak_of = peak_memory(restorer.device.kind)
         h, w = job.height, job.width
         scale = job.task.scale
@@ -183,7 +183,7 @@ class RunReport:
             peak_memory_of=peak_of,
             app_version=__version__,
             step_seconds=[round(s, 4) for s in step_seconds],
-            method="blind" if hasattr(job, "kernel") else "sde",
+            method=job.method,
             blur_kernel_px=int(kernel.shape[0]) if kernel is not None else None,
         )
 
