@@ -330,6 +330,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from .core.train import RESUME_OVERRIDABLE, TrainConfig, Trainer
 
+    if args.anneal and not args.minutes:
+        print("error: --anneal needs --minutes (the time over which the rate decays)", file=sys.stderr)
+        return 2
     if args.threads:
         torch.set_num_threads(args.threads)
     given = {
@@ -397,7 +400,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"from step {trainer.state.step}",
             file=sys.stderr,
         )
-    final = trainer.run(max_seconds=args.minutes * 60 if args.minutes else None)
+    final = trainer.run(max_seconds=args.minutes * 60 if args.minutes else None, anneal=args.anneal)
     if trainer.dist.main and not args.quiet:
         print(
             f"\nirsde: stopped at step {final.step}; {final.seconds / 60:.1f} min of compute in all; "
@@ -650,6 +653,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--minutes", type=float, help="stop (with a checkpoint) after this many minutes")
     t.add_argument("--resume", action="store_true", help="continue the run in --out")
     t.add_argument("--compile", action="store_true", help="torch.compile the network (GPUs)")
+    t.add_argument(
+        "--anneal",
+        action="store_true",
+        help="with --minutes: decay the learning rate to its floor by the end of this start",
+    )
     t.add_argument("--device", default="auto")
     t.add_argument("--threads", type=int, help="CPU threads")
     t.add_argument("-q", "--quiet", action="store_true")

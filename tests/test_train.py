@@ -417,3 +417,28 @@ def test_data_parallel_replicas_agree_on_timed_checkpoints(photos, tmp_path):
     assert all(isinstance(r, dict) for r in ckpt["rng"]) and len(ckpt["rng"]) == 2
     checks = ckpt["replica_checksums"]
     assert isinstance(checks[0], float) and checks[0] == checks[1]
+
+
+def test_an_annealed_start_ends_at_the_floor_rate_and_then_resumes_the_schedule(photos, tmp_path):
+    cfg = config(photos, iters=100_000, warmup=1, lr=1e-3, min_lr=1e-5)
+    trainer = Trainer(cfg, tmp_path / "run")
+    with pytest.raises(ValueError, match="time budget"):
+        trainer.run(max_steps=2, anneal=True)
+    trainer.run(max_seconds=1.5, anneal=True)
+    # The rate decayed along the start's time budget, well below the step schedule's.
+    assert lr_at(trainer.state.step, trainer.cfg) > 9e-4
+    assert trainer.lr_now < 2e-4
+    with open(tmp_path / "run" / "log.csv") as f:
+        rates = [float(r["lr"]) for r in csv.DictReader(f)]
+    assert rates == sorted(rates, reverse=True) and rates[0] > 5 * rates[-1]
+    assert trainer.state.sessions[-1]["annealed"] is True
+    resumed = Trainer(cfg, tmp_path / "run", resume=True)
+    resumed.run(max_steps=1)
+    assert resumed.lr_now == pytest.approx(lr_at(resumed.state.step - 1, cfg))
+
+
+def test_cli_refuses_to_anneal_without_a_time_budget(photos, tmp_path, capsys):
+    out = str(tmp_path / "r")
+    code = main(["train", "--task", "denoise", "--data", str(photos), "--out", out, "--anneal"])
+    assert code == 2
+    assert "--anneal needs --minutes" in capsys.readouterr().err

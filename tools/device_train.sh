@@ -7,44 +7,77 @@
 #   python tools/pack_data.py --max-side 480 --quality 85      # .carry/data (~25 MiB)
 #   irsde pack runs/TASK --out .carry/runs/TASK.pt --ema-only  # only if runs/TASK is newer than weights/
 #   pkill -f train_cpu.sh                                      # the GPU run supersedes CPU runs
-# The device call (carry [".carry"]), e.g. 9 minutes of training for four tasks:
-#   bash tools/device_train.sh 9 denoise deblur sr inpaint
+# The device call (carry [".carry"], timeout_s 600), e.g. 8.3 minutes of training for six tasks,
+# each TASK=ITERS setting where its cosine schedule ends (the step schedule gives the peak rate;
+# ANNEAL=1 warms up again and decays to the floor rate by the end of the call):
+#   ANNEAL=1 bash tools/device_train.sh 8.3 deblur=150000 denoise=200000 sr=200000 ...
 # Back here, for each task:
 #   irsde unpack /work/.device/.../TASK.pt --out runs/TASK     # then CPU training resumes it
 #
-# $OUT receives TASK.pt (packed, EMA only, ~6.3 MB each) and one train.log; at most
-# 8 files and 64 MiB come back, so at most 7 tasks per call.
+# $OUT receives TASK.pt (packed, EMA only, ~4.4 MB each) and one train.log (every trainer's
+# output, GPU utilisation every 20 s); at most 8 files and 64 MiB come back, so at most 7 tasks.
+# Every trainer is stopped (SIGTERM: it saves a checkpoint) 45 s after its time is up, so the
+# packs are written inside the call's limit even if a validation runs late.
 set -u
 minutes=$1
 shift
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 IRSDE_DATA_DIR=/tmp/irsde OMP_NUM_THREADS=2
 py=${PYTHON:-python3}
 out=${OUT:-/tmp/out}
+log="$out/train.log"
 mkdir -p "$out" /tmp/runs
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
+{
+  date -u
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+  $py -c "import sys, torch, numpy, cv2; print(sys.version.split()[0], 'torch', torch.__version__, 'numpy', numpy.__version__, 'cv2', cv2.__version__)"
+} >>"$log" 2>&1
 data=$(ls -d .carry/data/*/ | grep -v val_)
-pids=()
-for task in "$@"; do
+(while sleep 20; do
+  echo "$(date -u +%T) gpu $(nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader)"
+done >>/tmp/runs/gpu.log 2>&1) &
+watcher=$!
+limit=$(awk -v m="$minutes" 'BEGIN { printf "%d", m * 60 + 45 }')
+
+train_one() { # TASK or TASK=ITERS
+  local task=${1%%=*} iters=${1#*=}
+  [ "$iters" = "$1" ] && iters=""
   if [ -f ".carry/runs/$task.pt" ]; then
     $py -m irsde_gui.cli unpack ".carry/runs/$task.pt" --out "/tmp/runs/$task"
   elif [ -f "weights/$task.pt" ]; then
     $py -m irsde_gui.cli unpack "weights/$task.pt" --out "/tmp/runs/$task"
   fi
   # Deblur is validated as it is judged: whole photos, the benchmark kernels (never trained on).
-  extra=""
+  local extra=""
   [ "$task" = deblur ] && [ -f .carry/kernels/levin09.npz ] &&
     extra="--val-crop 0 --val-steps 1 --val-kernels .carry/kernels/levin09.npz"
-  resume=""
+  local resume=""
   [ -f "/tmp/runs/$task/checkpoint.pt" ] && resume="--resume"
-  $py -m irsde_gui.cli train --task "$task" --data $data --val .carry/data/val_cbsd68 \
-    --out "/tmp/runs/$task" --iters 200000 --batch "${BATCH:-48}" --patch "${PATCH:-128}" \
-    --minutes "$minutes" --device "${DEVICE:-cuda}" --log-every 100 --val-every 1000 --ckpt-minutes 2 \
-    $extra $resume ${COMPILE:+--compile} -q > "/tmp/runs/$task.log" 2>&1 &
+  timeout -s TERM -k 30 "$limit" \
+    $py -m irsde_gui.cli train --task "$task" --data $data --val .carry/data/val_cbsd68 \
+    --out "/tmp/runs/$task" ${iters:+--iters "$iters"} --batch "${BATCH:-48}" --patch "${PATCH:-128}" \
+    --minutes "$minutes" ${ANNEAL:+--anneal} --device "${DEVICE:-cuda}" --log-every 100 \
+    --val-every 1000 --ckpt-minutes 2 $extra $resume ${COMPILE:+--compile} -q
+  echo "exit status $?"
+}
+
+pids=()
+for spec in "$@"; do
+  train_one "$spec" >"/tmp/runs/${spec%%=*}.log" 2>&1 &
   pids+=($!)
 done
 wait "${pids[@]}"
-for task in "$@"; do
-  echo "== $task"; tail -n 3 "/tmp/runs/$task/log.csv" 2>/dev/null; tail -n 2 "/tmp/runs/$task/validation.csv" 2>/dev/null
-  tail -n 5 "/tmp/runs/$task.log"
-  $py -m irsde_gui.cli pack "/tmp/runs/$task" --out "$out/$task.pt" --ema-only
-done 2>&1 | tee "$out/train.log"
+kill "$watcher" 2>/dev/null
+for spec in "$@"; do
+  task=${spec%%=*}
+  (
+    echo "== $task"
+    tail -n 3 "/tmp/runs/$task/log.csv" 2>/dev/null
+    tail -n 4 "/tmp/runs/$task/validation.csv" 2>/dev/null
+    tail -n 8 "/tmp/runs/$task.log"
+    $py -m irsde_gui.cli pack "/tmp/runs/$task" --out "$out/$task.pt" --ema-only
+  ) >"/tmp/runs/$task.summary" 2>&1 &
+done
+wait
+for spec in "$@"; do cat "/tmp/runs/${spec%%=*}.summary"; done >>"$log"
+cat /tmp/runs/gpu.log >>"$log"
+cat "$log"

@@ -280,12 +280,16 @@ class EMA:
     @torch.no_grad()
     def update(self, net: torch.nn.Module, step: int) -> None:
         d = min(self.decay, (1 + step) / (10 + step))
+        shadows, values = [], []
         for k, v in net.state_dict().items():
-            s = self.shadow[k]
             if v.is_floating_point():
-                s.mul_(d).add_(v.detach().float(), alpha=1 - d)
+                shadows.append(self.shadow[k])
+                values.append(v.detach().float())
             else:
-                s.copy_(v)
+                self.shadow[k].copy_(v)
+        # One fused launch per op instead of two per tensor (a GPU step is launch-bound).
+        torch._foreach_mul_(shadows, d)
+        torch._foreach_add_(shadows, values, alpha=1 - d)
 
     def state_dict(self) -> dict:
         return self.shadow
@@ -401,6 +405,10 @@ class Trainer:
         self.data = PatchSampler(cfg.data, cfg.patch, rank_seed)
         self.gen = torch.Generator().manual_seed(rank_seed + 1)
         self.state = TrainState()
+        self.anneal_seconds: float | None = None  # set by run(anneal=True)
+        self._elapsed = 0.0  # seconds into this start, agreed between replicas
+        self._start_step = 0
+        self.lr_now = lr_at(0, cfg)
         if resume and ckpt_path.exists():
             self._load(ckpt_path)
             if self.dist.main:  # rows logged after the last checkpoint are about to be redone
@@ -413,6 +421,8 @@ class Trainer:
             ids = [self.device.device.index] if dev.type == "cuda" else None
             self.model = DDP(self.net, device_ids=ids)
         self.forward = torch.compile(self.model) if compile else self.model
+        if dev.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # training shapes are fixed: tune convolutions once
         if dev.type == "cuda" and self.device.autocast_dtype:
             self.autocast = torch.autocast("cuda", dtype=self.device.autocast_dtype)
         elif dev.type == "cpu" and cpu_supports_bf16():
@@ -489,7 +499,21 @@ class Trainer:
             self.gen.manual_seed(self.cfg.seed + self.state.step + 7919 * self.dist.rank + 1)
 
     # ---------------------------------------------------------------- one step
-    def train_step(self) -> float:
+    def learning_rate(self) -> float:
+        """The schedule's rate at this step; in an annealed start (``run(anneal=True)``) it is
+        further decayed to ``min_lr`` along a cosine over the start's time budget."""
+        cfg = self.cfg
+        lr = lr_at(self.state.step, cfg)
+        if self.anneal_seconds:
+            frac = min(1.0, self._elapsed / self.anneal_seconds)
+            lr = cfg.min_lr + (lr - cfg.min_lr) * 0.5 * (1 + math.cos(math.pi * frac))
+            # A start from a packed run has fresh optimizer moments: warm up again.
+            lr *= min(1.0, (self.state.step - self._start_step + 1) / max(1, cfg.warmup))
+        return lr
+
+    def train_step(self) -> torch.Tensor:
+        """One optimizer step; returns the loss as a 0-d tensor on the device (reading it would
+        make the CPU wait for the GPU every step)."""
         cfg, dev = self.cfg, self.device.device
         x0 = self.data.batch(cfg.batch).to(dev, non_blocking=True).float().div_(255.0)
         mu = degrade(cfg.task, x0, self.gen)
@@ -508,8 +532,9 @@ class Trainer:
         else:
             x0_hat = mu + out
         loss = training_loss(cfg.loss, self.sde, x_t, mu, x0, x0_hat, t_dev)
+        self.lr_now = self.learning_rate()
         for group in self.opt.param_groups:
-            group["lr"] = lr_at(self.state.step, cfg)
+            group["lr"] = self.lr_now
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.grad_clip > 0:
@@ -518,7 +543,7 @@ class Trainer:
         self.ema.update(self.net, self.state.step)
         self.state.step += 1
         self.state.patches += cfg.batch * self.dist.world
-        return float(loss.detach())
+        return loss.detach()
 
     # ---------------------------------------------------------------- validation
     def validate(self) -> dict:
@@ -555,12 +580,22 @@ class Trainer:
     def request_stop(self, *_args) -> None:
         self._stop = True
 
-    def run(self, max_seconds: float | None = None, max_steps: int | None = None) -> TrainState:
+    def run(
+        self, max_seconds: float | None = None, max_steps: int | None = None, anneal: bool = False
+    ) -> TrainState:
         """Train until ``iters``, or for ``max_seconds``/``max_steps`` of this start, or until asked to
-        stop (SIGINT/SIGTERM); a checkpoint is written often and always at the end."""
+        stop (SIGINT/SIGTERM); a checkpoint is written often and always at the end.
+
+        ``anneal`` (with ``max_seconds``) warms the learning rate up again over ``warmup`` steps
+        and decays it to its floor by the end of this start, so a short run on borrowed hardware
+        ends with settled weights; a later start goes back to the step schedule (a warm restart)."""
         cfg = self.cfg
+        if anneal and not max_seconds:
+            raise ValueError("annealing needs a time budget (max_seconds)")
         self.net.train()
         began = time.perf_counter()
+        self.anneal_seconds = max_seconds if anneal else None
+        self._start_step = self.state.step
         last_ckpt = began
         window_t, window_n, losses = began, 0, []
         start_step, start_seconds = self.state.step, self.state.seconds
@@ -571,6 +606,7 @@ class Trainer:
             "batch": cfg.batch,  # per process; a resumed run may change it, and the patch size
             "patch": cfg.patch,
             "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+            **({"annealed": True} if anneal else {}),
             "seconds": 0.0,
             "iterations": 0,
         }
@@ -583,16 +619,20 @@ class Trainer:
                 old_handlers[sig] = signal.signal(sig, self.request_stop)
         try:
             while self.state.step < cfg.iters:
+                elapsed = time.perf_counter() - began
                 stop = (
                     self._stop
-                    or (max_seconds is not None and time.perf_counter() - began > max_seconds)
+                    or (max_seconds is not None and elapsed > max_seconds)
                     or (max_steps is not None and self.state.step - start_step >= max_steps)
                 )
                 due = time.perf_counter() - last_ckpt > cfg.ckpt_minutes * 60
                 if self.dist.enabled:
-                    # Replicas decide together: a save is a collective, and each one's clock differs.
-                    flags = self._gather((bool(stop), bool(due)))
+                    # Replicas decide together: a save is a collective, and each one's clock differs
+                    # (so does the annealed rate, which must be the same on every replica).
+                    flags = self._gather((bool(stop), bool(due), elapsed))
                     stop, due = any(f[0] for f in flags), any(f[1] for f in flags)
+                    elapsed = max(f[2] for f in flags)
+                self._elapsed = elapsed
                 if stop:
                     break
                 if due:
@@ -608,8 +648,8 @@ class Trainer:
                     rate = window_n / max(now - window_t, 1e-9)
                     row = {
                         "step": self.state.step,
-                        "loss": float(np.mean(losses)),
-                        "lr": lr_at(self.state.step - 1, cfg),
+                        "loss": float(torch.stack(losses).double().mean()),
+                        "lr": self.lr_now,
                         "it_per_s": rate,
                         "patches_per_s": rate * cfg.batch * self.dist.world,
                         "minutes": self.state.seconds / 60,
