@@ -119,9 +119,8 @@ def torchrun_train(photos, run, iters: int, *extra: str) -> tuple[list[str], dic
     return cmd, env
 
 
-def test_data_parallel_replicas_hold_identical_weights(photos, tmp_path):
-    run = tmp_path / "ddp"
-    cmd, env = torchrun_train(photos, run, 6)
+def run_replicas(cmd: list[str], env: dict, run) -> subprocess.CompletedProcess:
+    """Run a torchrun command to the end; relaunch it once on a new port if a replica is lost."""
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
     if proc.returncode != 0:
         # torchrun on gloo sometimes loses a replica to SIGABRT inside the full suite (not alone);
@@ -130,10 +129,17 @@ def test_data_parallel_replicas_hold_identical_weights(photos, tmp_path):
         # the aborting rank's Python stack is in it.
         head = proc.stderr[:3000]
         msg = f"torchrun lost a replica (rc {proc.returncode}); relaunched once:\n{head}"
-        warnings.warn(msg, stacklevel=1)
+        warnings.warn(msg, stacklevel=2)
         cmd[cmd.index("--master_port") + 1] = str(free_port())
         shutil.rmtree(run, ignore_errors=True)
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    return proc
+
+
+def test_data_parallel_replicas_hold_identical_weights(photos, tmp_path):
+    run = tmp_path / "ddp"
+    cmd, env = torchrun_train(photos, run, 6)
+    proc = run_replicas(cmd, env, run)
     assert proc.returncode == 0, proc.stderr[:1500] + "\n...\n" + proc.stderr[-1500:]
     ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
     checks = ckpt["replica_checksums"]
@@ -410,7 +416,7 @@ def test_data_parallel_replicas_agree_on_timed_checkpoints(photos, tmp_path):
     cmd, env = torchrun_train(
         photos, run, 60, "--log-every", "5", "--ckpt-every", "100000", "--ckpt-minutes", "0.0005"
     )
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    proc = run_replicas(cmd, env, run)
     assert proc.returncode == 0, proc.stderr[-2000:]
     ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
     assert ckpt["step"] == 60
