@@ -41,3 +41,32 @@ def test_shipped_model_is_verified_small_and_documented(task):
     assert np.isfinite(out).all() and out.shape == (40 * TASKS[task].scale, 48 * TASKS[task].scale, 3)
     if TASKS[task].scale == 1:
         assert np.abs(out - img).max() > 1e-3  # a trained model changes the photo
+
+
+def test_readme_model_table_gives_minutes_per_device_and_every_stage():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "readme_models", Path(__file__).parents[1] / "tools" / "readme_models.py"
+    )
+    rm = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rm)
+    tr = {
+        "minutes": 53.3,
+        "hardware": ["CPU: AMD EPYC (1 threads)", "NVIDIA H200 (CUDA)"],
+        "sessions": [
+            {"device": "CPU: AMD EPYC (1 threads)", "seconds": 1800.0},
+            {"device": "CPU: AMD EPYC (1 threads)", "seconds": 900.0},
+            {"device": "NVIDIA H200 (CUDA)", "seconds": 498.0},
+        ],
+        "stages": [
+            {"from_step": 0, "iterations": 9425, "batch": None, "patch": None},
+            {"from_step": 9425, "iterations": 2506, "batch": 48, "patch": 128},
+        ],
+    }
+    assert rm.compute_text(tr) == "45.0 min on CPU: AMD EPYC (1 thread) + 8.3 min on NVIDIA H200 (CUDA)"
+    assert rm.stages_text(tr) == " (batch × patch: ? to step 9425, 48 × 128² to step 11931)"
+    # Sessions that do not add up to the total (an older card): the total, on every device named.
+    tr["minutes"] = 99.0
+    assert rm.compute_text(tr) == "99.0 min on CPU: AMD EPYC (1 thread), NVIDIA H200 (CUDA)"

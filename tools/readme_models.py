@@ -34,22 +34,40 @@ def table(weights: Path) -> str:
         val = card.get("validation", {})
         floor = next((v["floor"] for v in val.values() if isinstance(v, dict) and "floor" in v), None)
         floor_text = "—" if floor is None else f"{floor['rule']}: {'met' if floor['met'] else 'not yet'}"
-        # cards written before "1 thread" was spelt right still say "1 threads"
-        hw = ", ".join(tr.get("hardware", [])).replace("(1 threads)", "(1 thread)") or "?"
         rows.append(
             f"| {task} | {card.get('parameters', 0) / 1e6:.2f} M | {tr.get('iterations', '?')} iterations"
-            f"{stages_text(tr)}, {tr.get('minutes', '?')} min on {hw} | {val.get('summary', '—')} "
+            f"{stages_text(tr)}, {compute_text(tr)} | {val.get('summary', '—')} "
             f"| {floor_text} |"
         )
     return "\n".join(rows)
 
 
+def compute_text(tr: dict) -> str:
+    """ "45.0 min on CPU: ... + 8.3 min on NVIDIA H200 (CUDA)": minutes on each kind of hardware,
+    from the card's sessions (older cards without them: the total on every device named)."""
+    per: dict[str, float] = {}
+    for s in tr.get("sessions") or []:
+        device = s["device"] + (f" x{s['processes']}" if s.get("processes", 1) > 1 else "")
+        per[device] = per.get(device, 0.0) + float(s.get("seconds", 0.0)) / 60
+    if per and abs(sum(per.values()) - float(tr.get("minutes", 0))) < 0.2:
+        text = " + ".join(f"{m:.1f} min on {d}" for d, m in per.items())
+    else:
+        text = f"{tr.get('minutes', '?')} min on {', '.join(tr.get('hardware', [])) or '?'}"
+    # cards written before "1 thread" was spelt right still say "1 threads"
+    return text.replace("(1 threads)", "(1 thread)")
+
+
 def stages_text(tr: dict) -> str:
-    """ " (batch x patch: 16 x 64² to step 2870, 8 x 128² to 20000, ...)" when the run changed them."""
+    """ " (batch x patch: 16 x 64² to step 2870, 8 x 128² to 20000, ...)" when the run changed them;
+    "?" for stages from sessions that did not record them."""
     stages = tr.get("stages") or []
-    if len(stages) < 2 or any(s["batch"] is None or s["patch"] is None for s in stages):
+    if len(stages) < 2:
         return ""
-    parts = [f"{s['batch']} × {s['patch']}² to step {s['from_step'] + s['iterations']}" for s in stages]
+
+    def size(s: dict) -> str:
+        return "?" if s["batch"] is None or s["patch"] is None else f"{s['batch']} × {s['patch']}²"
+
+    parts = [f"{size(s)} to step {s['from_step'] + s['iterations']}" for s in stages]
     return f" (batch × patch: {', '.join(parts)})"
 
 
