@@ -422,21 +422,23 @@ def depth_maps(shape, g: torch.Generator, device, max_zoom: float = 1.0) -> Tens
         maps = []
         for z in zooms:
             hh, ww = max(h, round(h * z)), max(w, round(w * z))
-            big = depth_maps((1, 1, hh, ww), g, "cpu")
+            big = depth_maps((1, 1, hh, ww), g, device)
             top = int(torch.randint(0, hh - h + 1, (1,), generator=g))
             left = int(torch.randint(0, ww - w + 1, (1,), generator=g))
             maps.append(big[..., top : top + h, left : left + w])
-        return torch.cat(maps).to(device)
-    coarse = torch.rand((b, 1, 4, 4), generator=g)
-    fine = torch.rand((b, 1, 8, 8), generator=g)
+        return torch.cat(maps)
+    # The few random numbers come from ``g`` on the CPU; the maps (up to 16 times a patch's area
+    # when zoomed) are interpolated where they are used, which kept a GPU run waiting on the CPU.
+    coarse = torch.rand((b, 1, 4, 4), generator=g).to(device)
+    fine = torch.rand((b, 1, 8, 8), generator=g).to(device)
     d = F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=False)
     d = d + 0.3 * F.interpolate(fine, size=(h, w), mode="bicubic", align_corners=False)
-    ramp = torch.linspace(1.0, 0.0, h).view(1, 1, h, 1)
-    prior = _uniform(g, b, 0.0, 1.0).float().view(-1, 1, 1, 1)
+    ramp = torch.linspace(1.0, 0.0, h, device=device).view(1, 1, h, 1)
+    prior = _uniform(g, b, 0.0, 1.0).float().to(device).view(-1, 1, 1, 1)
     d = d + prior * ramp
     lo = d.amin(dim=(2, 3), keepdim=True)
     hi = d.amax(dim=(2, 3), keepdim=True)
-    return ((d - lo) / (hi - lo).clamp_min(1e-6)).to(device)
+    return (d - lo) / (hi - lo).clamp_min(1e-6)
 
 
 def haze(x0: Tensor, depth: Tensor, beta: Tensor, airlight: Tensor) -> Tensor:
