@@ -17,7 +17,9 @@
 # Measured (2026-11-27, one H200, eager bf16, channels-last): six tasks at batch 48 x 128² made
 # 1,250 patches/s in all, the GPU 100 % busy (dehaze half the rate of the others; its depth
 # maps were then drawn on the CPU); deblur alone at batch 192 made 990 patches/s, the GPU 30-80 %
-# busy. Two CPU replicas make about 31 patches/s.
+# busy. Two CPU replicas make about 31 patches/s. Not yet tried on a GPU: COMPILE=1 (passes
+# --compile; it trains on the CPU here after about 3 minutes of compiling), fewer processes with
+# larger batches.
 #
 # $OUT receives TASK.pt (packed, EMA only, ~4.4 MB each) and one train.log (every trainer's
 # output, GPU utilisation every 20 s); at most 8 files and 64 MiB come back, so at most 7 tasks.
