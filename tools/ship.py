@@ -81,10 +81,11 @@ def main() -> None:
               "--steps", str(steps), "--json", str(out), *more)  # fmt: skip
         return json.loads(out.read_text())
 
-    sweep = {}
+    sweep, swept = {}, 0
     for s in [int(v) for v in args.steps.split(",")]:
         res = evaluate(s, work / f"sweep_{s}.json", "--limit", str(args.limit_sweep), "-q")
         sweep[s] = res["mean"]["model"][metric(task)]
+        swept = res["images"]  # fewer than --limit-sweep where the set is smaller
     best = max(sweep.values())
     # The fewest steps within 0.05 dB of the best: as good, and faster.
     steps = min(s for s, v in sweep.items() if v >= best - 0.05)
@@ -94,7 +95,7 @@ def main() -> None:
     need, ok = floor_met(task, res["mean"])
     res["floor"] = {"rule": FLOOR[task], "needed": round(need, 3), "met": ok}
     m = metric(task)
-    res["step_sweep"] = {"images": args.limit_sweep, m: {str(k): round(v, 3) for k, v in sweep.items()}}
+    res["step_sweep"] = {"images": swept, m: {str(k): round(v, 3) for k, v in sweep.items()}}
     mean = res["mean"]
     res["summary"] = (
         f"{m.upper().replace('_', '-')} {mean['model'][m]:.2f} dB at {steps} step{'s' if steps != 1 else ''} "
