@@ -425,12 +425,25 @@ def test_data_parallel_replicas_agree_on_timed_checkpoints(photos, tmp_path):
     assert isinstance(checks[0], float) and checks[0] == checks[1]
 
 
-def test_an_annealed_start_ends_at_the_floor_rate_and_then_resumes_the_schedule(photos, tmp_path):
+def test_an_annealed_start_ends_at_the_floor_rate_and_then_resumes_the_schedule(
+    photos, tmp_path, monkeypatch
+):
+    import itertools
+    import time
+    import types
+
+    from irsde_gui.core import train as train_module
+
     cfg = config(photos, iters=100_000, warmup=1, lr=1e-3, min_lr=1e-5)
     trainer = Trainer(cfg, tmp_path / "run")
     with pytest.raises(ValueError, match="time budget"):
         trainer.run(max_steps=2, anneal=True)
+    # The trainer's clock advances 10 ms each time it is read, whatever the machine's speed.
+    clock = itertools.count(0.0, 0.01)
+    fake = types.SimpleNamespace(perf_counter=lambda: next(clock), strftime=time.strftime)
+    monkeypatch.setattr(train_module, "time", fake)
     trainer.run(max_seconds=1.5, anneal=True)
+    assert trainer.state.step > 20
     # The rate decayed along the start's time budget, well below the step schedule's.
     assert lr_at(trainer.state.step, trainer.cfg) > 9e-4
     assert trainer.lr_now < 2e-4
