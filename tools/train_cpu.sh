@@ -37,7 +37,7 @@ while true; do
     # +0.10 dB on its 8 validation photos (24 benchmark photos: +0.03 +/- 0.03 dB, at the best
     # shift +0.08 +/- 0.03). After an annealed GPU run (tools/device_train.sh) to 77.4k
     # (validation 23.11 dB), 110k's rate (1.9e-4 at batch 16) lost it again: 23.16, 23.14,
-    # 22.99 dB at 78k-80k. 100k starts at 1e-4.
+    # 22.99 dB at 78k-80k; 100k (1e-4 there) gave 23.16, 23.16, 23.06 and anneals sooner.
     iters=${IRSDE_TRAIN_ITERS:-200000}
     [ "$task" = deblur ] && iters=${IRSDE_TRAIN_ITERS:-100000}
     resume=""
