@@ -196,6 +196,30 @@ def test_a_small_photo_gets_the_largest_kernel_that_fits():
         blind.estimate_photo_kernel(cv2.resize(shapes(), (9, 9)))
 
 
+def test_a_scattered_estimate_keeps_its_heaviest_island():
+    k = np.zeros((9, 9))
+    k[::2, ::2] = 1.0  # 25 islands of 4 % each: every one below the 10 % that an island needs
+    k[4, 4] = 1.5
+    pruned = blind._prune(k)
+    assert np.isfinite(pruned).all() and pruned.sum() == pytest.approx(1.0)
+    assert np.argwhere(pruned > 0).tolist() == [[4, 4]]
+
+
+def test_a_fine_regular_pattern_gives_a_usable_kernel():
+    """One-pixel stripes scattered the estimate into small islands, which pruning all removed:
+    the kernel came out as NaN and the deconvolution refused it with an internal message."""
+    stripes = np.tile((np.arange(80) % 2)[None, :, None], (64, 1, 3)).astype(np.float32)
+    k = blind.estimate_photo_kernel(stripes)
+    assert np.isfinite(k).all() and k.sum() == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("level", [0.0, 0.5, 1.0])
+def test_a_photo_without_edges_says_no_blur_can_be_measured(level):
+    flat = np.full((120, 160, 3), level, np.float32)
+    with pytest.raises(ValueError, match=r"no blur could be measured in this photo \(160x120 px\)"):
+        blind.estimate_photo_kernel(flat)
+
+
 def test_tiled_deconvolution_agrees_with_the_whole_photo(shake):
     img = shapes(150, seed=5)[:, :130]
     y = blurred(img, shake, 0.01)

@@ -140,6 +140,19 @@ def test_a_blind_run_reports_the_estimate_then_one_frame_a_round(qtbot, denoise_
     assert run.wait(5_000)
 
 
+def test_a_blind_run_on_a_featureless_photo_fails_with_a_clear_message(qtbot, denoise_only):
+    pytest.importorskip("pytestqt")
+    from irsde_gui.worker import RestoreRun, RunRequest
+
+    run = RestoreRun(RunRequest("deblur", rgb=np.full((120, 160, 3), 0.4, np.float32), steps=2, device="cpu"))
+    with qtbot.waitSignal(run.failed, timeout=30_000) as blocker:
+        run.start()
+    failure = blocker.args[0]
+    assert failure.kind == "input"
+    assert failure.message.startswith("no blur could be measured in this photo (160x120 px)")
+    assert run.wait(5_000)
+
+
 def test_a_blind_run_stops_during_the_estimate(qtbot, denoise_only):
     pytest.importorskip("pytestqt")
     from irsde_gui.worker import RestoreRun, RunRequest
