@@ -9,6 +9,8 @@ import argparse
 import json
 from pathlib import Path
 
+from irsde_gui.core.train import session_hardware
+
 BEGIN, END = "<!-- models:begin -->", "<!-- models:end -->"
 ORDER = ["denoise", "deblur", "derain", "sr", "inpaint", "dehaze"]
 
@@ -47,7 +49,7 @@ def compute_text(tr: dict) -> str:
     from the card's sessions (older cards without them: the total on every device named)."""
     per: dict[str, float] = {}
     for s in tr.get("sessions") or []:
-        device = s["device"] + (f" x{s['processes']}" if s.get("processes", 1) > 1 else "")
+        device = session_hardware(s)
         per[device] = per.get(device, 0.0) + float(s.get("seconds", 0.0)) / 60
     if per and abs(sum(per.values()) - float(tr.get("minutes", 0))) < 0.2:
         text = " + ".join(f"{m:.1f} min on {d}" for d, m in per.items())

@@ -6,7 +6,7 @@
 #
 #   tools/train_cpu.sh [MINUTES_PER_TURN] [TASK...]
 #
-# IRSDE_TRAIN_ITERS sets where every task's cosine schedule ends (default 200k; deblur 110k).
+# IRSDE_TRAIN_ITERS sets where every task's cosine schedule ends (default 200k; deblur 100k).
 set -u
 cd "$(dirname "$0")/.."
 minutes=${1:-20}

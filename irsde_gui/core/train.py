@@ -728,6 +728,12 @@ def unpack_run(packed: str | os.PathLike, run_dir: str | os.PathLike) -> Path:
     return target
 
 
+def session_hardware(session: dict) -> str:
+    """Where a training session ran, as model cards name it: "NVIDIA H200 (CUDA)", "... x2"."""
+    processes = session.get("processes", 1)
+    return session["device"] + (f" x{processes}" if processes > 1 else "")
+
+
 def training_stages(sessions: list[dict]) -> list[dict]:
     """Runs of sessions with the same batch (over all processes) and patch size, in order:
     ``[{"from_step", "iterations", "batch", "patch"}]``; sessions that did not record them
@@ -813,9 +819,7 @@ def export_run(
     ema.copy_to(net)
     seconds = float(ckpt["seconds"])
     sessions = list(ckpt["sessions"])
-    hardware = sorted(
-        {s["device"] + (f" x{s['processes']}" if s.get("processes", 1) > 1 else "") for s in sessions}
-    )
+    hardware = sorted({session_hardware(s) for s in sessions})
     validation: dict = {}
     out = Path(out)
     if out.exists() and card_path(out).exists() and not evals:
