@@ -329,6 +329,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     import torch
 
     from .core.train import RESUME_OVERRIDABLE, TrainConfig, Trainer
+    from .core.weights import WeightsError
 
     if args.anneal and not args.minutes:
         print("error: --anneal needs --minutes (the time over which the rate decays)", file=sys.stderr)
@@ -387,8 +388,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             compile=args.compile,
             log=log,
             overrides=overrides,
+            init_from=args.init,
         )
-    except (FileExistsError, FileNotFoundError, ValueError) as exc:
+    except (FileExistsError, FileNotFoundError, ValueError, WeightsError) as exc:
         error(str(exc))
         return EXIT_USAGE
     if trainer.dist.main and not args.quiet:
@@ -652,6 +654,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--log-every", type=int)
     t.add_argument("--minutes", type=float, help="stop (with a checkpoint) after this many minutes")
     t.add_argument("--resume", action="store_true", help="continue the run in --out")
+    t.add_argument(
+        "--init",
+        metavar="WEIGHTS",
+        help="start a new run from these weights (the same network, e.g. weights/denoise.pt for deblur)",
+    )
     t.add_argument("--compile", action="store_true", help="torch.compile the network (GPUs)")
     t.add_argument(
         "--anneal",

@@ -461,3 +461,30 @@ def test_cli_refuses_to_anneal_without_a_time_budget(photos, tmp_path, capsys):
     code = main(["train", "--task", "denoise", "--data", str(photos), "--out", out, "--anneal"])
     assert code == 2
     assert "--anneal needs --minutes" in capsys.readouterr().err
+
+
+def test_a_new_run_can_start_from_another_models_weights(photos, tmp_path, tiny_weights):
+    """Deblurring learns faster from the shipped denoiser than from scratch (same network)."""
+    from irsde_gui.core.weights import load_weights
+
+    src = tiny_weights / "denoise.pt"
+    t = Trainer(config(photos, task="deblur", iters=4), tmp_path / "run", init_from=src)
+    want = load_weights(None, src).net.state_dict()
+    got = t.net.state_dict()
+    assert all(torch.equal(got[k].float(), want[k].float()) for k in want)
+    assert all(torch.equal(t.ema.state_dict()[k], want[k].float()) for k in want)
+    init = json.loads((tmp_path / "run" / "config.json").read_text())["init"]
+    assert init["weights"] == "denoise.pt" and init["task"] == "denoise" and len(init["sha256"]) == 64
+    t.run()
+    # Resuming keeps the run's own weights; asking to start from others is refused.
+    with pytest.raises(ValueError, match="new run"):
+        Trainer(config(photos, task="deblur", iters=8), tmp_path / "run", resume=True, init_from=src)
+
+
+def test_starting_from_weights_of_another_network_is_refused(photos, tmp_path, tiny_weights, capsys):
+    other = {**TINY_NET, "width": TINY_NET["width"] * 2}
+    with pytest.raises(ValueError, match="different network"):
+        Trainer(config(photos, iters=4, network=other), tmp_path / "run", init_from=tiny_weights / "sr.pt")
+    args = ["train", "--task", "deblur", "--data", str(photos), "--out", str(tmp_path / "cli")]
+    assert main([*args, "--init", str(tmp_path / "missing.pt"), "--network", json.dumps(TINY_NET), "-q"]) != 0
+    assert "missing.pt" in capsys.readouterr().err

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Train several tasks side by side on one GPU of a device session, continuing packed runs.
 #
-# Each task continues from .carry/runs/TASK.pt if present, else from the shipped
-# weights/TASK.pt (its model card holds the run's config, step and compute log).
+# Each run continues from .carry/runs/RUN.pt if present, else from training/RUN.pt (a run in
+# progress kept in the repository), else from the shipped weights/TASK.pt (its model card
+# holds the run's config, step and compute log); INIT_RUN=weights/X.pt starts a new run from
+# those weights instead (the same network). A run named TASK_LABEL trains TASK.
 # Here, before the call:
 #   python tools/pack_data.py --max-side 480 --quality 85      # .carry/data (~25 MiB)
 #   irsde pack runs/TASK --out .carry/runs/TASK.pt --ema-only  # only if runs/TASK is newer than weights/
@@ -17,7 +19,9 @@
 # Measured (2026-11-27, one H200, eager bf16, channels-last): six tasks at batch 48 x 128² made
 # 1,250 patches/s in all, the GPU 100 % busy (dehaze half the rate of the others; its depth
 # maps were then drawn on the CPU); deblur alone at batch 192 made 990 patches/s, the GPU 30-80 %
-# busy. Two CPU replicas make about 31 patches/s. Not yet tried on a GPU: COMPILE=1 (passes
+# busy. Two CPU replicas make about 31 patches/s. Later the same day: two deblur runs side by
+# side at batch 192 made ~850 patches/s each (1,700 in all) and one at batch 384 ~1,450, the
+# GPU 100 % busy in both: larger batches, or two processes, hide the batch-making. Not yet tried on a GPU: COMPILE=1 (passes
 # --compile; it trains on the CPU here after about 3 minutes of compiling), fewer processes with
 # larger batches. At batch 192 a step took 178 ms, of which the CPU spends about 55 ms making the
 # batch (22 ms cropping, 33 ms drawing kernels, measured here) and the rest launching eager ops;
@@ -49,12 +53,20 @@ done >>/tmp/runs/gpu.log 2>&1) &
 watcher=$!
 limit=$(awk -v m="$minutes" 'BEGIN { printf "%d", m * 60 + 45 }')
 
-train_one() { # TASK or TASK=ITERS
-  local task=${1%%=*} iters=${1#*=}
+train_one() { # RUN or RUN=ITERS; a run named TASK_LABEL (deblur_scratch) trains TASK
+  local run=${1%%=*} iters=${1#*=}
+  local task=${run%%_*}
   [ "$iters" = "$1" ] && iters=""
-  if [ -f ".carry/runs/$task.pt" ]; then
-    $py -m irsde_gui.cli unpack ".carry/runs/$task.pt" --out "/tmp/runs/$task"
-  elif [ -f "weights/$task.pt" ]; then
+  local init_var="INIT_$run" init=""
+  if [ -f "/tmp/runs/$run/checkpoint.pt" ]; then
+    : # a second call on the same warm machine continues where the first stopped
+  elif [ -f ".carry/runs/$run.pt" ]; then
+    $py -m irsde_gui.cli unpack ".carry/runs/$run.pt" --out "/tmp/runs/$run"
+  elif [ -f "training/$run.pt" ]; then # a run in progress, kept in the repository
+    $py -m irsde_gui.cli unpack "training/$run.pt" --out "/tmp/runs/$run"
+  elif [ -n "${!init_var:-}" ]; then # INIT_deblur=weights/denoise.pt: a new run from those weights
+    init="--init ${!init_var}"
+  elif [ "$run" = "$task" ] && [ -f "weights/$task.pt" ]; then
     $py -m irsde_gui.cli unpack "weights/$task.pt" --out "/tmp/runs/$task"
   fi
   # Deblur is validated as it is judged: whole photos, the benchmark kernels (never trained on).
@@ -62,12 +74,12 @@ train_one() { # TASK or TASK=ITERS
   [ "$task" = deblur ] && [ -f .carry/kernels/levin09.npz ] &&
     extra="--val-crop 0 --val-steps 1 --val-kernels .carry/kernels/levin09.npz"
   local resume=""
-  [ -f "/tmp/runs/$task/checkpoint.pt" ] && resume="--resume"
+  [ -f "/tmp/runs/$run/checkpoint.pt" ] && resume="--resume"
   timeout -s TERM -k 30 "$limit" \
     $py -m irsde_gui.cli train --task "$task" --data $data --val .carry/data/val_cbsd68 \
-    --out "/tmp/runs/$task" ${iters:+--iters "$iters"} --batch "${BATCH:-48}" --patch "${PATCH:-128}" \
+    --out "/tmp/runs/$run" ${iters:+--iters "$iters"} --batch "${BATCH:-48}" --patch "${PATCH:-128}" \
     --minutes "$minutes" ${ANNEAL:+--anneal} --device "${DEVICE:-cuda}" --log-every 100 \
-    --val-every 1000 --ckpt-minutes 2 $extra $resume ${COMPILE:+--compile} -q
+    --val-every "${VAL_EVERY:-1000}" --ckpt-minutes 2 $extra $resume $init ${COMPILE:+--compile} -q
   echo "exit status $?"
 }
 
@@ -79,14 +91,14 @@ done
 wait "${pids[@]}"
 kill "$watcher" 2>/dev/null
 for spec in "$@"; do
-  task=${spec%%=*}
+  run=${spec%%=*}
   (
-    echo "== $task"
-    tail -n 3 "/tmp/runs/$task/log.csv" 2>/dev/null
-    tail -n 4 "/tmp/runs/$task/validation.csv" 2>/dev/null
-    tail -n 8 "/tmp/runs/$task.log"
-    $py -m irsde_gui.cli pack "/tmp/runs/$task" --out "$out/$task.pt" --ema-only
-  ) >"/tmp/runs/$task.summary" 2>&1 &
+    echo "== $run"
+    tail -n 3 "/tmp/runs/$run/log.csv" 2>/dev/null
+    tail -n 6 "/tmp/runs/$run/validation.csv" 2>/dev/null
+    tail -n 8 "/tmp/runs/$run.log"
+    $py -m irsde_gui.cli pack "/tmp/runs/$run" --out "$out/$run.pt" --ema-only
+  ) >"/tmp/runs/$run.summary" 2>&1 &
 done
 wait
 for spec in "$@"; do cat "/tmp/runs/${spec%%=*}.summary"; done >>"$log"

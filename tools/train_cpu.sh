@@ -40,6 +40,9 @@ while true; do
     # 22.99 dB at 78k-80k; 100k (1e-4 there) gave 23.16, 23.16, 23.06 and anneals sooner.
     iters=${IRSDE_TRAIN_ITERS:-200000}
     [ "$task" = deblur ] && iters=${IRSDE_TRAIN_ITERS:-100000}
+    # A run in progress kept in the repository (training/) continues where it stopped.
+    [ ! -f "runs/$task/checkpoint.pt" ] && [ -f "training/$task.pt" ] &&
+      python -m irsde_gui.cli unpack "training/$task.pt" --out "runs/$task" >>"runs/$task.log" 2>&1
     resume=""
     [ -f "runs/$task/checkpoint.pt" ] && resume="--resume"
     # A run that has reached its end is left alone (a larger IRSDE_TRAIN_ITERS continues it).

@@ -94,6 +94,9 @@ class TrainConfig:
     ckpt_every: int = 500
     ckpt_minutes: float = 5.0
     log_every: int = 50
+    # A fresh run may start from another model's weights (same network), e.g. deblurring from the
+    # shipped denoiser: {"weights": file name, "task": its task, "sha256": ..., "step": its steps}.
+    init: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -303,6 +306,25 @@ class EMA:
         return net
 
 
+def init_weights(net: torch.nn.Module, path: str | os.PathLike, network: dict) -> dict:
+    """Load another model's shipped weights into ``net`` (a fresh run's network), after checking
+    that both describe the same network; returns what the run's config records about them."""
+    from .weights import load_weights
+
+    loaded = load_weights(None, path)  # verified against its model card
+    if loaded.card.network != network:
+        raise ValueError(
+            f"{Path(path).name} holds a different network ({loaded.card.network}) than this run's ({network})"
+        )
+    net.load_state_dict(loaded.net.state_dict())
+    return {
+        "weights": Path(path).name,
+        "task": loaded.card.task,
+        "sha256": loaded.card.sha256,
+        "step": int(loaded.card.training.get("step", 0)),
+    }
+
+
 # ------------------------------------------------------------------ validation
 def validation_set(folders: list[str], crop: int, limit: int, multiple: int = 1) -> list[np.ndarray]:
     """Center crops (float32 HxWx3) of the first ``limit`` images, sizes rounded to ``multiple``;
@@ -367,6 +389,7 @@ class Trainer:
         compile: bool = False,
         log: Callable[[dict], None] | None = None,
         overrides: dict | None = None,
+        init_from: str | os.PathLike | None = None,
     ):
         self.run_dir = Path(run_dir)
         self.dist, self.device = init_distributed(device)
@@ -383,17 +406,21 @@ class Trainer:
             cfg = saved
         elif ckpt_path.exists() and not resume:
             raise FileExistsError(f"{self.run_dir} already holds a run; pass --resume to continue it")
+        if init_from is not None and (resume and config_path.is_file()):
+            raise ValueError("--init starts a new run; a resumed run keeps its own weights")
         self.cfg = cfg = cfg.resolved()
         self.log = log or (lambda d: None)
-        if self.dist.main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            config_path.write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
         self.task = get_task(cfg.task)
         self.sde = MeanRevertingSDE(SDEConfig.from_dict(cfg.sde))
         dev = self.device.device
         torch.manual_seed(cfg.seed)
         self.net = build_model(cfg.network).to(dev)
+        if init_from is not None:
+            cfg.init = init_weights(self.net, init_from, cfg.network)
         self.ema = EMA(self.net, cfg.ema_decay)
+        if self.dist.main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            config_path.write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
         self.channels_last = dev.type in ("cuda", "cpu")
         if self.channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
@@ -515,7 +542,10 @@ class Trainer:
         """One optimizer step; returns the loss as a 0-d tensor on the device (reading it would
         make the CPU wait for the GPU every step)."""
         cfg, dev = self.cfg, self.device.device
-        x0 = self.data.batch(cfg.batch).to(dev, non_blocking=True).float().div_(255.0)
+        x0 = self.data.batch(cfg.batch)
+        if dev.type == "cuda":  # from page-locked memory the copy does not wait for the GPU
+            x0 = x0.pin_memory()
+        x0 = x0.to(dev, non_blocking=True).float().div_(255.0)
         mu = degrade(cfg.task, x0, self.gen)
         t = torch.randint(1, self.sde.T + 1, (cfg.batch,), generator=self.gen)
         z = randn(x0.shape, self.gen, dev)
