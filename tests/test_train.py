@@ -488,3 +488,22 @@ def test_starting_from_weights_of_another_network_is_refused(photos, tmp_path, t
     args = ["train", "--task", "deblur", "--data", str(photos), "--out", str(tmp_path / "cli")]
     assert main([*args, "--init", str(tmp_path / "missing.pt"), "--network", json.dumps(TINY_NET), "-q"]) != 0
     assert "missing.pt" in capsys.readouterr().err
+
+
+def test_rates_scale_with_the_square_root_of_a_changed_batch(photos, tmp_path):
+    """A run records the global batch its rate is meant for; a resumed run with 4x the batch
+    (a GPU after a CPU) takes twice the rate, and the schedule's shape is unchanged."""
+    first = Trainer(config(photos, iters=40, batch=2), tmp_path / "run")
+    assert first.cfg.lr_batch == 2 and first.lr_scale == 1.0
+    first.run(max_steps=10)
+    assert first.lr_now == pytest.approx(lr_at(9, first.cfg))
+    bigger = Trainer(config(photos, iters=40, batch=8), tmp_path / "run", resume=True, overrides={"batch": 8})
+    assert bigger.cfg.lr_batch == 2 and bigger.lr_scale == pytest.approx(2.0)
+    bigger.run(max_steps=1)
+    assert bigger.lr_now == pytest.approx(2.0 * lr_at(10, bigger.cfg))
+    # A run from before the batch was recorded keeps its rates whatever the batch.
+    cfg = json.loads((tmp_path / "run" / "config.json").read_text())
+    cfg["lr_batch"] = None
+    (tmp_path / "run" / "config.json").write_text(json.dumps(cfg))
+    old = Trainer(config(photos, iters=40, batch=8), tmp_path / "run", resume=True, overrides={"batch": 8})
+    assert old.lr_scale == 1.0

@@ -97,6 +97,11 @@ class TrainConfig:
     # A fresh run may start from another model's weights (same network), e.g. deblurring from the
     # shipped denoiser: {"weights": file name, "task": its task, "sha256": ..., "step": its steps}.
     init: dict | None = None
+    # The global batch (per process x processes) that ``lr`` is meant for, set when a run starts.
+    # A resumed run on other hardware takes another batch; its rates scale with the square root
+    # of the ratio (as Adam's should), so that a CPU session after a large-batch GPU session
+    # does not undo it. Runs started before this existed have none: their rates do not scale.
+    lr_batch: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -417,6 +422,8 @@ class Trainer:
         self.net = build_model(cfg.network).to(dev)
         if init_from is not None:
             cfg.init = init_weights(self.net, init_from, cfg.network)
+        if not (resume and config_path.is_file()) and cfg.lr_batch is None:
+            cfg.lr_batch = cfg.batch * self.dist.world
         self.ema = EMA(self.net, cfg.ema_decay)
         if self.dist.main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -536,7 +543,14 @@ class Trainer:
             lr = cfg.min_lr + (lr - cfg.min_lr) * 0.5 * (1 + math.cos(math.pi * frac))
             # A start from a packed run has fresh optimizer moments: warm up again.
             lr *= min(1.0, (self.state.step - self._start_step + 1) / max(1, cfg.warmup))
-        return lr
+        return lr * self.lr_scale
+
+    @property
+    def lr_scale(self) -> float:
+        """How this start's global batch scales the schedule's rates (see ``TrainConfig.lr_batch``)."""
+        if not self.cfg.lr_batch:
+            return 1.0
+        return math.sqrt(self.cfg.batch * self.dist.world / self.cfg.lr_batch)
 
     def train_step(self) -> torch.Tensor:
         """One optimizer step; returns the loss as a 0-d tensor on the device (reading it would
