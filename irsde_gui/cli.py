@@ -361,7 +361,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in given.items() if k in RESUME_OVERRIDABLE}
 
     def log(d: dict) -> None:
-        if args.quiet or int(os.environ.get("RANK", "0")) != 0:
+        if int(os.environ.get("RANK", "0")) != 0:
+            return
+        if d["kind"] == "note":  # shown even with --quiet: it changes how the run trains
+            sys.stderr.write(f"\nirsde: {d['text']}\n")
+            return
+        if args.quiet:
             return
         if d["kind"] == "train":
             left = (d["iters"] - d["step"]) / max(d["it_per_s"], 1e-9)

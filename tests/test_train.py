@@ -507,3 +507,23 @@ def test_rates_scale_with_the_square_root_of_a_changed_batch(photos, tmp_path):
     (tmp_path / "run" / "config.json").write_text(json.dumps(cfg))
     old = Trainer(config(photos, iters=40, batch=8), tmp_path / "run", resume=True, overrides={"batch": 8})
     assert old.lr_scale == 1.0
+
+
+def test_a_network_that_fails_to_compile_trains_uncompiled(photos, tmp_path, monkeypatch):
+    """torch.compile fails at the first step on some machines: a borrowed GPU's minutes go on."""
+
+    def broken_compile(model, **kw):
+        def forward(*a, **k):
+            raise RuntimeError("no C compiler found\nmore detail")
+
+        return forward
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    notes = []
+    t = Trainer(config(photos, iters=6), tmp_path / "run", compile=True, log=notes.append)
+    t.run()
+    assert t.state.step == 6 and t.forward is t.model
+    assert t.compile_error == "RuntimeError: no C compiler found"
+    assert any(n["kind"] == "note" and "uncompiled" in n["text"] for n in notes)
+    session = t.state.sessions[-1]
+    assert session["compile_error"] == t.compile_error and "compiled" not in session

@@ -21,7 +21,11 @@
 # maps were then drawn on the CPU); deblur alone at batch 192 made 990 patches/s, the GPU 30-80 %
 # busy. Two CPU replicas make about 31 patches/s. Later the same day: two deblur runs side by
 # side at batch 192 made ~850 patches/s each (1,700 in all) and one at batch 384 ~1,450, the
-# GPU 100 % busy in both: larger batches, or two processes, hide the batch-making. Not yet tried on a GPU: COMPILE=1 (passes
+# GPU 100 % busy in both: larger batches, or two processes, hide the batch-making. That is
+# still only ~15 TFLOP/s of an H200's bf16, so the step is bound by many small eager kernels:
+# COMPILE=1 (fusing them) is the next thing to measure. If compiling fails, the trainer goes on
+# uncompiled (the log says why, the session records compile_error), so the call is not lost.
+# For deblur alone: ANNEAL=1 BATCH=384 bash tools/device_train.sh 8.6 deblur=60000 Not yet tried on a GPU: COMPILE=1 (passes
 # --compile; it trains on the CPU here after about 3 minutes of compiling), fewer processes with
 # larger batches. At batch 192 a step took 178 ms, of which the CPU spends about 55 ms making the
 # batch (22 ms cropping, 33 ms drawing kernels, measured here) and the rest launching eager ops;

@@ -455,6 +455,7 @@ class Trainer:
             ids = [self.device.device.index] if dev.type == "cuda" else None
             self.model = DDP(self.net, device_ids=ids)
         self.forward = torch.compile(self.model) if compile else self.model
+        self.compile_error: str | None = None  # why a compiled network fell back to eager mode
         if dev.type == "cuda":
             torch.backends.cudnn.benchmark = True  # training shapes are fixed: tune convolutions once
         if dev.type == "cuda" and self.device.autocast_dtype:
@@ -569,7 +570,21 @@ class Trainer:
             x_t = x_t.contiguous(memory_format=torch.channels_last)
             mu = mu.contiguous(memory_format=torch.channels_last)
         with self.autocast:
-            out = self.forward(x_t, mu, t_dev)
+            try:
+                out = self.forward(x_t, mu, t_dev)
+            except Exception as exc:  # any compiler failure: train on, uncompiled
+                if self.forward is self.model:
+                    raise
+                # Compiling happens at the first step; a borrowed GPU's minutes must not be lost
+                # to a compiler that cannot handle this machine.
+                self.compile_error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300]}"
+                self.forward = self.model
+                if self.state.sessions:
+                    self.state.sessions[-1].pop("compiled", None)
+                    self.state.sessions[-1]["compile_error"] = self.compile_error
+                note = f"torch.compile failed, training uncompiled: {self.compile_error}"
+                self.log({"kind": "note", "text": note})
+                out = self.forward(x_t, mu, t_dev)
         out = out.float()
         if getattr(self.net, "predict", "x0") == "noise":
             x0_hat = self.sde.x0_from_noise(x_t, mu, out, t_dev)
@@ -651,6 +666,7 @@ class Trainer:
             "patch": cfg.patch,
             "started": time.strftime("%Y-%m-%d %H:%M:%S"),
             **({"annealed": True} if anneal else {}),
+            **({"compiled": True} if self.forward is not self.model else {}),
             "seconds": 0.0,
             "iterations": 0,
         }
