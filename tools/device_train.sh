@@ -22,7 +22,8 @@
 # busy. Two CPU replicas make about 31 patches/s. Later the same day: two deblur runs side by
 # side at batch 192 made ~850 patches/s each (1,700 in all) and one at batch 384 ~1,450, the
 # GPU 100 % busy in both: larger batches, or two processes, hide the batch-making. That is
-# still only ~15 TFLOP/s of an H200's bf16, so the step is bound by many small eager kernels:
+# still only ~9 TFLOP/s (6.0 GFLOP per 128² patch, forward and backward, by torch.utils.flop_counter)
+# of an H200's bf16, so the step is bound by many small eager kernels:
 # COMPILE=1 (fusing them) is the next thing to measure. If compiling fails, the trainer goes on
 # uncompiled (the log says why, the session records compile_error), so the call is not lost.
 # For deblur alone: ANNEAL=1 BATCH=384 bash tools/device_train.sh 8.6 deblur=60000 Not yet tried on a GPU: COMPILE=1 (passes
