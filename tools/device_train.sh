@@ -15,24 +15,24 @@
 #   ANNEAL=1 bash tools/device_train.sh 8.3 deblur=150000 denoise=200000 sr=200000 ...
 # Back here, for each task:
 #   irsde unpack /work/.device/.../TASK.pt --out runs/TASK     # then CPU training resumes it
+#   cp /work/.device/.../TASK.pt training/TASK.pt              # a run that does not ship yet: commit it
 #
-# Measured (2026-11-27, one H200, eager bf16, channels-last): six tasks at batch 48 x 128² made
-# 1,250 patches/s in all, the GPU 100 % busy (dehaze half the rate of the others; its depth
-# maps were then drawn on the CPU); deblur alone at batch 192 made 990 patches/s, the GPU 30-80 %
-# busy. Two CPU replicas make about 31 patches/s. Later the same day: two deblur runs side by
-# side at batch 192 made ~850 patches/s each (1,700 in all) and one at batch 384 ~1,450, the
-# GPU 100 % busy in both: larger batches, or two processes, hide the batch-making. That is
-# still only ~9 TFLOP/s (6.0 GFLOP per 128² patch, forward and backward, by torch.utils.flop_counter)
-# of an H200's bf16, so the step is bound by many small eager kernels:
-# COMPILE=1 (fusing them) is the next thing to measure. If compiling fails, the trainer goes on
-# uncompiled (the log says why, the session records compile_error), so the call is not lost.
-# For deblur alone: ANNEAL=1 BATCH=384 bash tools/device_train.sh 8.6 deblur=60000 Not yet tried on a GPU: COMPILE=1 (passes
-# --compile; it trains on the CPU here after about 3 minutes of compiling), fewer processes with
-# larger batches. At batch 192 a step took 178 ms, of which the CPU spends about 55 ms making the
-# batch (22 ms cropping, 33 ms drawing kernels, measured here) and the rest launching eager ops;
-# the copies to the GPU come from pageable memory, so each one waits for the GPU. Overlapping
-# the batch-making (pinned memory, a prefetch thread) and fewer launches (compile, CUDA graphs)
-# are the next things to measure.
+# Measured (2026-11-27, one H200, eager bf16, channels-last):
+# - six tasks side by side at batch 48 x 128²: 1,250 patches/s in all, the GPU 100 % busy
+#   (dehaze half the rate of the others; its depth maps were then drawn on the CPU);
+# - deblur alone at batch 192: 990 patches/s, the GPU 30-80 % busy. A step took 178 ms, of
+#   which the CPU spent about 55 ms making the batch (22 ms cropping, 33 ms drawing kernels,
+#   measured here) and the rest launching eager ops;
+# - two deblur runs side by side at batch 192: ~850 patches/s each (1,700 in all), and one at
+#   batch 384: ~1,450; the GPU 100 % busy in both, so larger batches or two processes hide the
+#   batch-making;
+# - two CPU replicas here: about 31 patches/s.
+# 1,450 patches/s is only ~9 TFLOP/s (6.0 GFLOP per 128² patch, forward and backward, by
+# torch.utils.flop_counter) of an H200's bf16: the step is bound by many small eager kernels.
+# COMPILE=1 (passes --compile, which fuses them; it trains on the CPU here after about 3 minutes
+# of compiling) is the next thing to measure. If compiling fails, the trainer goes on uncompiled
+# (the log says why, the session records compile_error), so the call is not lost.
+# For deblur alone: ANNEAL=1 BATCH=384 bash tools/device_train.sh 8.6 deblur=60000
 #
 # $OUT receives TASK.pt (packed, EMA only, ~4.4 MB each) and one train.log (every trainer's
 # output, GPU utilisation every 20 s); at most 8 files and 64 MiB come back, so at most 7 tasks.
