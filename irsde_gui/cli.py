@@ -353,6 +353,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "ckpt_every": args.ckpt_every,
         "ckpt_minutes": args.ckpt_minutes,
         "log_every": args.log_every,
+        "t_focus": args.t_focus,
     }
     given = {k: v for k, v in given.items() if v is not None}
     cfg = TrainConfig(task=args.task, **{"data": [], **given})
@@ -657,6 +658,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--ckpt-every", type=int)
     t.add_argument("--ckpt-minutes", type=float)
     t.add_argument("--log-every", type=int)
+    t.add_argument(
+        "--t-focus",
+        type=float,
+        metavar="SHARE",
+        help="share of samples drawn late in the process (t >= 0.75 T), where 1-2 step restorations "
+        "call the network (default 0: uniform over 1..T)",
+    )
     t.add_argument("--minutes", type=float, help="stop (with a checkpoint) after this many minutes")
     t.add_argument("--resume", action="store_true", help="continue the run in --out")
     t.add_argument(

@@ -527,3 +527,29 @@ def test_a_network_that_fails_to_compile_trains_uncompiled(photos, tmp_path, mon
     assert any(n["kind"] == "note" and "uncompiled" in n["text"] for n in notes)
     session = t.state.sessions[-1]
     assert session["compile_error"] == t.compile_error and "compiled" not in session
+
+
+@pytest.mark.parametrize("share", [0.0, 0.5, 1.0])
+def test_t_focus_draws_that_share_of_times_late_in_the_process(photos, tmp_path, share, monkeypatch):
+    t = Trainer(config(photos, iters=30, t_focus=share), tmp_path / "run")
+    seen = []
+    real = MeanRevertingSDE.forward_sample
+
+    def spy(self, x0, mu, times, z):
+        seen.append(times.clone())
+        return real(self, x0, mu, times, z)
+
+    monkeypatch.setattr(MeanRevertingSDE, "forward_sample", spy)
+    t.run()
+    times = torch.cat(seen)
+    late = (times >= 75).float().mean().item()
+    assert times.min() >= 1 and times.max() <= 100
+    # Uniform draws land late 26 % of the time; the focused share adds to that.
+    assert late == pytest.approx(share + (1 - share) * 0.26, abs=0.12)
+    if share == 1.0:
+        assert times.min() >= 75
+
+
+def test_t_focus_is_a_share(photos, tmp_path):
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        Trainer(config(photos, t_focus=1.5), tmp_path / "run")

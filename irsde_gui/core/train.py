@@ -63,6 +63,7 @@ RESUME_OVERRIDABLE = (
     "ckpt_every",
     "ckpt_minutes",
     "log_every",
+    "t_focus",
 )
 CHECKPOINT = "checkpoint.pt"
 
@@ -102,6 +103,11 @@ class TrainConfig:
     # of the ratio (as Adam's should), so that a CPU session after a large-batch GPU session
     # does not undo it. Runs started before this existed have none: their rates do not scale.
     lr_batch: int | None = None
+    # The share of training samples whose time is drawn from the last quarter of the process
+    # (t >= 0.75 T) instead of uniformly over 1..T. A restoration in one or two steps calls the
+    # network there, where the photo is still almost entirely degraded (at t = 75 the clean
+    # photo's share of x_t's mean is 7 %, at t = 30 it is 77 %); 0 is the uniform draw.
+    t_focus: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -122,6 +128,8 @@ class TrainConfig:
             raise ValueError("no training data folders given")
         if self.val_kernels and task.name != "deblur":
             raise ValueError("validation kernels are for deblur only")
+        if not 0.0 <= self.t_focus <= 1.0:
+            raise ValueError(f"--t-focus is a share between 0 and 1, got {self.t_focus}")
         cfg = TrainConfig.from_dict(self.to_dict())
         cfg.network = dict(self.network or task.network)
         cfg.sde = dict(self.sde or task.sde.to_dict())
@@ -563,6 +571,10 @@ class Trainer:
         x0 = x0.to(dev, non_blocking=True).float().div_(255.0)
         mu = degrade(cfg.task, x0, self.gen)
         t = torch.randint(1, self.sde.T + 1, (cfg.batch,), generator=self.gen)
+        if cfg.t_focus > 0:
+            first_late = math.ceil(0.75 * self.sde.T)
+            late = torch.randint(first_late, self.sde.T + 1, (cfg.batch,), generator=self.gen)
+            t = torch.where(torch.rand(cfg.batch, generator=self.gen) < cfg.t_focus, late, t)
         z = randn(x0.shape, self.gen, dev)
         t_dev = t.to(dev)
         x_t = self.sde.forward_sample(x0, mu, t_dev, z)
