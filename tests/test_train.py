@@ -501,6 +501,7 @@ def test_rates_scale_with_the_square_root_of_a_changed_batch(photos, tmp_path):
     assert bigger.cfg.lr_batch == 2 and bigger.lr_scale == pytest.approx(2.0)
     bigger.run(max_steps=1)
     assert bigger.lr_now == pytest.approx(2.0 * lr_at(10, bigger.cfg))
+    assert bigger.state.sessions[-1]["lr_scale"] == 2.0 and "lr_scale" not in bigger.state.sessions[0]
     # A run from before the batch was recorded keeps its rates whatever the batch.
     cfg = json.loads((tmp_path / "run" / "config.json").read_text())
     cfg["lr_batch"] = None
@@ -548,6 +549,7 @@ def test_t_focus_draws_that_share_of_times_late_in_the_process(photos, tmp_path,
     assert late == pytest.approx(share + (1 - share) * 0.26, abs=0.12)
     if share == 1.0:
         assert times.min() >= 75
+    assert t.state.sessions[-1].get("t_focus", 0.0) == share
 
 
 def test_t_focus_is_a_share(photos, tmp_path):

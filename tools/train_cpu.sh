@@ -38,6 +38,8 @@ while true; do
     # shift +0.08 +/- 0.03). After an annealed GPU run (tools/device_train.sh) to 77.4k
     # (validation 23.11 dB), 110k's rate (1.9e-4 at batch 16) lost it again: 23.16, 23.14,
     # 22.99 dB at 78k-80k; 100k (1e-4 there) gave 23.16, 23.16, 23.06 and anneals sooner.
+    # (Those rates are unscaled. A run that records lr_batch, as the deblur run in training/ does
+    # since it started on a GPU at batch 192, scales them by sqrt(16 / 192) here: 2.9e-4 at most.)
     iters=${IRSDE_TRAIN_ITERS:-200000}
     [ "$task" = deblur ] && iters=${IRSDE_TRAIN_ITERS:-100000}
     # A run in progress kept in the repository (training/) continues where it stopped.

@@ -679,6 +679,9 @@ class Trainer:
             "started": time.strftime("%Y-%m-%d %H:%M:%S"),
             **({"annealed": True} if anneal else {}),
             **({"compiled": True} if self.forward is not self.model else {}),
+            # What may differ between starts of one run and shapes what it learned:
+            **({"lr_scale": round(self.lr_scale, 4)} if self.lr_scale != 1.0 else {}),
+            **({"t_focus": cfg.t_focus} if cfg.t_focus else {}),
             "seconds": 0.0,
             "iterations": 0,
         }
