@@ -408,7 +408,10 @@ class Trainer:
         self.dist, self.device = init_distributed(device)
         ckpt_path = self.run_dir / CHECKPOINT
         config_path = self.run_dir / "config.json"
-        if resume and config_path.is_file():
+        continuing = resume and config_path.is_file()  # else a new run, here or from a pack
+        if continuing:
+            if init_from is not None:
+                raise ValueError("--init starts a new run; a resumed run keeps its own weights")
             saved = TrainConfig.from_dict(json.loads(config_path.read_text()))
             # What the network is and how it learns stays; the length of the run, the batch and
             # patch (a GPU takes more than a CPU), the data and the cadence may change.
@@ -419,8 +422,6 @@ class Trainer:
             cfg = saved
         elif ckpt_path.exists() and not resume:
             raise FileExistsError(f"{self.run_dir} already holds a run; pass --resume to continue it")
-        if init_from is not None and (resume and config_path.is_file()):
-            raise ValueError("--init starts a new run; a resumed run keeps its own weights")
         self.cfg = cfg = cfg.resolved()
         self.log = log or (lambda d: None)
         self.task = get_task(cfg.task)
@@ -430,7 +431,7 @@ class Trainer:
         self.net = build_model(cfg.network).to(dev)
         if init_from is not None:
             cfg.init = init_weights(self.net, init_from, cfg.network)
-        if not (resume and config_path.is_file()) and cfg.lr_batch is None:
+        if not continuing and cfg.lr_batch is None:
             cfg.lr_batch = cfg.batch * self.dist.world
         self.ema = EMA(self.net, cfg.ema_decay)
         if self.dist.main:
