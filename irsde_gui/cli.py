@@ -698,7 +698,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument(
         "--blind",
         action="store_true",
-        help="deblur: also score kernel estimation + plug-and-play deconvolution with the denoise model",
+        help="deblur: also score kernel estimation + plug-and-play deconvolution with the denoise model, "
+        "and the same deconvolution told the true kernel",
     )
     e.add_argument("--json", help="also write the full results as JSON")
     e.add_argument("--name", help="name of this validation in the model card")

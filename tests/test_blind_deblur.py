@@ -71,6 +71,28 @@ def test_a_blind_job_estimates_the_blur_then_yields_one_record_a_round(denoise_o
     assert report.model_file.endswith("denoise.pt")
 
 
+def test_a_known_kernel_skips_the_estimate(denoise_only):
+    restorer = load_task_restorer("deblur", device="cpu")
+    kernel = np.zeros((5, 5))
+    kernel[2, 1:4] = 2.0  # any positive sum: it is normalised
+    stages = []
+    job = BlindDeblurJob(
+        get_task("deblur"),
+        restorer,
+        smooth_image(40, 48),
+        settings=JobSettings(steps=2),
+        on_stage=lambda *a: stages.append(a),
+        kernel=kernel,
+    )
+    out = job.run()
+    assert stages == []  # nothing estimated
+    np.testing.assert_allclose(job.kernel, kernel / kernel.sum())
+    assert out.shape == (40, 48, 3)
+    for bad in (np.zeros((5, 5)), np.ones(5), -kernel, np.full((3, 3), np.nan)):
+        with pytest.raises(ValueError, match="blur kernel"):
+            BlindDeblurJob(get_task("deblur"), restorer, smooth_image(40, 48), kernel=bad)
+
+
 def test_a_blind_job_stops_when_closed_or_cancelled(denoise_only):
     restorer = load_task_restorer("deblur", device="cpu")
     job = create_job(get_task("deblur"), restorer, smooth_image(48, 64), settings=JobSettings(steps=4))

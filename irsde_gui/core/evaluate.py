@@ -15,8 +15,9 @@ Scores are PSNR and SSIM on RGB; for ``sr`` also on the Y channel with a
 pairs when the folder has them. ``deblur`` also reports PSNR at the best
 shift within 4 px (``psnr_shifted``), as blind-deblurring benchmarks do: a
 blur moves the photo by an amount the blurred photo does not reveal.
-``--blind`` adds a deblur row for :mod:`.blind`: the kernel estimated from the
-blurred photo, then deconvolution with the denoise model as the prior.
+``--blind`` adds two deblur rows for :mod:`.blind`: the kernel estimated from the
+blurred photo, then deconvolution with the denoise model as the prior; and the
+same deconvolution told the true kernel (what the estimate costs).
 """
 
 from __future__ import annotations
@@ -203,10 +204,12 @@ def restore_array(
 
 
 def blind_deblur_method(denoiser: Restorer) -> dict[str, tuple[str, Callable[[Degraded], np.ndarray]]]:
-    """An extra deblur row: the kernel estimated from the blurred photo alone, then
-    plug-and-play deconvolution with ``denoiser`` (the denoise model, one step a round)
+    """Two extra deblur rows. ``blind``: the kernel estimated from the blurred photo alone,
+    then plug-and-play deconvolution with ``denoiser`` (the denoise model, one step a round)
     as the prior; told neither the kernel nor the noise level. It is the app's own route
-    (:class:`~irsde_gui.core.pipeline.BlindDeblurJob`)."""
+    (:class:`~irsde_gui.core.pipeline.BlindDeblurJob`). ``told``: the same deconvolution
+    told the true kernel, which puts the photo where it sat; the gap between the two rows
+    is what estimating the kernel (its shape, and where it puts the photo) costs."""
     from .pipeline import BlindDeblurJob
     from .tasks import get_task
 
@@ -215,7 +218,13 @@ def blind_deblur_method(denoiser: Restorer) -> dict[str, tuple[str, Callable[[De
     def run(deg: Degraded) -> np.ndarray:
         return BlindDeblurJob(task, denoiser, deg.model_input).run()
 
-    return {"blind": ("kernel estimate + PnP (denoise)", run)}
+    def told(deg: Degraded) -> np.ndarray:
+        return BlindDeblurJob(task, denoiser, deg.model_input, kernel=deg.kernel).run()
+
+    return {
+        "blind": ("kernel estimate + PnP (denoise)", run),
+        "told": ("PnP (denoise), told the kernel", told),
+    }
 
 
 # ------------------------------------------------------------------ the harness

@@ -151,6 +151,14 @@ class RestoreJob(_Job):
         return self.task.finish(to_numpy(x), self.prepared)
 
 
+def _known_kernel(kernel: np.ndarray) -> np.ndarray:
+    """A given blur kernel, checked and normalised to sum to 1."""
+    k = np.asarray(kernel, np.float64)
+    if k.ndim != 2 or not np.isfinite(k).all() or not k.sum() > 0 or (k < 0).any():
+        raise ValueError("a blur kernel must be a 2-D array of non-negative numbers with a positive sum")
+    return (k / k.sum()).astype(np.float32)
+
+
 def is_blind(task: Task, restorer: Restorer) -> bool:
     """Deblurring with the denoise model: the blind route (:class:`BlindDeblurJob`)."""
     card = restorer.weights.card if restorer.weights else None
@@ -185,6 +193,8 @@ class BlindDeblurJob(_Job):
     quarter of the free memory (or up to 3 MP), else in tiles. Each round yields a
     :class:`StepRecord`: ``x_t`` the Fourier step, ``x0_hat`` the denoised estimate. The
     same photo always gives the same result, so the seed and sampler are unused.
+
+    A known ``kernel`` (a measured blur, or the true one when scoring) skips the estimate.
     """
 
     method = "blind"
@@ -199,6 +209,7 @@ class BlindDeblurJob(_Job):
         on_tile: Callable[[int, int], None] | None = None,
         on_shrink: Callable[[int], None] | None = None,
         on_stage: Callable[[str, int, int], None] | None = None,
+        kernel: np.ndarray | None = None,
     ):
         self.task = task
         self.restorer = restorer
@@ -210,7 +221,7 @@ class BlindDeblurJob(_Job):
         self.height, self.width = self.prepared.mu.shape[:2]
         self.seed = int(self.settings.seed) if self.settings.seed is not None else 0
         self.on_tile, self.on_shrink, self.on_stage = on_tile, on_shrink, on_stage
-        self.kernel: np.ndarray | None = None
+        self.kernel: np.ndarray | None = None if kernel is None else _known_kernel(kernel)
         self.result: np.ndarray | None = None
         self._denoiser_tiles = 1
         self._denoiser_tile: int | None = None
