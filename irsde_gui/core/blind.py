@@ -328,6 +328,14 @@ def estimate_photo_kernel(
 
 
 # ----------------------------------------------------------------- deconvolution
+def checked_kernel(kernel: np.ndarray) -> np.ndarray:
+    """A given blur kernel as float64 summing to 1; ``ValueError`` if it cannot be one."""
+    k = np.asarray(kernel, np.float64)
+    if k.ndim != 2 or not np.isfinite(k).all() or (k < 0).any() or not k.sum() > 0:
+        raise ValueError("a blur kernel must be a 2-D array of non-negative numbers with a positive sum")
+    return k / k.sum()
+
+
 def estimate_noise(rgb: np.ndarray) -> float:
     """Noise sigma (on the 0-1 scale) from the median diagonal detail of each channel."""
     a = np.asarray(rgb, np.float64)
@@ -390,10 +398,7 @@ def deconvolve_rounds(
     with three kernel lengths of the photo around it (1.6 GB at 10.7 MP, and no more for
     bigger photos, but about 3x slower). The step at a pixel depends on its neighbourhood
     only, so the tiles agree with the whole photo (to 80 dB PSNR on the example photo)."""
-    k = np.asarray(kernel, np.float64)
-    if k.ndim != 2 or not k.sum() > 0:
-        raise ValueError("the blur kernel must be a 2-D array with a positive sum")
-    k = k / k.sum()
+    k = checked_kernel(kernel)
     if iters < 1:
         raise ValueError(f"deconvolution needs at least one round, got {iters}")
     h, w = rgb.shape[:2]

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 import torch
 
-from .blind import BLIND_ROUNDS, BYTES_PER_PIXEL, MAX_BLIND_ROUNDS, WHOLE_PIXELS
+from .blind import BLIND_ROUNDS, BYTES_PER_PIXEL, MAX_BLIND_ROUNDS, WHOLE_PIXELS, checked_kernel
 from .device import available_memory
 from .model import Restorer
 from .sampler import StepRecord, sample
@@ -151,14 +151,6 @@ class RestoreJob(_Job):
         return self.task.finish(to_numpy(x), self.prepared)
 
 
-def _known_kernel(kernel: np.ndarray) -> np.ndarray:
-    """A given blur kernel, checked and normalised to sum to 1."""
-    k = np.asarray(kernel, np.float64)
-    if k.ndim != 2 or not np.isfinite(k).all() or not k.sum() > 0 or (k < 0).any():
-        raise ValueError("a blur kernel must be a 2-D array of non-negative numbers with a positive sum")
-    return (k / k.sum()).astype(np.float32)
-
-
 def is_blind(task: Task, restorer: Restorer) -> bool:
     """Deblurring with the denoise model: the blind route (:class:`BlindDeblurJob`)."""
     card = restorer.weights.card if restorer.weights else None
@@ -221,7 +213,7 @@ class BlindDeblurJob(_Job):
         self.height, self.width = self.prepared.mu.shape[:2]
         self.seed = int(self.settings.seed) if self.settings.seed is not None else 0
         self.on_tile, self.on_shrink, self.on_stage = on_tile, on_shrink, on_stage
-        self.kernel: np.ndarray | None = None if kernel is None else _known_kernel(kernel)
+        self.kernel: np.ndarray | None = None if kernel is None else checked_kernel(kernel).astype(np.float32)
         self.result: np.ndarray | None = None
         self._denoiser_tiles = 1
         self._denoiser_tile: int | None = None
