@@ -140,6 +140,8 @@ def test_bad_sizes_are_refused_with_a_reason():
         blind.estimate_kernel(shapes(40), size=31)
     with pytest.raises(ValueError, match="positive sum"):
         blind.deconvolve(shapes(40), np.zeros((5, 5)), lambda x: x)
+    with pytest.raises(ValueError, match=r"blur kernel \(81x81 px\) is larger than the photo \(40x40 px\)"):
+        blind.deconvolve(shapes(40), np.ones((81, 81)), lambda x: x)
 
 
 def test_deblur_eval_scores_the_blind_pipeline(tmp_path, tiny_weights, capsys):

@@ -402,6 +402,10 @@ def deconvolve_rounds(
     if iters < 1:
         raise ValueError(f"deconvolution needs at least one round, got {iters}")
     h, w = rgb.shape[:2]
+    if k.shape[0] > h or k.shape[1] > w:
+        raise ValueError(
+            f"the blur kernel ({k.shape[1]}x{k.shape[0]} px) is larger than the photo ({w}x{h} px)"
+        )
     if sigma is None:
         sigma = estimate_noise(rgb)
     sigma = max(float(sigma), 1e-3)
