@@ -103,7 +103,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def restore_files(args: argparse.Namespace) -> int:
     from .core.device import DeviceError, pick_device
-    from .core.imageio import ImageReadError, ImageWriteError, read_photo, write_photo
+    from .core.imageio import ImageReadError, ImageWriteError, read_kernel, read_photo, write_photo
     from .core.model import load_task_restorer
     from .core.pipeline import JobSettings, create_job, is_blind, to_uint8
     from .core.tasks import MaskError, get_task
@@ -118,6 +118,16 @@ def restore_files(args: argparse.Namespace) -> int:
     if args.uncertainty is not None and args.uncertainty < 2:
         error("--uncertainty needs at least 2 seeds")
         return EXIT_USAGE
+    kernel = None
+    if args.kernel is not None:
+        if task.name != "deblur":
+            error("--kernel is for --task deblur")
+            return EXIT_USAGE
+        try:
+            kernel = read_kernel(args.kernel)
+        except ImageReadError as exc:
+            error(str(exc))
+            return EXIT_USAGE
     files, problems, folder = collect_inputs(args.inputs)
     for p in problems:
         error(p)
@@ -131,7 +141,8 @@ def restore_files(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         device = pick_device(args.device)
-        restorer = load_task_restorer(task.name, args.weights, device)
+        # A known kernel is deconvolved with the denoise model as the prior (no estimate).
+        restorer = load_task_restorer("denoise" if kernel is not None else task.name, args.weights, device)
     except (DeviceError, WeightsError) as exc:
         error(str(exc))
         return EXIT_FAILED
@@ -142,6 +153,9 @@ def restore_files(args: argparse.Namespace) -> int:
     if not args.quiet:
         name = restorer.weights.path.name
         how = f"blind (blur estimated from the photo, {name} as the prior)" if blind else f"with {name}"
+        if kernel is not None:
+            h, w = kernel.shape
+            how = f"with the given blur kernel ({Path(args.kernel).name}, {w}x{h} px; {name} as the prior)"
         print(f"irsde: {task.label} {how} on {device.describe()}", file=sys.stderr)
     settings = JobSettings(
         steps=args.steps, sampler=args.sampler, seed=args.seed, tile=args.tile, tile_overlap=args.tile_overlap
@@ -158,7 +172,9 @@ def restore_files(args: argparse.Namespace) -> int:
             photo = read_photo(path)
             mask, alpha = mask_for_photo(task, photo, find_mask(args.mask, path) if task.uses_mask else None)
             bar = ProgressBar(path.name, 0, enabled=not args.quiet)
-            job = create_job(task, restorer, photo.rgb, mask, settings, on_tile=bar.tile, on_stage=bar.stage)
+            job = create_job(
+                task, restorer, photo.rgb, mask, settings, on_tile=bar.tile, on_stage=bar.stage, kernel=kernel
+            )
             bar.total = job.steps
             traj = Trajectory() if args.trajectory else None
             began = time.perf_counter()
@@ -593,6 +609,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     r.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     r.add_argument("--mask", help="inpaint: mask file (white = fill) or folder of masks with matching names")
+    r.add_argument(
+        "--kernel",
+        help="deblur: the blur kernel, if known (an image whose brightness is the weight, a .npy array, "
+        "or a .txt/.csv grid); deconvolved with the denoise model instead of estimating the blur",
+    )
     r.add_argument("--tile", type=int, help="tile size in px (default: automatic; 0 = never tile)")
     r.add_argument("--tile-overlap", type=int, default=32, help="tile overlap in px (default 32)")
     r.add_argument("--weights", help="weights file (.pt with its .json card) or folder")

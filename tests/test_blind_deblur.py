@@ -11,6 +11,7 @@ from conftest import smooth_image
 from PIL import Image
 
 from irsde_gui.cli import main
+from irsde_gui.core.imageio import ImageReadError, read_kernel
 from irsde_gui.core.model import load_task_restorer
 from irsde_gui.core.pipeline import BlindDeblurJob, JobSettings, RestoreJob, create_job, is_blind
 from irsde_gui.core.runs import RunReport
@@ -258,3 +259,96 @@ def test_bench_times_blind_deblurring(denoise_only, capsys):
     blind_row = rows[1]
     assert blind_row["ms_per_step"] > 0 and blind_row["setup_ms"] > 0 and blind_row["size"] == 64
     assert blind_row["weights"].endswith("denoise.pt") and rows[0]["setup_ms"] is None
+
+
+# ---------------------------------------------------------------- a known blur kernel
+def trail() -> np.ndarray:
+    k = np.zeros((3, 5))
+    k[1, :] = [1, 2, 3, 2, 1]
+    k[0, 4] = 1
+    return k
+
+
+def test_a_kernel_file_is_read_from_an_image_an_array_or_a_grid_of_numbers(tmp_path):
+    k = trail()
+    Image.fromarray((k / k.max() * 255).astype(np.uint8)).save(tmp_path / "k.png")
+    Image.fromarray((k / k.max() * 255).astype(np.uint8)).convert("RGB").save(tmp_path / "rgb.png")
+    np.save(tmp_path / "k.npy", k)
+    np.savetxt(tmp_path / "k.txt", k)
+    np.savetxt(tmp_path / "k.csv", k, delimiter=",")
+    for name in ("k.png", "rgb.png", "k.npy", "k.txt", "k.csv"):
+        got = read_kernel(tmp_path / name)
+        assert got.shape == (3, 5) and got.sum() == pytest.approx(1.0)
+        np.testing.assert_allclose(got, k / k.sum(), atol=1e-3, err_msg=name)
+
+
+def test_a_bad_kernel_file_is_refused_naming_it(tmp_path):
+    np.save(tmp_path / "cube.npy", np.ones((3, 3, 3)))
+    np.save(tmp_path / "negative.npy", -trail())
+    np.save(tmp_path / "huge.npy", np.ones((500, 3)))
+    (tmp_path / "words.txt").write_text("a b c\n")
+    Image.fromarray(np.zeros((5, 5), np.uint8)).save(tmp_path / "black.png")
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    cases = {
+        "missing.npy": "no such file",
+        "cube.npy": "2-D grid of numbers",
+        "negative.npy": "non-negative",
+        "huge.npy": "at most 401 px a side",
+        "words.txt": "cannot be read as a blur kernel",
+        "black.png": "positive sum",
+        "broken.png": "broken.png",
+    }
+    for name, why in cases.items():
+        with pytest.raises(ImageReadError, match=why) as info:
+            read_kernel(tmp_path / name)
+        assert name in str(info.value)
+
+
+def test_the_command_line_deblurs_with_a_given_kernel(tmp_path, installed_tiny_weights, capsys):
+    """Even with a deblur network installed, a given kernel is deconvolved with the denoise model as
+    the prior, as the library does it, and nothing is estimated."""
+    src = tmp_path / "blurry.png"
+    photo = (smooth_image(40, 52) * 255 + 0.5).astype(np.uint8)
+    Image.fromarray(photo).save(src)
+    np.save(tmp_path / "k.npy", trail())
+    out = tmp_path / "sharp.png"
+    args = ["restore", str(src), "-o", str(out), "--task", "deblur", "--steps", "2"]
+    assert main([*args, "--kernel", str(tmp_path / "k.npy")]) == 0
+    err = capsys.readouterr().err
+    assert "with the given blur kernel (k.npy, 5x3 px; denoise.pt as the prior)" in err
+    assert "Estimating the blur" not in err and "2 rounds" in err
+    restorer = load_task_restorer("denoise", device="cpu")
+    job = create_job(
+        get_task("deblur"),
+        restorer,
+        photo.astype(np.float32) / 255,
+        settings=JobSettings(steps=2),
+        kernel=trail(),
+    )
+    expected = np.clip(job.run() * 255 + 0.5, 0, 255).astype(np.uint8)
+    got = np.asarray(Image.open(out))
+    assert np.abs(got.astype(int) - expected).max() <= 1
+    assert np.abs(got.astype(int) - photo).mean() > 0.5  # it did deconvolve
+
+
+def test_a_given_kernel_is_refused_where_it_cannot_be_used(tmp_path, installed_tiny_weights, capsys):
+    src = tmp_path / "p.png"
+    Image.fromarray((smooth_image(40, 52) * 255).astype(np.uint8)).save(src)
+    np.save(tmp_path / "k.npy", trail())
+    kernel = ["--kernel", str(tmp_path / "k.npy")]
+    out = ["-o", str(tmp_path / "o.png")]
+    assert main(["restore", str(src), *out, "--task", "denoise", *kernel]) == 2
+    assert "--kernel is for --task deblur" in capsys.readouterr().err
+    assert main(["restore", str(src), *out, "--task", "deblur", "--kernel", str(tmp_path / "none.npy")]) == 2
+    assert "none.npy: no such file" in capsys.readouterr().err
+    deblur_net = ["--weights", str(installed_tiny_weights / "deblur.pt")]
+    assert main(["restore", str(src), *out, "--task", "deblur", *kernel, *deblur_net]) == 1
+    assert "deblur.pt holds weights for 'deblur', not for 'denoise'" in capsys.readouterr().err
+    assert not (tmp_path / "o.png").exists()
+    with pytest.raises(ValueError, match="known blur kernel"):
+        create_job(
+            get_task("deblur"),
+            load_task_restorer("deblur", device="cpu"),
+            smooth_image(32, 32),
+            kernel=trail(),
+        )

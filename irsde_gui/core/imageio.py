@@ -230,6 +230,41 @@ def read_photo(path: str | os.PathLike) -> Photo:
     return decode_photo(data, p)
 
 
+MAX_KERNEL_SIDE = 401  # px; a 121 px trail at 4000 px is a long shake, a bigger array is not a kernel
+
+
+def read_kernel(path: str | os.PathLike) -> np.ndarray:
+    """Read a known blur kernel (its point-spread function): an image whose brightness is the
+    weight (colour is averaged), a ``.npy`` array, or a ``.txt``/``.csv`` grid of numbers.
+    Returns float64 summing to 1; any problem raises :class:`ImageReadError` naming the file."""
+    from .blind import checked_kernel
+
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix in (".npy", ".txt", ".csv"):
+        if not p.is_file():
+            raise _fail(p, "no such file" if not p.exists() else "is a folder, not a kernel file")
+        try:
+            if suffix == ".npy":
+                k = np.load(p, allow_pickle=False)
+            else:
+                k = np.loadtxt(p, delimiter="," if suffix == ".csv" else None, ndmin=2)
+        except (OSError, ValueError) as exc:
+            raise _fail(p, f"cannot be read as a blur kernel ({exc})") from None
+    else:
+        k = read_photo(p).rgb.mean(axis=2)
+    if not (np.issubdtype(k.dtype, np.number) and k.ndim == 2):
+        raise _fail(p, f"a blur kernel must be a 2-D grid of numbers, not {k.ndim}-D {k.dtype}")
+    if max(k.shape) > MAX_KERNEL_SIDE:
+        raise _fail(
+            p, f"is {k.shape[1]}x{k.shape[0]} px: a blur kernel has at most {MAX_KERNEL_SIDE} px a side"
+        )
+    try:
+        return checked_kernel(k)
+    except ValueError as exc:
+        raise _fail(p, str(exc)) from None
+
+
 def is_image_path(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS
 

@@ -166,11 +166,15 @@ def create_job(
     on_tile: Callable[[int, int], None] | None = None,
     on_shrink: Callable[[int], None] | None = None,
     on_stage: Callable[[str, int, int], None] | None = None,
+    kernel: np.ndarray | None = None,
 ) -> RestoreJob | BlindDeblurJob:
     """The job for ``task`` run by ``restorer``: a deblur task given the denoise model
-    deblurs blind, everything else samples the task's SDE."""
+    deblurs blind, everything else samples the task's SDE. A known blur ``kernel`` (deblur
+    with the denoise model only) is used instead of estimating one."""
+    if kernel is not None and not is_blind(task, restorer):
+        raise ValueError("a known blur kernel is for deblurring, with the denoise model as the prior")
     if is_blind(task, restorer):
-        return BlindDeblurJob(task, restorer, rgb, mask, settings, on_tile, on_shrink, on_stage)
+        return BlindDeblurJob(task, restorer, rgb, mask, settings, on_tile, on_shrink, on_stage, kernel)
     return RestoreJob(task, restorer, rgb, mask, settings, on_tile, on_shrink)
 
 
