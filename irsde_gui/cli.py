@@ -203,7 +203,7 @@ def restore_files(args: argparse.Namespace) -> int:
             bar.close(
                 f"{path.name} -> {target}  ({plural(job.steps, 'round' if blind else 'step')}, "
                 f"{format_duration(elapsed)}{f', {job.tiles} tiles' if job.tile else ''}"
-                f"{f', {job.kernel.shape[0]} px blur kernel' if blind else f', seed {job.seed}'})"
+                f"{f', {max(job.kernel.shape)} px blur kernel' if blind else f', seed {job.seed}'})"
             )
             done += 1
         except (ImageReadError, ImageWriteError, MaskError, FileNotFoundError, ValueError) as exc:

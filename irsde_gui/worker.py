@@ -205,6 +205,7 @@ class RunRequest:
     device: str = "auto"
     tile: int | None = None  # None: automatic
     weights: Path | None = None
+    kernel: np.ndarray | None = None  # blind deblurring: a known blur, used instead of estimating one
     source: Path | None = None  # batch: read this file in the worker
     output: Path | None = None  # batch: write the result here (never over ``source``)
     write_report: bool = False  # batch: also write the JSON run report beside ``output``
@@ -372,6 +373,7 @@ class RestoreWorker(QObject):
             on_tile=self._on_tile,
             on_shrink=self._on_shrink,
             on_stage=self._on_stage,
+            kernel=req.kernel,
         )
         self._total = job.steps
         side = frame_side(job.steps)

@@ -25,6 +25,9 @@ class ScriptedDialogs:
     def open_mask(self, parent, folder):
         return self._answer("open_mask")
 
+    def open_kernel(self, parent, folder):
+        return self._answer("open_kernel")
+
     def save_image(self, parent, suggested):
         return self._answer("save_image")
 

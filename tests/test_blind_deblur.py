@@ -221,6 +221,60 @@ def test_the_window_offers_rounds_and_no_seed_for_blind_deblurring(qtbot, tmp_pa
     assert form.isRowVisible(win.panel._seed_row) and form.isRowVisible(win.panel._sampler_row)
 
 
+def test_the_window_deblurs_with_a_known_blur_from_a_file(qtbot, tmp_path, denoise_only):
+    """Blur: "Known blur from a file…" reads the kernel (a bad file leaves the estimate chosen, with a
+    message), shows it, and the run deconvolves with it: no estimate, the same result as the library."""
+    pytest.importorskip("pytestqt")
+    from gui_support import make_window, restore_and_wait
+
+    from irsde_gui.core.imageio import Photo
+
+    (tmp_path / "bad.npy").write_bytes(b"not an array")
+    np.save(tmp_path / "k.npy", trail())
+    win = make_window(qtbot, tmp_path, open_kernel=str(tmp_path / "bad.npy"))
+    photo = smooth_image(40, 56)
+    win.set_photo(Photo(photo), "test")
+    panel = win.panel
+    assert panel.select_task("deblur") and panel._form.isRowVisible(panel._blur_source_row)
+    assert panel.blur_source.currentData() == "estimate" and panel.known_kernel is None
+    load = panel.blur_source.findData("load")
+    panel.blur_source.activated.emit(load)  # as a click on "Known blur from a file…" does
+    assert "open_kernel" in win.dialogs.asked
+    assert (
+        win.message_bar.text
+        == "Could not use that blur kernel: cannot be read as a blur kernel (it is not a NumPy array file)"
+    )
+    assert panel.blur_source.currentData() == "estimate" and panel.known_kernel is None
+    win.dialogs.answers["open_kernel"] = str(tmp_path / "k.npy")
+    panel.blur_source.activated.emit(panel.blur_source.findData("load"))
+    assert panel.blur_source.currentData() == "known"
+    assert panel.blur_source.currentText() == "Known: k.npy (5×3 px)"
+    np.testing.assert_allclose(panel.known_kernel, trail() / trail().sum(), atol=1e-6)
+    assert panel._form.isRowVisible(panel._blur_row) and "blur you gave" in panel.blur_view.toolTip()
+    assert panel._form.labelForField(panel.blur_view).text() == "Blur given"
+    panel.set_steps(2)
+    stages = []
+    with qtbot.waitSignal(win.run_finished, timeout=30_000) as blocker:
+        win.restore()
+        win.run.progress.connect(lambda p: stages.append(p.stage))
+    outcome = blocker.args[0]
+    assert stages and not any(stages), "nothing estimated"
+    assert outcome.report.blur_kernel_given and outcome.report.blur_kernel_px == 5
+    assert "given 5 px blur" in win.progress_label.text()
+    expected = create_job(
+        get_task("deblur"), load_task_restorer("deblur", device="cpu"), photo, settings=JobSettings(steps=2),
+        kernel=trail(),
+    ).run()  # fmt: skip
+    np.testing.assert_allclose(win.result, expected, atol=1e-5)
+    # back to estimating: the next run finds the blur itself
+    panel.blur_source.setCurrentIndex(panel.blur_source.findData("estimate"))
+    panel.blur_source.activated.emit(panel.blur_source.currentIndex())
+    assert panel.known_kernel is None and not panel._form.isRowVisible(panel._blur_row)
+    outcome = restore_and_wait(qtbot, win)
+    assert not outcome.report.blur_kernel_given
+    assert panel._form.labelForField(panel.blur_view).text() == "Blur found"
+
+
 def test_the_library_exports_what_the_app_runs():
     import irsde_gui.core as core
 

@@ -250,7 +250,8 @@ def read_kernel(path: str | os.PathLike) -> np.ndarray:
             else:
                 k = np.loadtxt(p, delimiter="," if suffix == ".csv" else None, ndmin=2)
         except (OSError, ValueError) as exc:
-            raise _fail(p, f"cannot be read as a blur kernel ({exc})") from None
+            why = "it is not a NumPy array file" if suffix == ".npy" else str(exc).rstrip(".")
+            raise _fail(p, f"cannot be read as a blur kernel ({why})") from None
     else:
         k = read_photo(p).rgb.mean(axis=2)
     if not (np.issubdtype(k.dtype, np.number) and k.ndim == 2):

@@ -218,6 +218,7 @@ class BlindDeblurJob(_Job):
         self.seed = int(self.settings.seed) if self.settings.seed is not None else 0
         self.on_tile, self.on_shrink, self.on_stage = on_tile, on_shrink, on_stage
         self.kernel: np.ndarray | None = None if kernel is None else checked_kernel(kernel).astype(np.float32)
+        self.kernel_given = kernel is not None
         self.result: np.ndarray | None = None
         self._denoiser_tiles = 1
         self._denoiser_tile: int | None = None

@@ -142,9 +142,11 @@ class RunReport:
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     step_seconds: list[float] = field(default_factory=list)
     # "sde": the task's network samples its SDE. "blind": deblurring with the denoise model
-    # (``model_file``) as the prior, by the kernel ``blur_kernel_px`` estimated from the photo.
+    # (``model_file``) as the prior, by the kernel ``blur_kernel_px`` estimated from the photo
+    # (or given: ``blur_kernel_given``).
     method: str = "sde"
     blur_kernel_px: int | None = None
+    blur_kernel_given: bool = False
 
     @classmethod
     def from_job(
@@ -184,7 +186,8 @@ class RunReport:
             app_version=__version__,
             step_seconds=[round(s, 4) for s in step_seconds],
             method=job.method,
-            blur_kernel_px=int(kernel.shape[0]) if kernel is not None else None,
+            blur_kernel_px=int(max(kernel.shape)) if kernel is not None else None,
+            blur_kernel_given=bool(getattr(job, "kernel_given", False)),
         )
 
     def to_dict(self) -> dict:

@@ -120,6 +120,7 @@ class RunPanel(QWidget):
     stop_clicked = Signal()
     settings_changed = Signal()
     load_mask_requested = Signal()
+    kernel_file_requested = Signal()  # "Known blur from a file…" was chosen
 
     def __init__(self, mask_editor: MaskEditor, parent: QWidget | None = None):
         super().__init__(parent)
@@ -197,7 +198,20 @@ class RunPanel(QWidget):
             self.device_combo.addItem(label, key)
         self.device_combo.currentIndexChanged.connect(lambda _i: self.settings_changed.emit())
         form.addRow("Device", self.device_combo)
-        # Blind deblurring: the blur found in the photo, drawn as the path the camera moved along.
+        # Blind deblurring: estimate the blur from the photo, or take a known one from a file.
+        self.blur_source = QComboBox()
+        self.blur_source.addItem("Estimate from the photo", "estimate")
+        self.blur_source.addItem("Known blur from a file…", "load")
+        self.blur_source.setToolTip(
+            "Where the blur comes from: estimated from the photo, or a blur kernel you know "
+            "(an image whose brightness is the weight, a .npy array or a .txt/.csv grid)"
+        )
+        self.blur_source.activated.connect(self._blur_source_chosen)
+        self._known_kernel: np.ndarray | None = None
+        self._blur_source_index = 0
+        form.addRow("Blur", self.blur_source)
+        self._blur_source_row = form.rowCount() - 1
+        # The blur found in the photo (or given), drawn as the path the camera moved along.
         self.blur_view = QLabel()
         self.blur_view.setFixedSize(BLUR_VIEW_PX, BLUR_VIEW_PX)
         self.blur_view.setStyleSheet("background: black; border-radius: 4px;")
@@ -205,6 +219,7 @@ class RunPanel(QWidget):
         self._blur_row = form.rowCount() - 1
         self._form = form
         form.setRowVisible(self._blur_row, False)
+        form.setRowVisible(self._blur_source_row, False)
         outer.addWidget(run_box)
 
         self.restore_button = QPushButton(icon("mdi6.auto-fix", color="#ffffff"), "  Restore")
@@ -288,7 +303,7 @@ class RunPanel(QWidget):
             w.blockSignals(False)
         self.set_steps(self._steps_by_task.get(info.name, info.default_steps))
         self._apply_method(info)
-        self.show_blur(None)
+        self._show_chosen_blur()
         self.task_changed.emit(info.name)
 
     @property
@@ -313,9 +328,49 @@ class RunPanel(QWidget):
             w.setEnabled(not blind)
         for row in (self._sampler_row, self._seed_row):
             self._form.setRowVisible(row, not blind)
+        self._form.setRowVisible(self._blur_source_row, blind)
 
-    def show_blur(self, kernel) -> None:
-        """Show the blur a blind run estimated (an odd square array), or hide the row (None)."""
+    # -- a known blur (blind deblurring)
+    @property
+    def known_kernel(self) -> np.ndarray | None:
+        """The blur kernel the user gave, when chosen for a blind deblur; None: estimate it."""
+        if self.blur_source.currentData() != "known":
+            return None
+        return self._known_kernel
+
+    def set_known_kernel(self, kernel: np.ndarray, name: str) -> None:
+        """Use ``kernel`` (read from the file ``name``) instead of estimating the blur."""
+        self._known_kernel = np.asarray(kernel, np.float32)
+        h, w = self._known_kernel.shape
+        label = f"Known: {name} ({w}×{h} px)"
+        i = self.blur_source.findData("known")
+        if i < 0:
+            self.blur_source.insertItem(1, label, "known")
+            i = 1
+        else:
+            self.blur_source.setItemText(i, label)
+        self.blur_source.setItemData(i, f"The blur kernel from {name}", Qt.ItemDataRole.ToolTipRole)
+        self.blur_source.setCurrentIndex(i)
+        self._blur_source_index = i
+        self._show_chosen_blur()
+        self.settings_changed.emit()
+
+    def _blur_source_chosen(self, index: int) -> None:
+        choice = self.blur_source.itemData(index)
+        if choice == "load":  # stay on what was chosen until a file is read
+            self.blur_source.setCurrentIndex(self._blur_source_index)
+            self.kernel_file_requested.emit()
+            return
+        self._blur_source_index = index
+        self._show_chosen_blur()
+        self.settings_changed.emit()
+
+    def _show_chosen_blur(self) -> None:
+        """Before a run: the known blur when one is chosen for a blind deblur, else nothing."""
+        self.show_blur(self.known_kernel if self.blind else None, given=True)
+
+    def show_blur(self, kernel, given: bool = False) -> None:
+        """Show the blur a blind run estimated, or the one the user ``given``; hide the row (None)."""
         if kernel is None:
             self.blur_view.clear()
             self._form.setRowVisible(self._blur_row, False)
@@ -331,9 +386,11 @@ class RunPanel(QWidget):
                 Qt.TransformationMode.FastTransformation,
             )
         )
+        h, w = k.shape
+        self._form.labelForField(self.blur_view).setText("Blur given" if given else "Blur found")
+        what = f"The blur you gave ({w}×{h} px)" if given else f"The blur estimated from the photo ({w} px)"
         self.blur_view.setToolTip(
-            f"The blur estimated from the photo ({k.shape[0]} px): the path the camera moved along "
-            "while the shutter was open, brightest where it lingered"
+            f"{what}: the path the camera moved along while the shutter was open, brightest where it lingered"
         )
         self._form.setRowVisible(self._blur_row, True)
 

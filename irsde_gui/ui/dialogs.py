@@ -34,6 +34,7 @@ from .. import __version__
 from .theme import app_icon, icon
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp);;All files (*)"
+KERNEL_FILTER = "Blur kernels (*.png *.tif *.tiff *.bmp *.npy *.txt *.csv);;All files (*)"
 SAVE_FILTERS = {
     "PNG image (*.png)": ".png",
     "JPEG image (*.jpg *.jpeg)": ".jpg",
@@ -56,6 +57,10 @@ class Dialogs:
 
     def open_mask(self, parent: QWidget, folder: str) -> str | None:
         f, _ = QFileDialog.getOpenFileName(parent, "Load a mask (white = fill)", folder, IMAGE_FILTER)
+        return f or None
+
+    def open_kernel(self, parent: QWidget, folder: str) -> str | None:
+        f, _ = QFileDialog.getOpenFileName(parent, "Load a known blur kernel", folder, KERNEL_FILTER)
         return f or None
 
     def save_image(self, parent: QWidget, suggested: str) -> str | None:

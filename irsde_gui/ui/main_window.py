@@ -37,7 +37,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.imageio import ImageReadError, ImageWriteError, Photo, decode_photo, is_image_path, read_photo
+from ..core.imageio import (
+    ImageReadError,
+    ImageWriteError,
+    Photo,
+    decode_photo,
+    is_image_path,
+    read_kernel,
+    read_photo,
+)
 from ..core.runs import collect_inputs, format_duration, plural, report_path_for
 from ..core.trajectory import Trajectory
 from ..worker import (
@@ -200,6 +208,7 @@ class MainWindow(QMainWindow):
         self.panel.stop_clicked.connect(self.stop)
         self.panel.settings_changed.connect(self._save_run_settings)
         self.panel.load_mask_requested.connect(self.load_mask)
+        self.panel.kernel_file_requested.connect(self.load_kernel)
         scroll = QScrollArea()
         scroll.setWidget(self.panel)
         scroll.setWidgetResizable(True)
@@ -732,6 +741,18 @@ class MainWindow(QMainWindow):
             return
         self.mask_is_alpha = False
 
+    def load_kernel(self) -> None:
+        """Take a known blur kernel from a file for blind deblurring (instead of estimating it)."""
+        f = self.dialogs.open_kernel(self, self.settings.last_folder)
+        if not f:
+            return
+        try:
+            kernel = read_kernel(f)
+        except ImageReadError as exc:
+            self.show_message("error", f"Could not use that blur kernel: {why(exc, f)}")
+            return
+        self.panel.set_known_kernel(kernel, Path(f).name)
+
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
         items = self.settings.recent_files
@@ -833,6 +854,7 @@ class MainWindow(QMainWindow):
             seed=self.panel.seed,
             device=self.panel.device,
             weights=info.weights,
+            kernel=self.panel.known_kernel if info.method == "blind" else None,
         )
 
     def start_run(self, request: RunRequest, fresh: bool = True) -> RestoreRun:
@@ -932,7 +954,7 @@ class MainWindow(QMainWindow):
         self._keep_previous()
         self.result = outcome.image
         self.outcome = outcome
-        self.panel.show_blur(outcome.kernel)
+        self.panel.show_blur(outcome.kernel, given=outcome.report.blur_kernel_given)
         self.scrubber.refresh()
         self.scrubber.last()
         self._show_result()
@@ -940,7 +962,8 @@ class MainWindow(QMainWindow):
         self.device_label.setText(f"Ran on {r.device}")
         blind = r.method == "blind"
         unit = "round" if blind else "step"
-        how = f"{r.blur_kernel_px} px blur" if blind else f"{r.sampler}, seed {r.seed}"
+        given = "given " if r.blur_kernel_given else ""
+        how = f"{given}{r.blur_kernel_px} px blur" if blind else f"{r.sampler}, seed {r.seed}"
         text = (
             f"Done in {format_duration(r.elapsed_seconds)}   ·   {plural(r.steps, unit)}, "
             f"{r.seconds_per_step:.2f} s/{unit}"
@@ -1140,6 +1163,7 @@ class MainWindow(QMainWindow):
             seed=self.panel.seed,
             device=self.panel.device,
             weights=info.weights,
+            kernel=self.panel.known_kernel if info.method == "blind" else None,
             source=source,
             write_report=self.settings.save_report,
             jpeg_quality=self.settings.jpeg_quality,
