@@ -279,7 +279,7 @@ def test_the_library_exports_what_the_app_runs():
     import irsde_gui.core as core
 
     assert core.create_job is create_job and core.BlindDeblurJob is BlindDeblurJob
-    assert core.load_task_restorer is load_task_restorer
+    assert core.load_task_restorer is load_task_restorer and core.read_kernel is read_kernel
 
 
 def test_eval_scores_what_the_app_runs_the_same_as_the_blind_benchmark_row(tmp_path, denoise_only):

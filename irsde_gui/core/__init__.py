@@ -23,7 +23,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .imageio import Photo, read_photo, write_photo
+    from .imageio import Photo, read_kernel, read_photo, write_photo
     from .model import Restorer, load_restorer, load_task_restorer
     from .pipeline import BlindDeblurJob, JobSettings, RestoreJob, create_job
     from .sampler import StepRecord, restore, sample
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "Photo": "imageio",
+    "read_kernel": "imageio",
     "read_photo": "imageio",
     "write_photo": "imageio",
     "Restorer": "model",
@@ -64,6 +65,7 @@ __all__ = [
     "get_task",
     "load_restorer",
     "load_task_restorer",
+    "read_kernel",
     "read_photo",
     "restore",
     "sample",
