@@ -152,10 +152,13 @@ def restore_files(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if not args.quiet:
         name = restorer.weights.path.name
-        how = f"blind (blur estimated from the photo, {name} as the prior)" if blind else f"with {name}"
         if kernel is not None:
             h, w = kernel.shape
             how = f"with the given blur kernel ({Path(args.kernel).name}, {w}x{h} px; {name} as the prior)"
+        elif blind:
+            how = f"blind (blur estimated from the photo, {name} as the prior)"
+        else:
+            how = f"with {name}"
         print(f"irsde: {task.label} {how} on {device.describe()}", file=sys.stderr)
     settings = JobSettings(
         steps=args.steps, sampler=args.sampler, seed=args.seed, tile=args.tile, tile_overlap=args.tile_overlap

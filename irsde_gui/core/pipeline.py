@@ -65,6 +65,7 @@ class _Job:
     result: np.ndarray | None
     method = "sde"  # how the photo is restored: "sde" (the task's network) or "blind"
     kernel: np.ndarray | None = None  # the blur a blind job estimated (None for network runs)
+    kernel_given = False  # a blind job told its kernel rather than estimating it
 
     def steps_iter(self) -> Iterator[StepRecord]:
         raise NotImplementedError
@@ -171,9 +172,10 @@ def create_job(
     """The job for ``task`` run by ``restorer``: a deblur task given the denoise model
     deblurs blind, everything else samples the task's SDE. A known blur ``kernel`` (deblur
     with the denoise model only) is used instead of estimating one."""
-    if kernel is not None and not is_blind(task, restorer):
+    blind = is_blind(task, restorer)
+    if kernel is not None and not blind:
         raise ValueError("a known blur kernel is for deblurring, with the denoise model as the prior")
-    if is_blind(task, restorer):
+    if blind:
         return BlindDeblurJob(task, restorer, rgb, mask, settings, on_tile, on_shrink, on_stage, kernel)
     return RestoreJob(task, restorer, rgb, mask, settings, on_tile, on_shrink)
 

@@ -187,7 +187,7 @@ class RunReport:
             step_seconds=[round(s, 4) for s in step_seconds],
             method=job.method,
             blur_kernel_px=int(max(kernel.shape)) if kernel is not None else None,
-            blur_kernel_given=bool(getattr(job, "kernel_given", False)),
+            blur_kernel_given=job.kernel_given,
         )
 
     def to_dict(self) -> dict:

@@ -333,8 +333,9 @@ class RunPanel(QWidget):
     # -- a known blur (blind deblurring)
     @property
     def known_kernel(self) -> np.ndarray | None:
-        """The blur kernel the user gave, when chosen for a blind deblur; None: estimate it."""
-        if self.blur_source.currentData() != "known":
+        """The blur kernel the user gave, when chosen for a blind deblur; None: estimate it (or the
+        task does not deblur blind)."""
+        if not self.blind or self.blur_source.currentData() != "known":
             return None
         return self._known_kernel
 
@@ -367,7 +368,7 @@ class RunPanel(QWidget):
 
     def _show_chosen_blur(self) -> None:
         """Before a run: the known blur when one is chosen for a blind deblur, else nothing."""
-        self.show_blur(self.known_kernel if self.blind else None, given=True)
+        self.show_blur(self.known_kernel, given=True)
 
     def show_blur(self, kernel, given: bool = False) -> None:
         """Show the blur a blind run estimated, or the one the user ``given``; hide the row (None)."""

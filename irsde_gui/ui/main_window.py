@@ -854,7 +854,7 @@ class MainWindow(QMainWindow):
             seed=self.panel.seed,
             device=self.panel.device,
             weights=info.weights,
-            kernel=self.panel.known_kernel if info.method == "blind" else None,
+            kernel=self.panel.known_kernel,
         )
 
     def start_run(self, request: RunRequest, fresh: bool = True) -> RestoreRun:
@@ -1163,7 +1163,7 @@ class MainWindow(QMainWindow):
             seed=self.panel.seed,
             device=self.panel.device,
             weights=info.weights,
-            kernel=self.panel.known_kernel if info.method == "blind" else None,
+            kernel=self.panel.known_kernel,
             source=source,
             write_report=self.settings.save_report,
             jpeg_quality=self.settings.jpeg_quality,
