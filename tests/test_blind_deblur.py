@@ -4,6 +4,7 @@ the denoise model as the prior, in the library, the command line, the worker and
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -341,6 +342,7 @@ def test_a_bad_kernel_file_is_refused_naming_it(tmp_path):
     np.save(tmp_path / "negative.npy", -trail())
     np.save(tmp_path / "huge.npy", np.ones((500, 3)))
     (tmp_path / "words.txt").write_text("a b c\n")
+    (tmp_path / "empty.txt").write_text("")
     Image.fromarray(np.zeros((5, 5), np.uint8)).save(tmp_path / "black.png")
     (tmp_path / "broken.png").write_bytes(b"not a png")
     cases = {
@@ -349,12 +351,15 @@ def test_a_bad_kernel_file_is_refused_naming_it(tmp_path):
         "negative.npy": "non-negative",
         "huge.npy": "at most 401 px a side",
         "words.txt": "cannot be read as a blur kernel",
+        "empty.txt": "holds no numbers",
         "black.png": "positive sum",
         "broken.png": "broken.png",
     }
     for name, why in cases.items():
-        with pytest.raises(ImageReadError, match=why) as info:
-            read_kernel(tmp_path / name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the message is ours alone: no library warning first
+            with pytest.raises(ImageReadError, match=why) as info:
+                read_kernel(tmp_path / name)
         assert name in str(info.value)
 
 

@@ -248,10 +248,14 @@ def read_kernel(path: str | os.PathLike) -> np.ndarray:
             if suffix == ".npy":
                 k = np.load(p, allow_pickle=False)
             else:
-                k = np.loadtxt(p, delimiter="," if suffix == ".csv" else None, ndmin=2)
+                with warnings.catch_warnings():  # an empty file: our message, not NumPy's warning
+                    warnings.simplefilter("ignore", UserWarning)
+                    k = np.loadtxt(p, delimiter="," if suffix == ".csv" else None, ndmin=2)
         except (OSError, ValueError) as exc:
             why = "it is not a NumPy array file" if suffix == ".npy" else str(exc).rstrip(".")
             raise _fail(p, f"cannot be read as a blur kernel ({why})") from None
+        if k.size == 0:
+            raise _fail(p, "holds no numbers: a blur kernel is a grid of non-negative weights")
     else:
         k = read_photo(p).rgb.mean(axis=2)
     if not (np.issubdtype(k.dtype, np.number) and k.ndim == 2):
