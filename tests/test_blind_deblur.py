@@ -12,6 +12,7 @@ from conftest import smooth_image
 from PIL import Image
 
 from irsde_gui.cli import main
+from irsde_gui.core.blind import ESTIMATED_STRENGTH, KNOWN_STRENGTH, deconvolve
 from irsde_gui.core.imageio import ImageReadError, read_kernel
 from irsde_gui.core.model import load_task_restorer
 from irsde_gui.core.pipeline import BlindDeblurJob, JobSettings, RestoreJob, create_job, is_blind
@@ -90,6 +91,12 @@ def test_a_known_kernel_skips_the_estimate(denoise_only):
     assert stages == []  # nothing estimated
     np.testing.assert_allclose(job.kernel, kernel / kernel.sum())
     assert out.shape == (40, 48, 3)
+    # a known kernel is trusted more than an estimate: its rounds pull harder to the photo
+    rgb = job.prepared.mu
+    known = deconvolve(rgb, job.kernel, job._denoise, iters=2, strength=KNOWN_STRENGTH)
+    estimated = deconvolve(rgb, job.kernel, job._denoise, iters=2, strength=ESTIMATED_STRENGTH)
+    np.testing.assert_allclose(out, known, atol=1e-5)
+    assert np.abs(known - estimated).max() > 1e-3
     for bad in (np.zeros((5, 5)), np.ones(5), -kernel, np.full((3, 3), np.nan)):
         with pytest.raises(ValueError, match="blur kernel"):
             BlindDeblurJob(get_task("deblur"), restorer, smooth_image(40, 48), kernel=bad)

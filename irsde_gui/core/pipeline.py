@@ -22,7 +22,15 @@ import cv2
 import numpy as np
 import torch
 
-from .blind import BLIND_ROUNDS, BYTES_PER_PIXEL, MAX_BLIND_ROUNDS, WHOLE_PIXELS, checked_kernel
+from .blind import (
+    BLIND_ROUNDS,
+    BYTES_PER_PIXEL,
+    ESTIMATED_STRENGTH,
+    KNOWN_STRENGTH,
+    MAX_BLIND_ROUNDS,
+    WHOLE_PIXELS,
+    checked_kernel,
+)
 from .device import available_memory
 from .model import Restorer
 from .sampler import StepRecord, sample
@@ -192,7 +200,8 @@ class BlindDeblurJob(_Job):
     :class:`StepRecord`: ``x_t`` the Fourier step, ``x0_hat`` the denoised estimate. The
     same photo always gives the same result, so the seed and sampler are unused.
 
-    A known ``kernel`` (a measured blur, or the true one when scoring) skips the estimate.
+    A known ``kernel`` (a measured blur, or the true one when scoring) skips the estimate,
+    and the rounds then trust it more (:data:`.blind.KNOWN_STRENGTH`).
     """
 
     method = "blind"
@@ -261,7 +270,10 @@ class BlindDeblurJob(_Job):
         device = torch.device("cpu")  # the Fourier steps run in NumPy; the denoiser moves its input
         free = available_memory(device)
         whole = WHOLE_PIXELS if free is None else max(WHOLE_PIXELS // 4, free // (4 * BYTES_PER_PIXEL))
-        rounds = deconvolve_rounds(rgb, self.kernel, self._denoise, iters=self.steps, whole_pixels=whole)
+        strength = KNOWN_STRENGTH if self.kernel_given else ESTIMATED_STRENGTH
+        rounds = deconvolve_rounds(
+            rgb, self.kernel, self._denoise, iters=self.steps, strength=strength, whole_pixels=whole
+        )
         try:
             for i, (x, z) in enumerate(rounds):
                 now = time.perf_counter()
