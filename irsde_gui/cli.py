@@ -467,7 +467,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     )
     kernels = load_kernels(args.kernels) if args.kernels else None
     methods = None
-    if args.blind and not blind:
+    if args.blind:
         if task.name != "deblur":
             error("--blind is for --task deblur")
             return EXIT_FAILED
@@ -478,6 +478,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         except WeightsError as exc:
             error(f"--blind needs the denoise model: {exc}")
             return EXIT_FAILED
+        if blind:  # the model row already is the blind route: add only the told-the-kernel row
+            del methods["blind"]
 
     def progress(i, n, entry):
         if not args.quiet:
@@ -722,8 +724,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument(
         "--blind",
         action="store_true",
-        help="deblur: also score kernel estimation + plug-and-play deconvolution with the denoise model, "
-        "and the same deconvolution told the true kernel",
+        help="deblur: also score kernel estimation + plug-and-play deconvolution with the denoise model "
+        "(unless that is the model scored), and the same deconvolution told the true kernel",
     )
     e.add_argument("--json", help="also write the full results as JSON")
     e.add_argument("--name", help="name of this validation in the model card")

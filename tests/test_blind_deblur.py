@@ -311,6 +311,14 @@ def test_eval_of_deblur_without_its_model_runs_blind(tmp_path, denoise_only, cap
     Image.fromarray((smooth_image(64, 64) * 255 + 0.5).astype(np.uint8)).save(data / "a.png")
     assert main(["eval", "--task", "deblur", "--data", str(data), "--steps", "2", "-q"]) == 0
     assert "blind deblur (2 rounds)" in capsys.readouterr().out
+    # --blind then adds only the row told the true kernel (the model row is the blind route)
+    out_json = tmp_path / "ev.json"
+    args = ["eval", "--task", "deblur", "--data", str(data), "--steps", "2", "--blind", "-q"]
+    assert main([*args, "--json", str(out_json)]) == 0
+    table = capsys.readouterr().out
+    assert "told the kernel" in table and "kernel estimate + PnP" not in table
+    mean = json.loads(out_json.read_text())["mean"]
+    assert "blind" not in mean and mean["told"]["psnr"] != mean["model"]["psnr"]
 
 
 def test_bench_times_blind_deblurring(denoise_only, capsys):
