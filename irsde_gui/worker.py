@@ -98,6 +98,7 @@ class TaskInfo:
     problem: str | None = None  # why the task cannot run (no or unusable weights)
     card: Any = None  # irsde_gui.core.weights.ModelCard
     method: str = "sde"  # "blind": deblurring with the denoise model (no seeds, no sampler)
+    known_default_steps: int = 0  # blind: the default rounds for a known blur kernel
 
     @property
     def available(self) -> bool:
@@ -114,7 +115,7 @@ class EngineInfo:
 
 def scan_tasks() -> dict[str, TaskInfo]:
     """Every task with its installed weights and model card, or why it cannot run. No PyTorch needed."""
-    from .core.blind import BLIND_ROUNDS, MAX_BLIND_ROUNDS
+    from .core.blind import BLIND_ROUNDS, KNOWN_ROUNDS, MAX_BLIND_ROUNDS
     from .core.tasks import TASKS
     from .core.weights import WeightsError, blind_prior, installed_weights, read_card
 
@@ -131,6 +132,7 @@ def scan_tasks() -> dict[str, TaskInfo]:
             info.weights = prior
             info.description = "Estimate the blur from the photo, then undo it (no deblur model installed)"
             info.default_steps, info.max_steps = BLIND_ROUNDS, MAX_BLIND_ROUNDS
+            info.known_default_steps = KNOWN_ROUNDS
             try:
                 info.card = read_card(prior)
             except WeightsError as exc:

@@ -12,7 +12,7 @@ from conftest import smooth_image
 from PIL import Image
 
 from irsde_gui.cli import main
-from irsde_gui.core.blind import ESTIMATED_STRENGTH, KNOWN_STRENGTH, deconvolve
+from irsde_gui.core.blind import BLIND_ROUNDS, ESTIMATED_STRENGTH, KNOWN_ROUNDS, KNOWN_STRENGTH, deconvolve
 from irsde_gui.core.imageio import ImageReadError, read_kernel
 from irsde_gui.core.model import load_task_restorer
 from irsde_gui.core.pipeline import BlindDeblurJob, JobSettings, RestoreJob, create_job, is_blind
@@ -89,6 +89,8 @@ def test_a_known_kernel_skips_the_estimate(denoise_only):
     )
     out = job.run()
     assert stages == []  # nothing estimated
+    default = BlindDeblurJob(get_task("deblur"), restorer, smooth_image(40, 48), kernel=kernel)
+    assert default.steps == KNOWN_ROUNDS
     np.testing.assert_allclose(job.kernel, kernel / kernel.sum())
     assert out.shape == (40, 48, 3)
     # a known kernel is trusted more than an estimate: its rounds pull harder to the photo
@@ -245,6 +247,7 @@ def test_the_window_deblurs_with_a_known_blur_from_a_file(qtbot, tmp_path, denoi
     panel = win.panel
     assert panel.select_task("deblur") and panel._form.isRowVisible(panel._blur_source_row)
     assert panel.blur_source.currentData() == "estimate" and panel.known_kernel is None
+    assert panel.steps == BLIND_ROUNDS
     load = panel.blur_source.findData("load")
     panel.blur_source.activated.emit(load)  # as a click on "Known blur from a file…" does
     assert "open_kernel" in win.dialogs.asked
@@ -260,7 +263,9 @@ def test_the_window_deblurs_with_a_known_blur_from_a_file(qtbot, tmp_path, denoi
     np.testing.assert_allclose(panel.known_kernel, trail() / trail().sum(), atol=1e-6)
     assert panel._form.isRowVisible(panel._blur_row) and "blur you gave" in panel.blur_view.toolTip()
     assert panel._form.labelForField(panel.blur_view).text() == "Blur given"
+    assert panel.steps == KNOWN_ROUNDS, "a known blur takes fewer rounds by default"
     panel.set_steps(2)
+    assert win.settings.steps("deblur") != 2, "a known blur's rounds are not saved as the task's"
     stages = []
     with qtbot.waitSignal(win.run_finished, timeout=30_000) as blocker:
         win.restore()
@@ -278,6 +283,7 @@ def test_the_window_deblurs_with_a_known_blur_from_a_file(qtbot, tmp_path, denoi
     panel.blur_source.setCurrentIndex(panel.blur_source.findData("estimate"))
     panel.blur_source.activated.emit(panel.blur_source.currentIndex())
     assert panel.known_kernel is None and not panel._form.isRowVisible(panel._blur_row)
+    assert panel.steps == BLIND_ROUNDS, "each choice keeps its own rounds"
     outcome = restore_and_wait(qtbot, win)
     assert not outcome.report.blur_kernel_given
     assert panel._form.labelForField(panel.blur_view).text() == "Blur found"

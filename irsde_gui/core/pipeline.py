@@ -26,6 +26,7 @@ from .blind import (
     BLIND_ROUNDS,
     BYTES_PER_PIXEL,
     ESTIMATED_STRENGTH,
+    KNOWN_ROUNDS,
     KNOWN_STRENGTH,
     MAX_BLIND_ROUNDS,
     WHOLE_PIXELS,
@@ -201,7 +202,8 @@ class BlindDeblurJob(_Job):
     same photo always gives the same result, so the seed and sampler are unused.
 
     A known ``kernel`` (a measured blur, or the true one when scoring) skips the estimate,
-    and the rounds then trust it more (:data:`.blind.KNOWN_STRENGTH`).
+    and the rounds then trust it more (:data:`.blind.KNOWN_STRENGTH`); without ``steps``, a
+    known kernel takes :data:`.blind.KNOWN_ROUNDS` rounds, an estimated one :data:`.blind.BLIND_ROUNDS`.
     """
 
     method = "blind"
@@ -221,7 +223,7 @@ class BlindDeblurJob(_Job):
         self.task = task
         self.restorer = restorer
         self.settings = settings or JobSettings()
-        self.steps = int(self.settings.steps or BLIND_ROUNDS)
+        self.steps = int(self.settings.steps or (BLIND_ROUNDS if kernel is None else KNOWN_ROUNDS))
         if not 1 <= self.steps <= MAX_BLIND_ROUNDS:
             raise ValueError(f"blind deblurring takes 1 to {MAX_BLIND_ROUNDS} rounds, got {self.steps}")
         self.prepared: Prepared = task.prepare(rgb, mask)

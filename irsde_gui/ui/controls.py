@@ -301,8 +301,8 @@ class RunPanel(QWidget):
             w.blockSignals(True)
             w.setRange(1, info.max_steps)
             w.blockSignals(False)
-        self.set_steps(self._steps_by_task.get(info.name, info.default_steps))
         self._apply_method(info)
+        self._restore_steps()
         self._show_chosen_blur()
         self.task_changed.emit(info.name)
 
@@ -353,6 +353,7 @@ class RunPanel(QWidget):
         self.blur_source.setItemData(i, f"The blur kernel from {name}", Qt.ItemDataRole.ToolTipRole)
         self.blur_source.setCurrentIndex(i)
         self._blur_source_index = i
+        self._restore_steps()
         self._show_chosen_blur()
         self.settings_changed.emit()
 
@@ -363,6 +364,7 @@ class RunPanel(QWidget):
             self.kernel_file_requested.emit()
             return
         self._blur_source_index = index
+        self._restore_steps()
         self._show_chosen_blur()
         self.settings_changed.emit()
 
@@ -410,12 +412,30 @@ class RunPanel(QWidget):
         self.steps_slider.setValue(int(steps))
         self.steps_slider.blockSignals(False)
 
+    @property
+    def steps_key(self) -> str | None:
+        """Under what the steps are remembered: the task, or for a known blur the task's own
+        entry, as a known kernel takes fewer rounds by default than an estimated one."""
+        if not self.task:
+            return None
+        return f"{self.task}/known" if self.known_kernel is not None else self.task
+
+    def _restore_steps(self) -> None:
+        """The steps last used for what is chosen now, else its default."""
+        info = self.task_info()
+        if info is None:
+            return
+        default = info.default_steps
+        if self.known_kernel is not None and info.known_default_steps:
+            default = info.known_default_steps
+        self.set_steps(self._steps_by_task.get(self.steps_key, default))
+
     def _steps_changed(self, value: int) -> None:
         self.steps_slider.blockSignals(True)
         self.steps_slider.setValue(value)
         self.steps_slider.blockSignals(False)
-        if self.task:
-            self._steps_by_task[self.task] = value
+        if self.steps_key:
+            self._steps_by_task[self.steps_key] = value
         self.settings_changed.emit()
 
     @property

@@ -500,7 +500,8 @@ class MainWindow(QMainWindow):
         s = self.settings
         if self.panel.task:
             s.task = self.panel.task
-            s.set_steps(self.panel.task, self.panel.steps)
+            if self.panel.steps_key == self.panel.task:  # a known blur's rounds last one session
+                s.set_steps(self.panel.task, self.panel.steps)
         s.sampler = self.panel.sampler
         s.seed = self.panel.seed
         if self.engine is not None:
