@@ -457,7 +457,7 @@ def deconvolve(
       1.02 at 25, 1.04 at 60, 0.84 at 150). On 16 photos blurred by the training mix, 12,
       25 and 40 over 8 rounds, or 15 and 25 over 5, all gained 1.27-1.45 dB.
     - :data:`KNOWN_STRENGTH` (2), for a known kernel: on the same 16 photos told their
-      kernels, 8 rounds gained 7.32 dB at 1, 7.59 at 2, 7.62 at 4, 7.27 at 8 and 5.95 at 25
+      kernels, 8 rounds gained 7.32 dB at 1, 7.59 at 2, 7.62 at 4, 7.27 at 8 and 5.95 at 25.
       At 2, 5 rounds gained 7.81 dB (better on 14 of the 16 photos, +0.22 dB on average) and
       are :data:`KNOWN_ROUNDS`: more rounds over-smooth, as the denoiser is blind to the noise
       level it is handed. 3 rounds at 4 gained 7.35."""
