@@ -216,6 +216,7 @@ def test_the_window_offers_rounds_and_no_seed_for_blind_deblurring(qtbot, tmp_pa
     assert not form.isRowVisible(win.panel._seed_row) and not form.isRowVisible(win.panel._sampler_row)
     assert not win.spread_map_action.isEnabled() and not win.dice_action.isEnabled()
     assert "Rounds of deconvolution" in win.panel.steps_spin.toolTip()
+    assert win.panel.steps_label.text() == "Rounds" and win.panel.run_box.title() == "Deconvolution"
     win.panel.set_steps(2)
     restore_and_wait(qtbot, win)
     assert win.result is not None and win.result.shape == (40, 56, 3)
@@ -227,6 +228,7 @@ def test_the_window_offers_rounds_and_no_seed_for_blind_deblurring(qtbot, tmp_pa
     assert win.panel._form.isRowVisible(win.panel._blur_row)
     win.panel.select_task("denoise")
     assert win.panel.seed_spin.isEnabled() and win.spread_map_action.isEnabled()
+    assert win.panel.steps_label.text() == "Steps" and win.panel.run_box.title() == "Sampling"
     assert not form.isRowVisible(win.panel._blur_row), "the blur goes with the task"
     assert form.isRowVisible(win.panel._seed_row) and form.isRowVisible(win.panel._sampler_row)
 

@@ -153,7 +153,7 @@ class RunPanel(QWidget):
         self.mask_box.hide()
         outer.addWidget(self.mask_box)
 
-        run_box = QGroupBox("Sampling")
+        self.run_box = run_box = QGroupBox("Sampling")  # "Deconvolution" for blind deblurring
         form = QFormLayout(run_box)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -168,7 +168,8 @@ class RunPanel(QWidget):
         self.steps_spin.valueChanged.connect(self._steps_changed)
         steps_row.addWidget(self.steps_slider, 1)
         steps_row.addWidget(self.steps_spin)
-        form.addRow("Steps", steps_row)
+        self.steps_label = QLabel("Steps")  # "Rounds" for blind deblurring, as its progress says
+        form.addRow(self.steps_label, steps_row)
 
         self.sampler_combo = QComboBox()
         for key, label, tip in SAMPLER_CHOICES:
@@ -322,6 +323,8 @@ class RunPanel(QWidget):
         )
         self.steps_spin.setToolTip(tip)
         self.steps_slider.setToolTip(tip)
+        self.steps_label.setText("Rounds" if blind else "Steps")
+        self.run_box.setTitle("Deconvolution" if blind else "Sampling")
         # Blind deblurring gives one result for a photo: no sampler or seed to choose, so
         # their rows go (as the mask tools go for tasks without a mask).
         for w in (self.sampler_combo, self.seed_spin, self.dice_button):
