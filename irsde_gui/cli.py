@@ -23,11 +23,13 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 # ---------------------------------------------------------------- progress bar
 class ProgressBar:
-    """A one-line progress bar on stderr: step N/M, time per step and time left."""
+    """A one-line progress bar on stderr: step N/M, time per step and time left. ``unit``
+    names a step ("round" for blind deblurring, as its final line says)."""
 
     def __init__(self, label: str, total: int, enabled: bool = True, stream=None):
         self.label = label
         self.total = total
+        self.unit = "step"
         self.enabled = enabled
         self.stream = stream or sys.stderr
         self.started = time.perf_counter()
@@ -49,8 +51,8 @@ class ProgressBar:
         filled = int(width * done / max(self.total, 1))
         left = seconds_per_step * (self.total - done)
         line = (
-            f"\r{self.label}  [{'#' * filled}{'.' * (width - filled)}] step {done}/{self.total}"
-            f"  {seconds_per_step:.2f} s/step  {format_duration(left)} left{self.tiles}"
+            f"\r{self.label}  [{'#' * filled}{'.' * (width - filled)}] {self.unit} {done}/{self.total}"
+            f"  {seconds_per_step:.2f} s/{self.unit}  {format_duration(left)} left{self.tiles}"
         )
         self.stream.write(line.ljust(100))
         self.stream.flush()
@@ -179,6 +181,7 @@ def restore_files(args: argparse.Namespace) -> int:
                 task, restorer, photo.rgb, mask, settings, on_tile=bar.tile, on_stage=bar.stage, kernel=kernel
             )
             bar.total = job.steps
+            bar.unit = "round" if job.method == "blind" else "step"
             traj = Trajectory() if args.trajectory else None
             began = time.perf_counter()
             for rec in job.steps_iter():

@@ -399,6 +399,7 @@ def test_the_command_line_deblurs_with_a_given_kernel(tmp_path, installed_tiny_w
     err = capsys.readouterr().err
     assert "with the given blur kernel (k.npy, 5x3 px; denoise.pt as the prior)" in err
     assert "Estimating the blur" not in err and "2 rounds" in err
+    assert "round 2/2" in err and "s/round" in err and "step" not in err
     restorer = load_task_restorer("denoise", device="cpu")
     job = create_job(
         get_task("deblur"),
