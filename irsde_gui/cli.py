@@ -24,12 +24,12 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # ---------------------------------------------------------------- progress bar
 class ProgressBar:
     """A one-line progress bar on stderr: step N/M, time per step and time left. ``unit``
-    names a step ("round" for blind deblurring, as its final line says)."""
+    names a step ("round" for blind deblurring)."""
 
-    def __init__(self, label: str, total: int, enabled: bool = True, stream=None):
+    def __init__(self, label: str, total: int, enabled: bool = True, stream=None, unit: str = "step"):
         self.label = label
         self.total = total
-        self.unit = "step"
+        self.unit = unit
         self.enabled = enabled
         self.stream = stream or sys.stderr
         self.started = time.perf_counter()
@@ -149,6 +149,7 @@ def restore_files(args: argparse.Namespace) -> int:
         error(str(exc))
         return EXIT_FAILED
     blind = is_blind(task, restorer)
+    unit = "round" if blind else "step"  # blind deblurring deconvolves in rounds
     if blind and args.uncertainty:
         error("--uncertainty needs a deblur model: blind deblurring gives the same result for every seed")
         return EXIT_USAGE
@@ -176,12 +177,11 @@ def restore_files(args: argparse.Namespace) -> int:
                 raise ImageWriteError(f"{target}: refusing to overwrite the input photo (use --overwrite)")
             photo = read_photo(path)
             mask, alpha = mask_for_photo(task, photo, find_mask(args.mask, path) if task.uses_mask else None)
-            bar = ProgressBar(path.name, 0, enabled=not args.quiet)
+            bar = ProgressBar(path.name, 0, enabled=not args.quiet, unit=unit)
             job = create_job(
                 task, restorer, photo.rgb, mask, settings, on_tile=bar.tile, on_stage=bar.stage, kernel=kernel
             )
             bar.total = job.steps
-            bar.unit = "round" if job.method == "blind" else "step"
             traj = Trajectory() if args.trajectory else None
             began = time.perf_counter()
             for rec in job.steps_iter():
@@ -207,7 +207,7 @@ def restore_files(args: argparse.Namespace) -> int:
             write_analysis(args, task, restorer, photo, mask, settings, job, target)
             elapsed = time.perf_counter() - began
             bar.close(
-                f"{path.name} -> {target}  ({plural(job.steps, 'round' if blind else 'step')}, "
+                f"{path.name} -> {target}  ({plural(job.steps, unit)}, "
                 f"{format_duration(elapsed)}{f', {job.tiles} tiles' if job.tile else ''}"
                 f"{f', {max(job.kernel.shape)} px blur kernel' if blind else f', seed {job.seed}'})"
             )

@@ -41,9 +41,10 @@ Progress = Callable[[int, int], None]
 BLIND_ROUNDS = 8  # deconvolution rounds the app and the CLI run by default
 MAX_BLIND_ROUNDS = 24
 # How far each round trusts the prior over the kernel (see :func:`deconvolve`). An estimated
-# kernel is only roughly right, so the prior is trusted more; a known kernel is exact, so the
-# Fourier step may pull harder towards the blurred photo. Both were chosen on our own kernels
-# (the training mix) over training photos, never on benchmark kernels.
+# kernel is only roughly right, so the prior is trusted more; a known kernel is far closer, so
+# the Fourier step may pull harder towards the blurred photo, though not so hard that a slightly
+# wrong one does harm. Both were chosen on our own kernels (the training mix) over training
+# photos, never on benchmark kernels.
 ESTIMATED_STRENGTH = 25.0
 KNOWN_STRENGTH = 4.0
 KNOWN_ROUNDS = 5  # the default for a known kernel: fewer rounds over-smooth less (see deconvolve)

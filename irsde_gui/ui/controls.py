@@ -303,8 +303,7 @@ class RunPanel(QWidget):
             w.setRange(1, info.max_steps)
             w.blockSignals(False)
         self._apply_method(info)
-        self._restore_steps()
-        self._show_chosen_blur()
+        self._apply_blur_choice()
         self.task_changed.emit(info.name)
 
     @property
@@ -356,8 +355,7 @@ class RunPanel(QWidget):
         self.blur_source.setItemData(i, f"The blur kernel from {name}", Qt.ItemDataRole.ToolTipRole)
         self.blur_source.setCurrentIndex(i)
         self._blur_source_index = i
-        self._restore_steps()
-        self._show_chosen_blur()
+        self._apply_blur_choice()
         self.settings_changed.emit()
 
     def _blur_source_chosen(self, index: int) -> None:
@@ -367,12 +365,13 @@ class RunPanel(QWidget):
             self.kernel_file_requested.emit()
             return
         self._blur_source_index = index
-        self._restore_steps()
-        self._show_chosen_blur()
+        self._apply_blur_choice()
         self.settings_changed.emit()
 
-    def _show_chosen_blur(self) -> None:
-        """Before a run: the known blur when one is chosen for a blind deblur, else nothing."""
+    def _apply_blur_choice(self) -> None:
+        """After the task or the blur source changed: the rounds for what is now chosen, and
+        the known blur shown when one is chosen for a blind deblur (else nothing)."""
+        self._restore_steps()
         self.show_blur(self.known_kernel, given=True)
 
     def show_blur(self, kernel, given: bool = False) -> None:
