@@ -98,11 +98,28 @@ class TaskInfo:
     problem: str | None = None  # why the task cannot run (no or unusable weights)
     card: Any = None  # irsde_gui.core.weights.ModelCard
     method: str = "sde"  # "blind": deblurring with the denoise model (no seeds, no sampler)
-    known_default_steps: int = 0  # blind: the default rounds for a known blur kernel
+    # Deblur: the denoise model's file, which deconvolves a known blur kernel (with or without a
+    # deblur network installed), and the rounds such a run takes by default and at most.
+    prior_weights: Path | None = None
+    known_default_steps: int = 0
+    known_max_steps: int = 0
 
     @property
     def available(self) -> bool:
         return self.problem is None
+
+    @property
+    def offers_known_blur(self) -> bool:
+        """A known blur kernel can be deconvolved (deblur, with the denoise model installed)."""
+        return self.available and self.prior_weights is not None
+
+    def in_rounds(self, kernel) -> bool:
+        """A run deconvolves in rounds (no seed, no sampler): blind deblurring, or a known blur."""
+        return self.method == "blind" or (kernel is not None and self.offers_known_blur)
+
+    def weights_for(self, kernel) -> Path | None:
+        """The weight file a run loads: the denoise model's for a known blur, else the task's."""
+        return self.prior_weights if kernel is not None and self.offers_known_blur else self.weights
 
 
 @dataclass
@@ -120,7 +137,8 @@ def scan_tasks() -> dict[str, TaskInfo]:
     from .core.weights import WeightsError, blind_prior, installed_weights, read_card
 
     tasks: dict[str, TaskInfo] = {}
-    for name, path in installed_weights().items():
+    installed = installed_weights()
+    for name, path in installed.items():
         t = TASKS[name]
         info = TaskInfo(
             name, t.label, t.description, t.icon, t.default_steps, t.sde.T, t.scale, t.uses_mask, path
@@ -132,7 +150,7 @@ def scan_tasks() -> dict[str, TaskInfo]:
             info.weights = prior
             info.description = "Estimate the blur from the photo, then undo it (no deblur model installed)"
             info.default_steps, info.max_steps = BLIND_ROUNDS, MAX_BLIND_ROUNDS
-            info.known_default_steps = KNOWN_ROUNDS
+            info.prior_weights = prior
             try:
                 info.card = read_card(prior)
             except WeightsError as exc:
@@ -151,6 +169,10 @@ def scan_tasks() -> dict[str, TaskInfo]:
                     info.problem = f"{path.name} holds weights for '{info.card.task}', not for '{name}'"
             except WeightsError as exc:
                 info.problem = str(exc)
+            if name == "deblur":  # a known blur still deconvolves with the denoise model
+                info.prior_weights = installed.get("denoise")
+        if info.prior_weights is not None:
+            info.known_default_steps, info.known_max_steps = KNOWN_ROUNDS, MAX_BLIND_ROUNDS
         info.default_steps = max(1, min(info.default_steps, info.max_steps))
         tasks[name] = info
     return tasks

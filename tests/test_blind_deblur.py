@@ -12,7 +12,14 @@ from conftest import smooth_image
 from PIL import Image
 
 from irsde_gui.cli import main
-from irsde_gui.core.blind import BLIND_ROUNDS, ESTIMATED_STRENGTH, KNOWN_ROUNDS, KNOWN_STRENGTH, deconvolve
+from irsde_gui.core.blind import (
+    BLIND_ROUNDS,
+    ESTIMATED_STRENGTH,
+    KNOWN_ROUNDS,
+    KNOWN_STRENGTH,
+    MAX_BLIND_ROUNDS,
+    deconvolve,
+)
 from irsde_gui.core.imageio import ImageReadError, read_kernel
 from irsde_gui.core.model import load_task_restorer
 from irsde_gui.core.pipeline import BlindDeblurJob, JobSettings, RestoreJob, create_job, is_blind
@@ -289,6 +296,74 @@ def test_the_window_deblurs_with_a_known_blur_from_a_file(qtbot, tmp_path, denoi
     outcome = restore_and_wait(qtbot, win)
     assert not outcome.report.blur_kernel_given
     assert panel._form.labelForField(panel.blur_view).text() == "Blur found"
+
+
+def test_a_deblur_model_installed_still_offers_a_known_blur(installed_tiny_weights, monkeypatch, tmp_path):
+    """With a deblur network, deblurring is the network's; a known blur is deconvolved with the
+    denoise model, which is what a run given one loads. Without the denoise model, no known blur."""
+    from irsde_gui.worker import scan_tasks
+
+    info = scan_tasks()["deblur"]
+    assert info.method == "sde" and info.weights == installed_tiny_weights / "deblur.pt"
+    assert info.offers_known_blur and info.prior_weights == installed_tiny_weights / "denoise.pt"
+    assert (info.known_default_steps, info.known_max_steps) == (KNOWN_ROUNDS, MAX_BLIND_ROUNDS)
+    assert info.weights_for(trail()) == installed_tiny_weights / "denoise.pt"
+    assert info.weights_for(None) == info.weights
+    assert info.in_rounds(trail()) and not info.in_rounds(None)
+    assert not scan_tasks()["derain"].offers_known_blur
+    (installed_tiny_weights / "denoise.pt").unlink()
+    monkeypatch.setattr("irsde_gui.core.paths.bundled_weights_dir", lambda: tmp_path / "none")
+    info = scan_tasks()["deblur"]
+    assert not info.offers_known_blur and info.weights_for(trail()) == info.weights
+
+
+def test_the_window_deconvolves_a_known_blur_where_a_deblur_model_is_installed(
+    qtbot, tmp_path, installed_tiny_weights
+):
+    """The Blur row shows with a deblur model too: left to the model, the run samples the network
+    in steps (seed, sampler); a known blur runs in rounds with the denoise model as the prior, as
+    the library does, and going back gives the network its steps again."""
+    pytest.importorskip("pytestqt")
+    from gui_support import make_window, restore_and_wait
+
+    from irsde_gui.core.imageio import Photo
+
+    np.save(tmp_path / "k.npy", trail())
+    win = make_window(qtbot, tmp_path, open_kernel=str(tmp_path / "k.npy"))
+    photo = smooth_image(40, 56)
+    win.set_photo(Photo(photo), "test")
+    panel = win.panel
+    info = win.engine.tasks["deblur"]
+    assert panel.select_task("deblur") and panel._form.isRowVisible(panel._blur_source_row)
+    assert panel.blur_source.currentText() == "Found by the deblur model"
+    assert not panel.blind and panel.steps_label.text() == "Steps" and panel.run_box.title() == "Sampling"
+    assert panel._form.isRowVisible(panel._seed_row) and panel.steps_spin.maximum() == info.max_steps
+    network_steps = panel.steps
+    panel.blur_source.activated.emit(panel.blur_source.findData("load"))
+    assert panel.blur_source.currentData() == "known" and panel.blind
+    assert panel.steps_label.text() == "Rounds" and panel.run_box.title() == "Deconvolution"
+    assert not panel._form.isRowVisible(panel._seed_row) and not panel._form.isRowVisible(panel._sampler_row)
+    assert panel.steps == KNOWN_ROUNDS and panel.steps_spin.maximum() == MAX_BLIND_ROUNDS
+    assert not win.dice_action.isEnabled() and not win.spread_map_action.isEnabled()
+    panel.set_steps(2)
+    outcome = restore_and_wait(qtbot, win)
+    assert outcome.report.method == "blind" and outcome.report.blur_kernel_given
+    assert outcome.report.steps_done == 2 and "given 5 px blur" in win.progress_label.text()
+    assert win.scrubber.unit == "round"
+    prior = load_task_restorer("denoise", device="cpu")
+    settings = JobSettings(steps=2)
+    expected = create_job(get_task("deblur"), prior, photo, settings=settings, kernel=trail()).run()
+    np.testing.assert_allclose(win.result, expected, atol=1e-5)
+    # back to the network: steps, seed and sampler again, and the network runs
+    panel.blur_source.setCurrentIndex(panel.blur_source.findData("estimate"))
+    panel.blur_source.activated.emit(panel.blur_source.currentIndex())
+    assert not panel.blind and panel.steps_label.text() == "Steps"
+    assert panel._form.isRowVisible(panel._seed_row)
+    assert panel.steps == network_steps and panel.steps_spin.maximum() == info.max_steps
+    assert win.dice_action.isEnabled() and win.spread_map_action.isEnabled()
+    outcome = restore_and_wait(qtbot, win)
+    assert outcome.report.method == "sde" and outcome.kernel is None
+    assert win.scrubber.unit == "step"
 
 
 def test_the_library_exports_what_the_app_runs():

@@ -298,25 +298,31 @@ class RunPanel(QWidget):
         if info is None:
             return
         self.mask_box.setVisible(info.uses_mask)
-        for w in (self.steps_slider, self.steps_spin):
-            w.blockSignals(True)
-            w.setRange(1, info.max_steps)
-            w.blockSignals(False)
-        self._apply_method(info)
         self._apply_blur_choice()
         self.task_changed.emit(info.name)
 
     @property
     def blind(self) -> bool:
-        """The selected task deblurs blind: rounds instead of steps, no seed, no sampler."""
+        """The run deconvolves in rounds: blind deblurring, or deblurring a known blur. Rounds
+        instead of steps, no seed, no sampler."""
         info = self.task_info()
-        return bool(info and info.method == "blind")
+        return bool(info and info.in_rounds(self.known_kernel))
 
     def _apply_method(self, info) -> None:
-        blind = info is not None and info.method == "blind"
+        blind = self.blind
+        if info is not None and info.offers_known_blur:  # what "estimate" means for this task
+            network = info.method != "blind"
+            label = "Found by the deblur model" if network else "Estimate from the photo"
+            self.blur_source.setItemText(0, label)
+            self.blur_source.setItemData(
+                0,
+                "The deblur model removes the blur without being told it"
+                if network
+                else "The blur is estimated from the photo, then undone",
+                Qt.ItemDataRole.ToolTipRole,
+            )
         tip = (
-            "Rounds of deconvolution after the blur is estimated: each undoes the blur a little "
-            "more and cleans up with the denoise model"
+            "Rounds of deconvolution: each undoes the blur a little more and cleans up with the denoise model"
             if blind
             else "Network calls from noise to the result: more is slower and finer"
         )
@@ -330,14 +336,15 @@ class RunPanel(QWidget):
             w.setEnabled(not blind)
         for row in (self._sampler_row, self._seed_row):
             self._form.setRowVisible(row, not blind)
-        self._form.setRowVisible(self._blur_source_row, blind)
+        self._form.setRowVisible(self._blur_source_row, bool(info and info.offers_known_blur))
 
-    # -- a known blur (blind deblurring)
+    # -- a known blur (deblurring)
     @property
     def known_kernel(self) -> np.ndarray | None:
-        """The blur kernel the user gave, when chosen for a blind deblur; None: estimate it (or the
-        task does not deblur blind)."""
-        if not self.blind or self.blur_source.currentData() != "known":
+        """The blur kernel the user gave, when chosen for deblurring; None: the blur is estimated
+        or left to the deblur model (or the task does not deblur)."""
+        info = self.task_info()
+        if info is None or not info.offers_known_blur or self.blur_source.currentData() != "known":
             return None
         return self._known_kernel
 
@@ -369,8 +376,18 @@ class RunPanel(QWidget):
         self.settings_changed.emit()
 
     def _apply_blur_choice(self) -> None:
-        """After the task or the blur source changed: the rounds for what is now chosen, and
-        the known blur shown when one is chosen for a blind deblur (else nothing)."""
+        """After the task or the blur source changed: steps or rounds (their range, the count last
+        used for what is now chosen) and the rows that go with them, and the known blur shown
+        when one is chosen (else nothing)."""
+        info = self.task_info()
+        if info is None:
+            return
+        known = self.known_kernel is not None
+        for w in (self.steps_slider, self.steps_spin):
+            w.blockSignals(True)
+            w.setRange(1, info.known_max_steps if known else info.max_steps)
+            w.blockSignals(False)
+        self._apply_method(info)
         self._restore_steps()
         self.show_blur(self.known_kernel, given=True)
 

@@ -207,6 +207,8 @@ class MainWindow(QMainWindow):
         self.panel.restore_clicked.connect(self.restore)
         self.panel.stop_clicked.connect(self.stop)
         self.panel.settings_changed.connect(self._save_run_settings)
+        # A known blur turns a deblur network's steps into rounds: no seed to roll, no spread map.
+        self.panel.settings_changed.connect(self._sync_actions)
         self.panel.load_mask_requested.connect(self.load_mask)
         self.panel.kernel_file_requested.connect(self.load_kernel)
         scroll = QScrollArea()
@@ -854,7 +856,7 @@ class MainWindow(QMainWindow):
             sampler=self.panel.sampler,
             seed=self.panel.seed,
             device=self.panel.device,
-            weights=info.weights,
+            weights=info.weights_for(self.panel.known_kernel),
             kernel=self.panel.known_kernel,
         )
 
@@ -865,7 +867,7 @@ class MainWindow(QMainWindow):
         self.message_bar.dismiss()
         if fresh:
             self.trajectory = Trajectory()
-            unit = "round" if info is not None and info.method == "blind" else "step"
+            unit = "round" if info is not None and info.in_rounds(request.kernel) else "step"
             self.scrubber.set_trajectory(self.trajectory, total=request.steps or 0, unit=unit)
             scale = info.scale if info else 1
             self._set_canvas_scale(scale)
@@ -1163,7 +1165,7 @@ class MainWindow(QMainWindow):
             sampler=self.panel.sampler,
             seed=self.panel.seed,
             device=self.panel.device,
-            weights=info.weights,
+            weights=info.weights_for(self.panel.known_kernel),
             kernel=self.panel.known_kernel,
             source=source,
             write_report=self.settings.save_report,
