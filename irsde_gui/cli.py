@@ -470,6 +470,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     )
     kernels = load_kernels(args.kernels) if args.kernels else None
     methods = None
+    if args.rounds is not None and not args.blind:
+        error("--rounds is for the rows --blind adds")
+        return EXIT_FAILED
     if args.blind:
         if task.name != "deblur":
             error("--blind is for --task deblur")
@@ -477,7 +480,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from .core.evaluate import blind_deblur_method
 
         try:
-            methods = blind_deblur_method(load_restorer("denoise", None, restorer.device))
+            methods = blind_deblur_method(load_restorer("denoise", None, restorer.device), args.rounds)
         except WeightsError as exc:
             error(f"--blind needs the denoise model: {exc}")
             return EXIT_FAILED
@@ -596,6 +599,19 @@ def cmd_degrade(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- parser
+def _rounds(text: str) -> int:
+    """``--rounds``: a count of deconvolution rounds, as a blind deblur run takes them."""
+    from .core.blind import MAX_BLIND_ROUNDS
+
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= n <= MAX_BLIND_ROUNDS:
+        raise argparse.ArgumentTypeError(f"deconvolution takes 1 to {MAX_BLIND_ROUNDS} rounds, got {n}")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .core.sampler import SAMPLERS
     from .core.tasks import TASKS
@@ -729,6 +745,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="deblur: also score kernel estimation + plug-and-play deconvolution with the denoise model "
         "(unless that is the model scored), and the same deconvolution told the true kernel",
+    )
+    e.add_argument(
+        "--rounds",
+        type=_rounds,
+        help="with --blind: deconvolution rounds for the rows it adds (default: what the app runs, "
+        "8 for an estimated kernel and 5 for a known one; --steps sets the model's)",
     )
     e.add_argument("--json", help="also write the full results as JSON")
     e.add_argument("--name", help="name of this validation in the model card")

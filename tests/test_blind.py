@@ -158,6 +158,20 @@ def test_deblur_eval_scores_the_blind_pipeline(tmp_path, tiny_weights, capsys):
         assert mean[row]["seconds"] > 0
         assert mean[row]["psnr"] != mean["input"]["psnr"]
     assert mean["told"]["psnr"] != mean["blind"]["psnr"]
+    assert "(denoise, 8 rounds)" in table and "(denoise, 5 rounds), told" in table, "the app's rounds"
+    # --rounds sets both rows' rounds, and the labels say so
+    assert main([*args, "--steps", "1", "--blind", "--rounds", "2", "--json", str(out_json), "-q"]) == 0
+    table = capsys.readouterr().out
+    assert "kernel estimate + PnP (denoise, 2 rounds)" in table and "(denoise, 2 rounds), told" in table
+    fewer = json.loads(out_json.read_text())["mean"]
+    assert fewer["told"]["psnr"] != mean["told"]["psnr"] and fewer["blind"]["psnr"] != mean["blind"]["psnr"]
+    assert fewer["model"]["psnr"] == mean["model"]["psnr"], "--steps, not --rounds, is the model's"
+    for bad, why in ((["--rounds", "0"], "1 to 24 rounds, got 0"), (["--rounds", "x"], "not a whole number")):
+        with pytest.raises(SystemExit):
+            main([*args, "--blind", *bad, "-q"])
+        assert why in capsys.readouterr().err
+    assert main([*args, "--rounds", "2", "-q"]) != 0
+    assert "--rounds is for the rows --blind adds" in capsys.readouterr().err
 
 
 def test_blind_is_only_for_deblur(tmp_path, tiny_weights, capsys):

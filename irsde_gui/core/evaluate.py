@@ -203,27 +203,36 @@ def restore_array(
     return job.run()
 
 
-def blind_deblur_method(denoiser: Restorer) -> dict[str, tuple[str, Callable[[Degraded], np.ndarray]]]:
+def blind_deblur_method(
+    denoiser: Restorer, rounds: int | None = None
+) -> dict[str, tuple[str, Callable[[Degraded], np.ndarray]]]:
     """Two extra deblur rows. ``blind``: the kernel estimated from the blurred photo alone,
     then plug-and-play deconvolution with ``denoiser`` (the denoise model, one step a round)
     as the prior; told neither the kernel nor the noise level. It is the app's own route
     (:class:`~irsde_gui.core.pipeline.BlindDeblurJob`). ``told``: the same deconvolution
     told the true kernel, which puts the photo where it sat; the gap between the two rows
-    is what estimating the kernel (its shape, and where it puts the photo) costs."""
-    from .pipeline import BlindDeblurJob
+    is what estimating the kernel (its shape, and where it puts the photo) costs.
+
+    Each row runs ``rounds`` rounds, or by default what the app runs for it
+    (:data:`.blind.BLIND_ROUNDS` for an estimate, :data:`.blind.KNOWN_ROUNDS` for a known
+    kernel); the labels say how many."""
+    from .blind import BLIND_ROUNDS, KNOWN_ROUNDS
+    from .pipeline import BlindDeblurJob, JobSettings
     from .tasks import get_task
 
     task = get_task("deblur")
+    estimated, known = (rounds, rounds) if rounds else (BLIND_ROUNDS, KNOWN_ROUNDS)
 
     def run(deg: Degraded) -> np.ndarray:
-        return BlindDeblurJob(task, denoiser, deg.model_input).run()
+        return BlindDeblurJob(task, denoiser, deg.model_input, settings=JobSettings(steps=estimated)).run()
 
     def told(deg: Degraded) -> np.ndarray:
-        return BlindDeblurJob(task, denoiser, deg.model_input, kernel=deg.kernel).run()
+        settings = JobSettings(steps=known)
+        return BlindDeblurJob(task, denoiser, deg.model_input, settings=settings, kernel=deg.kernel).run()
 
     return {
-        "blind": ("kernel estimate + PnP (denoise)", run),
-        "told": ("PnP (denoise), told the kernel", told),
+        "blind": (f"kernel estimate + PnP (denoise, {estimated} rounds)", run),
+        "told": (f"PnP (denoise, {known} rounds), told the kernel", told),
     }
 
 
