@@ -97,6 +97,8 @@ def test_about_names_each_model_with_its_data_and_numbers(qtbot, tmp_path, insta
     assert "cbsd68 (68 images): model 30.25 dB / SSIM 0.871" in text and "a.png" not in text
     assert text.count("no validation numbers in the model card") == 5  # the tiny cards have none
     assert "denoise.pt" in text and "sha256" in text
+    # the deblur model is installed: a known blur still runs with the denoise model
+    assert "A known blur (Blur ▸ Known blur from a file…) is deconvolved with denoise.pt" in text
 
 
 def test_a_remembered_gpu_that_is_missing_falls_back_with_a_message(qtbot, tmp_path, installed_tiny_weights):

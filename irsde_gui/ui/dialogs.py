@@ -302,6 +302,12 @@ def about_html(engine) -> str:
             f"<td valign=top>{html.escape(describe_training(card))}</td>"
             f"<td valign=top>{html.escape(describe_validation(card))}</td></tr>"
         )
+        if info.offers_known_blur:
+            rows.append(
+                f"<tr><td></td><td colspan=3><small>A known blur (Blur ▸ Known blur from a file…) is "
+                f"deconvolved with {html.escape(info.prior_weights.name)} as the image prior."
+                "</small></td></tr>"
+            )
     from ..core.weights import search_dirs
 
     folders = " or ".join(html.escape(str(d)) for d in search_dirs())
