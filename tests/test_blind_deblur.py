@@ -366,6 +366,39 @@ def test_the_window_deconvolves_a_known_blur_where_a_deblur_model_is_installed(
     assert win.scrubber.unit == "step"
 
 
+def test_a_batch_deblurs_every_photo_with_the_known_blur(qtbot, tmp_path, installed_tiny_weights):
+    """Photos shaken the same way (a burst) take one known blur: the batch deconvolves each with it,
+    using the denoise model although a deblur model is installed, and says so in each report."""
+    pytest.importorskip("pytestqt")
+    from gui_support import make_window, write_png
+
+    from irsde_gui.core.imageio import read_photo
+
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    for i in range(2):
+        write_png(folder / f"p{i}.png", smooth_image(32, 40, seed=i))
+    np.save(tmp_path / "k.npy", trail())
+    win = make_window(qtbot, tmp_path, open_kernel=str(tmp_path / "k.npy"), choose_folder=str(out))
+    assert win.panel.select_task("deblur")
+    win.panel.blur_source.activated.emit(win.panel.blur_source.findData("load"))
+    win.panel.set_steps(2)
+    win.open_paths([folder])
+    win.choose_batch_folder()
+    with qtbot.waitSignal(win.batch.queue_finished, timeout=60_000) as blocker:
+        win.batch.start()
+    assert blocker.args == [2, 0]
+    prior = load_task_restorer("denoise", device="cpu")
+    for i in range(2):
+        report = json.loads((out / f"p{i}.json").read_text())
+        assert report["method"] == "blind" and report["blur_kernel_given"] and report["steps_done"] == 2
+        assert report["model_file"].endswith("denoise.pt")
+        assert report["sampler"] is None and report["seed"] is None, "rounds use neither"
+        photo = read_photo(folder / f"p{i}.png").rgb
+        job = create_job(get_task("deblur"), prior, photo, settings=JobSettings(steps=2), kernel=trail())
+        np.testing.assert_allclose(read_photo(out / f"p{i}.png").rgb, job.run(), atol=1.5 / 255)
+
+
 def test_the_library_exports_what_the_app_runs():
     import irsde_gui.core as core
 

@@ -122,9 +122,9 @@ class RunReport:
     task: str
     model_file: str
     model_sha256: str
-    sampler: str
+    sampler: str | None  # None for blind deblurring (deconvolution rounds: no sampler, no seed)
     steps: int
-    seed: int
+    seed: int | None
     device: str
     seconds_per_step: float
     elapsed_seconds: float
@@ -165,13 +165,14 @@ class RunReport:
         peak, peak_of = peak_memory(restorer.device.kind)
         h, w = job.height, job.width
         scale = job.task.scale
+        sampled = job.method != "blind"  # deconvolution rounds use neither a sampler nor a seed
         return cls(
             task=job.task.name,
             model_file=str(weights.path) if weights else "",
             model_sha256=weights.card.sha256 if weights else "",
-            sampler=job.settings.sampler,
+            sampler=job.settings.sampler if sampled else None,
             steps=job.steps,
-            seed=job.seed,
+            seed=job.seed if sampled else None,
             device=restorer.device.describe(),
             seconds_per_step=round(sum(step_seconds) / len(step_seconds), 4) if step_seconds else 0.0,
             elapsed_seconds=round(elapsed, 3),
