@@ -336,6 +336,7 @@ def test_the_window_deconvolves_a_known_blur_where_a_deblur_model_is_installed(
     info = win.engine.tasks["deblur"]
     assert panel.select_task("deblur") and panel._form.isRowVisible(panel._blur_source_row)
     assert panel.blur_source.currentText() == "Found by the deblur model"
+    assert panel.blur_source.toolTip().startswith("Where the blur comes from: left to the deblur model, or")
     assert not panel.blind and panel.steps_label.text() == "Steps" and panel.run_box.title() == "Sampling"
     assert panel._form.isRowVisible(panel._seed_row) and panel.steps_spin.maximum() == info.max_steps
     network_steps = panel.steps

@@ -203,10 +203,6 @@ class RunPanel(QWidget):
         self.blur_source = QComboBox()
         self.blur_source.addItem("Estimate from the photo", "estimate")
         self.blur_source.addItem("Known blur from a file…", "load")
-        self.blur_source.setToolTip(
-            "Where the blur comes from: estimated from the photo, or a blur kernel you know "
-            "(an image whose brightness is the weight, a .npy array or a .txt/.csv grid)"
-        )
         self.blur_source.activated.connect(self._blur_source_chosen)
         self._known_kernel: np.ndarray | None = None
         self._blur_source_index = 0
@@ -314,6 +310,11 @@ class RunPanel(QWidget):
             network = info.method != "blind"
             label = "Found by the deblur model" if network else "Estimate from the photo"
             self.blur_source.setItemText(0, label)
+            found = "left to the deblur model" if network else "estimated from the photo"
+            self.blur_source.setToolTip(
+                f"Where the blur comes from: {found}, or a blur kernel you know (an image whose "
+                "brightness is the weight, a .npy array or a .txt/.csv grid)"
+            )
             self.blur_source.setItemData(
                 0,
                 "The deblur model removes the blur without being told it"
