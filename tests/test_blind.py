@@ -163,6 +163,8 @@ def test_deblur_eval_scores_the_blind_pipeline(tmp_path, tiny_weights, capsys):
     assert main([*args, "--steps", "1", "--blind", "--rounds", "2", "--json", str(out_json), "-q"]) == 0
     table = capsys.readouterr().out
     assert "kernel estimate + PnP (denoise, 2 rounds)" in table and "(denoise, 2 rounds), told" in table
+    rows = [line for line in table.splitlines() if line.startswith(("method", "kernel estimate", "PnP"))]
+    assert len({len(line) for line in rows}) == 1, "the columns line up under the longest name"
     fewer = json.loads(out_json.read_text())["mean"]
     assert fewer["told"]["psnr"] != mean["told"]["psnr"] and fewer["blind"]["psnr"] != mean["blind"]["psnr"]
     assert fewer["model"]["psnr"] == mean["model"]["psnr"], "--steps, not --rounds, is the model's"

@@ -354,7 +354,6 @@ def format_table(result: dict, steps: int | None) -> str:
     task = result["task"]
     cols = ["psnr", "ssim", *{"sr": ["psnr_y", "ssim_y"], "deblur": ["psnr_shifted"]}.get(task, [])]
     label = {"psnr_shifted": "PSNR@SH"}
-    head = f"{'method':34s}" + "".join(f"{label.get(c, c.upper()):>9s}" for c in cols) + f"{'s/image':>9s}"
     names = {
         "input": "degraded input",
         "classic": result["classic_method"],
@@ -363,10 +362,13 @@ def format_table(result: dict, steps: int | None) -> str:
         else f"IR-SDE ({plural(steps, 'step')})",
         **result.get("method_names", {}),
     }
+    width = max(34, *(len(names[k]) + 2 for k in result["mean"]))  # the longest method's name
+    values = "".join(f"{label.get(c, c.upper()):>9s}" for c in cols)
+    head = f"{'method':{width}s}{values}{'s/image':>9s}"
     lines = [f"{task}: {result['images']} images from {result['folder']}", head, "-" * len(head)]
     for k, m in result["mean"].items():
         lines.append(
-            f"{names[k]:34s}"
+            f"{names[k]:{width}s}"
             + "".join(f"{m[c]:9.3f}" if "ssim" in c else f"{m[c]:9.2f}" for c in cols)
             + f"{m['seconds']:9.2f}"
         )
