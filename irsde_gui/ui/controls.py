@@ -305,7 +305,7 @@ class RunPanel(QWidget):
         return bool(info and info.in_rounds(self.known_kernel))
 
     def _apply_method(self, info) -> None:
-        blind = self.blind
+        rounds = self.blind  # deconvolution rounds: no sampler, no seed
         if info is not None and info.offers_known_blur:  # what "estimate" means for this task
             network = info.method != "blind"
             label = "Found by the deblur model" if network else "Estimate from the photo"
@@ -324,19 +324,19 @@ class RunPanel(QWidget):
             )
         tip = (
             "Rounds of deconvolution: each undoes the blur a little more and cleans up with the denoise model"
-            if blind
+            if rounds
             else "Network calls from noise to the result: more is slower and finer"
         )
         self.steps_spin.setToolTip(tip)
         self.steps_slider.setToolTip(tip)
-        self.steps_label.setText("Rounds" if blind else "Steps")
-        self.run_box.setTitle("Deconvolution" if blind else "Sampling")
-        # Blind deblurring gives one result for a photo: no sampler or seed to choose, so
-        # their rows go (as the mask tools go for tasks without a mask).
+        self.steps_label.setText("Rounds" if rounds else "Steps")
+        self.run_box.setTitle("Deconvolution" if rounds else "Sampling")
+        # Deconvolution gives one result for a photo: no sampler or seed to choose, so their
+        # rows go (as the mask tools go for tasks without a mask).
         for w in (self.sampler_combo, self.seed_spin, self.dice_button):
-            w.setEnabled(not blind)
+            w.setEnabled(not rounds)
         for row in (self._sampler_row, self._seed_row):
-            self._form.setRowVisible(row, not blind)
+            self._form.setRowVisible(row, not rounds)
         self._form.setRowVisible(self._blur_source_row, bool(info and info.offers_known_blur))
 
     # -- a known blur (deblurring)
