@@ -104,6 +104,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def restore_files(args: argparse.Namespace) -> int:
+    from .core.blind import blur_from_spec
     from .core.device import DeviceError, pick_device
     from .core.imageio import ImageReadError, ImageWriteError, read_kernel, read_photo, write_photo
     from .core.model import load_task_restorer
@@ -120,15 +121,22 @@ def restore_files(args: argparse.Namespace) -> int:
     if args.uncertainty is not None and args.uncertainty < 2:
         error("--uncertainty needs at least 2 seeds")
         return EXIT_USAGE
-    kernel = None
-    if args.kernel is not None:
+    kernel, kernel_name = None, None
+    if args.kernel is not None and args.blur is not None:
+        error("give the blur as --kernel FILE or as --blur SHAPE, not both")
+        return EXIT_USAGE
+    if args.kernel is not None or args.blur is not None:
+        option = "--kernel" if args.kernel is not None else "--blur"
         if task.name != "deblur":
-            error("--kernel is for --task deblur")
+            error(f"{option} is for --task deblur")
             return EXIT_USAGE
         try:
-            kernel = read_kernel(args.kernel)
-        except ImageReadError as exc:
-            error(str(exc))
+            if args.kernel is not None:
+                kernel, kernel_name = read_kernel(args.kernel), Path(args.kernel).name
+            else:
+                kernel, kernel_name = blur_from_spec(args.blur), args.blur
+        except (ImageReadError, ValueError) as exc:
+            error(f"--blur {exc}" if args.blur is not None else str(exc))
             return EXIT_USAGE
     files, problems, folder = collect_inputs(args.inputs)
     for p in problems:
@@ -157,7 +165,7 @@ def restore_files(args: argparse.Namespace) -> int:
         name = restorer.weights.path.name
         if kernel is not None:
             h, w = kernel.shape
-            how = f"with the given blur kernel ({Path(args.kernel).name}, {w}x{h} px; {name} as the prior)"
+            how = f"with the given blur kernel ({kernel_name}, {w}x{h} px; {name} as the prior)"
         elif blind:
             how = f"blind (blur estimated from the photo, {name} as the prior)"
         else:
@@ -637,6 +645,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--kernel",
         help="deblur: the blur kernel, if known (an image whose brightness is the weight, a .npy array, "
         "or a .txt/.csv grid); deconvolved with the denoise model instead of estimating the blur",
+    )
+    r.add_argument(
+        "--blur",
+        metavar="SHAPE",
+        help="deblur: the blur, if known, by its shape: motion:LENGTH:ANGLE (a straight shake, px and "
+        "degrees counter-clockwise), defocus:RADIUS or gaussian:SIGMA (px); used as --kernel is",
     )
     r.add_argument("--tile", type=int, help="tile size in px (default: automatic; 0 = never tile)")
     r.add_argument("--tile-overlap", type=int, default=32, help="tile overlap in px (default 32)")

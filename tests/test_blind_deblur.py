@@ -544,3 +544,94 @@ def test_a_given_kernel_is_refused_where_it_cannot_be_used(tmp_path, installed_t
             smooth_image(32, 32),
             kernel=trail(),
         )
+
+
+# ---------------------------------------------------------------- a blur known by its shape
+def _moments(k: np.ndarray) -> tuple[float, float, float]:
+    """Centroid offset from the array's middle (px), and the trail's length and axis angle."""
+    ys, xs = np.mgrid[: k.shape[0], : k.shape[1]]
+    c = (k.shape[0] - 1) / 2
+    dx, dy = ((xs - c) * k).sum(), ((ys - c) * k).sum()
+    cov = [[((xs - c) ** 2 * k).sum(), ((xs - c) * (ys - c) * k).sum()], [0.0, ((ys - c) ** 2 * k).sum()]]
+    cov[1][0] = cov[0][1]
+    values, vectors = np.linalg.eigh(cov)
+    angle = np.degrees(np.arctan2(-vectors[1, -1], vectors[0, -1])) % 180  # rows grow downwards
+    return float(np.hypot(dx, dy)), float(np.sqrt(12 * values[-1])), float(angle)
+
+
+@pytest.mark.parametrize("length,angle", [(9, 0), (20, 30), (15.5, 90), (31, 135)])
+def test_a_motion_blur_is_a_centred_trail_of_the_length_and_angle_asked(length, angle):
+    from irsde_gui.core.blind import motion_kernel
+
+    k = motion_kernel(length, angle)
+    assert k.shape[0] == k.shape[1] and k.shape[0] % 2 == 1 and k.min() >= 0
+    assert k.sum() == pytest.approx(1.0)
+    off, measured, axis = _moments(k)
+    assert off < 1e-9, "centred: the photo stays where it was"
+    assert measured == pytest.approx(length, abs=1.0)
+    assert min(abs(axis - angle % 180), 180 - abs(axis - angle % 180)) < 1.0
+
+
+def test_a_lens_blur_is_a_disk_and_a_gaussian_is_round():
+    from irsde_gui.core.blind import defocus_kernel, gaussian_blur_kernel, motion_kernel
+
+    k = defocus_kernel(4.0)
+    assert k.shape == (9, 9) and k.sum() == pytest.approx(1.0)
+    assert np.allclose(k, k.T) and np.allclose(k, k[::-1]) and np.allclose(k, k[:, ::-1])
+    inner = k[4, 4]
+    assert np.allclose(k[2:7, 2:7][k[2:7, 2:7] > 0], inner), "evenly weighted inside"
+    assert 0 < k[4, 0] < inner, "the edge pixel is partly covered"
+    assert k[0, 0] == 0
+    assert k.sum() / inner == pytest.approx(np.pi * 4.0**2, rel=0.02), "the disk's area"
+    g = gaussian_blur_kernel(1.5)
+    assert g.shape == (11, 11) and np.allclose(g, g.T) and g.sum() == pytest.approx(1.0)
+    for tiny in (motion_kernel(1, 45), defocus_kernel(0.2), gaussian_blur_kernel(0.0)):
+        assert tiny.shape == (1, 1) and tiny[0, 0] == 1.0, "no blur: a single pixel"
+
+
+def test_a_blur_description_is_parsed_or_refused_saying_why():
+    from irsde_gui.core.blind import blur_from_spec, defocus_kernel, motion_kernel
+
+    np.testing.assert_array_equal(blur_from_spec("motion:20:30"), motion_kernel(20, 30))
+    np.testing.assert_array_equal(blur_from_spec(" Defocus:3.5 "), defocus_kernel(3.5))
+    cases = {
+        "shake:3": "unknown blur 'shake'",
+        "motion:20": "motion takes 2 number",
+        "defocus:x": "RADIUS must be numbers",
+        "gaussian:nan": "must be finite",
+        "motion:500:0": "0 to 121 px long",
+        "defocus:-1": "radius is 0 to",
+    }
+    for spec, why in cases.items():
+        with pytest.raises(ValueError, match=why):
+            blur_from_spec(spec)
+
+
+def test_the_command_line_deblurs_a_blur_given_by_its_shape(tmp_path, installed_tiny_weights, capsys):
+    """``--blur motion:9:30`` runs exactly as the same kernel given as a file does."""
+    from irsde_gui.core.blind import motion_kernel
+
+    src = tmp_path / "blurry.png"
+    Image.fromarray((smooth_image(40, 52) * 255 + 0.5).astype(np.uint8)).save(src)
+    np.save(tmp_path / "k.npy", motion_kernel(9, 30))
+    base = ["restore", str(src), "--task", "deblur", "--steps", "2"]
+    assert main([*base, "-o", str(tmp_path / "a.png"), "--blur", "motion:9:30"]) == 0
+    err = capsys.readouterr().err
+    assert "with the given blur kernel (motion:9:30, 11x11 px; denoise.pt as the prior)" in err
+    assert main([*base, "-o", str(tmp_path / "b.png"), "--kernel", str(tmp_path / "k.npy")]) == 0
+    capsys.readouterr()
+    a, b = (np.asarray(Image.open(tmp_path / f)) for f in ("a.png", "b.png"))
+    assert np.array_equal(a, b)
+    refusals = {
+        ("--blur", "spin:3"): "--blur unknown blur 'spin'",
+        ("--blur", "motion:9:30", "--kernel", str(tmp_path / "k.npy")): "not both",
+    }
+    for extra, why in refusals.items():
+        assert main([*base, "-o", str(tmp_path / "c.png"), *extra]) == 2
+        assert why in capsys.readouterr().err
+    assert (
+        main(["restore", str(src), "--task", "denoise", "-o", str(tmp_path / "c.png"), "--blur", "defocus:2"])
+        == 2
+    )
+    assert "--blur is for --task deblur" in capsys.readouterr().err
+    assert not (tmp_path / "c.png").exists()
