@@ -635,3 +635,49 @@ def test_the_command_line_deblurs_a_blur_given_by_its_shape(tmp_path, installed_
     )
     assert "--blur is for --task deblur" in capsys.readouterr().err
     assert not (tmp_path / "c.png").exists()
+
+
+def test_the_window_deblurs_a_blur_given_by_its_shape(qtbot, tmp_path, denoise_only):
+    """Blur: "Motion blur (length, angle)" shows a length and an angle, the blur drawn as they
+    change; the run deconvolves with that kernel, as the library does. Each shape keeps its size."""
+    pytest.importorskip("pytestqt")
+    from gui_support import make_window, restore_and_wait
+
+    from irsde_gui.core.blind import defocus_kernel, motion_kernel
+    from irsde_gui.core.imageio import Photo
+
+    win = make_window(qtbot, tmp_path)
+    photo = smooth_image(40, 56)
+    win.set_photo(Photo(photo), "test")
+    panel = win.panel
+    assert panel.select_task("deblur") and not panel._form.isRowVisible(panel._blur_shape_row)
+    panel.blur_source.setCurrentIndex(panel.blur_source.findData("motion"))
+    panel.blur_source.activated.emit(panel.blur_source.currentIndex())
+    assert panel._form.isRowVisible(panel._blur_shape_row) and panel.blur_size_label.text() == "Length"
+    assert not panel.blur_angle.isHidden()
+    np.testing.assert_array_equal(panel.known_kernel, motion_kernel(15, 0).astype(np.float32))
+    panel.blur_size.setValue(9)
+    panel.blur_angle.setValue(30)
+    kernel = motion_kernel(9, 30).astype(np.float32)
+    np.testing.assert_array_equal(panel.known_kernel, kernel)
+    assert panel._form.isRowVisible(panel._blur_row) and "(11×11 px)" in panel.blur_view.toolTip()
+    assert panel.blind and panel.steps == KNOWN_ROUNDS and not win.dice_action.isEnabled()
+    panel.set_steps(2)
+    outcome = restore_and_wait(qtbot, win)
+    assert outcome.report.blur_kernel_given and outcome.report.blur_kernel_px == 11
+    prior = load_task_restorer("deblur", device="cpu")
+    job = create_job(get_task("deblur"), prior, photo, settings=JobSettings(steps=2), kernel=kernel)
+    np.testing.assert_allclose(win.result, job.run(), atol=1e-5)
+    # another shape has its own size and no angle; coming back finds the motion as it was
+    panel.blur_source.setCurrentIndex(panel.blur_source.findData("defocus"))
+    panel.blur_source.activated.emit(panel.blur_source.currentIndex())
+    assert panel.blur_size_label.text() == "Radius" and panel.blur_angle.isHidden()
+    np.testing.assert_array_equal(panel.known_kernel, defocus_kernel(3).astype(np.float32))
+    panel.blur_source.setCurrentIndex(panel.blur_source.findData("motion"))
+    panel.blur_source.activated.emit(panel.blur_source.currentIndex())
+    assert panel.blur_size.value() == 9 and panel.blur_angle.value() == 30
+    np.testing.assert_array_equal(panel.known_kernel, kernel)
+    panel.blur_source.setCurrentIndex(panel.blur_source.findData("estimate"))
+    panel.blur_source.activated.emit(panel.blur_source.currentIndex())
+    assert panel.known_kernel is None and not panel._form.isRowVisible(panel._blur_shape_row)
+    assert panel.steps == BLIND_ROUNDS and not panel._form.isRowVisible(panel._blur_row)

@@ -9,6 +9,7 @@ from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -31,6 +32,13 @@ from .theme import icon
 from .trajectory import qimage_from_rgb
 
 BLUR_VIEW_PX = 72  # the estimated blur, drawn this big in the panel
+# A known blur by its shape (irsde_gui.core.blind.BLUR_SHAPES): menu text, what its size is
+# called, the size's default, range and tooltip.
+BLUR_SHAPE_CHOICES = {
+    "motion": ("Motion blur (length, angle)", "Length", 15.0, 121.0, "How far the camera moved, in pixels"),
+    "defocus": ("Lens blur (radius)", "Radius", 3.0, 60.0, "The radius of the out-of-focus disk, in pixels"),
+    "gaussian": ("Soft blur (Gaussian)", "Sigma", 1.5, 20.0, "The width of the soft blur, in pixels"),
+}
 
 SAMPLER_CHOICES = [
     ("posterior", "Posterior (recommended)", "Exact Gaussian posterior jumps: the best quality per step"),
@@ -202,12 +210,34 @@ class RunPanel(QWidget):
         # Blind deblurring: estimate the blur from the photo, or take a known one from a file.
         self.blur_source = QComboBox()
         self.blur_source.addItem("Estimate from the photo", "estimate")
+        for key, (text, *_rest) in BLUR_SHAPE_CHOICES.items():
+            self.blur_source.addItem(text, key)
         self.blur_source.addItem("Known blur from a file…", "load")
         self.blur_source.activated.connect(self._blur_source_chosen)
         self._known_kernel: np.ndarray | None = None
         self._blur_source_index = 0
         form.addRow("Blur", self.blur_source)
         self._blur_source_row = form.rowCount() - 1
+        # A blur known by its shape: its size (length, radius or sigma) and, for motion, angle.
+        self.blur_size = QDoubleSpinBox()
+        self.blur_size.setDecimals(1)
+        self.blur_size.setSingleStep(0.5)
+        self.blur_size.setSuffix(" px")
+        self.blur_angle = QSpinBox()
+        self.blur_angle.setRange(0, 179)
+        self.blur_angle.setWrapping(True)
+        self.blur_angle.setSuffix("°")
+        self.blur_angle.setToolTip("The direction the camera moved, counter-clockwise from the horizontal")
+        self._blur_sizes = {key: choice[2] for key, choice in BLUR_SHAPE_CHOICES.items()}
+        self._shape_cache: tuple[tuple, np.ndarray] | None = None
+        self.blur_size.valueChanged.connect(self._blur_shape_changed)
+        self.blur_angle.valueChanged.connect(self._blur_shape_changed)
+        shape_row = QHBoxLayout()
+        shape_row.addWidget(self.blur_size, 1)
+        shape_row.addWidget(self.blur_angle, 1)
+        self.blur_size_label = QLabel("Length")
+        form.addRow(self.blur_size_label, shape_row)
+        self._blur_shape_row = form.rowCount() - 1
         # The blur found in the photo (or given), drawn as the path the camera moved along.
         self.blur_view = QLabel()
         self.blur_view.setFixedSize(BLUR_VIEW_PX, BLUR_VIEW_PX)
@@ -217,6 +247,7 @@ class RunPanel(QWidget):
         self._form = form
         form.setRowVisible(self._blur_row, False)
         form.setRowVisible(self._blur_source_row, False)
+        form.setRowVisible(self._blur_shape_row, False)
         outer.addWidget(run_box)
 
         self.restore_button = QPushButton(icon("mdi6.auto-fix", color="#ffffff"), "  Restore")
@@ -337,7 +368,21 @@ class RunPanel(QWidget):
             w.setEnabled(not rounds)
         for row in (self._sampler_row, self._seed_row):
             self._form.setRowVisible(row, not rounds)
-        self._form.setRowVisible(self._blur_source_row, bool(info and info.offers_known_blur))
+        offered = bool(info and info.offers_known_blur)
+        self._form.setRowVisible(self._blur_source_row, offered)
+        shape = self.blur_source.currentData() if offered else None
+        self._form.setRowVisible(self._blur_shape_row, shape in BLUR_SHAPE_CHOICES)
+        if shape in BLUR_SHAPE_CHOICES:
+            _text, name, _default, top, tip = BLUR_SHAPE_CHOICES[shape]
+            self.blur_size_label.setText(name)
+            for w in (self.blur_size, self.blur_angle):
+                w.blockSignals(True)
+            self.blur_size.setRange(0.0, top)
+            self.blur_size.setValue(self._blur_sizes[shape])
+            self.blur_size.setToolTip(tip)
+            self.blur_angle.setVisible(shape == "motion")
+            for w in (self.blur_size, self.blur_angle):
+                w.blockSignals(False)
 
     # -- a known blur (deblurring)
     @property
@@ -345,9 +390,30 @@ class RunPanel(QWidget):
         """The blur kernel the user gave, when chosen for deblurring; None: the blur is estimated
         or left to the deblur model (or the task does not deblur)."""
         info = self.task_info()
-        if info is None or not info.offers_known_blur or self.blur_source.currentData() != "known":
+        choice = self.blur_source.currentData()
+        if info is None or not info.offers_known_blur:
             return None
-        return self._known_kernel
+        if choice in BLUR_SHAPE_CHOICES:
+            return self._shape_kernel(choice)
+        return self._known_kernel if choice == "known" else None
+
+    def _shape_kernel(self, shape: str) -> np.ndarray:
+        """The kernel of the blur shape chosen, at the size (and angle) set; made once."""
+        from ..core.blind import BLUR_SHAPES
+
+        angle = (self.blur_angle.value(),) if shape == "motion" else ()
+        key = (shape, self.blur_size.value(), *angle)
+        if self._shape_cache is None or self._shape_cache[0] != key:
+            make, _params = BLUR_SHAPES[shape]
+            self._shape_cache = (key, make(*key[1:]).astype(np.float32))
+        return self._shape_cache[1]
+
+    def _blur_shape_changed(self, _value) -> None:
+        shape = self.blur_source.currentData()
+        if shape in BLUR_SHAPE_CHOICES:
+            self._blur_sizes[shape] = self.blur_size.value()
+            self.show_blur(self.known_kernel, given=True)
+            self.settings_changed.emit()
 
     def set_known_kernel(self, kernel: np.ndarray, name: str) -> None:
         """Use ``kernel`` (read from the file ``name``) instead of estimating the blur."""
@@ -356,8 +422,8 @@ class RunPanel(QWidget):
         label = f"Known: {name} ({w}×{h} px)"
         i = self.blur_source.findData("known")
         if i < 0:
-            self.blur_source.insertItem(1, label, "known")
-            i = 1
+            i = self.blur_source.findData("load")
+            self.blur_source.insertItem(i, label, "known")
         else:
             self.blur_source.setItemText(i, label)
         self.blur_source.setItemData(i, f"The blur kernel from {name}", Qt.ItemDataRole.ToolTipRole)
