@@ -230,6 +230,7 @@ class RunRequest:
     tile: int | None = None  # None: automatic
     weights: Path | None = None
     kernel: np.ndarray | None = None  # blind deblurring: a known blur, used instead of estimating one
+    kernel_source: str | None = None  # where that blur came from (its file, or its shape), for the report
     source: Path | None = None  # batch: read this file in the worker
     output: Path | None = None  # batch: write the result here (never over ``source``)
     write_report: bool = False  # batch: also write the JSON run report beside ``output``
@@ -398,6 +399,7 @@ class RestoreWorker(QObject):
             on_shrink=self._on_shrink,
             on_stage=self._on_stage,
             kernel=req.kernel,
+            kernel_source=req.kernel_source,
         )
         self._total = job.steps
         side = frame_side(job.steps)

@@ -294,7 +294,7 @@ def test_the_window_deblurs_with_a_known_blur_from_a_file(qtbot, tmp_path, denoi
     assert panel.known_kernel is None and not panel._form.isRowVisible(panel._blur_row)
     assert panel.steps == BLIND_ROUNDS, "each choice keeps its own rounds"
     outcome = restore_and_wait(qtbot, win)
-    assert not outcome.report.blur_kernel_given
+    assert not outcome.report.blur_kernel_given and outcome.report.blur_kernel_source is None
     assert panel._form.labelForField(panel.blur_view).text() == "Blur found"
 
 
@@ -395,6 +395,7 @@ def test_a_batch_deblurs_every_photo_with_the_known_blur(qtbot, tmp_path, instal
         assert report["method"] == "blind" and report["blur_kernel_given"] and report["steps_done"] == 2
         assert report["model_file"].endswith("denoise.pt")
         assert report["sampler"] is None and report["seed"] is None, "rounds use neither"
+        assert report["blur_kernel_source"] == str((tmp_path / "k.npy").resolve()), "to reproduce it"
         photo = read_photo(folder / f"p{i}.png").rgb
         job = create_job(get_task("deblur"), prior, photo, settings=JobSettings(steps=2), kernel=trail())
         np.testing.assert_allclose(read_photo(out / f"p{i}.png").rgb, job.run(), atol=1.5 / 255)
@@ -665,6 +666,7 @@ def test_the_window_deblurs_a_blur_given_by_its_shape(qtbot, tmp_path, denoise_o
     panel.set_steps(2)
     outcome = restore_and_wait(qtbot, win)
     assert outcome.report.blur_kernel_given and outcome.report.blur_kernel_px == 11
+    assert outcome.report.blur_kernel_source == "motion:9:30", "as irsde restore --blur takes it"
     prior = load_task_restorer("deblur", device="cpu")
     job = create_job(get_task("deblur"), prior, photo, settings=JobSettings(steps=2), kernel=kernel)
     np.testing.assert_allclose(win.result, job.run(), atol=1e-5)

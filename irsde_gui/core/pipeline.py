@@ -75,6 +75,7 @@ class _Job:
     method = "sde"  # how the photo is restored: "sde" (the task's network) or "blind"
     kernel: np.ndarray | None = None  # the blur a blind job estimated (None for network runs)
     kernel_given = False  # a blind job told its kernel rather than estimating it
+    kernel_source: str | None = None  # where a given kernel came from: its file, or its shape
 
     def steps_iter(self) -> Iterator[StepRecord]:
         raise NotImplementedError
@@ -177,15 +178,19 @@ def create_job(
     on_shrink: Callable[[int], None] | None = None,
     on_stage: Callable[[str, int, int], None] | None = None,
     kernel: np.ndarray | None = None,
+    kernel_source: str | None = None,
 ) -> RestoreJob | BlindDeblurJob:
     """The job for ``task`` run by ``restorer``: a deblur task given the denoise model
     deblurs blind, everything else samples the task's SDE. A known blur ``kernel`` (deblur
-    with the denoise model only) is used instead of estimating one."""
+    with the denoise model only) is used instead of estimating one; ``kernel_source`` (its file,
+    or its shape such as ``motion:15:30``) goes into the run report."""
     blind = is_blind(task, restorer)
     if kernel is not None and not blind:
         raise ValueError("a known blur kernel is for deblurring, with the denoise model as the prior")
     if blind:
-        return BlindDeblurJob(task, restorer, rgb, mask, settings, on_tile, on_shrink, on_stage, kernel)
+        job = BlindDeblurJob(task, restorer, rgb, mask, settings, on_tile, on_shrink, on_stage, kernel)
+        job.kernel_source = kernel_source if kernel is not None else None
+        return job
     return RestoreJob(task, restorer, rgb, mask, settings, on_tile, on_shrink)
 
 

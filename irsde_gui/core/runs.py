@@ -147,6 +147,7 @@ class RunReport:
     method: str = "sde"
     blur_kernel_px: int | None = None
     blur_kernel_given: bool = False
+    blur_kernel_source: str | None = None  # a given kernel's file, or its shape (motion:15:30)
 
     @classmethod
     def from_job(
@@ -189,6 +190,7 @@ class RunReport:
             method=job.method,
             blur_kernel_px=int(max(kernel.shape)) if kernel is not None else None,
             blur_kernel_given=job.kernel_given,
+            blur_kernel_source=job.kernel_source,
         )
 
     def to_dict(self) -> dict:

@@ -215,6 +215,7 @@ class RunPanel(QWidget):
         self.blur_source.addItem("Known blur from a file…", "load")
         self.blur_source.activated.connect(self._blur_source_chosen)
         self._known_kernel: np.ndarray | None = None
+        self._known_kernel_source: str | None = None
         self._blur_source_index = 0
         form.addRow("Blur", self.blur_source)
         self._blur_source_row = form.rowCount() - 1
@@ -415,9 +416,23 @@ class RunPanel(QWidget):
             self.show_blur(self.known_kernel, given=True)
             self.settings_changed.emit()
 
-    def set_known_kernel(self, kernel: np.ndarray, name: str) -> None:
-        """Use ``kernel`` (read from the file ``name``) instead of estimating the blur."""
+    @property
+    def known_kernel_source(self) -> str | None:
+        """Where :attr:`known_kernel` came from, for the run report: its file, or its shape as
+        ``irsde restore --blur`` takes it (``motion:15:30``)."""
+        if self.known_kernel is None:
+            return None
+        shape = self.blur_source.currentData()
+        if shape in BLUR_SHAPE_CHOICES:
+            angle = f":{self.blur_angle.value()}" if shape == "motion" else ""
+            return f"{shape}:{self.blur_size.value():g}{angle}"
+        return self._known_kernel_source
+
+    def set_known_kernel(self, kernel: np.ndarray, name: str, source: str | None = None) -> None:
+        """Use ``kernel`` (read from the file ``name``; ``source``, its full path, goes into run
+        reports) instead of estimating the blur."""
         self._known_kernel = np.asarray(kernel, np.float32)
+        self._known_kernel_source = source or name
         h, w = self._known_kernel.shape
         label = f"Known: {name} ({w}×{h} px)"
         i = self.blur_source.findData("known")

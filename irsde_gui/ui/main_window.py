@@ -754,7 +754,7 @@ class MainWindow(QMainWindow):
         except ImageReadError as exc:
             self.show_message("error", f"Could not use that blur kernel: {why(exc, f)}")
             return
-        self.panel.set_known_kernel(kernel, Path(f).name)
+        self.panel.set_known_kernel(kernel, Path(f).name, source=str(Path(f).resolve()))
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -858,6 +858,7 @@ class MainWindow(QMainWindow):
             device=self.panel.device,
             weights=info.weights_for(self.panel.known_kernel),
             kernel=self.panel.known_kernel,
+            kernel_source=self.panel.known_kernel_source,
         )
 
     def start_run(self, request: RunRequest, fresh: bool = True) -> RestoreRun:
@@ -1167,6 +1168,7 @@ class MainWindow(QMainWindow):
             device=self.panel.device,
             weights=info.weights_for(self.panel.known_kernel),
             kernel=self.panel.known_kernel,
+            kernel_source=self.panel.known_kernel_source,
             source=source,
             write_report=self.settings.save_report,
             jpeg_quality=self.settings.jpeg_quality,
