@@ -591,7 +591,12 @@ def test_a_lens_blur_is_a_disk_and_a_gaussian_is_round():
 
 
 def test_a_blur_description_is_parsed_or_refused_saying_why():
-    from irsde_gui.core.blind import blur_from_spec, defocus_kernel, motion_kernel
+    from irsde_gui.core.blind import blur_from_spec, defocus_kernel, describe_blur_spec, motion_kernel
+
+    assert describe_blur_spec("motion:15:30") == "15 px motion at 30°"
+    assert describe_blur_spec("defocus:4") == "4 px lens blur"
+    assert describe_blur_spec("gaussian:1.5") == "1.5 px soft blur"
+    assert describe_blur_spec("/photos/k.npy") is None and describe_blur_spec("motion:3") is None
 
     np.testing.assert_array_equal(blur_from_spec("motion:20:30"), motion_kernel(20, 30))
     np.testing.assert_array_equal(blur_from_spec(" Defocus:3.5 "), defocus_kernel(3.5))
@@ -667,6 +672,7 @@ def test_the_window_deblurs_a_blur_given_by_its_shape(qtbot, tmp_path, denoise_o
     outcome = restore_and_wait(qtbot, win)
     assert outcome.report.blur_kernel_given and outcome.report.blur_kernel_px == 11
     assert outcome.report.blur_kernel_source == "motion:9:30", "as irsde restore --blur takes it"
+    assert "given 9 px motion at 30°" in win.progress_label.text()
     prior = load_task_restorer("deblur", device="cpu")
     job = create_job(get_task("deblur"), prior, photo, settings=JobSettings(steps=2), kernel=kernel)
     np.testing.assert_allclose(win.result, job.run(), atol=1e-5)

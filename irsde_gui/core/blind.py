@@ -400,6 +400,17 @@ BLUR_SHAPES = {  # name -> (maker, the numbers it takes)
 }
 
 
+def describe_blur_spec(spec: str) -> str | None:
+    """``motion:15:30`` -> ``15 px motion at 30°`` (``defocus:4`` -> ``4 px lens blur``,
+    ``gaussian:1.5`` -> ``1.5 px soft blur``); None for anything else (a file's path)."""
+    name, *numbers = spec.strip().lower().split(":")
+    if name not in BLUR_SHAPES or len(numbers) != len(BLUR_SHAPES[name][1]):
+        return None
+    if name == "motion":
+        return f"{numbers[0]} px motion at {numbers[1]}°"
+    return f"{numbers[0]} px {'lens' if name == 'defocus' else 'soft'} blur"
+
+
 def blur_from_spec(spec: str) -> np.ndarray:
     """The kernel a short description names: ``motion:LENGTH:ANGLE`` (px, degrees),
     ``defocus:RADIUS`` or ``gaussian:SIGMA`` (px). ``ValueError`` says what is wrong."""

@@ -966,8 +966,13 @@ class MainWindow(QMainWindow):
         self.device_label.setText(f"Ran on {r.device}")
         blind = r.method == "blind"
         unit = "round" if blind else "step"
-        given = "given " if r.blur_kernel_given else ""
-        how = f"{given}{r.blur_kernel_px} px blur" if blind else f"{r.sampler}, seed {r.seed}"
+        how = f"{r.sampler}, seed {r.seed}"
+        if blind:
+            how = f"{r.blur_kernel_px} px blur"
+            if r.blur_kernel_given:  # by its shape (as it was set) or from a file (its size)
+                from ..core.blind import describe_blur_spec  # here: the window opens without it
+
+                how = f"given {describe_blur_spec(r.blur_kernel_source or '') or how}"
         text = (
             f"Done in {format_duration(r.elapsed_seconds)}   ·   {plural(r.steps, unit)}, "
             f"{r.seconds_per_step:.2f} s/{unit}"
