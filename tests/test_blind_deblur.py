@@ -689,3 +689,32 @@ def test_the_window_deblurs_a_blur_given_by_its_shape(qtbot, tmp_path, denoise_o
     panel.blur_source.activated.emit(panel.blur_source.currentIndex())
     assert panel.known_kernel is None and not panel._form.isRowVisible(panel._blur_shape_row)
     assert panel.steps == BLIND_ROUNDS and not panel._form.isRowVisible(panel._blur_row)
+
+
+def test_the_blur_shapes_sizes_are_remembered_but_not_the_choice(qtbot, tmp_path, denoise_only):
+    pytest.importorskip("pytestqt")
+    from gui_support import make_window
+
+    ini = tmp_path / "prefs.ini"
+    win = make_window(qtbot, tmp_path, settings_file=ini)
+    panel = win.panel
+    assert panel.select_task("deblur")
+    for shape, size in (("defocus", 2.5), ("motion", 9.0)):
+        panel.blur_source.setCurrentIndex(panel.blur_source.findData(shape))
+        panel.blur_source.activated.emit(panel.blur_source.currentIndex())
+        panel.blur_size.setValue(size)
+    panel.blur_angle.setValue(120)
+    win.close()
+    again = make_window(qtbot, tmp_path, settings_file=ini)
+    panel = again.panel
+    assert panel.select_task("deblur") and panel.blur_source.currentData() == "estimate"
+    assert panel.known_kernel is None, "each session starts on the estimate"
+    panel.blur_source.setCurrentIndex(panel.blur_source.findData("motion"))
+    panel.blur_source.activated.emit(panel.blur_source.currentIndex())
+    assert (panel.blur_size.value(), panel.blur_angle.value()) == (9.0, 120)
+    panel.blur_source.setCurrentIndex(panel.blur_source.findData("defocus"))
+    panel.blur_source.activated.emit(panel.blur_source.currentIndex())
+    assert panel.blur_size.value() == 2.5
+    panel.blur_source.setCurrentIndex(panel.blur_source.findData("gaussian"))
+    panel.blur_source.activated.emit(panel.blur_source.currentIndex())
+    assert panel.blur_size.value() == 1.5, "never set: its default"

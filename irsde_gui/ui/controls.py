@@ -409,6 +409,23 @@ class RunPanel(QWidget):
             self._shape_cache = (key, make(*key[1:]).astype(np.float32))
         return self._shape_cache[1]
 
+    def blur_shape_values(self) -> dict[str, float]:
+        """Each blur shape's size, and the motion's ``angle``: what the app remembers."""
+        return {**self._blur_sizes, "angle": float(self.blur_angle.value())}
+
+    def set_blur_shape_values(self, values: dict[str, float | None]) -> None:
+        """Take remembered sizes (missing or out-of-range ones keep their defaults)."""
+        for key, (_text, _name, _default, top, _tip) in BLUR_SHAPE_CHOICES.items():
+            v = values.get(key)
+            if v is not None and 0.0 <= v <= top:
+                self._blur_sizes[key] = float(v)
+        angle = values.get("angle")
+        if angle is not None:
+            self.blur_angle.blockSignals(True)
+            self.blur_angle.setValue(round(angle) % 180)
+            self.blur_angle.blockSignals(False)
+        self._apply_method(self.task_info())
+
     def _blur_shape_changed(self, _value) -> None:
         shape = self.blur_source.currentData()
         if shape in BLUR_SHAPE_CHOICES:

@@ -491,6 +491,7 @@ class MainWindow(QMainWindow):
             self.restoreState(s.window_state)
         self.panel.set_sampler(s.sampler)
         self.panel.set_seed(s.seed)
+        self.panel.set_blur_shape_values({k: s.blur_shape(k) for k in self.panel.blur_shape_values()})
         self.side_action.setChecked(s.compare_mode == "side")
         self.view.set_mode(s.compare_mode)
         self.scrubber.set_kind(s.frame_kind)
@@ -506,6 +507,8 @@ class MainWindow(QMainWindow):
                 s.set_steps(self.panel.task, self.panel.steps)
         s.sampler = self.panel.sampler
         s.seed = self.panel.seed
+        for key, value in self.panel.blur_shape_values().items():  # not the choice: it starts
+            s.set_blur_shape(key, value)  # on the estimate (or the model) each session
         if self.engine is not None:
             s.device = self.panel.device
             self._wanted_device = self.panel.device

@@ -90,6 +90,18 @@ class Settings:
     def set_steps(self, task: str, steps: int) -> None:
         self._set(f"steps/{task}", int(steps))
 
+    def blur_shape(self, name: str) -> float | None:
+        """The size last set for a blur shape (``motion``, ``defocus``, ``gaussian``) or the
+        motion's ``angle``; None: never set (or unreadable)."""
+        try:
+            v = float(self.q.value(f"blur/{name}", ""))
+        except (TypeError, ValueError):
+            return None
+        return v if v == v and abs(v) != float("inf") else None
+
+    def set_blur_shape(self, name: str, value: float) -> None:
+        self._set(f"blur/{name}", float(value))
+
     @property
     def sampler(self) -> str:
         return self._str("run/sampler", "posterior", SAMPLERS)
