@@ -32,8 +32,9 @@ from .theme import icon
 from .trajectory import qimage_from_rgb
 
 BLUR_VIEW_PX = 72  # the estimated blur, drawn this big in the panel
-# A known blur by its shape (irsde_gui.core.blind.BLUR_SHAPES): menu text, what its size is
-# called, the size's default, range and tooltip.
+# A known blur by its shape (irsde_gui.core.blind.BLUR_SHAPES, imported only when one is
+# chosen): menu text, what its size is called, the size's default, largest value (within
+# blind's MAX_BLUR_PX limits) and tooltip.
 BLUR_SHAPE_CHOICES = {
     "motion": ("Motion blur (length, angle)", "Length", 15.0, 121.0, "How far the camera moved, in pixels"),
     "defocus": ("Lens blur (radius)", "Radius", 3.0, 60.0, "The radius of the out-of-focus disk, in pixels"),
@@ -207,7 +208,8 @@ class RunPanel(QWidget):
             self.device_combo.addItem(label, key)
         self.device_combo.currentIndexChanged.connect(lambda _i: self.settings_changed.emit())
         form.addRow("Device", self.device_combo)
-        # Blind deblurring: estimate the blur from the photo, or take a known one from a file.
+        # Deblurring: estimate the blur (or leave it to a deblur model), or take a known one, by
+        # its shape or from a file.
         self.blur_source = QComboBox()
         self.blur_source.addItem("Estimate from the photo", "estimate")
         for key, (text, *_rest) in BLUR_SHAPE_CHOICES.items():
