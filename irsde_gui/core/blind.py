@@ -400,10 +400,16 @@ BLUR_SHAPES = {  # name -> (maker, the numbers it takes)
 }
 
 
+def _split_spec(spec: str) -> tuple[str, list[str]]:
+    """``"Motion:15:30"`` -> ``("motion", ["15", "30"])``."""
+    name, *numbers = spec.strip().lower().split(":")
+    return name, numbers
+
+
 def describe_blur_spec(spec: str) -> str | None:
     """``motion:15:30`` -> ``15 px motion at 30°`` (``defocus:4`` -> ``4 px lens blur``,
     ``gaussian:1.5`` -> ``1.5 px soft blur``); None for anything else (a file's path)."""
-    name, *numbers = spec.strip().lower().split(":")
+    name, numbers = _split_spec(spec)
     if name not in BLUR_SHAPES or len(numbers) != len(BLUR_SHAPES[name][1]):
         return None
     if name == "motion":
@@ -414,7 +420,7 @@ def describe_blur_spec(spec: str) -> str | None:
 def blur_from_spec(spec: str) -> np.ndarray:
     """The kernel a short description names: ``motion:LENGTH:ANGLE`` (px, degrees),
     ``defocus:RADIUS`` or ``gaussian:SIGMA`` (px). ``ValueError`` says what is wrong."""
-    name, *numbers = spec.strip().lower().split(":")
+    name, numbers = _split_spec(spec)
     if name not in BLUR_SHAPES:
         raise ValueError(f"unknown blur {name!r}: use motion:LENGTH:ANGLE, defocus:RADIUS or gaussian:SIGMA")
     make, params = BLUR_SHAPES[name]

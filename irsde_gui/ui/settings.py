@@ -11,6 +11,7 @@ Where the file lives, first match wins:
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -97,7 +98,7 @@ class Settings:
             v = float(self.q.value(f"blur/{name}", ""))
         except (TypeError, ValueError):
             return None
-        return v if v == v and abs(v) != float("inf") else None
+        return v if math.isfinite(v) else None
 
     def set_blur_shape(self, name: str, value: float) -> None:
         self._set(f"blur/{name}", float(value))
