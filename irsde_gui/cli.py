@@ -104,7 +104,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def restore_files(args: argparse.Namespace) -> int:
-    from .core.blind import blur_from_spec
+    from .core.blind import blur_from_spec, describe_blur
     from .core.device import DeviceError, pick_device
     from .core.imageio import ImageReadError, ImageWriteError, read_kernel, read_photo, write_photo
     from .core.model import load_task_restorer
@@ -121,7 +121,7 @@ def restore_files(args: argparse.Namespace) -> int:
     if args.uncertainty is not None and args.uncertainty < 2:
         error("--uncertainty needs at least 2 seeds")
         return EXIT_USAGE
-    kernel, kernel_name = None, None
+    kernel, kernel_name, kernel_source = None, None, None  # the source as run reports record it
     if args.kernel is not None and args.blur is not None:
         error("give the blur as --kernel FILE or as --blur SHAPE, not both")
         return EXIT_USAGE
@@ -133,8 +133,10 @@ def restore_files(args: argparse.Namespace) -> int:
         try:
             if args.kernel is not None:
                 kernel, kernel_name = read_kernel(args.kernel), Path(args.kernel).name
+                kernel_source = str(Path(args.kernel).resolve())
             else:
                 kernel, kernel_name = blur_from_spec(args.blur), args.blur
+                kernel_source = args.blur
         except (ImageReadError, ValueError) as exc:
             error(f"--blur {exc}" if args.blur is not None else str(exc))
             return EXIT_USAGE
@@ -187,7 +189,15 @@ def restore_files(args: argparse.Namespace) -> int:
             mask, alpha = mask_for_photo(task, photo, find_mask(args.mask, path) if task.uses_mask else None)
             bar = ProgressBar(path.name, 0, enabled=not args.quiet, unit=unit)
             job = create_job(
-                task, restorer, photo.rgb, mask, settings, on_tile=bar.tile, on_stage=bar.stage, kernel=kernel
+                task,
+                restorer,
+                photo.rgb,
+                mask,
+                settings,
+                on_tile=bar.tile,
+                on_stage=bar.stage,
+                kernel=kernel,
+                kernel_source=kernel_source,
             )
             bar.total = job.steps
             traj = Trajectory() if args.trajectory else None
@@ -214,10 +224,14 @@ def restore_files(args: argparse.Namespace) -> int:
                 )
             write_analysis(args, task, restorer, photo, mask, settings, job, target)
             elapsed = time.perf_counter() - began
+            which = (
+                describe_blur(job.kernel, job.kernel_given, job.kernel_source)
+                if blind
+                else f"seed {job.seed}"
+            )
             bar.close(
                 f"{path.name} -> {target}  ({plural(job.steps, unit)}, "
-                f"{format_duration(elapsed)}{f', {job.tiles} tiles' if job.tile else ''}"
-                f"{f', {max(job.kernel.shape)} px blur kernel' if blind else f', seed {job.seed}'})"
+                f"{format_duration(elapsed)}{f', {job.tiles} tiles' if job.tile else ''}, {which})"
             )
             done += 1
         except (ImageReadError, ImageWriteError, MaskError, FileNotFoundError, ValueError) as exc:

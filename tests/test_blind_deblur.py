@@ -18,7 +18,9 @@ from irsde_gui.core.blind import (
     KNOWN_ROUNDS,
     KNOWN_STRENGTH,
     MAX_BLIND_ROUNDS,
+    blur_extent,
     deconvolve,
+    describe_blur_extent,
 )
 from irsde_gui.core.imageio import ImageReadError, read_kernel
 from irsde_gui.core.model import load_task_restorer
@@ -78,6 +80,7 @@ def test_a_blind_job_estimates_the_blur_then_yields_one_record_a_round(denoise_o
     assert job.kernel.ndim == 2 and job.kernel.shape[0] % 2 == 1
     report = RunReport.from_job(job, restorer, [r.seconds for r in records], 1.0)
     assert report.method == "blind" and report.blur_kernel_px == job.kernel.shape[0]
+    assert report.blur_extent_px == list(blur_extent(job.kernel)), "the blur itself, not its array"
     assert report.model_file.endswith("denoise.pt")
 
 
@@ -144,7 +147,7 @@ def test_the_command_line_deblurs_blind_and_says_so(tmp_path, denoise_only, caps
     assert Image.open(out).size == (52, 40)
     err = capsys.readouterr().err
     assert "blind (blur estimated from the photo, denoise.pt as the prior)" in err
-    assert "Estimating the blur" in err and "2 rounds" in err and "px blur kernel" in err
+    assert "Estimating the blur" in err and "2 rounds" in err and "px blur found" in err
     # one result whatever the seed: an uncertainty map would show nothing
     args = ["restore", str(src), "-o", str(tmp_path / "u.png"), "--task", "deblur", "--uncertainty", "2"]
     assert main(args) != 0
@@ -228,7 +231,8 @@ def test_the_window_offers_rounds_and_no_seed_for_blind_deblurring(qtbot, tmp_pa
     restore_and_wait(qtbot, win)
     assert win.result is not None and win.result.shape == (40, 56, 3)
     text = win.progress_label.text()
-    assert "2 rounds" in text and "px blur" in text and "seed" not in text
+    assert "2 rounds" in text and f"{describe_blur_extent(win.outcome.kernel)} blur found" in text
+    assert "seed" not in text
     assert not win.panel.seed_spin.isEnabled(), "a finished run leaves the seed off for blind deblurring"
     assert win.scrubber.label.text() == "round 2 / 2"
     assert not win.panel.blur_view.pixmap().isNull() and "blur estimated" in win.panel.blur_view.toolTip()
@@ -282,7 +286,8 @@ def test_the_window_deblurs_with_a_known_blur_from_a_file(qtbot, tmp_path, denoi
     outcome = blocker.args[0]
     assert stages and not any(stages), "nothing estimated"
     assert outcome.report.blur_kernel_given and outcome.report.blur_kernel_px == 5
-    assert "given 5 px blur" in win.progress_label.text()
+    assert outcome.report.blur_extent_px == [5, 2] and "given a 5×2 px blur" in win.progress_label.text()
+    assert "(spreading a point over 5×2 px)" in panel.blur_view.toolTip()
     expected = create_job(
         get_task("deblur"), load_task_restorer("deblur", device="cpu"), photo, settings=JobSettings(steps=2),
         kernel=trail(),
@@ -349,7 +354,7 @@ def test_the_window_deconvolves_a_known_blur_where_a_deblur_model_is_installed(
     panel.set_steps(2)
     outcome = restore_and_wait(qtbot, win)
     assert outcome.report.method == "blind" and outcome.report.blur_kernel_given
-    assert outcome.report.steps_done == 2 and "given 5 px blur" in win.progress_label.text()
+    assert outcome.report.steps_done == 2 and "given a 5×2 px blur" in win.progress_label.text()
     assert win.scrubber.unit == "round"
     prior = load_task_restorer("denoise", device="cpu")
     settings = JobSettings(steps=2)
@@ -590,6 +595,26 @@ def test_a_lens_blur_is_a_disk_and_a_gaussian_is_round():
         assert tiny.shape == (1, 1) and tiny[0, 0] == 1.0, "no blur: a single pixel"
 
 
+def test_a_blur_is_told_by_how_far_it_spreads_a_point_not_by_its_array():
+    """An estimate's kernel is a 31 px array whatever blur it holds: the app and the command
+    line name the blur's extent (its pixels above 5 % of the peak), not the array's size."""
+    from irsde_gui.core.blind import blur_extent, defocus_kernel, describe_blur, motion_kernel
+
+    assert motion_kernel(15, 0).shape == (17, 17) and blur_extent(motion_kernel(15, 0)) == (15, 1)
+    assert blur_extent(motion_kernel(15, 90)) == (1, 15)
+    w, h = blur_extent(motion_kernel(20, 30))
+    assert w == pytest.approx(20 * np.cos(np.pi / 6), abs=1.0) and h == pytest.approx(10, abs=1.0)
+    assert blur_extent(defocus_kernel(4.0)) == (9, 9)
+    estimate = np.zeros((31, 31))
+    estimate[14:17, 13:18] = trail()
+    estimate[2, 2] = 0.1  # fainter than 5 % of the peak (3): not part of the blur
+    assert blur_extent(estimate) == blur_extent(trail()) == (5, 2)
+    assert blur_extent(np.zeros((3, 3))) == (0, 0)
+    assert describe_blur(estimate, given=False) == "5×2 px blur found"
+    assert describe_blur(trail(), given=True, source="/photos/k.npy") == "given a 5×2 px blur"
+    assert describe_blur(motion_kernel(9, 30), given=True, source="motion:9:30") == "given 9 px motion at 30°"
+
+
 def test_a_blur_description_is_parsed_or_refused_saying_why():
     from irsde_gui.core.blind import blur_from_spec, defocus_kernel, describe_blur_spec, motion_kernel
 
@@ -624,8 +649,9 @@ def test_the_command_line_deblurs_a_blur_given_by_its_shape(tmp_path, installed_
     assert main([*base, "-o", str(tmp_path / "a.png"), "--blur", "motion:9:30"]) == 0
     err = capsys.readouterr().err
     assert "with the given blur kernel (motion:9:30, 11x11 px; denoise.pt as the prior)" in err
+    assert "2 rounds" in err and "given 9 px motion at 30°)" in err, "the last line names the shape"
     assert main([*base, "-o", str(tmp_path / "b.png"), "--kernel", str(tmp_path / "k.npy")]) == 0
-    capsys.readouterr()
+    assert "given a 9×5 px blur)" in capsys.readouterr().err, "a file's blur: how far it reaches"
     a, b = (np.asarray(Image.open(tmp_path / f)) for f in ("a.png", "b.png"))
     assert np.array_equal(a, b)
     refusals = {
@@ -666,11 +692,12 @@ def test_the_window_deblurs_a_blur_given_by_its_shape(qtbot, tmp_path, denoise_o
     panel.blur_angle.setValue(30)
     kernel = motion_kernel(9, 30).astype(np.float32)
     np.testing.assert_array_equal(panel.known_kernel, kernel)
-    assert panel._form.isRowVisible(panel._blur_row) and "(11×11 px)" in panel.blur_view.toolTip()
+    assert panel._form.isRowVisible(panel._blur_row) and "over 9×5 px" in panel.blur_view.toolTip()
     assert panel.blind and panel.steps == KNOWN_ROUNDS and not win.dice_action.isEnabled()
     panel.set_steps(2)
     outcome = restore_and_wait(qtbot, win)
     assert outcome.report.blur_kernel_given and outcome.report.blur_kernel_px == 11
+    assert outcome.report.blur_extent_px == [9, 5], "a 9 px trail at 30°, in an 11 px array"
     assert outcome.report.blur_kernel_source == "motion:9:30", "as irsde restore --blur takes it"
     assert "given 9 px motion at 30°" in win.progress_label.text()
     prior = load_task_restorer("deblur", device="cpu")

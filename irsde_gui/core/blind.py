@@ -435,6 +435,34 @@ def blur_from_spec(spec: str) -> np.ndarray:
     return make(*values)
 
 
+def blur_extent(kernel: np.ndarray, rel: float = 0.05) -> tuple[int, int]:
+    """How far the blur spreads a point, ``(width, height)`` in pixels: the box of the kernel's
+    pixels above ``rel`` of its peak. A kernel's array is larger than its blur (an estimate's is
+    31 px, or the work scale's multiple, whatever it found), so its shape says little; an
+    estimate keeps no pixel fainter than 5 % of its peak (:func:`_prune`)."""
+    k = np.asarray(kernel, np.float64)
+    peak = float(k.max()) if k.size else 0.0
+    if not peak > 0:
+        return 0, 0
+    ys, xs = np.nonzero(k >= peak * rel)
+    return int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+
+
+def describe_blur_extent(kernel: np.ndarray) -> str:
+    """``"15×9 px"``: the blur's :func:`blur_extent`, as the app and the command line word it."""
+    w, h = blur_extent(kernel)
+    return f"{w}×{h} px"
+
+
+def describe_blur(kernel: np.ndarray, given: bool, source: str | None = None) -> str:
+    """A deconvolution's blur in the words of a finished run: ``"15×9 px blur found"``,
+    ``"given 15 px motion at 30°"`` (a shape, as it was set) or ``"given a 5×2 px blur"``."""
+    size = describe_blur_extent(kernel)
+    if not given:
+        return f"{size} blur found"
+    return f"given {describe_blur_spec(source or '') or f'a {size} blur'}"
+
+
 # ----------------------------------------------------------------- deconvolution
 def checked_kernel(kernel: np.ndarray) -> np.ndarray:
     """A given blur kernel as float64 summing to 1; ``ValueError`` if it cannot be one."""

@@ -145,7 +145,8 @@ class RunReport:
     # (``model_file``) as the prior, by the kernel ``blur_kernel_px`` estimated from the photo
     # (or given: ``blur_kernel_given``).
     method: str = "sde"
-    blur_kernel_px: int | None = None
+    blur_kernel_px: int | None = None  # the kernel's array, larger than the blur it holds
+    blur_extent_px: list[int] | None = None  # [width, height] of the blur itself (blind.blur_extent)
     blur_kernel_given: bool = False
     blur_kernel_source: str | None = None  # a given kernel's file, or its shape (motion:15:30)
 
@@ -160,6 +161,7 @@ class RunReport:
         stopped_early: bool = False,
     ) -> RunReport:
         from .. import __version__
+        from .blind import blur_extent  # loaded with any job that has a kernel
 
         weights = restorer.weights
         kernel = job.kernel
@@ -189,6 +191,7 @@ class RunReport:
             step_seconds=[round(s, 4) for s in step_seconds],
             method=job.method,
             blur_kernel_px=int(max(kernel.shape)) if kernel is not None else None,
+            blur_extent_px=list(blur_extent(kernel)) if kernel is not None else None,
             blur_kernel_given=job.kernel_given,
             blur_kernel_source=job.kernel_source,
         )

@@ -509,9 +509,11 @@ class RunPanel(QWidget):
                 Qt.TransformationMode.FastTransformation,
             )
         )
-        h, w = k.shape
+        from ..core.blind import describe_blur_extent  # loaded by then: a kernel came from it
+
         self._form.labelForField(self.blur_view).setText("Blur given" if given else "Blur found")
-        what = f"The blur you gave ({w}×{h} px)" if given else f"The blur estimated from the photo ({w} px)"
+        spans = f"spreading a point over {describe_blur_extent(k)}"
+        what = f"The blur you gave ({spans})" if given else f"The blur estimated from the photo ({spans})"
         self.blur_view.setToolTip(
             f"{what}: the path the camera moved along while the shutter was open, brightest where it lingered"
         )

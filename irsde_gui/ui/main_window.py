@@ -971,11 +971,9 @@ class MainWindow(QMainWindow):
         unit = "round" if blind else "step"
         how = f"{r.sampler}, seed {r.seed}"
         if blind:
-            how = f"{r.blur_kernel_px} px blur"
-            if r.blur_kernel_given:  # by its shape (as it was set) or from a file (its size)
-                from ..core.blind import describe_blur_spec  # here: the window opens without it
+            from ..core.blind import describe_blur  # here: the window opens without it
 
-                how = f"given {describe_blur_spec(r.blur_kernel_source or '') or how}"
+            how = describe_blur(outcome.kernel, r.blur_kernel_given, r.blur_kernel_source)
         text = (
             f"Done in {format_duration(r.elapsed_seconds)}   ·   {plural(r.steps, unit)}, "
             f"{r.seconds_per_step:.2f} s/{unit}"
