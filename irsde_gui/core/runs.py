@@ -161,10 +161,14 @@ class RunReport:
         stopped_early: bool = False,
     ) -> RunReport:
         from .. import __version__
-        from .blind import blur_extent  # loaded with any job that has a kernel
 
         weights = restorer.weights
         kernel = job.kernel
+        extent = None
+        if kernel is not None:  # a deconvolution: its module is loaded already
+            from .blind import blur_extent
+
+            extent = list(blur_extent(kernel))
         peak, peak_of = peak_memory(restorer.device.kind)
         h, w = job.height, job.width
         scale = job.task.scale
@@ -191,7 +195,7 @@ class RunReport:
             step_seconds=[round(s, 4) for s in step_seconds],
             method=job.method,
             blur_kernel_px=int(max(kernel.shape)) if kernel is not None else None,
-            blur_extent_px=list(blur_extent(kernel)) if kernel is not None else None,
+            blur_extent_px=extent,
             blur_kernel_given=job.kernel_given,
             blur_kernel_source=job.kernel_source,
         )
