@@ -121,7 +121,7 @@ def restore_files(args: argparse.Namespace) -> int:
     if args.uncertainty is not None and args.uncertainty < 2:
         error("--uncertainty needs at least 2 seeds")
         return EXIT_USAGE
-    kernel, kernel_name, kernel_source = None, None, None  # the source as run reports record it
+    kernel, kernel_name, kernel_source = None, None, None  # a file (full path) or a shape (motion:15:30)
     if args.kernel is not None and args.blur is not None:
         error("give the blur as --kernel FILE or as --blur SHAPE, not both")
         return EXIT_USAGE
