@@ -231,6 +231,7 @@ class RunRequest:
     weights: Path | None = None
     kernel: np.ndarray | None = None  # blind deblurring: a known blur, used instead of estimating one
     kernel_source: str | None = None  # where that blur came from (its file, or its shape), for the report
+    estimated_kernel: np.ndarray | None = None  # the blur an earlier blind run found in this photo
     source: Path | None = None  # batch: read this file in the worker
     output: Path | None = None  # batch: write the result here (never over ``source``)
     write_report: bool = False  # batch: also write the JSON run report beside ``output``
@@ -400,6 +401,7 @@ class RestoreWorker(QObject):
             on_stage=self._on_stage,
             kernel=req.kernel,
             kernel_source=req.kernel_source,
+            estimated=req.estimated_kernel,
         )
         self._total = job.steps
         side = frame_side(job.steps)

@@ -745,3 +745,62 @@ def test_the_blur_shapes_sizes_are_remembered_but_not_the_choice(qtbot, tmp_path
     panel.blur_source.setCurrentIndex(panel.blur_source.findData("gaussian"))
     panel.blur_source.activated.emit(panel.blur_source.currentIndex())
     assert panel.blur_size.value() == 1.5, "never set: its default"
+
+
+def test_a_blur_found_before_in_the_same_photo_spares_the_estimate(denoise_only):
+    """The estimate depends on the photo alone: handed back, it gives the result a fresh
+    estimate gives, with no estimating, and counts as found, not given."""
+    restorer = load_task_restorer("deblur", device="cpu")
+    task = get_task("deblur")
+    photo = smooth_image(48, 64)
+    first = create_job(task, restorer, photo, settings=JobSettings(steps=2))
+    fresh = first.run()
+    stages = []
+    again = create_job(
+        task, restorer, photo, settings=JobSettings(steps=2), on_stage=lambda *s: stages.append(s),
+        estimated=first.kernel,
+    )  # fmt: skip
+    np.testing.assert_allclose(again.run(), fresh, atol=1e-6)
+    assert not stages, "nothing estimated"
+    assert not again.kernel_given and again.kernel_source is None
+    report = RunReport.from_job(again, restorer, [0.1, 0.1], 1.0)
+    assert not report.blur_kernel_given and report.blur_extent_px == list(blur_extent(first.kernel))
+    assert create_job(task, restorer, photo, estimated=first.kernel).steps == BLIND_ROUNDS, (
+        "an estimate's rounds"
+    )
+    with pytest.raises(ValueError, match="given or estimated, not both"):
+        BlindDeblurJob(task, restorer, photo, kernel=trail(), estimated=first.kernel)
+
+
+def test_the_window_runs_a_photo_again_with_the_blur_it_found(qtbot, tmp_path, denoise_only):
+    """Another count of rounds on the same photo skips the estimate (seconds on a big photo) and
+    gives what a fresh estimate gives; a new photo is estimated afresh."""
+    pytest.importorskip("pytestqt")
+    from gui_support import make_window
+
+    from irsde_gui.core.imageio import Photo
+
+    win = make_window(qtbot, tmp_path)
+    photo = smooth_image(40, 56)
+    win.set_photo(Photo(photo), "test")
+    assert win.panel.select_task("deblur")
+
+    def run(rounds: int) -> list[str]:
+        win.panel.set_steps(rounds)
+        stages = []
+        with qtbot.waitSignal(win.run_finished, timeout=30_000):
+            win.restore()
+            win.run.progress.connect(lambda p: stages.append(p.stage))
+        return [s for s in stages if s]
+
+    assert any(s.startswith("Estimating the blur") for s in run(2))
+    found = win.outcome.kernel
+    assert run(3) == [], "the blur found in this photo is used again"
+    np.testing.assert_array_equal(win.outcome.kernel, found)
+    assert not win.outcome.report.blur_kernel_given and "blur found" in win.progress_label.text()
+    prior = load_task_restorer("deblur", device="cpu")
+    expected = create_job(get_task("deblur"), prior, photo, settings=JobSettings(steps=3)).run()
+    np.testing.assert_allclose(win.result, expected, atol=1e-5)
+    win.set_photo(Photo(photo.copy()), "another")
+    assert win.panel.select_task("deblur")
+    assert run(2), "a new photo has its blur estimated"

@@ -179,16 +179,20 @@ def create_job(
     on_stage: Callable[[str, int, int], None] | None = None,
     kernel: np.ndarray | None = None,
     kernel_source: str | None = None,
+    estimated: np.ndarray | None = None,
 ) -> RestoreJob | BlindDeblurJob:
     """The job for ``task`` run by ``restorer``: a deblur task given the denoise model
     deblurs blind, everything else samples the task's SDE. A known blur ``kernel`` (deblur
     with the denoise model only) is used instead of estimating one; ``kernel_source`` (its file,
-    or its shape such as ``motion:15:30``) goes into the run report."""
+    or its shape such as ``motion:15:30``) goes into the run report. ``estimated``, the blur
+    an earlier blind job found in this same photo, spares the estimate (other jobs ignore it)."""
     blind = is_blind(task, restorer)
     if kernel is not None and not blind:
         raise ValueError("a known blur kernel is for deblurring, with the denoise model as the prior")
     if blind:
-        job = BlindDeblurJob(task, restorer, rgb, mask, settings, on_tile, on_shrink, on_stage, kernel)
+        job = BlindDeblurJob(
+            task, restorer, rgb, mask, settings, on_tile, on_shrink, on_stage, kernel, estimated
+        )
         job.kernel_source = kernel_source if kernel is not None else None
         return job
     return RestoreJob(task, restorer, rgb, mask, settings, on_tile, on_shrink)
@@ -209,6 +213,11 @@ class BlindDeblurJob(_Job):
     A known ``kernel`` (a measured blur, or the true one when scoring) skips the estimate,
     and the rounds then trust it more (:data:`.blind.KNOWN_STRENGTH`); without ``steps``, a
     known kernel takes :data:`.blind.KNOWN_ROUNDS` rounds, an estimated one :data:`.blind.BLIND_ROUNDS`.
+
+    ``estimated`` is the blur an earlier job estimated from this same photo (its :attr:`kernel`):
+    the estimate depends on the photo alone, so it is used as found, skipping the estimate,
+    and the result is the one a fresh estimate gives (the app re-runs a photo this way with
+    other rounds, seconds sooner).
     """
 
     method = "blind"
@@ -224,7 +233,10 @@ class BlindDeblurJob(_Job):
         on_shrink: Callable[[int], None] | None = None,
         on_stage: Callable[[str, int, int], None] | None = None,
         kernel: np.ndarray | None = None,
+        estimated: np.ndarray | None = None,
     ):
+        if kernel is not None and estimated is not None:
+            raise ValueError("a blur is either given or estimated, not both")
         self.task = task
         self.restorer = restorer
         self.settings = settings or JobSettings()
@@ -235,8 +247,9 @@ class BlindDeblurJob(_Job):
         self.height, self.width = self.prepared.mu.shape[:2]
         self.seed = int(self.settings.seed) if self.settings.seed is not None else 0
         self.on_tile, self.on_shrink, self.on_stage = on_tile, on_shrink, on_stage
-        self.kernel: np.ndarray | None = None if kernel is None else checked_kernel(kernel).astype(np.float32)
         self.kernel_given = kernel is not None
+        known = kernel if kernel is not None else estimated
+        self.kernel: np.ndarray | None = None if known is None else checked_kernel(known).astype(np.float32)
         self.result: np.ndarray | None = None
         self._denoiser_tiles = 1
         self._denoiser_tile: int | None = None

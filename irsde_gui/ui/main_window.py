@@ -129,6 +129,9 @@ class MainWindow(QMainWindow):
         self.photo_name = ""
         self.result: np.ndarray | None = None
         self.outcome: RunOutcome | None = None
+        # The blur a blind run found in the photo shown (the photo's pixels, the kernel): it
+        # depends on the photo alone, so the next run of that photo starts at its rounds.
+        self._found_blur: tuple[np.ndarray, np.ndarray] | None = None
         self.uncertainty = None  # irsde_gui.core.analysis.Uncertainty of the current result
         self.spread_run: SpreadRun | None = None
         self.result_view = "result"  # what the right side shows: result, changes or spread
@@ -698,6 +701,7 @@ class MainWindow(QMainWindow):
         self.photo_name = name
         self.result = None
         self.outcome = None
+        self._found_blur = None
         self.panel.show_blur(None)
         self.previous = None
         self.previous_action.setChecked(False)
@@ -862,7 +866,20 @@ class MainWindow(QMainWindow):
             weights=info.weights_for(self.panel.known_kernel),
             kernel=self.panel.known_kernel,
             kernel_source=self.panel.known_kernel_source,
+            estimated_kernel=self._blur_found_in(self.photo.rgb) if info.in_rounds(None) else None,
         )
+
+    def _blur_found_in(self, rgb: np.ndarray) -> np.ndarray | None:
+        """The blur a blind run already found in these very pixels, else None."""
+        found = self._found_blur
+        return found[1] if found is not None and found[0] is rgb else None
+
+    def _remember_found_blur(self, outcome: RunOutcome) -> None:
+        """Keep the blur a blind run estimated (stopped runs too, once it was found)."""
+        r = outcome.report
+        estimated = r is not None and r.method == "blind" and not r.blur_kernel_given
+        if estimated and outcome.kernel is not None and self.photo is not None:
+            self._found_blur = (self.photo.rgb, outcome.kernel)
 
     def start_run(self, request: RunRequest, fresh: bool = True) -> RestoreRun:
         """Start a worker run; ``fresh=False`` (the later seeds of an uncertainty map) keeps the
@@ -951,6 +968,7 @@ class MainWindow(QMainWindow):
         self.device_label.setToolTip(f"Device and precision of the current run: {description}")
 
     def _on_finished(self, outcome: RunOutcome) -> None:
+        self._remember_found_blur(outcome)
         sr = self.spread_run
         if sr is not None:
             sr.acc.add(outcome.image, outcome.report.seed)
@@ -997,6 +1015,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Uncertainty map ready. U switches between it and the result.", 8000)
 
     def _on_cancelled(self, outcome: RunOutcome) -> None:
+        self._remember_found_blur(outcome)
         sr, self.spread_run = self.spread_run, None
         if sr is not None and sr.done >= 1:
             # A later seed was stopped: the first seed's result stands; no map from fewer seeds.
