@@ -202,8 +202,9 @@ def restore_files(args: argparse.Namespace) -> int:
             bar.total = job.steps
             traj = Trajectory() if args.trajectory else None
             began = time.perf_counter()
-            for rec in job.steps_iter():
-                bar.update(rec.index, (time.perf_counter() - began) / rec.index)
+            for rec in job.steps_iter():  # a blind run's blur estimate is not a round's time
+                spent = time.perf_counter() - began - (job.estimate_seconds or 0.0)
+                bar.update(rec.index, spent / rec.index)
                 if traj is not None:
                     traj.add(
                         Frame(

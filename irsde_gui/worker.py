@@ -309,6 +309,7 @@ class RestoreWorker(QObject):
         self._tiles = (0, 0)
         self._step = 0
         self._total = 0
+        self._job = None  # the job running (its blur estimate's time is not a step's)
 
     def cancel(self) -> None:
         """Ask the run to stop; it does so after the current step (or batch of tiles)."""
@@ -407,6 +408,7 @@ class RestoreWorker(QObject):
         side = frame_side(job.steps)
         self.trajectory.max_side = side
         state = _Run(job)
+        self._job = job
         self._began = time.perf_counter()
         self._tiles = (0, job.tiles if job.tile else 0)
         if self._cancel.is_set():
@@ -468,7 +470,10 @@ class RestoreWorker(QObject):
 
     def _report_progress(self, index: int, total: int, stage: str = "") -> None:
         elapsed = time.perf_counter() - self._began
-        per = elapsed / index if index else 0.0
+        # A blind run's blur estimate comes before its first round: counted in, it would swell
+        # every round's share and the time left.
+        before = (self._job.estimate_seconds or 0.0) if self._job is not None else 0.0
+        per = (elapsed - before) / index if index else 0.0
         p = Progress(index, total, per, elapsed, per * (total - index), *self._tiles, stage=stage)
         if self.progress.put(p):
             self.progress_waiting.emit()

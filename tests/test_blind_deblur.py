@@ -4,6 +4,7 @@ the denoise model as the prior, in the library, the command line, the worker and
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -804,3 +805,61 @@ def test_the_window_runs_a_photo_again_with_the_blur_it_found(qtbot, tmp_path, d
     win.set_photo(Photo(photo.copy()), "another")
     assert win.panel.select_task("deblur")
     assert run(2), "a new photo has its blur estimated"
+
+
+@pytest.fixture
+def slow_estimate(monkeypatch):
+    """Finding the blur takes a second longer: a round's time must not count it."""
+    import time
+
+    from irsde_gui.core import blind
+
+    real = blind.estimate_photo_kernel
+
+    def slow(*args, **kwargs):
+        time.sleep(1.0)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(blind, "estimate_photo_kernel", slow)
+
+
+def test_a_rounds_time_leaves_out_finding_the_blur(denoise_only, slow_estimate):
+    restorer = load_task_restorer("deblur", device="cpu")
+    job = create_job(get_task("deblur"), restorer, smooth_image(40, 48), settings=JobSettings(steps=2))
+    records = list(job.steps_iter())
+    assert job.estimate_seconds >= 1.0 and records[0].seconds < 0.5, "the estimate is not round 1's"
+    report = RunReport.from_job(job, restorer, [r.seconds for r in records], 2.0)
+    assert report.blur_estimate_seconds == round(job.estimate_seconds, 3)
+    given = create_job(get_task("deblur"), restorer, smooth_image(40, 48), kernel=trail())
+    given.run()
+    assert given.estimate_seconds is None, "nothing estimated"
+
+
+def test_the_time_left_counts_rounds_not_the_blur_estimate(
+    qtbot, tmp_path, denoise_only, slow_estimate, capsys
+):
+    """The window's and the command line's time per round (and so the time left) leave out the
+    estimate before round 1: counted in, round 1 of 8 would promise 7 more of its length."""
+    pytest.importorskip("pytestqt")
+    from gui_support import make_window
+
+    from irsde_gui.core.imageio import Photo
+
+    win = make_window(qtbot, tmp_path)
+    win.set_photo(Photo(smooth_image(40, 56)), "test")
+    assert win.panel.select_task("deblur")
+    win.panel.set_steps(2)
+    seen = []
+    with qtbot.waitSignal(win.run_finished, timeout=30_000):
+        win.restore()
+        win.run.progress.connect(lambda p: seen.append(p))
+    rounds = [p for p in seen if p.index and not p.stage]
+    assert rounds and rounds[0].seconds_per_step < 0.5 and rounds[0].elapsed >= 1.0
+    src = tmp_path / "blurry.png"
+    Image.fromarray((smooth_image(40, 52) * 255 + 0.5).astype(np.uint8)).save(src)
+    assert (
+        main(["restore", str(src), "-o", str(tmp_path / "out.png"), "--task", "deblur", "--steps", "2"]) == 0
+    )
+    err = capsys.readouterr().err
+    per_round = [float(m) for m in re.findall(r"round \d/2\s+([\d.]+) s/round", err)]
+    assert per_round and max(per_round) < 0.5, err

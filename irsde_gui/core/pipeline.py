@@ -76,6 +76,7 @@ class _Job:
     kernel: np.ndarray | None = None  # the blur a blind job estimated (None for network runs)
     kernel_given = False  # a blind job told its kernel rather than estimating it
     kernel_source: str | None = None  # where a given kernel came from: its file, or its shape
+    estimate_seconds: float | None = None  # how long a blind job took to find its kernel
 
     def steps_iter(self) -> Iterator[StepRecord]:
         raise NotImplementedError
@@ -287,6 +288,8 @@ class BlindDeblurJob(_Job):
         began = time.perf_counter()
         if self.kernel is None:
             self.kernel = estimate_photo_kernel(rgb, progress=progress)
+            self.estimate_seconds = time.perf_counter() - began
+            began = time.perf_counter()  # a round's time is its own: time left is counted in rounds
         device = torch.device("cpu")  # the Fourier steps run in NumPy; the denoiser moves its input
         free = available_memory(device)
         whole = WHOLE_PIXELS if free is None else max(WHOLE_PIXELS // 4, free // (4 * BYTES_PER_PIXEL))

@@ -149,6 +149,7 @@ class RunReport:
     blur_extent_px: list[int] | None = None  # [width, height] of the blur itself (blind.blur_extent)
     blur_kernel_given: bool = False
     blur_kernel_source: str | None = None  # a given kernel's file, or its shape (motion:15:30)
+    blur_estimate_seconds: float | None = None  # finding the blur, before the first round
 
     @classmethod
     def from_job(
@@ -198,6 +199,7 @@ class RunReport:
             blur_extent_px=extent,
             blur_kernel_given=job.kernel_given,
             blur_kernel_source=job.kernel_source,
+            blur_estimate_seconds=None if job.estimate_seconds is None else round(job.estimate_seconds, 3),
         )
 
     def to_dict(self) -> dict:
