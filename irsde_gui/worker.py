@@ -309,7 +309,7 @@ class RestoreWorker(QObject):
         self._tiles = (0, 0)
         self._step = 0
         self._total = 0
-        self._job = None  # the job running (its blur estimate's time is not a step's)
+        self._before_steps = 0.0  # a blind run's blur estimate: time spent before its first round
 
     def cancel(self) -> None:
         """Ask the run to stop; it does so after the current step (or batch of tiles)."""
@@ -408,7 +408,7 @@ class RestoreWorker(QObject):
         side = frame_side(job.steps)
         self.trajectory.max_side = side
         state = _Run(job)
-        self._job = job
+        self._before_steps = 0.0
         self._began = time.perf_counter()
         self._tiles = (0, job.tiles if job.tile else 0)
         if self._cancel.is_set():
@@ -419,6 +419,7 @@ class RestoreWorker(QObject):
                 state.last = rec
                 state.seconds.append(rec.seconds)
                 self._step = rec.index
+                self._before_steps = job.estimate_seconds or 0.0
                 frame = Frame(
                     rec.index, rec.t, to_uint8(rec.x_t, side), to_uint8(rec.x0_hat, side), rec.seconds
                 )
@@ -472,8 +473,7 @@ class RestoreWorker(QObject):
         elapsed = time.perf_counter() - self._began
         # A blind run's blur estimate comes before its first round: counted in, it would swell
         # every round's share and the time left.
-        before = (self._job.estimate_seconds or 0.0) if self._job is not None else 0.0
-        per = (elapsed - before) / index if index else 0.0
+        per = (elapsed - self._before_steps) / index if index else 0.0
         p = Progress(index, total, per, elapsed, per * (total - index), *self._tiles, stage=stage)
         if self.progress.put(p):
             self.progress_waiting.emit()
