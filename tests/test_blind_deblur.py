@@ -802,6 +802,13 @@ def test_the_window_runs_a_photo_again_with_the_blur_it_found(qtbot, tmp_path, d
     prior = load_task_restorer("deblur", device="cpu")
     expected = create_job(get_task("deblur"), prior, photo, settings=JobSettings(steps=3)).run()
     np.testing.assert_allclose(win.result, expected, atol=1e-5)
+    win.panel.set_known_kernel(trail(), "k.npy")  # a known blur on the same photo: that one is used
+    assert run(2) == [] and win.outcome.report.blur_kernel_given
+    np.testing.assert_allclose(win.outcome.kernel, trail() / trail().sum(), atol=1e-6)
+    win.panel.blur_source.setCurrentIndex(win.panel.blur_source.findData("estimate"))
+    win.panel.blur_source.activated.emit(win.panel.blur_source.currentIndex())
+    assert run(2) == [] and not win.outcome.report.blur_kernel_given, "and back to the blur found"
+    np.testing.assert_array_equal(win.outcome.kernel, found)
     win.set_photo(Photo(photo.copy()), "another")
     assert win.panel.select_task("deblur")
     assert run(2), "a new photo has its blur estimated"

@@ -866,8 +866,12 @@ class MainWindow(QMainWindow):
             weights=info.weights_for(self.panel.known_kernel),
             kernel=self.panel.known_kernel,
             kernel_source=self.panel.known_kernel_source,
-            estimated_kernel=self._blur_found_in(self.photo.rgb) if info.in_rounds(None) else None,
+            estimated_kernel=self._blur_found_in(self.photo.rgb) if self._estimating(info) else None,
         )
+
+    def _estimating(self, info) -> bool:
+        """Whether the run about to start finds its blur in the photo (blind, none given)."""
+        return self.panel.known_kernel is None and info.in_rounds(None)
 
     def _blur_found_in(self, rgb: np.ndarray) -> np.ndarray | None:
         """The blur a blind run already found in these very pixels, else None."""
