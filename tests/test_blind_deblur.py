@@ -813,6 +813,19 @@ def test_the_window_runs_a_photo_again_with_the_blur_it_found(qtbot, tmp_path, d
     assert win.panel.select_task("deblur")
     assert run(2), "a new photo has its blur estimated"
 
+    def stopped_run(when) -> None:
+        win.panel.set_steps(8)
+        with qtbot.waitSignal(win.run_finished, timeout=30_000):
+            win.restore()
+            win.run.progress.connect(lambda p: win.stop() if when(p) else None)
+
+    win.set_photo(Photo(photo.copy()), "stopped in its rounds")
+    stopped_run(lambda p: p.index == 1 and not p.stage)
+    assert run(2) == [], "a run stopped after its estimate leaves the blur it found"
+    win.set_photo(Photo(photo.copy()), "stopped in its estimate")
+    stopped_run(lambda p: bool(p.stage))
+    assert run(2), "stopped before its blur was found: the next run estimates it"
+
 
 @pytest.fixture
 def slow_estimate(monkeypatch):
