@@ -232,7 +232,7 @@ class RunPanel(QWidget):
         self.blur_angle.setSuffix("°")
         self.blur_angle.setToolTip("The direction the camera moved, counter-clockwise from the horizontal")
         self._blur_sizes = {key: choice[2] for key, choice in BLUR_SHAPE_CHOICES.items()}
-        self._shape_cache: tuple[tuple, np.ndarray] | None = None
+        self._shape_cache: tuple[str, np.ndarray] | None = None  # (its --blur spec, the kernel)
         self.blur_size.valueChanged.connect(self._blur_shape_changed)
         self.blur_angle.valueChanged.connect(self._blur_shape_changed)
         shape_row = QHBoxLayout()
@@ -400,15 +400,18 @@ class RunPanel(QWidget):
             return self._shape_kernel(choice)
         return self._known_kernel if choice == "known" else None
 
+    def _shape_spec(self, shape: str) -> str:
+        """The blur shape chosen as ``irsde restore --blur`` takes it (``motion:15:30``)."""
+        angle = f":{self.blur_angle.value()}" if shape == "motion" else ""
+        return f"{shape}:{self.blur_size.value():g}{angle}"
+
     def _shape_kernel(self, shape: str) -> np.ndarray:
         """The kernel of the blur shape chosen, at the size (and angle) set; made once."""
-        from ..core.blind import BLUR_SHAPES
+        from ..core.blind import blur_from_spec
 
-        angle = (self.blur_angle.value(),) if shape == "motion" else ()
-        key = (shape, self.blur_size.value(), *angle)
-        if self._shape_cache is None or self._shape_cache[0] != key:
-            make, _params = BLUR_SHAPES[shape]
-            self._shape_cache = (key, make(*key[1:]).astype(np.float32))
+        spec = self._shape_spec(shape)
+        if self._shape_cache is None or self._shape_cache[0] != spec:
+            self._shape_cache = (spec, blur_from_spec(spec).astype(np.float32))
         return self._shape_cache[1]
 
     def blur_shape_values(self) -> dict[str, float]:
@@ -442,10 +445,7 @@ class RunPanel(QWidget):
         if self.known_kernel is None:
             return None
         shape = self.blur_source.currentData()
-        if shape in BLUR_SHAPE_CHOICES:
-            angle = f":{self.blur_angle.value()}" if shape == "motion" else ""
-            return f"{shape}:{self.blur_size.value():g}{angle}"
-        return self._known_kernel_source
+        return self._shape_spec(shape) if shape in BLUR_SHAPE_CHOICES else self._known_kernel_source
 
     def set_known_kernel(self, kernel: np.ndarray, name: str, source: str | None = None) -> None:
         """Use ``kernel`` (read from the file ``name``; ``source``, its full path, goes into run

@@ -866,17 +866,16 @@ class MainWindow(QMainWindow):
             weights=info.weights_for(self.panel.known_kernel),
             kernel=self.panel.known_kernel,
             kernel_source=self.panel.known_kernel_source,
-            estimated_kernel=self._blur_found_in(self.photo.rgb) if self._estimating(info) else None,
+            estimated_kernel=self._blur_found_before(info),
         )
 
-    def _estimating(self, info) -> bool:
-        """Whether the run about to start finds its blur in the photo (blind, none given)."""
-        return self.panel.known_kernel is None and info.in_rounds(None)
-
-    def _blur_found_in(self, rgb: np.ndarray) -> np.ndarray | None:
-        """The blur a blind run already found in these very pixels, else None."""
+    def _blur_found_before(self, info) -> np.ndarray | None:
+        """For a run that would estimate its blur (blind, none given): the blur a blind run
+        already found in these very pixels, else None."""
         found = self._found_blur
-        return found[1] if found is not None and found[0] is rgb else None
+        if found is None or found[0] is not self.photo.rgb or self.panel.known_kernel is not None:
+            return None
+        return found[1] if info.in_rounds(None) else None
 
     def _remember_found_blur(self, outcome: RunOutcome) -> None:
         """Keep the blur a blind run estimated (stopped runs too, once it was found)."""
