@@ -16,7 +16,15 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .core.runs import collect_inputs, find_mask, format_duration, mask_for_photo, plural
+from .core.runs import (
+    RunReport,
+    collect_inputs,
+    find_mask,
+    format_duration,
+    mask_for_photo,
+    plural,
+    report_path_for,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -201,10 +209,12 @@ def restore_files(args: argparse.Namespace) -> int:
             )
             bar.total = job.steps
             traj = Trajectory() if args.trajectory else None
+            step_seconds: list[float] = []
             began = time.perf_counter()
             for rec in job.steps_iter():  # a blind run's blur estimate is not a round's time
                 spent = time.perf_counter() - began - (job.estimate_seconds or 0.0)
                 bar.update(rec.index, spent / rec.index)
+                step_seconds.append(rec.seconds)
                 if traj is not None:
                     traj.add(
                         Frame(
@@ -215,6 +225,7 @@ def restore_files(args: argparse.Namespace) -> int:
                             rec.seconds,
                         )
                     )
+            run_seconds = time.perf_counter() - began  # a run report times the run, not the writing
             result = job.result
             write_photo(
                 target, result, like=photo, overwrite_input=args.overwrite, alpha=alpha, quality=args.quality
@@ -225,6 +236,14 @@ def restore_files(args: argparse.Namespace) -> int:
                 )
             write_analysis(args, task, restorer, photo, mask, settings, job, target)
             elapsed = time.perf_counter() - began
+            if args.report:
+                report = RunReport.from_job(
+                    job, restorer, step_seconds, run_seconds, input_path=path.resolve()
+                )
+                try:
+                    report.write(report_path_for(target), output=target.resolve())
+                except OSError as exc:
+                    raise ImageWriteError(f"{target} was written, but not its run report: {exc}") from exc
             which = (
                 describe_blur(job.kernel, job.kernel_given, job.kernel_source)
                 if blind
@@ -687,6 +706,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="also restore with N-1 more seeds and write NAME.uncertainty.png: bright where they disagree",
+    )
+    r.add_argument(
+        "--report",
+        action="store_true",
+        help="also write NAME.json: the run report (settings, model sha256, timings), as the app saves it",
     )
     r.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
     r.add_argument("--overwrite", action="store_true", help="allow replacing the input file")

@@ -883,3 +883,22 @@ def test_the_time_left_counts_rounds_not_the_blur_estimate(
     err = capsys.readouterr().err
     per_round = [float(m) for m in re.findall(r"round \d/2\s+([\d.]+) s/round", err)]
     assert per_round and max(per_round) < 0.5, err
+
+
+def test_the_command_lines_report_of_a_deconvolution_names_its_blur(tmp_path, installed_tiny_weights):
+    src = tmp_path / "blurry.png"
+    Image.fromarray((smooth_image(40, 52) * 255 + 0.5).astype(np.uint8)).save(src)
+    out = tmp_path / "sharp.png"
+    rc = main(
+        ["restore", str(src), "--task", "deblur", "--steps", "2", "-o", str(out), "--blur", "motion:9:30"]
+    )
+    assert rc == 0 and not out.with_suffix(".json").exists()
+    rc = main(
+        ["restore", str(src), "--task", "deblur", "-o", str(out), "--blur", "motion:9:30", "--report", "-q"]
+    )
+    assert rc == 0
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["method"] == "blind" and report["sampler"] is None and report["seed"] is None
+    assert report["blur_kernel_given"] and report["blur_kernel_source"] == "motion:9:30"
+    assert report["blur_extent_px"] == [9, 5] and report["blur_estimate_seconds"] is None
+    assert report["steps_done"] == report["steps"] == 5, "a known blur's rounds by default"

@@ -195,3 +195,43 @@ def test_changes_and_uncertainty_maps_beside_the_result(tmp_path, installed_tiny
     hole = mask > 0
     assert heat[~hole].max() <= 4 and heat[hole].mean() > 20  # known pixels agree (inferno's black)
     assert main([*common, "-o", str(out), "--uncertainty", "1", "-q"]) == 2
+
+
+def test_report_writes_the_run_report_beside_each_result(tmp_path, installed_tiny_weights, capsys):
+    """``--report``: NAME.json beside each result, the report the app saves (what reproduces it)."""
+    inp = tmp_path / "in"
+    inp.mkdir()
+    write_png(inp / "a.png", smooth_image(seed=1))
+    write_png(inp / "b.png", smooth_image(seed=2))
+    out = tmp_path / "out"
+    rc = main(
+        ["restore", str(inp), "-o", str(out), "--task", "denoise", "--steps", "3", "--seed", "7", "--report"]
+    )
+    assert rc == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a.json", "a.png", "b.json", "b.png"]
+    report = json.loads((out / "b.json").read_text())
+    assert report["task"] == "denoise" and report["method"] == "sde"
+    assert report["steps"] == 3 and report["steps_done"] == 3 and len(report["step_seconds"]) == 3
+    assert report["seed"] == 7 and report["sampler"] == "posterior"
+    assert report["input"] == str((inp / "b.png").resolve())
+    assert report["output"] == str((out / "b.png").resolve())
+    assert len(report["model_sha256"]) == 64
+    assert 0 < report["seconds_per_step"] <= report["elapsed_seconds"]
+    assert (
+        main(["restore", str(inp / "a.png"), "-o", str(tmp_path / "plain.png"), "--task", "denoise", "-q"])
+        == 0
+    )
+    assert not (tmp_path / "plain.json").exists(), "only when asked"
+
+
+def test_a_report_that_cannot_be_written_fails_the_photo_but_keeps_it(
+    tmp_path, installed_tiny_weights, capsys
+):
+    src = write_png(tmp_path / "photo.png", smooth_image())
+    (tmp_path / "clean.json").mkdir()  # where the report would go
+    rc = main(["restore", str(src), "-o", str(tmp_path / "clean.png"), "--task", "denoise", "--steps", "1"])
+    assert rc == 0, "without --report nothing is in the way"
+    rc = main(["restore", str(src), "-o", str(tmp_path / "clean.png"), "--task", "denoise", "--report", "-q"])
+    assert rc == 1
+    assert (tmp_path / "clean.png").is_file()
+    assert "clean.png was written, but not its run report" in capsys.readouterr().err
