@@ -87,6 +87,24 @@ def test_centre_kernel_ignores_faint_pixels_by_default():
     assert blind.centre_kernel(k, rel=0.0)[7, 5:10].sum() < 0.1  # counting it moves the trail
 
 
+def test_a_kernel_placed_as_an_estimate_keeps_its_shape_and_centres_its_bright_trail():
+    # A recorded kernel's array is cropped to all of its trail, faint end included: the bright
+    # part (columns 4-6) sits right of the array's middle (column 3 of 0-6).
+    k = np.zeros((3, 7))
+    k[1, 0:4] = 0.02
+    k[1, 4:7] = 1.0
+    out = blind.placed_as_estimated(k)
+    assert out.shape == (7, 11), "2 px more on each side: moving it loses nothing"
+    assert out.sum() == pytest.approx(1.0)
+    ys, xs = np.nonzero(out > 0.3 * out.max())
+    assert (ys.min(), ys.max(), xs.min(), xs.max()) == (3, 3, 4, 6), "the bright trail in the middle"
+    np.testing.assert_allclose(out[3, 0:7], k[1] / k.sum(), err_msg="the faint end moves with it")
+    ys, xs = np.nonzero(blind.placed_as_estimated(np.pad(k[:, 4:], ((0, 0), (2, 2)))))
+    assert (ys.min(), xs.min(), xs.max()) == (3, 4, 6), "a centred trail stays where it was (2 px in)"
+    with pytest.raises(ValueError):
+        blind.placed_as_estimated(np.zeros((3, 3)))
+
+
 def test_fourier_lengths_are_the_next_with_no_prime_factor_above_5():
     def smooth(m: int) -> bool:
         for p in (2, 3, 5):
@@ -153,8 +171,11 @@ def test_deblur_eval_scores_the_blind_pipeline(tmp_path, tiny_weights, capsys):
     assert main([*args, "--steps", "1", "--blind", "--json", str(out_json), "-q"]) == 0
     table = capsys.readouterr().out
     assert "kernel estimate + PnP" in table and "told the kernel" in table
+    assert "told the kernel's shape, placed as estimates are" in table
     mean = json.loads(out_json.read_text())["mean"]
-    for row in ("blind", "told"):  # the app's route, and the same deconvolution told the kernel
+    # the app's route, the same deconvolution told the kernel, and told its shape but placed
+    # as estimates are
+    for row in ("blind", "told", "placed"):
         assert mean[row]["seconds"] > 0
         assert mean[row]["psnr"] != mean["input"]["psnr"]
     assert mean["told"]["psnr"] != mean["blind"]["psnr"]

@@ -206,17 +206,20 @@ def restore_array(
 def blind_deblur_method(
     denoiser: Restorer, rounds: int | None = None
 ) -> dict[str, tuple[str, Callable[[Degraded], np.ndarray]]]:
-    """Two extra deblur rows. ``blind``: the kernel estimated from the blurred photo alone,
+    """Three extra deblur rows. ``blind``: the kernel estimated from the blurred photo alone,
     then plug-and-play deconvolution with ``denoiser`` (the denoise model, one step a round)
     as the prior; told neither the kernel nor the noise level. It is the app's own route
     (:class:`~irsde_gui.core.pipeline.BlindDeblurJob`). ``told``: the same deconvolution
     told the true kernel, which puts the photo where it sat; the gap between the two rows
     is what estimating the kernel (its shape, and where it puts the photo) costs.
+    ``placed``: told the true kernel's shape, but placed as the app places an estimate
+    (:func:`.blind.placed_as_estimated`): what the placement alone costs, the ceiling of
+    any estimate placed that way.
 
     Each row runs ``rounds`` rounds, or by default what the app runs for it
     (:data:`.blind.BLIND_ROUNDS` for an estimate, :data:`.blind.KNOWN_ROUNDS` for a known
     kernel); the labels say how many."""
-    from .blind import BLIND_ROUNDS, KNOWN_ROUNDS
+    from .blind import BLIND_ROUNDS, KNOWN_ROUNDS, placed_as_estimated
     from .pipeline import BlindDeblurJob, JobSettings
     from .tasks import get_task
 
@@ -226,13 +229,22 @@ def blind_deblur_method(
     def run(deg: Degraded) -> np.ndarray:
         return BlindDeblurJob(task, denoiser, deg.model_input, settings=JobSettings(steps=estimated)).run()
 
-    def told(deg: Degraded) -> np.ndarray:
+    def told(deg: Degraded, kernel: np.ndarray | None = None) -> np.ndarray:
         settings = JobSettings(steps=known)
-        return BlindDeblurJob(task, denoiser, deg.model_input, settings=settings, kernel=deg.kernel).run()
+        kernel = deg.kernel if kernel is None else kernel
+        return BlindDeblurJob(task, denoiser, deg.model_input, settings=settings, kernel=kernel).run()
+
+    def placed(deg: Degraded) -> np.ndarray:
+        assert deg.kernel is not None
+        return told(deg, placed_as_estimated(deg.kernel))
 
     return {
         "blind": (f"kernel estimate + PnP (denoise, {estimated} rounds)", run),
         "told": (f"PnP (denoise, {known} rounds), told the kernel", told),
+        "placed": (
+            f"PnP (denoise, {known} rounds), told the kernel's shape, placed as estimates are",
+            placed,
+        ),
     }
 
 
