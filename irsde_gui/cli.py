@@ -797,7 +797,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--blind",
         action="store_true",
         help="deblur: also score kernel estimation + plug-and-play deconvolution with the denoise model "
-        "(unless that is the model scored), and the same deconvolution told the true kernel",
+        "(unless that is the model scored), the same deconvolution told the true kernel, and told its "
+        "shape but placed as an estimate is",
     )
     e.add_argument(
         "--rounds",
