@@ -114,7 +114,14 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def restore_files(args: argparse.Namespace) -> int:
     from .core.blind import blur_from_spec, describe_blur
     from .core.device import DeviceError, pick_device
-    from .core.imageio import ImageReadError, ImageWriteError, read_kernel, read_photo, write_photo
+    from .core.imageio import (
+        ImageReadError,
+        ImageWriteError,
+        read_kernel,
+        read_photo,
+        write_kernel,
+        write_photo,
+    )
     from .core.model import load_task_restorer
     from .core.pipeline import JobSettings, create_job, is_blind, to_uint8
     from .core.tasks import MaskError, get_task
@@ -168,6 +175,10 @@ def restore_files(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     blind = is_blind(task, restorer)
     unit = "round" if blind else "step"  # blind deblurring deconvolves in rounds
+    if args.save_blur and not blind:
+        why = "it is for --task deblur" if task.name != "deblur" else "the deblur model finds no blur to save"
+        error(f"--save-blur saves the blur a deconvolution used: {why}")
+        return EXIT_USAGE
     if blind and args.uncertainty:
         error("--uncertainty needs a deblur model: blind deblurring gives the same result for every seed")
         return EXIT_USAGE
@@ -235,6 +246,8 @@ def restore_files(args: argparse.Namespace) -> int:
                     trajectory_target(args.trajectory, path, several), traj, kind=args.trajectory_of
                 )
             write_analysis(args, task, restorer, photo, mask, settings, job, target)
+            if args.save_blur:
+                write_kernel(companion(target, "blur"), job.kernel)
             elapsed = time.perf_counter() - began
             if args.report:
                 report = RunReport.from_job(
@@ -706,6 +719,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="also restore with N-1 more seeds and write NAME.uncertainty.png: bright where they disagree",
+    )
+    r.add_argument(
+        "--save-blur",
+        action="store_true",
+        help="deblur: also write NAME.blur.png, the blur found (or given) as --kernel takes it back",
     )
     r.add_argument(
         "--report",

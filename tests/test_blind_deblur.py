@@ -476,6 +476,31 @@ def test_a_kernel_file_is_read_from_an_image_an_array_or_a_grid_of_numbers(tmp_p
         np.testing.assert_allclose(got, k / k.sum(), atol=1e-3, err_msg=name)
 
 
+def test_a_saved_blur_is_read_back_as_it_was(tmp_path):
+    """What the app's "Save blur…" and ``--save-blur`` write, ``--kernel`` reads back: images to
+    1/65535 of the peak (a faint pixel at 1 % of it survives), arrays and grids to rounding."""
+    from irsde_gui.core.imageio import write_kernel
+
+    k = trail()
+    k[0, 0] = 0.01 * k.max()
+    want = k / k.sum()
+    for name, tol in (("k.png", 2e-5), ("k.tif", 2e-5), ("k.npy", 1e-15), ("k.csv", 1e-8), ("k.txt", 1e-8)):
+        path = write_kernel(tmp_path / name, k)
+        assert path == tmp_path / name
+        np.testing.assert_allclose(read_kernel(path), want, atol=tol, rtol=0, err_msg=name)
+        assert read_kernel(path)[0, 0] > 0, name
+    assert Image.open(tmp_path / "k.png").mode.startswith("I;16"), "16-bit, not 8"
+    for name, why in (("k.jpg", "lossless"), ("k", "no suffix")):
+        with pytest.raises(OSError, match=why):
+            write_kernel(tmp_path / name, k)
+        assert not (tmp_path / name).exists()
+    with pytest.raises(ValueError):
+        write_kernel(tmp_path / "zero.png", np.zeros((3, 3)))
+    (tmp_path / "taken.png").mkdir()
+    with pytest.raises(OSError, match=r"taken\.png"):
+        write_kernel(tmp_path / "taken.png", k)
+
+
 def test_a_bad_kernel_file_is_refused_naming_it(tmp_path):
     np.save(tmp_path / "cube.npy", np.ones((3, 3, 3)))
     np.save(tmp_path / "negative.npy", -trail())
@@ -902,3 +927,44 @@ def test_the_command_lines_report_of_a_deconvolution_names_its_blur(tmp_path, in
     assert report["blur_kernel_given"] and report["blur_kernel_source"] == "motion:9:30"
     assert report["blur_extent_px"] == [9, 5] and report["blur_estimate_seconds"] is None
     assert report["steps_done"] == report["steps"] == 5, "a known blur's rounds by default"
+
+
+def test_the_command_line_saves_the_blur_it_found_for_other_photos(tmp_path, denoise_only, capsys):
+    """``--save-blur`` writes the blur beside the result; ``--kernel`` takes it back for the next
+    photo of the same shake, with no estimate."""
+    from irsde_gui.core.blind import estimate_photo_kernel
+    from irsde_gui.core.imageio import read_kernel, read_photo
+
+    src = tmp_path / "blurry.png"
+    Image.fromarray((smooth_image(48, 56, seed=4) * 255 + 0.5).astype(np.uint8)).save(src)
+    out = tmp_path / "sharp.png"
+    assert (
+        main(["restore", str(src), "--task", "deblur", "--steps", "2", "-o", str(out), "-q", "--save-blur"])
+        == 0
+    )
+    saved = tmp_path / "sharp.blur.png"
+    found = estimate_photo_kernel(read_photo(src).rgb)
+    np.testing.assert_allclose(read_kernel(saved), found / found.sum(), atol=1e-6)
+    assert (
+        main(
+            [
+                "restore",
+                str(src),
+                "--task",
+                "deblur",
+                "-o",
+                str(tmp_path / "again.png"),
+                "--kernel",
+                str(saved),
+            ]
+        )
+        == 0
+    )
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "given a" in last and "found" not in last, "told the saved blur: no estimate"
+    rc = main(["restore", str(src), "--task", "denoise", "-o", str(tmp_path / "d.png"), "--save-blur", "-q"])
+    assert (
+        rc == 2
+        and "--save-blur saves the blur a deconvolution used: it is for --task deblur"
+        in capsys.readouterr().err
+    )

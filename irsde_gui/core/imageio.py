@@ -270,6 +270,43 @@ def read_kernel(path: str | os.PathLike) -> np.ndarray:
         raise _fail(p, str(exc)) from None
 
 
+KERNEL_SAVE_SUFFIXES = (".png", ".tif", ".tiff", ".npy", ".csv", ".txt")
+
+
+def write_kernel(path: str | os.PathLike, kernel: np.ndarray) -> Path:
+    """Save a blur kernel so that :func:`read_kernel` (``irsde restore --kernel``, the app's
+    "Known blur from a file…") takes it back: a ``.png``/``.tif`` image whose brightness is the
+    weight (16-bit greyscale, the peak white: faint pixels down to 1/65535 of it survive), a
+    ``.npy`` array, or a ``.csv``/``.txt`` grid of numbers (both exact, summing to 1). Written
+    atomically; :class:`ImageWriteError` names the file on any problem."""
+    from .blind import checked_kernel
+
+    p = Path(path)
+    suffix = p.suffix.lower()
+    k = checked_kernel(kernel)
+    if suffix in (".png", ".tif", ".tiff"):
+        grey = np.round(k / k.max() * 65535.0).astype(np.uint16)
+        ok, encoded = cv2.imencode(suffix, grey)
+        if not ok:
+            raise ImageWriteError(f"{p}: the blur could not be encoded as {suffix}")
+        data = encoded.tobytes()
+    elif suffix == ".npy":
+        buf = io.BytesIO()
+        np.save(buf, k)
+        data = buf.getvalue()
+    elif suffix in (".csv", ".txt"):
+        buf = io.StringIO()
+        np.savetxt(buf, k, fmt="%.9g", delimiter="," if suffix == ".csv" else " ")
+        data = buf.getvalue().encode("ascii")
+    else:
+        kinds = ", ".join(KERNEL_SAVE_SUFFIXES)
+        raise ImageWriteError(f"{p}: a blur is saved as {kinds} (lossless), not as '{suffix or 'no suffix'}'")
+    try:
+        return atomic_write_bytes(p, data)
+    except OSError as exc:
+        raise ImageWriteError(f"{p}: cannot be written ({exc.strerror or exc})") from None
+
+
 def is_image_path(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS
 
