@@ -34,6 +34,10 @@ class ScriptedDialogs:
     def export_trajectory(self, parent, suggested):
         return self._answer("export_trajectory")
 
+    def save_blur(self, parent, suggested):
+        self.suggested_blur = suggested
+        return self._answer("save_blur")
+
     def save_report(self, parent, suggested):
         return self._answer("save_report")
 

@@ -276,7 +276,7 @@ def test_the_window_deblurs_with_a_known_blur_from_a_file(qtbot, tmp_path, denoi
     assert panel.blur_source.currentText() == "Known: k.npy (5×3 px)"
     np.testing.assert_allclose(panel.known_kernel, trail() / trail().sum(), atol=1e-6)
     assert panel._form.isRowVisible(panel._blur_row) and "blur you gave" in panel.blur_view.toolTip()
-    assert panel._form.labelForField(panel.blur_view).text() == "Blur given"
+    assert panel.blur_label.text() == "Blur given"
     assert panel.steps == KNOWN_ROUNDS, "a known blur takes fewer rounds by default"
     panel.set_steps(2)
     assert win.settings.steps("deblur") != 2, "a known blur's rounds are not saved as the task's"
@@ -301,7 +301,7 @@ def test_the_window_deblurs_with_a_known_blur_from_a_file(qtbot, tmp_path, denoi
     assert panel.steps == BLIND_ROUNDS, "each choice keeps its own rounds"
     outcome = restore_and_wait(qtbot, win)
     assert not outcome.report.blur_kernel_given and outcome.report.blur_kernel_source is None
-    assert panel._form.labelForField(panel.blur_view).text() == "Blur found"
+    assert panel.blur_label.text() == "Blur found"
 
 
 def test_a_deblur_model_installed_still_offers_a_known_blur(installed_tiny_weights, monkeypatch, tmp_path):
@@ -968,3 +968,44 @@ def test_the_command_line_saves_the_blur_it_found_for_other_photos(tmp_path, den
         and "--save-blur saves the blur a deconvolution used: it is for --task deblur"
         in capsys.readouterr().err
     )
+
+
+def test_the_window_saves_the_blur_it_found_and_deblurs_the_next_photo_with_it(qtbot, tmp_path, denoise_only):
+    """The "Save blur…" button beside the blur found writes it where "Known blur from a file…" reads it back: the
+    next photo of the same shake deblurs with it, without an estimate."""
+    pytest.importorskip("pytestqt")
+    from gui_support import make_window, restore_and_wait, write_png
+
+    first = write_png(tmp_path / "shot 1.png", smooth_image(40, 56, seed=5))
+    win = make_window(qtbot, tmp_path)
+    win.open_paths([first])
+    panel = win.panel
+    assert panel.select_task("deblur")
+    assert win.save_blur() is None and "There is no blur to save yet" in win.message_bar.text
+    assert "save_blur" not in win.dialogs.asked
+    outcome = restore_and_wait(qtbot, win)
+    assert panel.save_blur_button.isVisible() and panel.blur_label.text() == "Blur found"
+    win.dialogs.answers["save_blur"] = str(tmp_path / "shake.png")
+    with qtbot.waitSignal(win.statusBar().messageChanged):
+        panel.save_blur_button.click()
+    assert win.dialogs.suggested_blur == str(tmp_path / "shot 1-blur.png"), "beside the photo, named after it"
+    assert "Saved the blur shake.png" in win.statusBar().currentMessage()
+    np.testing.assert_allclose(
+        read_kernel(tmp_path / "shake.png"), outcome.kernel / outcome.kernel.sum(), atol=2e-5
+    )
+    # the next shot: told the saved blur, no estimate
+    second = write_png(tmp_path / "shot 2.png", smooth_image(40, 56, seed=6))
+    win.open_paths([second])
+    assert not panel._form.isRowVisible(panel._blur_row) and panel.shown_blur is None
+    win.dialogs.answers["open_kernel"] = str(tmp_path / "shake.png")
+    panel.blur_source.activated.emit(panel.blur_source.findData("load"))
+    assert panel.blur_source.currentText().startswith("Known: shake.png")
+    again = restore_and_wait(qtbot, win)
+    assert again.report.blur_kernel_given and again.report.blur_estimate_seconds is None
+    np.testing.assert_allclose(again.kernel, panel.known_kernel)
+    np.testing.assert_allclose(panel.known_kernel, outcome.kernel / outcome.kernel.sum(), atol=2e-5)
+    # a file that cannot be written: a message, nothing lost
+    (tmp_path / "taken.png").mkdir()
+    win.dialogs.answers["save_blur"] = str(tmp_path / "taken.png")
+    assert win.save_blur() is None and win.message_bar.text.startswith("Could not save the blur:")
+    assert win.result is not None and panel.shown_blur is not None, "the result and its blur stay"

@@ -130,6 +130,7 @@ class RunPanel(QWidget):
     settings_changed = Signal()
     load_mask_requested = Signal()
     kernel_file_requested = Signal()  # "Known blur from a file…" was chosen
+    blur_save_requested = Signal()  # "Save blur…" beside the blur shown
 
     def __init__(self, mask_editor: MaskEditor, parent: QWidget | None = None):
         super().__init__(parent)
@@ -245,7 +246,23 @@ class RunPanel(QWidget):
         self.blur_view = QLabel()
         self.blur_view.setFixedSize(BLUR_VIEW_PX, BLUR_VIEW_PX)
         self.blur_view.setStyleSheet("background: black; border-radius: 4px;")
-        form.addRow("Blur found", self.blur_view)
+        self._shown_blur: np.ndarray | None = None
+        # Saved, a blur deblurs other photos of the same shake ("Known blur from a file…").
+        self.save_blur_button = QToolButton()
+        self.save_blur_button.setIcon(icon("mdi6.content-save-outline"))
+        self.save_blur_button.setText("Save blur…")
+        self.save_blur_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.save_blur_button.setToolTip(
+            "Save this blur (PNG, TIFF, NumPy or CSV) to deblur other photos of the same shake with it: "
+            "Blur ▸ Known blur from a file…"
+        )
+        self.save_blur_button.clicked.connect(self.blur_save_requested)
+        blur_box = QHBoxLayout()
+        blur_box.addWidget(self.blur_view)
+        blur_box.addWidget(self.save_blur_button, 0, Qt.AlignmentFlag.AlignBottom)
+        blur_box.addStretch(1)
+        self.blur_label = QLabel("Blur found")
+        form.addRow(self.blur_label, blur_box)
         self._blur_row = form.rowCount() - 1
         self._form = form
         form.setRowVisible(self._blur_row, False)
@@ -495,10 +512,11 @@ class RunPanel(QWidget):
     def show_blur(self, kernel, given: bool = False) -> None:
         """Show the blur a blind run estimated, or the one the user ``given``; hide the row (None)."""
         if kernel is None:
+            self._shown_blur = None
             self.blur_view.clear()
             self._form.setRowVisible(self._blur_row, False)
             return
-        k = np.asarray(kernel, np.float32)
+        k = self._shown_blur = np.asarray(kernel, np.float32)
         grey = (np.clip(k / max(float(k.max()), 1e-12), 0, 1) ** 0.5 * 255 + 0.5).astype(np.uint8)
         img = qimage_from_rgb(np.repeat(grey[..., None], 3, axis=2))
         self.blur_view.setPixmap(
@@ -511,13 +529,18 @@ class RunPanel(QWidget):
         )
         from ..core.blind import describe_blur_extent  # loaded by then: a kernel came from it
 
-        self._form.labelForField(self.blur_view).setText("Blur given" if given else "Blur found")
+        self.blur_label.setText("Blur given" if given else "Blur found")
         spans = f"spreading a point over {describe_blur_extent(k)}"
         what = f"The blur you gave ({spans})" if given else f"The blur estimated from the photo ({spans})"
         self.blur_view.setToolTip(
             f"{what}: the path the camera moved along while the shutter was open, brightest where it lingered"
         )
         self._form.setRowVisible(self._blur_row, True)
+
+    @property
+    def shown_blur(self) -> np.ndarray | None:
+        """The blur drawn in the panel (found by the last run, or given), or None."""
+        return self._shown_blur
 
     # -- steps, seed, sampler, device
     def remember_steps(self, task: str, steps: int | None) -> None:

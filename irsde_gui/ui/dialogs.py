@@ -41,6 +41,12 @@ SAVE_FILTERS = {
     "TIFF image (*.tif *.tiff)": ".tif",
     "WebP image (*.webp)": ".webp",
 }
+BLUR_SAVE_FILTERS = {  # what read_kernel takes back, losslessly (core.imageio.write_kernel)
+    "PNG image, 16-bit (*.png)": ".png",
+    "TIFF image, 16-bit (*.tif *.tiff)": ".tif",
+    "NumPy array (*.npy)": ".npy",
+    "Numbers, comma-separated (*.csv)": ".csv",
+}
 EXPORT_FILTERS = {
     "Animated GIF (*.gif)": ".gif",
     "MP4 video (*.mp4)": ".mp4",
@@ -79,6 +85,14 @@ class Dialogs:
         )
         if f and not Path(f).suffix:
             f += EXPORT_FILTERS.get(chosen, ".gif")
+        return f or None
+
+    def save_blur(self, parent: QWidget, suggested: str) -> str | None:
+        f, chosen = QFileDialog.getSaveFileName(
+            parent, "Save the blur", suggested, ";;".join(BLUR_SAVE_FILTERS), next(iter(BLUR_SAVE_FILTERS))
+        )
+        if f and not Path(f).suffix:
+            f += BLUR_SAVE_FILTERS.get(chosen, ".png")
         return f or None
 
     def save_report(self, parent: QWidget, suggested: str) -> str | None:

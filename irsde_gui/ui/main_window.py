@@ -214,6 +214,7 @@ class MainWindow(QMainWindow):
         self.panel.settings_changed.connect(self._sync_actions)
         self.panel.load_mask_requested.connect(self.load_mask)
         self.panel.kernel_file_requested.connect(self.load_kernel)
+        self.panel.blur_save_requested.connect(self.save_blur)
         scroll = QScrollArea()
         scroll.setWidget(self.panel)
         scroll.setWidgetResizable(True)
@@ -1335,6 +1336,28 @@ class MainWindow(QMainWindow):
             self.show_message("error", f"Could not save the report: {exc}")
             return None
         self.statusBar().showMessage(f"Saved the run report {out}", 6000)
+        return out
+
+    def save_blur(self) -> Path | None:
+        """Save the blur shown in the panel (found in this photo, or given) as a kernel file, for
+        other photos of the same shake: "Known blur from a file…" and ``--kernel`` read it back."""
+        kernel = self.panel.shown_blur
+        if kernel is None:
+            self.show_message("info", "There is no blur to save yet: deblur the photo first.")
+            return None
+        f = self.dialogs.save_blur(self, self._suggested("-blur", ".png"))
+        if not f:
+            return None
+        from ..core.imageio import write_kernel
+
+        try:
+            out = write_kernel(f, kernel)
+        except (OSError, ValueError) as exc:
+            self.show_message("error", f"Could not save the blur: {exc}")
+            return None
+        self.statusBar().showMessage(
+            f"Saved the blur {out.name}: Blur ▸ Known blur from a file… deblurs other photos with it", 8000
+        )
         return out
 
     def export_trajectory(self) -> Path | None:
