@@ -971,8 +971,8 @@ def test_the_command_line_saves_the_blur_it_found_for_other_photos(tmp_path, den
 
 
 def test_the_window_saves_the_blur_it_found_and_deblurs_the_next_photo_with_it(qtbot, tmp_path, denoise_only):
-    """The "Save blur…" button beside the blur found writes it where "Known blur from a file…" reads it back: the
-    next photo of the same shake deblurs with it, without an estimate."""
+    """The "Save blur…" button beside the blur found writes it where "Known blur from a file…"
+    reads it back: the next photo of the same shake deblurs with it, without an estimate."""
     pytest.importorskip("pytestqt")
     from gui_support import make_window, restore_and_wait, write_png
 
