@@ -191,11 +191,19 @@ def create_job(
     if kernel is not None and not blind:
         raise ValueError("a known blur kernel is for deblurring, with the denoise model as the prior")
     if blind:
-        job = BlindDeblurJob(
-            task, restorer, rgb, mask, settings, on_tile, on_shrink, on_stage, kernel, estimated
+        return BlindDeblurJob(
+            task,
+            restorer,
+            rgb,
+            mask,
+            settings,
+            on_tile,
+            on_shrink,
+            on_stage,
+            kernel,
+            estimated,
+            kernel_source,
         )
-        job.kernel_source = kernel_source if kernel is not None else None
-        return job
     return RestoreJob(task, restorer, rgb, mask, settings, on_tile, on_shrink)
 
 
@@ -214,6 +222,7 @@ class BlindDeblurJob(_Job):
     A known ``kernel`` (a measured blur, or the true one when scoring) skips the estimate,
     and the rounds then trust it more (:data:`.blind.KNOWN_STRENGTH`); without ``steps``, a
     known kernel takes :data:`.blind.KNOWN_ROUNDS` rounds, an estimated one :data:`.blind.BLIND_ROUNDS`.
+    Its ``kernel_source`` (its file, or its shape such as ``motion:15:30``) goes into the run report.
 
     ``estimated`` is the blur an earlier job estimated from this same photo (its :attr:`kernel`):
     the estimate depends on the photo alone, so it is used as found, skipping the estimate,
@@ -235,6 +244,7 @@ class BlindDeblurJob(_Job):
         on_stage: Callable[[str, int, int], None] | None = None,
         kernel: np.ndarray | None = None,
         estimated: np.ndarray | None = None,
+        kernel_source: str | None = None,
     ):
         if kernel is not None and estimated is not None:
             raise ValueError("a blur is either given or estimated, not both")
@@ -249,6 +259,7 @@ class BlindDeblurJob(_Job):
         self.seed = int(self.settings.seed) if self.settings.seed is not None else 0
         self.on_tile, self.on_shrink, self.on_stage = on_tile, on_shrink, on_stage
         self.kernel_given = kernel is not None
+        self.kernel_source = kernel_source if self.kernel_given else None
         known = kernel if kernel is not None else estimated
         self.kernel: np.ndarray | None = None if known is None else checked_kernel(known).astype(np.float32)
         self.result: np.ndarray | None = None
