@@ -179,6 +179,7 @@ def test_deblur_eval_scores_the_blind_pipeline(tmp_path, tiny_weights, capsys):
         assert mean[row]["seconds"] > 0
         assert mean[row]["psnr"] != mean["input"]["psnr"]
     assert mean["told"]["psnr"] != mean["blind"]["psnr"]
+    assert mean["placed"]["psnr"] != mean["told"]["psnr"], "this kernel is not centred by its bright part"
     assert "(denoise, 8 rounds)" in table and "(denoise, 5 rounds), told" in table, "the app's rounds"
     # --rounds sets both rows' rounds, and the labels say so
     assert main([*args, "--steps", "1", "--blind", "--rounds", "2", "--json", str(out_json), "-q"]) == 0
