@@ -67,6 +67,10 @@ def test_readme_model_table_gives_minutes_per_device_and_every_stage():
     }
     assert rm.compute_text(tr) == "45.0 min on CPU: AMD EPYC (1 thread) + 8.3 min on NVIDIA H200 (CUDA)"
     assert rm.stages_text(tr) == " (batch × patch: ? to step 9425, 48 × 128² to step 11931)"
+    # A device spelt both ways (the old "1 threads" and the right "1 thread") is one device.
+    tr["sessions"].append({"device": "CPU: AMD EPYC (1 thread)", "seconds": 600.0})
+    tr["minutes"] = 63.3
+    assert rm.compute_text(tr) == "55.0 min on CPU: AMD EPYC (1 thread) + 8.3 min on NVIDIA H200 (CUDA)"
     # Sessions that do not add up to the total (an older card): the total, on every device named.
     tr["minutes"] = 99.0
     assert rm.compute_text(tr) == "99.0 min on CPU: AMD EPYC (1 thread), NVIDIA H200 (CUDA)"

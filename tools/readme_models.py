@@ -49,13 +49,15 @@ def compute_text(tr: dict) -> str:
     from the card's sessions (older cards without them: the total on every device named)."""
     per: dict[str, float] = {}
     for s in tr.get("sessions") or []:
-        device = session_hardware(s)
+        device = _spelt_right(session_hardware(s))
         per[device] = per.get(device, 0.0) + float(s.get("seconds", 0.0)) / 60
     if per and abs(sum(per.values()) - float(tr.get("minutes", 0))) < 0.2:
-        text = " + ".join(f"{m:.1f} min on {d}" for d, m in per.items())
-    else:
-        text = f"{tr.get('minutes', '?')} min on {', '.join(tr.get('hardware', [])) or '?'}"
-    # cards written before "1 thread" was spelt right still say "1 threads"
+        return " + ".join(f"{m:.1f} min on {d}" for d, m in per.items())
+    return _spelt_right(f"{tr.get('minutes', '?')} min on {', '.join(tr.get('hardware', [])) or '?'}")
+
+
+def _spelt_right(text: str) -> str:
+    """Cards written before "1 thread" was spelt right still say "1 threads"."""
     return text.replace("(1 threads)", "(1 thread)")
 
 
