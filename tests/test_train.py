@@ -481,6 +481,24 @@ def test_a_new_run_can_start_from_another_models_weights(photos, tmp_path, tiny_
         Trainer(config(photos, task="deblur", iters=8), tmp_path / "run", resume=True, init_from=src)
 
 
+def test_a_new_run_from_the_tasks_own_trained_model_is_refused_for_resuming_it(
+    photos, tmp_path, tiny_weights
+):
+    """A new run from the model itself would start its count at step 0, and the card it exports
+    would leave out the steps and minutes already in the weights: unpack and resume instead."""
+    Trainer(config(photos, iters=4), tmp_path / "run").run()
+    shipped = tmp_path / "w" / "denoise.pt"
+    assert main(["export", str(tmp_path / "run"), "--out", str(shipped)]) == 0
+    with pytest.raises(ValueError, match=r"denoise model itself \(4 steps trained\).*irsde unpack"):
+        Trainer(config(photos, iters=8), tmp_path / "again", init_from=shipped)
+    # another task's model, or weights whose card holds no training run, start a new run
+    Trainer(config(photos, task="deblur", iters=8), tmp_path / "deblur", init_from=shipped)
+    Trainer(config(photos, iters=8), tmp_path / "plain", init_from=tiny_weights / "denoise.pt")
+    # and unpacking continues the run: its steps go on from where the weights stopped
+    assert main(["unpack", str(shipped), "--out", str(tmp_path / "more")]) == 0
+    assert Trainer(config(photos, iters=8), tmp_path / "more", resume=True).state.step == 4
+
+
 def test_starting_from_weights_of_another_network_is_refused(photos, tmp_path, tiny_weights, capsys):
     other = {**TINY_NET, "width": TINY_NET["width"] * 2}
     with pytest.raises(ValueError, match="different network"):

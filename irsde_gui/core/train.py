@@ -319,12 +319,25 @@ class EMA:
         return net
 
 
-def init_weights(net: torch.nn.Module, path: str | os.PathLike, network: dict) -> dict:
+def init_weights(
+    net: torch.nn.Module, path: str | os.PathLike, network: dict, task: str | None = None
+) -> dict:
     """Load another model's shipped weights into ``net`` (a fresh run's network), after checking
-    that both describe the same network; returns what the run's config records about them."""
+    that both describe the same network; returns what the run's config records about them.
+
+    ``task``'s own model, whose card describes its training run, is refused: a new run would
+    start counting at step 0 and its card would leave out every step and minute the weights
+    already hold. ``irsde unpack`` then ``--resume`` continues that run instead."""
     from .weights import load_weights
 
     loaded = load_weights(None, path)  # verified against its model card
+    tr = loaded.card.training
+    if task is not None and loaded.card.task == task and "config" in tr and "step" in tr:
+        name = Path(path).name
+        raise ValueError(
+            f"{name} is the {task} model itself ({tr['step']} steps trained): continue its run with "
+            f"'irsde unpack {path} --out RUN' and '--resume', which keeps the steps and compute it holds"
+        )
     if loaded.card.network != network:
         raise ValueError(
             f"{Path(path).name} holds a different network ({loaded.card.network}) than this run's ({network})"
@@ -430,7 +443,7 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.net = build_model(cfg.network).to(dev)
         if init_from is not None:
-            cfg.init = init_weights(self.net, init_from, cfg.network)
+            cfg.init = init_weights(self.net, init_from, cfg.network, cfg.task)
         if not continuing and cfg.lr_batch is None:
             cfg.lr_batch = cfg.batch * self.dist.world
         self.ema = EMA(self.net, cfg.ema_decay)
