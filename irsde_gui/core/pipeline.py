@@ -200,9 +200,9 @@ def create_job(
             on_tile,
             on_shrink,
             on_stage,
-            kernel,
-            estimated,
-            kernel_source,
+            kernel=kernel,
+            estimated=estimated,
+            kernel_source=kernel_source,
         )
     return RestoreJob(task, restorer, rgb, mask, settings, on_tile, on_shrink)
 
