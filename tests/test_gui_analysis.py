@@ -77,7 +77,23 @@ def test_uncertainty_map_runs_one_seed_after_another_and_keeps_the_first_as_resu
     assert win.uncertainty is None and not win.spread_action.isEnabled()  # a new result: no old map
 
 
-def test_stop_during_a_later_seed_keeps_the_first_result_and_makes_no_map(win, qtbot):
+def test_stop_during_a_later_seed_keeps_the_first_result_and_makes_no_map(win, qtbot, monkeypatch):
+    import threading
+
+    from irsde_gui.core import pipeline
+
+    # Hold every later seed after its first step until Stop is pressed: a tiny model's 20 steps
+    # can otherwise all be done before the stop arrives (a busy machine made that happen).
+    gate, runs, steps_iter = threading.Event(), [], pipeline.RestoreJob.steps_iter
+
+    def held(job):
+        runs.append(job)
+        for rec in steps_iter(job):
+            yield rec
+            if len(runs) > 1:
+                assert gate.wait(30)
+
+    monkeypatch.setattr(pipeline.RestoreJob, "steps_iter", held)
     win.panel.set_steps(20)
     win.uncertainty_map()
     qtbot.waitUntil(
@@ -87,6 +103,7 @@ def test_stop_during_a_later_seed_keeps_the_first_result_and_makes_no_map(win, q
     first = win.result.copy()
     with qtbot.waitSignal(win.run_finished, timeout=30_000):
         win.stop()
+        gate.set()
     assert win.spread_run is None and win.uncertainty is None and win.run is None
     assert np.array_equal(win.result, first) and win.outcome.report.seed == 7
     assert "stopped after 1 of 4 seeds" in win.progress_label.text()
