@@ -431,6 +431,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         "ckpt_minutes": args.ckpt_minutes,
         "log_every": args.log_every,
         "t_focus": args.t_focus,
+        "degradation": args.degradation,
+        "val_pairs": str(Path(args.val_pairs).resolve()) if args.val_pairs else None,
     }
     given = {k: v for k, v in given.items() if v is not None}
     cfg = TrainConfig(task=args.task, **{"data": [], **given})
@@ -459,7 +461,13 @@ def cmd_train(args: argparse.Namespace) -> int:
             sys.stderr.write(
                 f"\n{args.task} validation at step {d['step']}: input {d['psnr_input']:.2f} dB"
                 f" -> {d['psnr']:.2f} dB, SSIM {d['ssim']:.3f}"
-                f" ({plural(d['steps'], 'step')}, {d['protocol']})\n"
+                f" ({plural(d['steps'], 'step')}, {d['protocol']})"
+                + (
+                    f"; real pairs {d['pairs_psnr_input']:.2f} dB -> {d['pairs_psnr']:.2f} dB"
+                    if "pairs_psnr" in d
+                    else ""
+                )
+                + "\n"
             )
 
     try:
@@ -764,6 +772,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--network", help="network config as JSON (default: the task's)")
     t.add_argument("--seed", type=int)
     t.add_argument("--val", nargs="+", help="folders of clean validation photos")
+    t.add_argument(
+        "--val-pairs",
+        metavar="DIR",
+        help="also validate on real pairs: DIR/noisy (or DIR/degraded) and DIR/clean, matched by name",
+    )
     t.add_argument("--val-every", type=int)
     t.add_argument("--val-limit", type=int)
     t.add_argument("--val-crop", type=int, help="validate on center crops of this size; 0: whole photos")
@@ -780,6 +793,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SHARE",
         help="share of samples drawn late in the process (t >= 0.75 T), where 1-2 step restorations "
         "call the network (default 0: uniform over 1..T)",
+    )
+    t.add_argument(
+        "--degradation",
+        metavar="MIX",
+        help="what the network learns to undo: denoise 'camera' (camera noise, JPEG and Gaussian "
+        "noise; the default) or 'gaussian'; sr 'bicubic'; the other tasks 'standard'",
     )
     t.add_argument("--minutes", type=float, help="stop (with a checkpoint) after this many minutes")
     t.add_argument("--resume", action="store_true", help="continue the run in --out")

@@ -16,6 +16,7 @@ root=$PWD
 data=$(realpath "${IRSDE_TRAIN_DATA:-../shared/data/train}")
 val=$(realpath "${IRSDE_VAL_DATA:-../shared/data/val/cbsd68}")
 kernels=$(realpath "${IRSDE_VAL_KERNELS:-../shared/data/kernels/levin09.npz}")
+pairs=$(realpath -m "${IRSDE_VAL_PAIRS:-../shared/data/val/polyu_real_noise}")
 threads=${IRSDE_TRAIN_THREADS:-2}
 # Two 1-thread replicas (data-parallel, gloo) on a 2-core machine: IRSDE_TRAIN_PROCS=2
 # IRSDE_TRAIN_THREADS=1. For deblur's 128 px patches they train about as fast as one 2-thread
@@ -33,6 +34,8 @@ while true; do
     # Deblur is validated as it is judged: whole photos, the benchmark kernels (never trained on).
     extra=""
     [ "$task" = deblur ] && extra="--val-crop 0 --val-steps 1 --val-kernels $kernels --val-every 1000"
+    # Denoise is judged on real camera noise: score real noisy/clean pairs beside the Gaussian set.
+    [ "$task" = denoise ] && [ -d "$pairs" ] && extra="--val-steps 1 --val-pairs $pairs"
     # The cosine schedule's end (--iters). Deblur's ends early so that CPU sessions reach a low
     # learning rate: 110k, continued from step 66.8k for 4.3k steps against 200k, scored
     # +0.10 dB on its 8 validation photos (24 benchmark photos: +0.03 +/- 0.03 dB, at the best

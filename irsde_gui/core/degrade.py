@@ -7,13 +7,15 @@ generator, so a seed gives the same degradation on every run and device;
 the heavy work (convolutions, blending) runs on the images' device, so on a
 GPU the degradations cost almost nothing.
 
-- ``denoise``: additive white Gaussian noise, sigma drawn from 0-50 (0-255 scale).
+- ``denoise``: additive white Gaussian noise, sigma drawn from 0-50 (0-255 scale); training mixes
+  it with camera noise and JPEG artefacts (:mod:`.camera`, :func:`denoise_camera_mix`).
 - ``deblur``: camera shake (smooth sweeps and looping hand tremor), Gaussian or defocus (disk) kernels up to
   31 px, plus light noise. Never the benchmark kernels: those are for validation.
 - ``derain``: several layers of synthetic streaks (density, length, width,
   angle, brightness drawn per layer), screen-blended over the photo.
 - ``sr``: x4 antialiased bicubic downsampling (sometimes a slight blur or
-  noise first); ``mu`` is the low-res image upsampled back (:func:`upsample`).
+  noise first); ``mu`` is the low-res image upsampled back (:func:`upsample`). Training mixes it
+  with real-world low-res photos (:mod:`.practical`, :func:`sr_practical_mix`).
 - ``inpaint``: free-form brush strokes and boxes covering 5-40 % of the image,
   filled with a constant in ``mu``.
 - ``dehaze``: ``I = J t + A (1 - t)``, ``t = exp(-beta d)`` with a random smooth
@@ -30,6 +32,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import camera, practical
 from .tasks import INPAINT_FILL
 
 Tensor = torch.Tensor
@@ -471,6 +474,74 @@ DEGRADATIONS: dict[str, Callable[[Tensor, torch.Generator], Tensor]] = {
     "inpaint": inpaint,
     "dehaze": dehaze_patches,
 }
+
+
+# ----------------------------------------------------------------- training mixes
+def denoise_camera_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
+    """What people bring to denoise: camera noise (most), white Gaussian noise (so the blind
+    Gaussian task holds), and clean photos saved as poor JPEGs; some photos black-and-white."""
+    b = x0.shape[0]
+    kind = torch.rand(b, generator=g)
+    grey = (torch.rand(b, generator=g) < 0.08).view(-1, 1, 1, 1).to(x0.device)
+    x0 = torch.where(grey, camera.greyscale(x0), x0)
+    mu = denoise(x0, g)
+    jpeg, cam = (kind >= 0.30) & (kind < 0.42), kind >= 0.42
+    if jpeg.any():
+        mu[jpeg.to(x0.device)] = camera.jpeg_only(x0[jpeg.to(x0.device)], g)
+    if cam.any():
+        mu[cam.to(x0.device)] = camera.camera_noise(x0[cam.to(x0.device)], g)
+    return x0, mu
+
+
+def sr_practical_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
+    """×4 from small photos as people have them (:mod:`.practical`: blur, resizes, noise, JPEG,
+    twice) for two thirds of the batch, clean bicubic shrinks for the rest, so that clean images
+    keep their detail."""
+    b = x0.shape[0]
+    real = (torch.rand(b, generator=g) < 2 / 3).to(x0.device)
+    lr = sr_lowres(x0, g)
+    if real.any():
+        lr[real] = practical.practical_lowres(x0[real], g).to(lr.dtype)
+    return x0, upsample(lr)
+
+
+def _same_clean(fn: Callable[[Tensor, torch.Generator], Tensor]):
+    def pair(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
+        return x0, fn(x0, g)
+
+    pair.__doc__ = fn.__doc__
+    return pair
+
+
+# What a task's network trains on, by name; the first one is what a run trains on unless its
+# configuration names another (``TrainConfig.degradation``). Each returns (clean, degraded):
+# a mix may change the clean photo too (e.g. make it black-and-white).
+TRAINING_MIXES: dict[str, dict[str, Callable[[Tensor, torch.Generator], tuple[Tensor, Tensor]]]] = {
+    "denoise": {"camera": denoise_camera_mix, "gaussian": _same_clean(denoise)},
+    "deblur": {"standard": _same_clean(deblur)},
+    "derain": {"standard": _same_clean(derain)},
+    "sr": {"practical": sr_practical_mix, "bicubic": _same_clean(sr)},
+    "inpaint": {"standard": _same_clean(inpaint)},
+    "dehaze": {"standard": _same_clean(dehaze_patches)},
+}
+
+
+def training_mix_names(task: str) -> list[str]:
+    try:
+        return list(TRAINING_MIXES[task])
+    except KeyError:
+        raise ValueError(f"unknown task {task!r}") from None
+
+
+def training_pair(task: str, x0: Tensor, g: torch.Generator, mix: str | None = None) -> tuple[Tensor, Tensor]:
+    """(clean, degraded) for a training batch of ``task`` under its mix ``mix`` (default: the first)."""
+    mixes = TRAINING_MIXES.get(task)
+    if mixes is None:
+        raise ValueError(f"unknown task {task!r}")
+    name = mix or next(iter(mixes))
+    if name not in mixes:
+        raise ValueError(f"unknown degradation {name!r} for {task}; choose one of {', '.join(mixes)}")
+    return mixes[name](x0, g)
 
 
 def degrade(task: str, x0: Tensor, g: torch.Generator) -> Tensor:

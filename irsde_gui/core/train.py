@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .degrade import SR_SCALE, degrade, randn
+from .degrade import SR_SCALE, randn, training_mix_names, training_pair
 from .device import DeviceInfo, cpu_supports_bf16, pick_device
 from .nets import build_model, count_parameters
 from .sde import MeanRevertingSDE, SDEConfig
@@ -60,10 +60,12 @@ RESUME_OVERRIDABLE = (
     "val_crop",
     "val_steps",
     "val_kernels",
+    "val_pairs",
     "ckpt_every",
     "ckpt_minutes",
     "log_every",
     "t_focus",
+    "degradation",
 )
 CHECKPOINT = "checkpoint.pt"
 
@@ -92,6 +94,7 @@ class TrainConfig:
     val_crop: int = 128  # 0: whole photos
     val_steps: int | None = None
     val_kernels: str | None = None  # deblur: validate on these kernels (.npz), as `irsde eval --kernels`
+    val_pairs: str | None = None  # a folder of real degraded/clean pairs, scored beside val_data
     ckpt_every: int = 500
     ckpt_minutes: float = 5.0
     log_every: int = 50
@@ -108,6 +111,10 @@ class TrainConfig:
     # network there, where the photo is still almost entirely degraded (at t = 75 the clean
     # photo's share of x_t's mean is 7 %, at t = 30 it is 77 %); 0 is the uniform draw.
     t_focus: float = 0.0
+    # The training mix of degradations (``degrade.TRAINING_MIXES``), e.g. denoise's "camera" or
+    # "gaussian"; a run may change it when resumed (a shipped model fine-tuned on real noise).
+    # Runs started before it existed trained on the first mix their task then had.
+    degradation: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -130,7 +137,13 @@ class TrainConfig:
             raise ValueError("validation kernels are for deblur only")
         if not 0.0 <= self.t_focus <= 1.0:
             raise ValueError(f"--t-focus is a share between 0 and 1, got {self.t_focus}")
+        mixes = training_mix_names(task.name)
+        if self.degradation is not None and self.degradation not in mixes:
+            raise ValueError(
+                f"unknown degradation {self.degradation!r} for {task.name}; choose one of {', '.join(mixes)}"
+            )
         cfg = TrainConfig.from_dict(self.to_dict())
+        cfg.degradation = self.degradation or mixes[0]
         cfg.network = dict(self.network or task.network)
         cfg.sde = dict(self.sde or task.sde.to_dict())
         return cfg
@@ -366,6 +379,36 @@ def validation_set(folders: list[str], crop: int, limit: int, multiple: int = 1)
     return out
 
 
+def pair_files(folder: str | os.PathLike) -> list[tuple[Path, Path]]:
+    """Degraded/clean pairs in ``folder``: ``noisy/`` (or ``degraded/``) and ``clean/``, matched by
+    file name (extensions may differ)."""
+    root = Path(folder)
+    clean_dir = root / "clean"
+    deg_dir = next((root / n for n in ("noisy", "degraded") if (root / n).is_dir()), None)
+    if deg_dir is None or not clean_dir.is_dir():
+        raise FileNotFoundError(f"{root}: expected the folders noisy/ (or degraded/) and clean/")
+    clean = {f.stem: f for f in list_images([str(clean_dir)])}
+    pairs = [(f, clean[f.stem]) for f in list_images([str(deg_dir)]) if f.stem in clean]
+    if not pairs:
+        raise FileNotFoundError(f"{root}: no file in {deg_dir.name}/ has a namesake in clean/")
+    return pairs
+
+
+def validation_pairs(folder: str, limit: int, multiple: int = 1) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The first ``limit`` (degraded, clean) pairs of ``folder``, as float32 HxWx3, cropped to a
+    size that is a multiple of ``multiple``."""
+    out = []
+    for deg_file, clean_file in pair_files(folder)[:limit]:
+        deg, clean = (load_rgb_uint8(f).astype(np.float32) / 255.0 for f in (deg_file, clean_file))
+        if deg.shape != clean.shape:
+            raise ValueError(f"{deg_file.name}: {deg.shape[1]}x{deg.shape[0]} but its clean photo is "
+                             f"{clean.shape[1]}x{clean.shape[0]}")
+        h, w = deg.shape[:2]
+        h, w = h - h % multiple, w - w % multiple
+        out.append((np.ascontiguousarray(deg[:h, :w]), np.ascontiguousarray(clean[:h, :w])))
+    return out
+
+
 def append_csv(path: Path, row: dict) -> None:
     """Append ``row``; a column the file lacks (a resumed run that logs more) widens the file,
     older rows keep their values and leave the new column empty."""
@@ -464,6 +507,7 @@ class Trainer:
         self.anneal_seconds: float | None = None  # set by run(anneal=True)
         self._elapsed = 0.0  # seconds into this start, agreed between replicas
         self._start_step = 0
+        self._fresh_moments = False
         self.lr_now = lr_at(0, cfg)
         if resume and ckpt_path.exists():
             self._load(ckpt_path)
@@ -489,6 +533,11 @@ class Trainer:
         self.val_images = (
             validation_set(cfg.val_data, cfg.val_crop, cfg.val_limit, self.task.scale * 16)
             if cfg.val_data and self.dist.main
+            else []
+        )
+        self.val_pairs = (
+            validation_pairs(cfg.val_pairs, cfg.val_limit, self.task.scale * 16)
+            if cfg.val_pairs and self.dist.main
             else []
         )
         self.val_kernels = []
@@ -547,6 +596,8 @@ class Trainer:
         self.ema.load_state_dict({k: v.float() for k, v in ckpt["ema"].items()})
         if ckpt.get("optimizer"):
             self.opt.load_state_dict(ckpt["optimizer"])
+        else:  # a packed run or shipped weights: fresh optimizer moments, so warm up again
+            self._fresh_moments = True
         self.state = TrainState(ckpt["step"], ckpt["seconds"], ckpt["patches"], list(ckpt["sessions"]))
         rng = ckpt.get("rng") or []
         if len(rng) == self.dist.world and all(isinstance(r, dict) for r in rng):
@@ -564,6 +615,7 @@ class Trainer:
         if self.anneal_seconds:
             frac = min(1.0, self._elapsed / self.anneal_seconds)
             lr = cfg.min_lr + (lr - cfg.min_lr) * 0.5 * (1 + math.cos(math.pi * frac))
+        if self.anneal_seconds or self._fresh_moments:
             # A start from a packed run has fresh optimizer moments: warm up again.
             lr *= min(1.0, (self.state.step - self._start_step + 1) / max(1, cfg.warmup))
         return lr * self.lr_scale
@@ -583,7 +635,7 @@ class Trainer:
         if dev.type == "cuda":  # from page-locked memory the copy does not wait for the GPU
             x0 = x0.pin_memory()
         x0 = x0.to(dev, non_blocking=True).float().div_(255.0)
-        mu = degrade(cfg.task, x0, self.gen)
+        x0, mu = training_pair(cfg.task, x0, self.gen, cfg.degradation)
         t = torch.randint(1, self.sde.T + 1, (cfg.batch,), generator=self.gen)
         if cfg.t_focus > 0:
             first_late = math.ceil(0.75 * self.sde.T)
@@ -636,7 +688,7 @@ class Trainer:
         from .metrics import psnr, ssim
         from .model import Restorer
 
-        if not self.val_images:
+        if not self.val_images and not self.val_pairs:
             return {}
         net = self.ema.copy_to(build_model(self.cfg.network)).eval()
         restorer = Restorer(net, self.sde, self.device)
@@ -649,7 +701,7 @@ class Trainer:
             p_in.append(psnr(np.clip(deg.shown, 0, 1), clean))
             p_out.append(psnr(out, clean))
             s_out.append(ssim(out, clean))
-        return {
+        row = {
             "step": self.state.step,
             "psnr_input": float(np.mean(p_in)),
             "psnr": float(np.mean(p_out)),
@@ -657,6 +709,14 @@ class Trainer:
             "steps": steps,
             "protocol": self.val_protocol,
         }
+        if self.val_pairs:
+            pin, pout = [], []
+            for i, (deg, clean) in enumerate(self.val_pairs):
+                out = restore_array(self.task, restorer, deg, None, steps, seed=i)
+                pin.append(psnr(deg, clean))
+                pout.append(psnr(out, clean))
+            row.update(pairs_psnr_input=float(np.mean(pin)), pairs_psnr=float(np.mean(pout)))
+        return row
 
     def _append_csv(self, name: str, row: dict) -> None:
         append_csv(self.run_dir / name, row)
@@ -696,6 +756,7 @@ class Trainer:
             # What may differ between starts of one run and shapes what it learned:
             **({"lr_scale": round(self.lr_scale, 4)} if self.lr_scale != 1.0 else {}),
             **({"t_focus": cfg.t_focus} if cfg.t_focus else {}),
+            "degradation": cfg.degradation,
             "seconds": 0.0,
             "iterations": 0,
         }

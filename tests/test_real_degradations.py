@@ -1,0 +1,201 @@
+"""Camera noise, JPEG and practical ×4 photos: deterministic under a seed, with the statistics of
+the photos they imitate, degrading a photo visibly without destroying it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest import smooth_image
+
+from irsde_gui.core import camera, practical
+from irsde_gui.core import degrade as D
+from irsde_gui.core.metrics import psnr
+from irsde_gui.core.train import TrainConfig
+
+
+def photos(b=4, h=64, w=64, seed=0):
+    imgs = [smooth_image(h, w, seed=seed + i).transpose(2, 0, 1) for i in range(b)]
+    return torch.from_numpy(np.stack(imgs)).float()
+
+
+def g(seed):
+    return torch.Generator().manual_seed(seed)
+
+
+def mean_psnr(a, b):
+    return float(np.mean([psnr(x.permute(1, 2, 0).numpy(), y.permute(1, 2, 0).numpy()) for x, y in zip(a, b)]))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda x, gen: camera.camera_noise(x, gen),
+        lambda x, gen: camera.jpeg_only(x, gen),
+        lambda x, gen: practical.practical_lowres(x, gen),
+        lambda x, gen: practical.eval_lowres(x, gen),
+        lambda x, gen: D.denoise_camera_mix(x, gen)[1],
+        lambda x, gen: D.sr_practical_mix(x, gen)[1],
+    ],
+    ids=["camera", "jpeg", "practical", "eval-practical", "denoise-mix", "sr-mix"],
+)
+def test_each_chain_is_deterministic_under_a_seed(make):
+    x = photos()
+    a, b, c = make(x, g(1)), make(x, g(1)), make(x, g(2))
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+    assert torch.isfinite(a).all()
+    assert a.shape[:2] == x.shape[:2]
+
+
+@pytest.mark.parametrize("make", [camera.camera_noise, camera.jpeg_only, practical.practical_lowres])
+def test_photos_stay_within_the_range_a_file_holds(make):
+    y = make(photos(), g(0))
+    assert float(y.min()) >= 0 and float(y.max()) <= 1
+
+
+def test_tone_curve_inverts():
+    y = torch.rand(10_000)
+    for gamma, contrast in [(0.8, 0.0), (1.0, 0.0), (1.25, 0.6)]:
+        back = camera.tone(camera.inverse_tone(y, gamma, contrast), gamma, contrast)
+        assert float((back - y).abs().max()) < 1e-3
+
+
+def test_shot_noise_grows_with_the_signal():
+    levels = torch.tensor([0.05, 0.2, 0.8]).view(3, 1, 1, 1).expand(3, 1, 128, 128)
+    noisy = camera.poisson_gaussian(levels, shot=0.01, read=1e-5, g=g(0))
+    var = (noisy - levels).flatten(1).var(dim=1)
+    expected = 0.01 * torch.tensor([0.05, 0.2, 0.8]) + 1e-5
+    assert torch.allclose(var, expected, rtol=0.1)
+    assert var[0] < var[1] < var[2]
+
+
+def test_demosaicing_correlates_neighbouring_noise():
+    phase = 0
+    noise = torch.randn(1, 1, 256, 256, generator=g(0)) * 0.01 + 0.5
+    for demosaic in (camera.demosaic_bilinear, camera.demosaic_edge_aware):
+        rgb = demosaic(noise, phase) - 0.5
+        r = rgb[0, 1]  # green: half its pixels are interpolated from their neighbours
+        corr = float(torch.corrcoef(torch.stack([r[:, :-1].flatten(), r[:, 1:].flatten()]))[0, 1])
+        assert corr > 0.2, demosaic.__name__
+    white = torch.randn(256, 256, generator=g(1))
+    corr = float(torch.corrcoef(torch.stack([white[:, :-1].flatten(), white[:, 1:].flatten()]))[0, 1])
+    assert abs(corr) < 0.05
+
+
+def test_bilinear_demosaicing_keeps_a_flat_colour():
+    rgb = torch.tensor([0.2, 0.5, 0.7]).view(1, 3, 1, 1).expand(1, 3, 32, 32)
+    for phase in range(4):
+        back = camera.demosaic_bilinear(camera.mosaic(rgb, phase), phase)
+        assert torch.allclose(back, rgb, atol=1e-5)
+
+
+def test_mosaic_takes_one_channel_per_photosite():
+    rgb = torch.stack([torch.full((4, 4), float(c)) for c in range(3)])[None]
+    assert camera.mosaic(rgb, 0)[0, 0, :2, :2].tolist() == [[0, 1], [1, 2]]  # RGGB
+    assert camera.mosaic(rgb, 3)[0, 0, :2, :2].tolist() == [[2, 1], [1, 0]]  # BGGR
+
+
+def test_camera_noise_is_stronger_in_the_shadows_than_white_noise_would_be():
+    dark = torch.full((8, 3, 64, 64), 0.1)
+    bright = torch.full((8, 3, 64, 64), 0.7)
+    shots = (4e-3, 4e-3)
+    a = camera.camera_noise(dark, g(0), shot_range=shots, p_resize=0, p_jpeg=0)
+    b = camera.camera_noise(bright, g(0), shot_range=shots, p_resize=0, p_jpeg=0)
+    # Shot noise is weaker in the dark, but the tone curve lifts it there: sRGB noise is not flat.
+    ratio = float((a - dark).std() / (b - bright).std())
+    assert ratio > 1.2 or ratio < 0.8
+
+
+def test_jpeg_quality_is_drawn_within_its_range(monkeypatch):
+    seen = []
+    real = camera.jpeg
+
+    def spy(x, qualities):
+        seen.extend(qualities)
+        return real(x, qualities)
+
+    monkeypatch.setattr(camera, "jpeg", spy)
+    camera.camera_noise(photos(16, 32, 32), g(0), p_jpeg=1.0)
+    assert len(seen) == 16 and all(camera.JPEG_RANGE[0] <= q <= camera.JPEG_RANGE[1] for q in seen)
+    seen.clear()
+    camera.jpeg_only(photos(16, 32, 32), g(1), quality_range=(10, 20))
+    assert len(seen) == 16 and all(10 <= q <= 20 for q in seen)
+
+
+def test_jpeg_loses_more_at_lower_quality_and_keeps_grey_grey():
+    x = photos(1, 96, 96)
+    assert psnr(camera.jpeg(x, [20])[0].permute(1, 2, 0).numpy(), x[0].permute(1, 2, 0).numpy()) < psnr(
+        camera.jpeg(x, [90])[0].permute(1, 2, 0).numpy(), x[0].permute(1, 2, 0).numpy()
+    )
+    grey = camera.greyscale(x)
+    out = camera.jpeg(grey, [50])
+    assert torch.equal(out[:, 0], out[:, 1]) and torch.equal(out[:, 1], out[:, 2])
+
+
+def test_camera_photos_are_degraded_but_not_destroyed():
+    x = photos(8, 96, 96)
+    y = camera.camera_noise(x, g(3))
+    p = mean_psnr(y, x)
+    assert 20 < p < 45
+    assert all(mean_psnr(y[i : i + 1], x[i : i + 1]) > 12 for i in range(8))
+
+
+def test_practical_lowres_has_the_quarter_size_and_resembles_the_photo():
+    x = photos(6, 128, 96)
+    lr = practical.practical_lowres(x, g(0))
+    assert lr.shape == (6, 3, 32, 24)
+    clean_lr = D.downsample(x)
+    assert 18 < mean_psnr(lr, clean_lr) < 45
+    ev = practical.eval_lowres(x, g(0))
+    assert ev.shape == (6, 3, 32, 24)
+    assert 20 < mean_psnr(ev, clean_lr) < 40
+
+
+@pytest.mark.parametrize("maker", ["gaussian", "generalized", "plateau"])
+def test_blur_kernels_sum_to_one_and_are_centred(maker):
+    size = 15
+    k = {
+        "gaussian": lambda: practical.gaussian_kernel(size, 2.0, 1.0, 0.5),
+        "generalized": lambda: practical.generalized_gaussian_kernel(size, 2.0, 1.0, 0.5, 0.7),
+        "plateau": lambda: practical.plateau_kernel(size, 2.0, 1.0, 0.5, 1.5),
+    }[maker]()
+    assert k.shape == (size, size)
+    assert k.sum() == pytest.approx(1.0, abs=1e-5)
+    ys, xs = np.mgrid[:size, :size]
+    assert (k * ys).sum() == pytest.approx(7, abs=1e-4) and (k * xs).sum() == pytest.approx(7, abs=1e-4)
+
+
+def test_sinc_kernel_rings():
+    k = practical.sinc_kernel(21, np.pi / 3)
+    assert k.sum() == pytest.approx(1.0, abs=1e-5)
+    assert k.min() < 0  # the negative lobes are what ring around edges
+    assert k[10, 10] == k.max()
+
+
+def test_denoise_mix_turns_some_photos_black_and_white():
+    x = photos(64, 16, 16)
+    clean, noisy = D.denoise_camera_mix(x, g(0))
+    grey = (clean[:, 0] == clean[:, 1]).flatten(1).all(1) & (clean[:, 1] == clean[:, 2]).flatten(1).all(1)
+    assert 0 < int(grey.sum()) < 20
+    assert not torch.equal(noisy, clean)
+
+
+def test_training_pair_names_its_mixes():
+    x = photos(2, 32, 32)
+    a = D.training_pair("denoise", x, g(0))
+    b = D.training_pair("denoise", x, g(0), "camera")
+    assert torch.equal(a[1], b[1])
+    _, gauss = D.training_pair("denoise", x, g(0), "gaussian")
+    assert gauss.shape == x.shape
+    with pytest.raises(ValueError, match="unknown degradation 'rain'"):
+        D.training_pair("denoise", x, g(0), "rain")
+    assert D.training_mix_names("sr") == ["practical", "bicubic"]
+
+
+def test_training_config_checks_the_degradation():
+    cfg = TrainConfig(task="denoise", data=["x"]).resolved()
+    assert cfg.degradation == "camera"
+    assert TrainConfig(task="sr", data=["x"], patch=64, degradation="bicubic").resolved().degradation == "bicubic"
+    with pytest.raises(ValueError, match="choose one of camera, gaussian"):
+        TrainConfig(task="denoise", data=["x"], degradation="practical").resolved()
