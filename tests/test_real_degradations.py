@@ -24,7 +24,9 @@ def g(seed):
 
 
 def mean_psnr(a, b):
-    return float(np.mean([psnr(x.permute(1, 2, 0).numpy(), y.permute(1, 2, 0).numpy()) for x, y in zip(a, b)]))
+    return float(
+        np.mean([psnr(x.permute(1, 2, 0).numpy(), y.permute(1, 2, 0).numpy()) for x, y in zip(a, b)])
+    )
 
 
 @pytest.mark.parametrize(
@@ -196,6 +198,9 @@ def test_training_pair_names_its_mixes():
 def test_training_config_checks_the_degradation():
     cfg = TrainConfig(task="denoise", data=["x"]).resolved()
     assert cfg.degradation == "camera"
-    assert TrainConfig(task="sr", data=["x"], patch=64, degradation="bicubic").resolved().degradation == "bicubic"
+    assert (
+        TrainConfig(task="sr", data=["x"], patch=64, degradation="bicubic").resolved().degradation
+        == "bicubic"
+    )
     with pytest.raises(ValueError, match="choose one of camera, gaussian"):
         TrainConfig(task="denoise", data=["x"], degradation="practical").resolved()

@@ -167,7 +167,7 @@ def greyscale(x: Tensor) -> Tensor:
 
 
 def gaussian_blur(x: Tensor, sigma: float) -> Tensor:
-    r = max(1, int(math.ceil(3 * sigma)))
+    r = max(1, math.ceil(3 * sigma))
     ax = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)
     k = torch.exp(-0.5 * (ax / sigma) ** 2)
     k = k / k.sum()
@@ -231,7 +231,7 @@ def camera_noise(
             # the noise comes out weaker and correlated by the resampling. Only the noise is
             # carried over, so the clean photo stays the target.
             s = _u(g, 1.25, 2.5)
-            big = (int(round(h * s)), int(round(w * s)))
+            big = (round(h * s), round(w * s))
             up = resize(img, big, "bicubic").clamp(0, 1)
             mode = RESIZE_MODES[int(torch.randint(0, 3, (1,), generator=g))]
             noisy = img + resize(_sensor_noise(up, g, shot_range) - up, (h, w), mode)
@@ -250,5 +250,7 @@ def camera_noise(
 
 def jpeg_only(x0: Tensor, g: torch.Generator, quality_range: tuple[int, int] = (10, 75)) -> Tensor:
     """A clean photo saved over-compressed: blocks, ringing and colour bleeding, no noise."""
-    qs = [int(torch.randint(quality_range[0], quality_range[1] + 1, (1,), generator=g)) for _ in range(len(x0))]
+    qs = [
+        int(torch.randint(quality_range[0], quality_range[1] + 1, (1,), generator=g)) for _ in range(len(x0))
+    ]
     return jpeg(x0, qs)

@@ -111,7 +111,11 @@ def convolve(x: Tensor, kernel: np.ndarray) -> Tensor:
     k = torch.from_numpy(kernel).to(x.device, x.dtype)
     r = kernel.shape[0] // 2
     c = x.shape[1]
-    pad = F.pad(x, (r, r, r, r), mode="reflect") if min(x.shape[-2:]) > r else F.pad(x, (r, r, r, r), "replicate")
+    pad = (
+        F.pad(x, (r, r, r, r), mode="reflect")
+        if min(x.shape[-2:]) > r
+        else F.pad(x, (r, r, r, r), "replicate")
+    )
     return F.conv2d(pad, k.view(1, 1, *k.shape).expand(c, 1, *k.shape), groups=c)
 
 
@@ -192,7 +196,9 @@ def eval_lowres(hr: Tensor, g: torch.Generator) -> Tensor:
     for x in hr.split(1):
         s = _u(g, 0.4, 1.2)
         x = convolve(x, gaussian_kernel(2 * math.ceil(3 * s) + 1, s, s, 0.0))
-        x = F.interpolate(x, size=(h // SCALE, w // SCALE), mode="bicubic", antialias=True, align_corners=False)
+        x = F.interpolate(
+            x, size=(h // SCALE, w // SCALE), mode="bicubic", antialias=True, align_corners=False
+        )
         x = gaussian_noise(x, g, _u(g, 3, 8) / 255, grey=False).clamp(0, 1)
         x = _jpeg(x, g, (40, 75))
         out.append(x)

@@ -401,8 +401,10 @@ def validation_pairs(folder: str, limit: int, multiple: int = 1) -> list[tuple[n
     for deg_file, clean_file in pair_files(folder)[:limit]:
         deg, clean = (load_rgb_uint8(f).astype(np.float32) / 255.0 for f in (deg_file, clean_file))
         if deg.shape != clean.shape:
-            raise ValueError(f"{deg_file.name}: {deg.shape[1]}x{deg.shape[0]} but its clean photo is "
-                             f"{clean.shape[1]}x{clean.shape[0]}")
+            raise ValueError(
+                f"{deg_file.name}: {deg.shape[1]}x{deg.shape[0]} but its clean photo is "
+                f"{clean.shape[1]}x{clean.shape[0]}"
+            )
         h, w = deg.shape[:2]
         h, w = h - h % multiple, w - w % multiple
         out.append((np.ascontiguousarray(deg[:h, :w]), np.ascontiguousarray(clean[:h, :w])))
