@@ -511,6 +511,28 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- eval
+def eval_preset(args: argparse.Namespace, task: str) -> str | None:
+    """The evaluation degradation that --jpeg and --degradation name; ValueError if they do not
+    fit the task. --pairs takes the folder's own degraded photos instead."""
+    if args.pairs and (args.jpeg or args.degradation or args.sigma is not None or args.data):
+        raise ValueError(
+            "--pairs scores the folder's own degraded photos: no --data, --jpeg, "
+            "--degradation or --sigma with it"
+        )
+    if args.jpeg is not None:
+        if task != "denoise" or args.degradation:
+            raise ValueError("--jpeg is for --task denoise (JPEG artefacts, no noise)")
+        return "jpeg"
+    if args.degradation:
+        from .core.evaluate import PRESETS
+
+        if args.degradation not in PRESETS.get(task, ()):
+            named = "; ".join(f"{t}: {', '.join(p)}" for t, p in PRESETS.items() if t != "denoise")
+            raise ValueError(f"no evaluation degradation {args.degradation!r} for {task} ({named})")
+        return args.degradation
+    return None
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from .core.blind import BLIND_ROUNDS
     from .core.device import DeviceError, pick_device
@@ -533,6 +555,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     )
     kernels = load_kernels(args.kernels) if args.kernels else None
     methods = None
+    try:
+        preset = eval_preset(args, task.name)
+    except ValueError as exc:
+        error(str(exc))
+        return EXIT_FAILED
     if args.rounds is not None and not args.blind:
         error("--rounds is for the rows --blind adds")
         return EXIT_FAILED
@@ -558,11 +585,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
             )
             sys.stderr.flush()
 
+    folder = args.pairs or args.data
+    if not folder:
+        error("give --data (clean photos) or --pairs (degraded/clean pairs)")
+        return EXIT_FAILED
     try:
         result = evaluate(
             task,
             restorer,
-            args.data,
+            folder,
             steps,
             args.sigma,
             kernels,
@@ -572,6 +603,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
             args.sampler,
             progress,
             methods,
+            pairs=bool(args.pairs),
+            preset=preset,
+            quality=args.jpeg,
         )
     except (ValueError, FileNotFoundError) as exc:
         error(str(exc))
@@ -592,7 +626,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             sha256=card.sha256 if card else None,
             device=restorer.device.describe(),
             command=command_line(),
-            name=args.name or f"{Path(args.data).name}",
+            name=args.name or f"{Path(folder).name}",
         )
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
@@ -662,6 +696,22 @@ def cmd_degrade(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- parser
+def int_in(lo: int, hi: int | None, what: str):
+    """An argparse type: a whole number from ``lo`` to ``hi`` (no upper bound if None)."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if n < lo or (hi is not None and n > hi):
+            bound = f"from {lo} to {hi}" if hi is not None else f"at least {lo}"
+            raise argparse.ArgumentTypeError(f"{what} is {bound}, got {n}")
+        return n
+
+    return parse
+
+
 def _rounds(text: str) -> int:
     """``--rounds``: a count of deconvolution rounds, as a blind deblur run takes them."""
     from .core.blind import MAX_BLIND_ROUNDS
@@ -820,7 +870,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="score a task's model against the degraded input and a classic method")
     e.add_argument("--task", required=True, choices=list(TASKS))
-    e.add_argument("--data", required=True, help="folder of clean photos (or *_LR/*_HR pairs for sr)")
+    e.add_argument(
+        "--data",
+        help="folder of clean photos (or *_LR/*_HR pairs for sr); with --pairs, of degraded/clean pairs",
+    )
+    e.add_argument(
+        "--pairs",
+        metavar="DIR",
+        help="score real pairs instead of degrading clean photos: DIR/noisy (or DIR/degraded) and "
+        "DIR/clean, matched by file name; the classic row is non-local means at its best strength",
+    )
+    e.add_argument(
+        "--jpeg",
+        type=int_in(1, 100, "a JPEG quality"),
+        metavar="Q",
+        help="denoise: score JPEG-artefact removal, clean photos saved at quality Q (1-100), no noise",
+    )
+    e.add_argument(
+        "--degradation",
+        metavar="NAME",
+        help="a named evaluation degradation: sr 'practical' (slight blur, x4 bicubic, noise 3-8, "
+        "JPEG 40-75, fixed seeds)",
+    )
     e.add_argument("--steps", type=int)
     e.add_argument("--sampler", default="posterior", choices=SAMPLERS)
     e.add_argument("--sigma", type=float, help="noise sigma on the 0-255 scale (denoise 25, deblur 2.55)")
