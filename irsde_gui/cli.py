@@ -433,6 +433,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "t_focus": args.t_focus,
         "degradation": args.degradation,
         "val_pairs": str(Path(args.val_pairs).resolve()) if args.val_pairs else None,
+        "val_preset": args.val_degradation,
     }
     given = {k: v for k, v in given.items() if v is not None}
     cfg = TrainConfig(task=args.task, **{"data": [], **given})
@@ -462,10 +463,10 @@ def cmd_train(args: argparse.Namespace) -> int:
                 f"\n{args.task} validation at step {d['step']}: input {d['psnr_input']:.2f} dB"
                 f" -> {d['psnr']:.2f} dB, SSIM {d['ssim']:.3f}"
                 f" ({plural(d['steps'], 'step')}, {d['protocol']})"
-                + (
-                    f"; real pairs {d['pairs_psnr_input']:.2f} dB -> {d['pairs_psnr']:.2f} dB"
-                    if "pairs_psnr" in d
-                    else ""
+                + "".join(
+                    f"; {k[: -len('_psnr')].replace('_', ' ')} {d[k + '_input']:.2f} dB -> {d[k]:.2f} dB"
+                    for k in d
+                    if k.endswith("_psnr") and k + "_input" in d
                 )
                 + "\n"
             )
@@ -826,6 +827,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--val-pairs",
         metavar="DIR",
         help="also validate on real pairs: DIR/noisy (or DIR/degraded) and DIR/clean, matched by name",
+    )
+    t.add_argument(
+        "--val-degradation",
+        metavar="NAME",
+        help="also validate under this evaluation degradation (as irsde eval --degradation), e.g. sr "
+        "'practical'",
     )
     t.add_argument("--val-every", type=int)
     t.add_argument("--val-limit", type=int)

@@ -601,8 +601,8 @@ def test_validation_on_real_pairs_is_logged_beside_the_synthetic_set(photos, rea
     with open(tmp_path / "run" / "validation.csv") as f:
         row = next(csv.DictReader(f))
     # The input's score is measured on the pairs themselves (noise of 0.05: about 26 dB).
-    assert 24 < float(row["pairs_psnr_input"]) < 28
-    assert np.isfinite(float(row["pairs_psnr"]))
+    assert 24 < float(row["real_pairs_psnr_input"]) < 28
+    assert np.isfinite(float(row["real_pairs_psnr"]))
 
 
 def test_pairs_folder_without_clean_photos_is_named(tmp_path):
@@ -627,3 +627,13 @@ def test_a_start_with_fresh_optimizer_moments_warms_up_again(photos, tmp_path):
     t2 = Trainer(config(photos, iters=60, warmup=5), tmp_path / "b", resume=True, overrides=more)
     t2.run(max_steps=1)
     assert t2.lr_now == pytest.approx(lr_at(31, t2.cfg))  # its moments were saved: no warm-up
+
+
+def test_validation_under_a_named_degradation_is_logged_too(photos, tmp_path):
+    cfg = config(photos, "sr", iters=2, val_data=[str(photos)], val_preset="practical", val_every=2)
+    Trainer(cfg, tmp_path / "run").run()
+    with open(tmp_path / "run" / "validation.csv") as f:
+        row = next(csv.DictReader(f))
+    assert float(row["practical_psnr_input"]) < float(row["psnr_input"])  # noisier than clean bicubic
+    with pytest.raises(ValueError, match="no evaluation degradation 'practical' for denoise"):
+        config(photos, val_preset="practical").resolved()

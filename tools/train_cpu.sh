@@ -6,7 +6,8 @@
 #
 #   tools/train_cpu.sh [MINUTES_PER_TURN] [TASK...]
 #
-# IRSDE_TRAIN_ITERS sets where every task's cosine schedule ends (default 200k; deblur 100k).
+# IRSDE_TRAIN_ITERS sets where every task's cosine schedule ends (default 200k; deblur 100k);
+# IRSDE_TRAIN_ITERS_SR (and so on) one task's.
 set -u
 cd "$(dirname "$0")/.."
 minutes=${1:-20}
@@ -28,7 +29,8 @@ while true; do
   for task in $tasks; do
     # Haze, holes and large blur kernels need context: bigger patches, fewer of them.
     case "$task" in
-      dehaze|inpaint|deblur) patch=128; batch=8 ;;
+      # x4 from real photos needs the low-res patch to hold JPEG blocks and noise: 32 px at least.
+      dehaze|inpaint|deblur|sr) patch=128; batch=8 ;;
       *) patch=64; batch=16 ;;
     esac
     # Deblur is validated as it is judged: whole photos, the benchmark kernels (never trained on).
@@ -36,6 +38,8 @@ while true; do
     [ "$task" = deblur ] && extra="--val-crop 0 --val-steps 1 --val-kernels $kernels --val-every 1000"
     # Denoise is judged on real camera noise: score real noisy/clean pairs beside the Gaussian set.
     [ "$task" = denoise ] && [ -d "$pairs" ] && extra="--val-steps 1 --val-pairs $pairs"
+    # x4 is judged on clean bicubic photos and on practical ones (blur, noise, JPEG) alike.
+    [ "$task" = sr ] && extra="--val-steps 1 --val-degradation practical"
     # The cosine schedule's end (--iters). Deblur's ends early so that CPU sessions reach a low
     # learning rate: 110k, continued from step 66.8k for 4.3k steps against 200k, scored
     # +0.10 dB on its 8 validation photos (24 benchmark photos: +0.03 +/- 0.03 dB, at the best
@@ -46,6 +50,9 @@ while true; do
     # since it started on a GPU at batch 192, scales them by sqrt(16 / 192) here: 2.9e-4 at most.)
     iters=${IRSDE_TRAIN_ITERS:-200000}
     [ "$task" = deblur ] && iters=${IRSDE_TRAIN_ITERS:-100000}
+    # One task's end alone: IRSDE_TRAIN_ITERS_DENOISE=24000 and the like.
+    per_task="IRSDE_TRAIN_ITERS_$(echo "$task" | tr a-z A-Z)"
+    iters=${!per_task:-$iters}
     # A run in progress kept in the repository (training/) continues where it stopped.
     [ ! -f "runs/$task/checkpoint.pt" ] && [ -f "training/$task.pt" ] &&
       python -m irsde_gui.cli unpack "training/$task.pt" --out "runs/$task" >>"runs/$task.log" 2>&1

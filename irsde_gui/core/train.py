@@ -61,6 +61,7 @@ RESUME_OVERRIDABLE = (
     "val_steps",
     "val_kernels",
     "val_pairs",
+    "val_preset",
     "ckpt_every",
     "ckpt_minutes",
     "log_every",
@@ -95,6 +96,7 @@ class TrainConfig:
     val_steps: int | None = None
     val_kernels: str | None = None  # deblur: validate on these kernels (.npz), as `irsde eval --kernels`
     val_pairs: str | None = None  # a folder of real degraded/clean pairs, scored beside val_data
+    val_preset: str | None = None  # also score val_data under this evaluation degradation (evaluate.PRESETS)
     ckpt_every: int = 500
     ckpt_minutes: float = 5.0
     log_every: int = 50
@@ -133,6 +135,11 @@ class TrainConfig:
             raise ValueError(f"patch size for {task.name} must be a multiple of {task.scale}")
         if not self.data:
             raise ValueError("no training data folders given")
+        if self.val_preset:
+            from .evaluate import PRESETS
+
+            if self.val_preset not in PRESETS.get(task.name, ()):
+                raise ValueError(f"no evaluation degradation {self.val_preset!r} for {task.name}")
         if self.val_kernels and task.name != "deblur":
             raise ValueError("validation kernels are for deblur only")
         if not 0.0 <= self.t_focus <= 1.0:
@@ -711,13 +718,22 @@ class Trainer:
             "steps": steps,
             "protocol": self.val_protocol,
         }
+        if self.cfg.val_preset:
+            pin, pout = [], []
+            for i, clean in enumerate(self.val_images):
+                deg = degrade_for_eval(self.task.name, clean, seed=10_000 + i, preset=self.cfg.val_preset)
+                out = restore_array(self.task, restorer, deg.model_input, deg.mask, steps, seed=i)
+                pin.append(psnr(np.clip(deg.shown, 0, 1), clean))
+                pout.append(psnr(out, clean))
+            name = self.cfg.val_preset
+            row.update({f"{name}_psnr_input": float(np.mean(pin)), f"{name}_psnr": float(np.mean(pout))})
         if self.val_pairs:
             pin, pout = [], []
             for i, (deg, clean) in enumerate(self.val_pairs):
                 out = restore_array(self.task, restorer, deg, None, steps, seed=i)
                 pin.append(psnr(deg, clean))
                 pout.append(psnr(out, clean))
-            row.update(pairs_psnr_input=float(np.mean(pin)), pairs_psnr=float(np.mean(pout)))
+            row.update(real_pairs_psnr_input=float(np.mean(pin)), real_pairs_psnr=float(np.mean(pout)))
         return row
 
     def _append_csv(self, name: str, row: dict) -> None:
