@@ -524,6 +524,13 @@ def eval_preset(args: argparse.Namespace, task: str) -> str | None:
         if task != "denoise" or args.degradation:
             raise ValueError("--jpeg is for --task denoise (JPEG artefacts, no noise)")
         return "jpeg"
+    named = [(flag, value) for flag, value in (("--rain", args.rain), ("--masks", args.masks)) if value]
+    if named:
+        flag, value = named[0]
+        wanted = {"--rain": "derain", "--masks": "inpaint"}[flag]
+        if task != wanted or args.degradation or len(named) > 1:
+            raise ValueError(f"{flag} is for --task {wanted}")
+        return value
     if args.degradation:
         from .core.evaluate import PRESETS
 
@@ -892,6 +899,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=int_in(1, 100, "a JPEG quality"),
         metavar="Q",
         help="denoise: score JPEG-artefact removal, clean photos saved at quality Q (1-100), no noise",
+    )
+    e.add_argument(
+        "--rain",
+        choices=("heavy", "light"),
+        help="derain: 'heavy' (dense streaks at every depth and the veil they leave, fixed seeds) or "
+        "'light' (the default)",
+    )
+    e.add_argument(
+        "--masks",
+        choices=("objects", "strokes"),
+        help="inpaint: 'objects' (1-3 object-shaped blobs over 15-35 %% of the photo, fixed seeds) or "
+        "'strokes' (free-form strokes and boxes over 10-30 %%, the default)",
     )
     e.add_argument(
         "--degradation",

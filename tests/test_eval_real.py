@@ -89,3 +89,33 @@ def test_best_non_local_means_is_at_least_as_good_as_every_strength_it_tries():
     best = psnr(best_non_local_means(noisy, clean), clean)
     for h in (2.0, 8.0, 20.0):
         assert best >= psnr(non_local_means(noisy, h), clean) - 1e-6
+
+
+@pytest.mark.parametrize(
+    ("task", "flag", "value", "title"),
+    [
+        ("derain", "--rain", "heavy", "heavy rain"),
+        ("derain", "--rain", "light", "derain: 2 images"),
+        ("inpaint", "--masks", "objects", "object-sized holes"),
+        ("inpaint", "--masks", "strokes", "inpaint: 2 images"),
+    ],
+)
+def test_eval_runs_the_removal_and_rain_presets_on_two_tiny_photos(
+    tmp_path, tiny_weights, capsys, task, flag, value, title
+):
+    data = tmp_path / "clean"
+    data.mkdir()
+    for i in range(2):
+        save(smooth_image(48, 48, seed=i), data / f"c{i}.png")
+    args = ["eval", "--task", task, "--data", str(data), flag, value, "--steps", "1", "-q"]
+    assert main([*args, "--weights", str(tiny_weights / f"{task}.pt")]) == 0
+    table = capsys.readouterr().out
+    assert title in table
+    if task == "inpaint":
+        assert "Telea (OpenCV)" in table and "Navier-Stokes (OpenCV)" in table
+
+
+def test_eval_refuses_a_preset_of_another_task(tmp_path, tiny_weights, capsys):
+    args = ["eval", "--task", "denoise", "--data", str(tmp_path), "--rain", "heavy", "-q"]
+    assert main([*args, "--weights", str(tiny_weights / "denoise.pt")]) != 0
+    assert "--rain is for --task derain" in capsys.readouterr().err

@@ -27,12 +27,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import camera, practical
+from . import camera, holes, practical, rain
+from .holes import free_form_mask
 from .tasks import INPAINT_FILL
 
 Tensor = torch.Tensor
@@ -328,40 +328,6 @@ def sr(x0: Tensor, g: torch.Generator) -> Tensor:
 
 
 # ----------------------------------------------------------------- inpainting masks
-def free_form_mask(
-    rng: np.random.Generator, h: int, w: int, lo: float = 0.05, hi: float = 0.40
-) -> np.ndarray:
-    """Brush strokes and boxes covering a random fraction in ``[lo, hi]`` of the image (1 = hole)."""
-    target = rng.uniform(lo, hi)
-    m = np.zeros((h, w), np.uint8)
-    scale = max(h, w) / 256
-    for _ in range(200):
-        cover = m.mean()
-        if cover >= target:
-            break
-        if rng.random() < 0.25:
-            bh = int(rng.uniform(0.1, 0.4) * h)
-            bw = int(rng.uniform(0.1, 0.4) * w)
-            y, x = int(rng.integers(0, max(1, h - bh))), int(rng.integers(0, max(1, w - bw)))
-            m[y : y + bh, x : x + bw] = 1
-            continue
-        y, x = float(rng.integers(0, h)), float(rng.integers(0, w))
-        width = int(max(3, rng.uniform(8, 28) * scale))
-        angle = rng.uniform(0, 2 * np.pi)
-        for _ in range(int(rng.integers(2, 7))):
-            angle += rng.uniform(-1.2, 1.2)
-            length = rng.uniform(10, 60) * scale
-            ny = float(np.clip(y + length * np.sin(angle), 0, h - 1))
-            nx = float(np.clip(x + length * np.cos(angle), 0, w - 1))
-            cv2.line(m, (int(x), int(y)), (int(nx), int(ny)), 1, width)
-            cv2.circle(m, (int(nx), int(ny)), width // 2, 1, -1)
-            y, x = ny, nx
-    # Overshoot is trimmed away stroke-free: erode until under the upper bound.
-    while m.mean() > hi:
-        m = cv2.erode(m, np.ones((3, 3), np.uint8))
-    return m.astype(np.float32)
-
-
 class MaskBank:
     """Pre-drawn 256x256 training masks, served as random crops, flips and rotations.
 
@@ -505,6 +471,25 @@ def sr_practical_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
     return x0, upsample(lr)
 
 
+def derain_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
+    """Rain from drizzle to downpour at several depths, with its veil, splashes and JPEG
+    (:mod:`.rain`), for most of the batch; the lighter streaks of :func:`derain` for the rest."""
+    mu = derain(x0, g)
+    heavy = (torch.rand(x0.shape[0], generator=g) < 0.7).to(x0.device)
+    if heavy.any():
+        mu[heavy] = rain.rain(x0[heavy], g).to(mu.dtype)
+    return x0, mu
+
+
+def inpaint_removal(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
+    """Holes as people paint them to remove things (:func:`holes.removal_mask`: objects, wide
+    strokes, boxes, thin strokes; up to half the patch)."""
+    b, _, h, w = x0.shape
+    rng = _np_rng(g)
+    m = torch.from_numpy(np.stack([holes.removal_mask(rng, h, w) for _ in range(b)]))[:, None]
+    return x0, apply_mask(x0, m)
+
+
 def _same_clean(fn: Callable[[Tensor, torch.Generator], Tensor]):
     def pair(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
         return x0, fn(x0, g)
@@ -519,9 +504,9 @@ def _same_clean(fn: Callable[[Tensor, torch.Generator], Tensor]):
 TRAINING_MIXES: dict[str, dict[str, Callable[[Tensor, torch.Generator], tuple[Tensor, Tensor]]]] = {
     "denoise": {"camera": denoise_camera_mix, "gaussian": _same_clean(denoise)},
     "deblur": {"standard": _same_clean(deblur)},
-    "derain": {"standard": _same_clean(derain)},
+    "derain": {"rain": derain_mix, "light": _same_clean(derain)},
     "sr": {"practical": sr_practical_mix, "bicubic": _same_clean(sr)},
-    "inpaint": {"standard": _same_clean(inpaint)},
+    "inpaint": {"removal": inpaint_removal, "strokes": _same_clean(inpaint)},
     "dehaze": {"standard": _same_clean(dehaze_patches)},
 }
 

@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 import torch
 
-from . import camera, practical
+from . import camera, holes, practical, rain
 from . import degrade as D
 from .blind import psf2otf
 from .metrics import psnr, rgb_to_y, shifted_psnr, ssim
@@ -79,6 +79,11 @@ def _n(x: torch.Tensor) -> np.ndarray:
 PRESETS = {
     "denoise": ("jpeg",),  # "jpeg" with a quality: a clean photo saved as a poor JPEG, no noise
     "sr": ("practical",),  # blur, x4 bicubic, noise 3-8, JPEG 40-75 (practical.eval_lowres)
+    "derain": (
+        "heavy",
+        "light",
+    ),  # dense streaks at every depth plus their veil (rain.HEAVY); light: the default
+    "inpaint": ("objects", "strokes"),  # 1-3 object-shaped blobs over 15-35 %; strokes: the default
 }
 
 
@@ -115,7 +120,7 @@ def degrade_for_eval(
         y = _n(D.blur_with(x, kernel, sigma / 255.0, g))
         return Degraded(y, y, kernel=np.asarray(kernel, np.float32), sigma=sigma)
     if task == "derain":
-        y = _n(D.derain(x, g))
+        y = _n(rain.rain(x, g, rain.HEAVY)) if preset == "heavy" else _n(D.derain(x, g))
         return Degraded(y, y)
     if task == "sr":
         if preset == "practical":  # from the high-res photo, whatever low-res one came with it
@@ -128,7 +133,10 @@ def degrade_for_eval(
         return Degraded(lr, up)
     if task == "inpaint":
         rng = np.random.default_rng(seed)
-        m = D.free_form_mask(rng, clean.shape[0], clean.shape[1], 0.10, 0.30)
+        if preset == "objects":
+            m = holes.object_mask(rng, clean.shape[0], clean.shape[1], 0.15, 0.35, count=(1, 3))
+        else:
+            m = D.free_form_mask(rng, clean.shape[0], clean.shape[1], 0.10, 0.30)
         shown = _n(D.apply_mask(x, torch.from_numpy(m)[None, None]))
         return Degraded(shown, shown, mask=m)
     if task == "dehaze":
@@ -219,6 +227,12 @@ def best_non_local_means(img: np.ndarray, clean: np.ndarray) -> np.ndarray:
         if 0 <= j < len(NLM_STRENGTHS):
             at(round((NLM_STRENGTHS[best] + NLM_STRENGTHS[j]) / 2, 2))
     return max(scores.values(), key=lambda v: v[0])[1]
+
+
+def navier_stokes(deg: Degraded) -> np.ndarray:
+    assert deg.mask is not None
+    out = cv2.inpaint(_u8(deg.shown), (deg.mask > 0.5).astype(np.uint8), 5, cv2.INPAINT_NS)
+    return out.astype(np.float32) / 255.0
 
 
 def classic(task: str, deg: Degraded, clean: np.ndarray | None = None) -> np.ndarray:
@@ -399,7 +413,9 @@ def evaluate(
     ``methods`` adds rows: key -> (name shown in the table, restore function of a case).
     ``pairs``: ``folder`` holds real degraded/clean pairs (see :func:`load_cases`); ``preset``
     and ``quality`` pick a named degradation (:data:`PRESETS`)."""
-    methods = methods or {}
+    methods = dict(methods or {})
+    if task.name == "inpaint":  # the other classic fill, a second rival
+        methods.setdefault("navier_stokes", ("Navier-Stokes (OpenCV)", navier_stokes))
     cases = load_cases(task.name, folder, limit, crop, pairs=pairs)
     if not cases:
         raise ValueError(f"no images to evaluate in {folder}")
@@ -480,6 +496,10 @@ def describe_preset(task: str, preset: str | None, quality: int | None, sigma: f
         return f"JPEG quality {quality or 20}, no noise"
     if preset == "practical":
         return "practical x4 (blur, bicubic, noise 3-8, JPEG 40-75)"
+    if preset == "heavy":
+        return "heavy rain (dense streaks at every depth, veil)"
+    if preset == "objects":
+        return "object-sized holes (1-3 blobs, 15-35 %)"
     if task in DEFAULT_SIGMA:
         return f"noise sigma {sigma if sigma is not None else DEFAULT_SIGMA[task]:g}"
     return ""
