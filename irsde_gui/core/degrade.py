@@ -477,7 +477,7 @@ def derain_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
     mu = derain(x0, g)
     heavy = (torch.rand(x0.shape[0], generator=g) < 0.7).to(x0.device)
     if heavy.any():
-        mu[heavy] = rain.rain(x0[heavy], g).to(mu.dtype)
+        mu[heavy] = rain.rain(x0[heavy], g, photo_size=(320, 1024)).to(mu.dtype)
     return x0, mu
 
 

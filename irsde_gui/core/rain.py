@@ -29,7 +29,7 @@ Tensor = torch.Tensor
 class RainRange:
     """What a rainy photo may hold; every value is drawn per photo within its range."""
 
-    density: tuple[float, float] = (200.0, 12000.0)  # streaks per megapixel, all layers together
+    density: tuple[float, float] = (800.0, 14000.0)  # streaks per megapixel, all layers together
     layers: tuple[int, int] = (1, 4)  # depths
     veil: tuple[float, float] = (0.0, 0.55)  # 1 - t: how much of the scene the veil hides
     p_veil: float = 0.6
@@ -50,12 +50,19 @@ def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
 
 
 def streak_layer(
-    rng: np.random.Generator, h: int, w: int, count: int, near: float, angle: float
+    rng: np.random.Generator,
+    h: int,
+    w: int,
+    count: int,
+    near: float,
+    angle: float,
+    scale: float | None = None,
 ) -> np.ndarray:
     """One depth's streaks (float32 HxW in [0, 1]); ``near`` 0 (far: short, thin, faint, sharp)
-    to 1 (near: long, wide, bright, out of focus), lengths relative to the photo's size."""
+    to 1 (near: long, wide, bright, out of focus). Sizes are as on a 512 px photo times
+    ``scale`` (default: this image's size / 512; a training patch passes its photo's)."""
     canvas = np.zeros((h, w), np.float32)
-    scale = max(h, w) / 512  # lengths as on a 512 px photo
+    scale = scale if scale is not None else max(h, w) / 512
     length_mean = (6 + 74 * near**1.5) * scale
     thickness = 1 if near < 0.6 else 2 if near < 0.9 else 3
     brightness = 0.35 + 0.6 * near
@@ -79,7 +86,9 @@ def streak_layer(
     return np.clip(canvas, 0, 1)
 
 
-def streaks(rng: np.random.Generator, h: int, w: int, rr: RainRange) -> np.ndarray:
+def streaks(
+    rng: np.random.Generator, h: int, w: int, rr: RainRange, scale: float | None = None
+) -> np.ndarray:
     """Every layer of one photo's rain, combined as light adds (screen blend)."""
     total = math.exp(_u(rng, math.log(rr.density[0]), math.log(rr.density[1]))) * h * w / 1e6
     layers = int(rng.integers(rr.layers[0], rr.layers[1] + 1))
@@ -90,15 +99,15 @@ def streaks(rng: np.random.Generator, h: int, w: int, rr: RainRange) -> np.ndarr
         near = (i + rng.uniform(0, 1)) / layers
         # Far layers hold many small drops, near ones few big ones.
         count = round(total * share * (1.6 - near))
-        layer = streak_layer(rng, h, w, count, near, angle + rng.normal(0, 0.08))
+        layer = streak_layer(rng, h, w, count, near, angle + rng.normal(0, 0.08), scale)
         s = 1 - (1 - s) * (1 - layer)
     return s
 
 
-def splashes(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+def splashes(rng: np.random.Generator, h: int, w: int, scale: float | None = None) -> np.ndarray:
     """Small bright bursts where drops hit, mostly in the lower half of the frame."""
     canvas = np.zeros((h, w), np.float32)
-    scale = max(h, w) / 512
+    scale = scale if scale is not None else max(h, w) / 512
     for _ in range(int(rng.integers(5, 40) * h * w / 512**2) + 1):
         y = int(h * (0.4 + 0.6 * rng.random() ** 0.5))
         x = int(rng.integers(0, w))
@@ -107,15 +116,22 @@ def splashes(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     return cv2.GaussianBlur(canvas, (3, 3), 0.8)
 
 
-def rain(x0: Tensor, g: torch.Generator, rr: RainRange = MIXED) -> Tensor:
-    """Each photo of ``x0`` (B x 3 x H x W, sRGB in [0, 1]) in the rain ``rr`` describes."""
+def rain(
+    x0: Tensor, g: torch.Generator, rr: RainRange = MIXED, photo_size: tuple[float, float] | None = None
+) -> Tensor:
+    """Each photo of ``x0`` (B x 3 x H x W, sRGB in [0, 1]) in the rain ``rr`` describes.
+
+    Training patches are windows of larger photos: ``photo_size`` (lo, hi) draws the size of the
+    photo each one is cut from, so that its streaks are as long as on that photo, not shrunk to
+    the patch. By default each image is a whole photo."""
     b, _, h, w = x0.shape
     rng = np.random.default_rng(int(torch.randint(0, 2**62, (1,), generator=g)))
     out = []
     for img in x0.detach().float().cpu().numpy():
-        s = streaks(rng, h, w, rr)
+        scale = _u(rng, *photo_size) / 512 if photo_size else None
+        s = streaks(rng, h, w, rr, scale)
         if rng.random() < rr.p_splash:
-            s = 1 - (1 - s) * (1 - splashes(rng, h, w))
+            s = 1 - (1 - s) * (1 - splashes(rng, h, w, scale))
         tint = 1 + rng.uniform(-0.04, 0.04, 3).astype(np.float32)  # streaks take the sky's colour
         wet = img * _u(rng, *rr.exposure)
         o = 1 - (1 - wet) * (1 - s[None] * tint[:, None, None])
