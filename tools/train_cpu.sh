@@ -67,8 +67,10 @@ sys.exit(torch.load('runs/$task/checkpoint.pt', map_location='cpu', weights_only
     fi
     # Each turn runs a snapshot of the code: editing the source while it trains must not break
     # a lazy import (validation) halfway through a turn.
-    rm -rf runs/.code && mkdir -p runs/.code && cp -r irsde_gui runs/.code/
-    (cd runs/.code && $launch train --task "$task" --data "$data"/* --val "$val" \
+    # One snapshot per task, so that two loops (one per core) never delete each other's.
+    code="runs/.code-$task"
+    rm -rf "$code" && mkdir -p "$code" && cp -r irsde_gui "$code/"
+    (cd "$code" && $launch train --task "$task" --data "$data"/* --val "$val" \
       --val-limit 8 --val-every 2000 --out "$root/runs/$task" --iters "$iters" --batch "$batch" \
       --patch "$patch" --threads "$threads" --minutes "$minutes" $extra $resume) >>"runs/$task.log" 2>&1
   done
