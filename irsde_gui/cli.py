@@ -17,6 +17,8 @@ from pathlib import Path
 
 from . import __version__
 from .core.runs import (
+    OutputPlan,
+    OutputRefused,
     RunReport,
     collect_inputs,
     find_mask,
@@ -166,6 +168,11 @@ def restore_files(args: argparse.Namespace) -> int:
     if several and out.exists() and not out.is_dir():
         error(f"{out}: with several inputs or a folder, the output must be a folder")
         return EXIT_USAGE
+    planned, refused = plan_results(args, files, out, several or out.is_dir())
+    for r in refused:
+        error(r)
+    if not planned:
+        return EXIT_FAILED
     try:
         device = pick_device(args.device)
         # A known kernel is deconvolved with the denoise model as the prior (no estimate).
@@ -195,15 +202,10 @@ def restore_files(args: argparse.Namespace) -> int:
     settings = JobSettings(
         steps=args.steps, sampler=args.sampler, seed=args.seed, tile=args.tile, tile_overlap=args.tile_overlap
     )
-    failures = len(problems)
+    failures = len(problems) + len(refused)
     done = 0
-    for path in files:
-        target = out / path.name if (several or out.is_dir()) else out
-        if target.suffix.lower() not in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"):
-            target = target.with_suffix(".png")
+    for path, target in planned:
         try:
-            if not args.overwrite and target.exists() and target.resolve() == path.resolve():
-                raise ImageWriteError(f"{target}: refusing to overwrite the input photo (use --overwrite)")
             photo = read_photo(path)
             mask, alpha = mask_for_photo(task, photo, find_mask(args.mask, path) if task.uses_mask else None)
             bar = ProgressBar(path.name, 0, enabled=not args.quiet, unit=unit)
@@ -243,7 +245,7 @@ def restore_files(args: argparse.Namespace) -> int:
             )
             if traj is not None:
                 export_trajectory(
-                    trajectory_target(args.trajectory, path, several), traj, kind=args.trajectory_of
+                    trajectory_target(args.trajectory, target, several), traj, kind=args.trajectory_of
                 )
             write_analysis(args, task, restorer, photo, mask, settings, job, target)
             if args.save_blur:
@@ -269,13 +271,44 @@ def restore_files(args: argparse.Namespace) -> int:
             done += 1
         except (ImageReadError, ImageWriteError, MaskError, FileNotFoundError, ValueError) as exc:
             failures += 1
-            error(str(exc))
+            error(about(path, target, exc))
         except KeyboardInterrupt:
             error("interrupted; finished outputs are kept, the current one was not written")
             return 130
     if several and not args.quiet:
         print(f"irsde: {done} restored, {failures} failed", file=sys.stderr)
     return EXIT_OK if failures == 0 else EXIT_FAILED
+
+
+def plan_results(
+    args, files: list[Path], out: Path, into_folder: bool
+) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """Every photo's result file, named before the first is written: none over an input photo
+    (unless ``--overwrite``, and then only its own), none over another result or its maps and
+    report (``NAME-2.png``). Returns ``(photo, result)`` pairs and a line per refused photo."""
+
+    def companions(target: Path) -> list[Path]:
+        maps = (("changes", args.changes), ("uncertainty", args.uncertainty), ("blur", args.save_blur))
+        extra = [companion(target, kind) for kind, wanted in maps if wanted]
+        return [*extra, report_path_for(target)] if args.report else extra
+
+    plan = OutputPlan(files, overwrite=args.overwrite, companions=companions)
+    planned, refused = [], []
+    for path in files:
+        target = out / path.name if into_folder else out
+        if target.suffix.lower() not in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"):
+            target = target.with_suffix(".png")
+        try:
+            planned.append((path, plan.claim(path, target)))
+        except OutputRefused as exc:
+            refused.append(str(exc))
+    return planned, refused
+
+
+def about(photo: Path, target: Path, exc: Exception) -> str:
+    """The one line for a photo that failed, naming it (a model's or a mask's message may not)."""
+    text = str(exc)
+    return text if text.startswith((f"{photo}:", f"{target}:")) else f"{photo}: {text}"
 
 
 def companion(target: Path, kind: str) -> Path:

@@ -8,7 +8,10 @@
   kept in every format that holds them (PNG, JPEG, TIFF and WebP; BMP holds
   neither), at 8 and 16 bits.
 - Damaged, empty, truncated or non-image files raise :class:`ImageReadError`
-  with one line naming the file.
+  with one line naming the file, and so do pixels that are not finite numbers
+  (NaN or infinity in a float TIFF): their result would be black.
+- Only regular files are read: a named pipe, a device or a socket named like a
+  photo is refused before it is opened (opening a pipe waits for a writer).
 - Writes are atomic: a temporary file in the same folder, then a rename, so a
   crash or a cancel never leaves half a file under the real name.
 """
@@ -16,10 +19,12 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import itertools
 import os
 import secrets
+import stat
 import struct
 import warnings
 import zlib
@@ -150,6 +155,14 @@ def decode_photo(data: bytes, name: str | Path = "<memory>") -> Photo:
     if arr is None:
         arr = _pillow_pixels(im)
     arr = apply_orientation(arr, orientation)
+    if arr.dtype.kind == "f":
+        bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+        if bad:
+            raise _fail(
+                name,
+                f"{bad} pixel{' is' if bad == 1 else 's are'} not a finite number (NaN or infinite); "
+                "the photo cannot be restored",
+            )
 
     alpha = None
     if arr.ndim == 2:
@@ -216,18 +229,61 @@ def _pillow_pixels(im: Image.Image) -> np.ndarray:
     return np.asarray(im.convert("RGB"))
 
 
+_NOT_REGULAR = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def not_a_file(path: str | os.PathLike, what: str = "an image file") -> str | None:
+    """Why ``path`` cannot be read as ``what`` without opening it (a missing file, a folder, a
+    symbolic link loop, a named pipe or a device), or None for a regular file."""
+    p = Path(path)
+    try:
+        mode = os.stat(p).st_mode
+    except FileNotFoundError:
+        return (
+            "is a broken symbolic link (what it points to is missing)" if p.is_symlink() else "no such file"
+        )
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a symbolic link loop (it leads back to itself)"
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return f"is a folder, not {what}"
+    kind = next((name for test, name in _NOT_REGULAR if test(mode)), "not a file")
+    return f"is {kind}, not a regular file; refused without reading it"
+
+
+def read_file_bytes(path: str | os.PathLike, what: str = "an image file") -> bytes:
+    """The bytes of a regular file; anything else is refused before it is opened, with one line
+    naming the file (:class:`ImageReadError`). The file is opened without waiting (a pipe put in
+    its place between the check and the open is still refused, not waited on)."""
+    p = Path(path)
+    why = not_a_file(p, what)
+    if why is not None:
+        raise _fail(p, why)
+    try:
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise _fail(p, f"cannot be read ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise _fail(p, "is not a regular file; refused without reading it")
+        try:
+            return f.read()
+        except OSError as exc:
+            raise _fail(p, f"cannot be read ({exc.strerror or exc})") from None
+
+
 def read_photo(path: str | os.PathLike) -> Photo:
     """Read a photo file; any problem raises :class:`ImageReadError` naming the file."""
     p = Path(path)
-    if not p.exists():
-        raise _fail(p, "no such file")
-    if p.is_dir():
-        raise _fail(p, "is a folder, not an image file")
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise _fail(p, f"cannot be read ({exc.strerror or exc})") from None
-    return decode_photo(data, p)
+    return decode_photo(read_file_bytes(p), p)
 
 
 MAX_KERNEL_SIDE = 401  # px; a 121 px trail at 4000 px is a long shake, a bigger array is not a kernel
@@ -242,17 +298,22 @@ def read_kernel(path: str | os.PathLike) -> np.ndarray:
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix in (".npy", ".txt", ".csv"):
-        if not p.is_file():
-            raise _fail(p, "no such file" if not p.exists() else "is a folder, not a kernel file")
+        data = read_file_bytes(p, "a kernel file")
         try:
             if suffix == ".npy":
-                k = np.load(p, allow_pickle=False)
+                k = np.load(io.BytesIO(data), allow_pickle=False)
             else:
                 with warnings.catch_warnings():  # an empty file: our message, not NumPy's warning
                     warnings.simplefilter("ignore", UserWarning)
-                    k = np.loadtxt(p, delimiter="," if suffix == ".csv" else None, ndmin=2)
-        except (OSError, ValueError) as exc:
-            why = "it is not a NumPy array file" if suffix == ".npy" else str(exc).rstrip(".")
+                    text = io.StringIO(data.decode("utf-8"))
+                    k = np.loadtxt(text, delimiter="," if suffix == ".csv" else None, ndmin=2)
+        except (OSError, ValueError, EOFError) as exc:
+            if suffix == ".npy":
+                why = "it is not a NumPy array file"
+            elif isinstance(exc, UnicodeDecodeError):
+                why = "it is not text"
+            else:
+                why = str(exc).rstrip(".")
             raise _fail(p, f"cannot be read as a blur kernel ({why})") from None
         if k.size == 0:
             raise _fail(p, "holds no numbers: a blur kernel is a grid of non-negative weights")

@@ -68,8 +68,14 @@ class JobSettings:
     tile_overlap: int = 32
 
 
+class NonFiniteResult(ValueError):
+    """A run gave NaN or infinite pixels (a broken model): there is no result to write or show."""
+
+
 class _Job:
     """What both jobs share: :meth:`run` drives :meth:`steps_iter` to the end."""
+
+    restorer: Restorer
 
     result: np.ndarray | None
     method = "sde"  # how the photo is restored: "sde" (the task's network) or "blind"
@@ -86,6 +92,19 @@ class _Job:
             pass
         assert self.result is not None
         return self.result
+
+    def checked(self, image: np.ndarray) -> np.ndarray:
+        """``image`` if all of it is finite, else :class:`NonFiniteResult` naming the model (NaN
+        would be written as black and look like a result)."""
+        bad = int(image.size - np.count_nonzero(np.isfinite(image)))
+        if bad:
+            weights = self.restorer.weights
+            model = weights.path.name if weights is not None else "the model"
+            raise NonFiniteResult(
+                f"{model} gave a result that is not finite ({bad} values are NaN or infinite); "
+                "the model is broken, nothing was kept"
+            )
+        return image
 
 
 class RestoreJob(_Job):
@@ -153,7 +172,7 @@ class RestoreJob(_Job):
             for last in gen:
                 yield last
             if last is not None:
-                self.result = self.finish(last.x_t)
+                self.result = self.checked(self.finish(last.x_t))
         finally:
             gen.close()
             del mu
@@ -312,7 +331,7 @@ class BlindDeblurJob(_Job):
             for i, (x, z) in enumerate(rounds):
                 now = time.perf_counter()
                 if i + 1 == self.steps:
-                    self.result = self.finish(z)
+                    self.result = self.checked(self.finish(z))
                 yield StepRecord(
                     i + 1,
                     self.steps,

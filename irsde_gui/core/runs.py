@@ -7,10 +7,14 @@ import what they need when called.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
+import os
 import platform
 import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,6 +50,79 @@ def collect_inputs(items: list[str]) -> tuple[list[Path], list[str], bool]:
     return files, problems, folder
 
 
+class OutputRefused(OSError):
+    """A result would replace an input photo; the message names the file."""
+
+
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of an existing file, the same through any link or spelling; None if absent."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+def name_key(path: Path) -> str:
+    """A path as a file system may take it: absolute, links resolved, case folded (macOS and
+    Windows ignore case, so ``Photo.png`` and ``photo.png`` count as one name)."""
+    p = Path(os.path.abspath(path))
+    with contextlib.suppress(OSError, RuntimeError):  # a link loop: the spelling given is all there is
+        p = p.resolve()
+    return os.path.normcase(str(p)).casefold()
+
+
+class OutputPlan:
+    """Names the results of a batch before the first is written, so that none lands on an input
+    photo or on another result (or its run report).
+
+    Every result is claimed with :meth:`claim`: its wished-for name, or ``NAME-2.ext``,
+    ``NAME-3.ext``… when that name (or one of its ``companions``, such as ``NAME.json``) is
+    taken by an input or by an earlier claim. A result whose name is its own input is refused
+    (:class:`OutputRefused`) unless ``overwrite`` allows replacing it."""
+
+    def __init__(
+        self,
+        inputs: Iterable[Path] = (),
+        overwrite: bool = False,
+        companions: Callable[[Path], Iterable[Path]] | None = None,
+    ):
+        self.overwrite = overwrite
+        self.companions = companions or (lambda target: ())
+        self._inputs: set[tuple[int, int]] = set()
+        self._claimed: set[str] = set()
+        for p in inputs:
+            self.add_input(p)
+
+    def add_input(self, path: Path) -> None:
+        ident = file_identity(path)
+        if ident is not None:
+            self._inputs.add(ident)
+
+    def _taken(self, paths: list[Path], own: tuple[int, int] | None) -> bool:
+        for p in paths:
+            if name_key(p) in self._claimed:
+                return True
+            ident = file_identity(p)
+            if ident is not None and ident in self._inputs and not (self.overwrite and ident == own):
+                return True
+        return False
+
+    def claim(self, source: Path, target: Path) -> Path:
+        """The name ``source``'s result is written under (reserved from now on)."""
+        own = file_identity(source)
+        if own is not None and file_identity(target) == own and not self.overwrite:
+            raise OutputRefused(f"{target}: refusing to overwrite the input photo (use --overwrite)")
+        candidate = target
+        for n in itertools.count(2):
+            paths = [candidate, *self.companions(candidate)]
+            if not self._taken(paths, own):
+                break
+            candidate = target.with_name(f"{target.stem}-{n}{target.suffix}")
+        self._claimed.update(name_key(p) for p in paths)
+        return candidate
+
+
 def find_mask(mask_arg: str | None, photo_path: Path) -> Path | None:
     """The mask for ``photo_path``: ``mask_arg`` itself, or the file named like the photo in that folder."""
     if mask_arg is None:
@@ -68,20 +145,38 @@ def mask_for_photo(
     """The mask a task needs for ``photo`` and the alpha channel to write with the result.
 
     Inpainting takes the mask from ``mask_path`` or else from the photo's
-    transparent pixels; when the transparency was the mask, the result is
-    written opaque (alpha ``None``). Other tasks need no mask and keep the alpha.
+    transparent pixels; the pixels it fills are written opaque, the others keep
+    their alpha (:func:`filled_alpha`). Other tasks need no mask and keep the alpha.
     """
     if not task.uses_mask:
         return None, photo.alpha
     if mask_path is not None:
         from .imageio import read_photo
 
-        return read_photo(mask_path).rgb.max(axis=2), photo.alpha
-    if photo.alpha is not None:
+        mask = read_photo(mask_path).rgb.max(axis=2)
+    elif photo.alpha is not None:
         from .tasks import mask_from_alpha
 
-        return mask_from_alpha(photo.alpha), None
-    return None, photo.alpha
+        mask = mask_from_alpha(photo.alpha)
+    else:
+        return None, None
+    return mask, filled_alpha(photo.alpha, mask)
+
+
+def filled_alpha(alpha: np.ndarray | None, mask: np.ndarray | None) -> np.ndarray | None:
+    """The alpha to write with an inpainted result: the photo's own (a copy), opaque wherever
+    ``mask`` (HxW, > 0.5 = filled) filled a pixel; None for a photo without alpha. A hole that
+    stayed transparent would look unchanged."""
+    if alpha is None or mask is None:
+        return alpha
+    import numpy as np  # deferred: importing this module stays cheap
+
+    from .tasks import normalise_mask
+
+    out = alpha.copy()
+    full = 1.0 if out.dtype.kind == "f" else np.iinfo(out.dtype).max
+    out[normalise_mask(mask, out.shape[:2]) > 0.5] = full
+    return out
 
 
 def plural(n: int, word: str) -> str:

@@ -132,7 +132,10 @@ def read_card(weights_path: Path) -> ModelCard:
         raise WeightsError(f"model card {cp} cannot be read: {exc}") from exc
     if not isinstance(data, dict):
         raise WeightsError(f"model card {cp} is not a JSON object")
-    return ModelCard.from_dict(data)
+    try:
+        return ModelCard.from_dict(data)
+    except WeightsError as exc:
+        raise WeightsError(f"{cp}: {exc}") from None
 
 
 def load_weights(
@@ -168,6 +171,12 @@ def load_weights(
         raise WeightsError(f"{path} cannot be read as a weights file: {exc}") from exc
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(f"{path} does not hold a state dict of tensors")
+    broken = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if broken:
+        raise WeightsError(
+            f"{path}: tensors with values that are not finite (NaN or infinite): {len(broken)}, "
+            f"the first {broken[0]}; the weights are broken"
+        )
     try:
         net = build_model(card.network)
     except ValueError as exc:
