@@ -63,3 +63,30 @@ def test_shipped_architecture_fits_budget():
     """Each task's network stays under 20 MB as float16 (the weight-file budget)."""
     for task in TASKS.values():
         assert count_parameters(build_model(task.network)) * 2 < 20 * 2**20
+
+
+def test_spectral_blocks_start_silent_and_see_the_whole_image():
+    import torch
+
+    from irsde_gui.core.nets import build_model
+
+    base = {"name": "cnafnet", "width": 8, "enc_blocks": [1, 1], "mid_blocks": 1, "dec_blocks": [1, 1]}
+    torch.manual_seed(0)
+    small = build_model(base)
+    grown = build_model({**base, "global_blocks": 1})
+    missing, unexpected = grown.load_state_dict(small.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith("global_blocks.") for k in missing)
+    for p in small.ending.parameters():
+        torch.nn.init.normal_(p, std=0.1)
+    grown.ending.load_state_dict(small.ending.state_dict())
+    x, mu, t = torch.rand(1, 3, 32, 48), torch.rand(1, 3, 32, 48), torch.tensor([10])
+    with torch.no_grad():
+        assert torch.allclose(grown(x, mu, t), small(x, mu, t))  # zero-initialised: the same output
+        for blk in grown.global_blocks:
+            blk.gamma.fill_(1.0)
+        # One pixel changed in a corner reaches the opposite corner through the Fourier transform.
+        x2 = x.clone()
+        x2[..., 0, 0] += 1.0
+        d = (grown(x2, mu, t) - grown(x, mu, t)).abs()[..., -4:, -4:].sum()
+        d_small = (small(x2, mu, t) - small(x, mu, t)).abs()[..., -4:, -4:].sum()
+    assert float(d) > 10 * float(d_small) + 1e-6

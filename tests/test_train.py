@@ -637,3 +637,24 @@ def test_validation_under_a_named_degradation_is_logged_too(photos, tmp_path):
     assert float(row["practical_psnr_input"]) < float(row["psnr_input"])  # noisier than clean bicubic
     with pytest.raises(ValueError, match="no evaluation degradation 'practical' for denoise"):
         config(photos, val_preset="practical").resolved()
+
+
+def test_a_network_grown_with_global_blocks_starts_from_the_tasks_own_model(photos, tmp_path):
+    """A new architecture that only adds zero-initialised modules (global context for inpainting)
+    starts a new run from the trained model: same output at step 0, the new modules learn."""
+    Trainer(config(photos, "inpaint", iters=4), tmp_path / "run").run()
+    shipped = tmp_path / "w" / "inpaint.pt"
+    assert main(["export", str(tmp_path / "run"), "--out", str(shipped)]) == 0
+    grown = {**TINY_NET, "global_blocks": 1}
+    t = Trainer(config(photos, "inpaint", iters=8, network=grown), tmp_path / "grown", init_from=shipped)
+    init = t.cfg.init
+    assert init["task"] == "inpaint" and init["step"] == 4 and init["grown"] == {"global_blocks": 1}
+    assert all(torch.equal(blk.gamma, torch.zeros_like(blk.gamma)) for blk in t.net.global_blocks)
+    t.run()
+    # Any other change is not a grown network: the model itself is refused, as for the same one.
+    with pytest.raises(ValueError, match="inpaint model itself"):
+        Trainer(
+            config(photos, "inpaint", iters=8, network={**grown, "width": TINY_NET["width"] * 2}),
+            tmp_path / "x",
+            init_from=shipped,
+        )

@@ -352,23 +352,53 @@ def init_weights(
 
     loaded = load_weights(None, path)  # verified against its model card
     tr = loaded.card.training
-    if task is not None and loaded.card.task == task and "config" in tr and "step" in tr:
+    grown = _grown_network(loaded.card.network, network)
+    if grown is None and task is not None and loaded.card.task == task and "config" in tr and "step" in tr:
         name = Path(path).name
         raise ValueError(
             f"{name} is the {task} model itself ({tr['step']} steps trained): continue its run with "
             f"'irsde unpack {path} --out RUN' and '--resume', which keeps the steps and compute it holds"
         )
-    if loaded.card.network != network:
+    if loaded.card.network != network and grown is None:
         raise ValueError(
             f"{Path(path).name} holds a different network ({loaded.card.network}) than this run's ({network})"
         )
-    net.load_state_dict(loaded.net.state_dict())
+    missing, unexpected = net.load_state_dict(loaded.net.state_dict(), strict=grown is None)
+    if unexpected or any(not k.startswith(grown or ()) for k in missing):
+        raise ValueError(f"{Path(path).name} does not fit this run's network: {[*missing, *unexpected][:3]}")
     return {
         "weights": Path(path).name,
         "task": loaded.card.task,
         "sha256": loaded.card.sha256,
         "step": int(loaded.card.training.get("step", 0)),
+        # What the network gained over the weights it starts from (a new architecture).
+        **(
+            {
+                "grown": {
+                    k: network[k]
+                    for k in GROWABLE
+                    if k in network and network[k] != loaded.card.network.get(k)
+                }
+            }
+            if grown
+            else {}
+        ),
     }
+
+
+# Options that add zero-initialised modules to a network (their weights' prefix): a trained model
+# loads into the larger network and computes the same output until the new modules learn.
+GROWABLE = {"global_blocks": "global_blocks."}
+
+
+def _grown_network(old: dict, new: dict) -> tuple[str, ...] | None:
+    """The prefixes of the modules ``new`` adds to ``old`` if it only grows it (see GROWABLE)."""
+    changed = {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
+    if not changed or not changed <= GROWABLE.keys():
+        return None
+    if any(new.get(k, 0) < old.get(k, 0) for k in changed):
+        return None
+    return tuple(GROWABLE[k] for k in changed)
 
 
 # ------------------------------------------------------------------ validation

@@ -80,12 +80,47 @@ class CondNAFBlock(nn.Module):
         return x + y * self.gamma
 
 
+class SpectralBlock(nn.Module):
+    """Global context for large holes: a 1x1 convolution on the features' Fourier transform mixes
+    every position with every other in one step (the Fourier unit of fast Fourier convolutions,
+    Chi et al. 2020, which LaMa uses to inpaint). Its output enters through a zero-initialised
+    scale, so adding it to a trained network leaves that network's output unchanged at first."""
+
+    def __init__(self, c: int, emb_dim: int):
+        super().__init__()
+        inner = c // 2
+        self.film = nn.Linear(emb_dim, 2 * c)
+        self.norm = LayerNorm2d(c)
+        self.reduce = nn.Conv2d(c, inner, 1)
+        # On the real and imaginary parts side by side: 2 * inner channels in and out.
+        self.spectral = nn.Sequential(
+            nn.Conv2d(2 * inner, 2 * inner, 1), nn.GELU(), nn.Conv2d(2 * inner, 2 * inner, 1)
+        )
+        self.expand = nn.Conv2d(inner, c, 1)
+        self.gamma = nn.Parameter(torch.zeros(1, c, 1, 1))
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        s, b = self.film(emb)[:, :, None, None].chunk(2, dim=1)
+        y = self.reduce(self.norm(x) * (1 + s) + b)
+        h, w = y.shape[-2:]
+        # FFTs want float32 (bf16 has no FFT on the CPU, and too few bits for one).
+        with torch.autocast(device_type=y.device.type, enabled=False):
+            f = torch.fft.rfft2(y.float(), norm="ortho")
+            f = self.spectral(torch.cat([f.real, f.imag], dim=1))
+            re, im = f.chunk(2, dim=1)
+            g = torch.fft.irfft2(torch.complex(re, im), s=(h, w), norm="ortho")
+        y = y + g.to(y.dtype)
+        return x + self.expand(y) * self.gamma
+
+
 class ConditionalNAFNet(nn.Module):
     """U-Net of conditional NAF blocks; see the module docstring.
 
     ``width`` is the channel count at full resolution, doubled at each of the
     ``len(enc_blocks)`` downsamplings. Any input size works: the input is
     reflect-padded to a multiple of ``2 ** len(enc_blocks)`` and cropped back.
+    ``global_blocks`` :class:`SpectralBlock` s follow the middle blocks: the whole photo in
+    view at once, for inpainting large holes.
     """
 
     def __init__(
@@ -97,6 +132,7 @@ class ConditionalNAFNet(nn.Module):
         in_channels: int = 3,
         emb_dim: int | None = None,
         predict: str = "x0",
+        global_blocks: int = 0,
     ):
         super().__init__()
         if predict not in ("x0", "noise"):
@@ -123,6 +159,7 @@ class ConditionalNAFNet(nn.Module):
             self.downs.append(nn.Conv2d(c, 2 * c, 2, stride=2))
             c *= 2
         self.middle = nn.ModuleList(CondNAFBlock(c, emb_dim) for _ in range(mid_blocks))
+        self.global_blocks = nn.ModuleList(SpectralBlock(c, emb_dim) for _ in range(global_blocks))
         for n in dec_blocks:
             self.ups.append(nn.Sequential(nn.Conv2d(c, 2 * c, 1, bias=False), nn.PixelShuffle(2)))
             c //= 2
@@ -152,6 +189,8 @@ class ConditionalNAFNet(nn.Module):
             skips.append(x)
             x = down(x)
         for blk in self.middle:
+            x = blk(x, emb)
+        for blk in self.global_blocks:
             x = blk(x, emb)
         for up, blocks, skip in zip(self.ups, self.decoders, reversed(skips)):
             x = up(x) + skip
