@@ -119,3 +119,49 @@ def test_painting_over_a_x4_result_marks_the_photo_pixels_below(qtbot, tmp_path)
     m = win.mask_editor.to_array()
     assert m.shape == (30, 40) and m[15, 20] == 255 and m[15, 30] == 0
     assert win.mask_editor.radius == pytest.approx(8.0)
+
+
+def test_grow_mask_in_the_window_dilates_by_the_set_amount_and_undo_brings_it_back(qtbot, tmp_path):
+    win = make_window(qtbot, tmp_path, engine=False)
+    win.set_photo(Photo(smooth_image(80, 80)), "test")
+    editor, tools = win.mask_editor, win.panel.mask_tools
+    win.view.tool = editor
+    editor.set_brush(10)
+    paint(win.view, [(40, 40)])
+    painted = editor.to_array()
+    tools.grow_spin.setValue(7)
+    qtbot.mouseClick(tools.grow_button, Qt.MouseButton.LeftButton)
+    grown = editor.to_array()
+    # Every pixel within 7 px of the painted area is now painted, and none much farther.
+    import cv2
+
+    dist = cv2.distanceTransform((painted == 0).astype(np.uint8), cv2.DIST_L2, 5)
+    assert (grown[dist <= 6.5] == 255).all()
+    assert (grown[dist > 8] == 0).all()
+    assert (grown > 127).sum() > (painted > 127).sum()
+    assert editor.undo()
+    assert np.array_equal(editor.to_array(), painted)
+
+
+def test_runs_fill_a_margin_beyond_the_painted_area_by_default(qtbot, tmp_path):
+    from irsde_gui.core.tasks import grow_mask
+    from irsde_gui.ui.mask_editor import DEFAULT_GROW
+
+    win = make_window(qtbot, tmp_path, engine=False)
+    win.set_photo(Photo(smooth_image(64, 64)), "test")
+    editor, tools = win.mask_editor, win.panel.mask_tools
+    editor.paint_stroke([(20, 20), (40, 30)])
+    assert tools.grow_check.isChecked() and editor.grow_on and editor.grow_px == DEFAULT_GROW
+    painted = editor.to_array()
+    assert np.array_equal(editor.run_mask(), grow_mask(painted, DEFAULT_GROW))
+    assert np.array_equal(editor.to_array(), painted), "growing for a run leaves the painted mask alone"
+    assert "+ 6 px" in tools.coverage_label.text()
+    tools.grow_check.setChecked(False)
+    assert np.array_equal(editor.run_mask(), painted)
+    tools.grow_check.setChecked(True)
+    tools.grow_spin.setValue(3)
+    assert np.array_equal(editor.run_mask(), grow_mask(painted, 3))
+    overlay = editor.overlay()
+    ys, xs = np.nonzero((grow_mask(painted, 3) > 0) & (painted == 0))
+    assert len(ys) and overlay.pixelColor(int(xs[0]), int(ys[0])).alpha() > 0  # the margin shows
+    assert overlay.pixelColor(63, 63).alpha() == 0

@@ -117,6 +117,25 @@ def normalise_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return (m > 0.5).astype(np.float32)
 
 
+MAX_GROW = 64  # px; beyond this a grown mask is a different mask, not a margin
+
+
+def grow_mask(mask: np.ndarray, px: int) -> np.ndarray:
+    """``mask`` (HxW, any dtype; non-zero = fill) widened by ``px`` pixels all round (a disc):
+    people paint an object tightly, and its shadow or halo would give it away."""
+    import cv2  # deferred: OpenCV loads slowly and the task list is imported at start-up
+
+    m = np.asarray(mask)
+    if px <= 0 or not m.any():
+        return m.copy()
+    if px > MAX_GROW:
+        raise MaskError(f"a mask grows by at most {MAX_GROW} px, not {px}")
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * px + 1, 2 * px + 1))
+    grown = cv2.dilate((m > (m.max() / 2)).astype(np.uint8), disc)
+    full = 1.0 if m.dtype.kind == "f" else m.max()
+    return (grown * full).astype(m.dtype)
+
+
 def mask_from_alpha(alpha: np.ndarray) -> np.ndarray:
     """Transparent pixels (alpha below half) are the ones to fill."""
     a = alpha.astype(np.float32)

@@ -4,7 +4,8 @@
 image, 255 = fill, which Qt paints and tints without a trip through NumPy)
 and is the canvas *tool* of :class:`~irsde_gui.ui.compare_view.CompareView`:
 left button paints, right button erases, ``[``/``]`` change the brush, and
-strokes can be undone. :class:`MaskToolBar` is its row of controls.
+strokes can be undone. A run fills a few pixels beyond the painted area ("grow",
+on by default), shown as an orange margin. :class:`MaskToolBar` is its row of controls.
 """
 
 from __future__ import annotations
@@ -14,19 +15,24 @@ from PySide6.QtCore import QObject, QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QHBoxLayout,
     QLabel,
     QSlider,
+    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from ..core.tasks import MAX_GROW, grow_mask
 from .theme import icon
 
 MIN_BRUSH, MAX_BRUSH = 2, 400
 UNDO_DEPTH = 20
 OVERLAY_COLOUR = QColor(255, 64, 96, 120)
+GROWN_COLOUR = QColor(255, 160, 64, 90)  # the margin the fill adds around what was painted
+DEFAULT_GROW = 6  # px: enough for a shadow's edge or a halo, small beside any object
 
 
 class MaskEditor(QObject):
@@ -45,6 +51,10 @@ class MaskEditor(QObject):
         self._stroke_erase = False
         self._last: QPointF | None = None
         self._undo: list[QImage] = []
+        # The fill reaches ``grow_px`` beyond the painted area (shown as a margin) when on.
+        self.grow_on = True
+        self.grow_px = DEFAULT_GROW
+        self._grown: np.ndarray | None = None  # cached until the next edit
 
     # -- the mask
     def reset(self, size: QSize) -> None:
@@ -92,8 +102,32 @@ class MaskEditor(QObject):
         return self._mask.isNull() or not self.to_array().any()
 
     def coverage(self) -> float:
-        a = self.to_array()
+        """The share of the photo that a run fills (the grown mask when growing is on)."""
+        a = self.run_mask()
         return float((a > 127).mean()) if a.size else 0.0
+
+    # -- growing: the painted area plus a margin
+    def set_grow(self, on: bool, px: int | None = None) -> None:
+        """Whether runs fill ``px`` beyond the painted area (the mask itself is unchanged)."""
+        self.grow_on = bool(on)
+        if px is not None:
+            self.grow_px = max(0, min(MAX_GROW, int(px)))
+        self._edited()
+
+    def run_mask(self) -> np.ndarray:
+        """The mask a run fills (uint8 HxW, 255 = fill): the painted one, grown if that is on."""
+        if not (self.grow_on and self.grow_px):
+            return self.to_array()
+        if self._grown is None:
+            self._grown = grow_mask(self.to_array(), self.grow_px)
+        return self._grown.copy()
+
+    def grow_now(self) -> bool:
+        """Widen the painted mask itself by ``grow_px`` (undoable); False if there is nothing to grow."""
+        if self.is_empty() or not self.grow_px:
+            return False
+        self.set_array(grow_mask(self.to_array(), self.grow_px))
+        return True
 
     def clear(self) -> None:
         if self.is_empty():
@@ -119,6 +153,7 @@ class MaskEditor(QObject):
 
     def _edited(self) -> None:
         self._overlay = None
+        self._grown = None
         self.changed.emit()
 
     # -- the brush
@@ -188,18 +223,31 @@ class MaskEditor(QObject):
         self._edited()
 
     def overlay(self) -> QImage | None:
-        """The mask as a translucent colour layer (cached until the next edit)."""
+        """The mask as a translucent colour layer, its grown margin in a second colour (cached
+        until the next edit)."""
         if self._mask.isNull():
             return None
         if self._overlay is None:
-            ov = QImage(self._mask.size(), QImage.Format.Format_ARGB32_Premultiplied)
-            ov.fill(OVERLAY_COLOUR)
-            p = QPainter(ov)
-            p.setCompositionMode(QPainter.CompositionMode.CompositionMode_DestinationIn)
-            p.drawImage(0, 0, self._mask)
-            p.end()
+            ov = self._tinted(self._mask, OVERLAY_COLOUR)
+            if self.grow_on and self.grow_px and not self.is_empty():
+                grown = np.ascontiguousarray(self.run_mask())
+                h, w = grown.shape
+                margin = self._tinted(QImage(grown.data, w, h, w, QImage.Format.Format_Alpha8), GROWN_COLOUR)
+                p = QPainter(margin)
+                p.drawImage(0, 0, ov)  # the painted area over its margin
+                p.end()
+                ov = margin
             self._overlay = ov
         return self._overlay
+
+    def _tinted(self, alpha: QImage, colour: QColor) -> QImage:
+        ov = QImage(alpha.size(), QImage.Format.Format_ARGB32_Premultiplied)
+        ov.fill(colour)
+        p = QPainter(ov)
+        p.setCompositionMode(QPainter.CompositionMode.CompositionMode_DestinationIn)
+        p.drawImage(0, 0, alpha)
+        p.end()
+        return ov
 
 
 class MaskToolBar(QWidget):
@@ -256,6 +304,28 @@ class MaskToolBar(QWidget):
         size_row.addWidget(self.size_slider, 1)
         size_row.addWidget(self.size_label)
         outer.addLayout(size_row)
+
+        grow_row = QHBoxLayout()
+        self.grow_check = QCheckBox("Grow by")
+        self.grow_check.setChecked(editor.grow_on)
+        self.grow_check.setToolTip(
+            "Fill a little beyond what you paint: people paint an object tightly, and its shadow or "
+            "halo would give it away. The margin shows in orange."
+        )
+        self.grow_spin = QSpinBox()
+        self.grow_spin.setRange(1, MAX_GROW)
+        self.grow_spin.setSuffix(" px")
+        self.grow_spin.setValue(max(1, editor.grow_px))
+        self.grow_spin.setToolTip("How far beyond the painted area the fill reaches")
+        self.grow_button = self._tool("mdi6.arrow-expand-all", "Grow the painted mask now (undo with Ctrl+Z)")
+        self.grow_button.clicked.connect(editor.grow_now)
+        self.grow_check.toggled.connect(lambda on: editor.set_grow(on, self.grow_spin.value()))
+        self.grow_spin.valueChanged.connect(lambda v: editor.set_grow(self.grow_check.isChecked(), v))
+        grow_row.addWidget(self.grow_check)
+        grow_row.addWidget(self.grow_spin)
+        grow_row.addWidget(self.grow_button)
+        grow_row.addStretch(1)
+        outer.addLayout(grow_row)
         self.coverage_label = QLabel("")
         self.coverage_label.setProperty("hint", True)
         outer.addWidget(self.coverage_label)
@@ -280,6 +350,10 @@ class MaskToolBar(QWidget):
 
     def _mask_changed(self) -> None:
         cov = self.editor.coverage()
+        grown = self.editor.grow_on and self.editor.grow_px
         self.coverage_label.setText(
-            "Nothing painted yet." if cov == 0 else f"{cov * 100:.1f} % of the photo will be filled."
+            "Nothing painted yet."
+            if cov == 0
+            else f"{cov * 100:.1f} % of the photo will be filled"
+            + (f" (painted area + {self.editor.grow_px} px)." if grown else ".")
         )
