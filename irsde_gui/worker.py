@@ -28,6 +28,7 @@ import math
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -215,6 +216,64 @@ class EngineLoader(QObject):
             self.done.emit()
 
 
+# ------------------------------------------------------------------ reading files
+class FileReader(QObject):
+    """Reads one file with ``read(path)`` on a thread of its own (:class:`FileRead`): a photo
+    on a slow network drive must never freeze the window. Emits ``succeeded(value)`` or
+    ``failed(message)``, then ``done``."""
+
+    succeeded = Signal(object)
+    failed = Signal(str)
+    done = Signal()
+
+    def __init__(self, read: Callable[[Path], Any], path: Path):
+        super().__init__()
+        self.read = read
+        self.path = path
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            self.succeeded.emit(self.read(self.path))
+        except (OSError, ValueError) as exc:  # ImageReadError and the like: one line naming the file
+            self.failed.emit(str(exc))
+        except Exception as exc:
+            log.exception("reading %s failed", self.path)
+            self.failed.emit(f"{self.path}: cannot be read ({type(exc).__name__}: {exc})")
+        finally:
+            self.done.emit()
+
+
+class FileRead(QObject):
+    """One file read on its own thread, seen from the GUI thread: ``succeeded(value)`` or
+    ``failed(message)``, then ``stopped()`` once the thread has ended (all on the GUI thread)."""
+
+    succeeded = Signal(object)
+    failed = Signal(str)
+    stopped = Signal()
+
+    def __init__(self, read: Callable[[Path], Any], path: Path, parent: QObject | None = None):
+        super().__init__(parent)
+        self.path = path
+        self.thread = QThread()
+        self.thread.setObjectName(f"read-{path.name}")
+        self.reader = FileReader(read, path)
+        self.reader.moveToThread(self.thread)
+        self.thread.started.connect(self.reader.run)
+        self.reader.succeeded.connect(self.succeeded)
+        self.reader.failed.connect(self.failed)
+        # Direct: quit from the reader's own thread, so wait() on the GUI thread cannot deadlock.
+        self.reader.done.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
+        self.thread.finished.connect(self.stopped)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def wait(self, msecs: int = 30_000) -> bool:
+        """Block until the thread has ended (True) or ``msecs`` passed (False)."""
+        return self.thread.wait(msecs)
+
+
 # ------------------------------------------------------------------ restoring
 @dataclass
 class RunRequest:
@@ -262,6 +321,7 @@ class RunOutcome:
     stopped: bool = False
     output: Path | None = None  # batch: where it was written
     kernel: np.ndarray | None = None  # blind deblurring: the blur estimated from the photo
+    mask: np.ndarray | None = None  # inpainting: the pixels filled (their alpha is saved opaque)
 
 
 @dataclass
@@ -342,14 +402,14 @@ class RestoreWorker(QObject):
         rgb, mask, alpha = req.rgb, req.mask, None
         if req.source is not None:
             from .core.imageio import read_photo
-            from .core.runs import mask_for_photo
+            from .core.runs import filled_alpha, mask_for_photo
 
             photo = read_photo(req.source)
             rgb = photo.rgb
             if mask is None:
                 mask, alpha = mask_for_photo(task, photo)
             else:
-                alpha = photo.alpha
+                alpha = filled_alpha(photo.alpha, mask)
         if rgb is None:
             raise ValueError("nothing to restore: no photo was given")
         try:
@@ -436,14 +496,16 @@ class RestoreWorker(QObject):
             gen.close()
         elapsed = time.perf_counter() - self._began
         stopped = job.result is None
-        if stopped:
-            image = job.finish(state.last.x0_hat) if state.last is not None else None
+        if stopped:  # the estimate offered instead of a result: never NaN shown as a photo
+            image = job.checked(job.finish(state.last.x0_hat)) if state.last is not None else None
         else:
             image = job.result
         report = RunReport.from_job(
             job, restorer, state.seconds, elapsed, input_path=req.source, stopped_early=stopped
         )
-        return RunOutcome(image, report, len(state.seconds), job.steps, stopped=stopped, kernel=job.kernel)
+        return RunOutcome(
+            image, report, len(state.seconds), job.steps, stopped=stopped, kernel=job.kernel, mask=mask
+        )
 
     def _write(self, photo, alpha, outcome: RunOutcome, req: RunRequest) -> None:
         from .core.imageio import write_photo

@@ -80,3 +80,10 @@ def restore_and_wait(qtbot, win, timeout: int = 30_000):
         win.restore()
         assert win.run is not None, win.message_bar.text
     return blocker.args[0]
+
+
+def open_photo(qtbot, win, path, timeout: int = 10_000) -> bool:
+    """Open a photo (read on a worker thread) and wait until it is shown (True) or refused (False)."""
+    with qtbot.waitSignal(win.photo_opened, timeout=timeout) as blocker:
+        win.open_path(path)
+    return blocker.args[0]

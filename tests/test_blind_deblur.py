@@ -974,11 +974,11 @@ def test_the_window_saves_the_blur_it_found_and_deblurs_the_next_photo_with_it(q
     """The "Save blur…" button beside the blur found writes it where "Known blur from a file…"
     reads it back: the next photo of the same shake deblurs with it, without an estimate."""
     pytest.importorskip("pytestqt")
-    from gui_support import make_window, restore_and_wait, write_png
+    from gui_support import make_window, open_photo, restore_and_wait, write_png
 
     first = write_png(tmp_path / "shot 1.png", smooth_image(40, 56, seed=5))
     win = make_window(qtbot, tmp_path)
-    win.open_paths([first])
+    assert open_photo(qtbot, win, first)
     panel = win.panel
     assert panel.select_task("deblur")
     assert win.save_blur() is None and "There is no blur to save yet" in win.message_bar.text
@@ -995,7 +995,7 @@ def test_the_window_saves_the_blur_it_found_and_deblurs_the_next_photo_with_it(q
     )
     # the next shot: told the saved blur, no estimate
     second = write_png(tmp_path / "shot 2.png", smooth_image(40, 56, seed=6))
-    win.open_paths([second])
+    assert open_photo(qtbot, win, second)
     assert not panel._form.isRowVisible(panel._blur_row) and panel.shown_blur is None
     win.dialogs.answers["open_kernel"] = str(tmp_path / "shake.png")
     panel.blur_source.activated.emit(panel.blur_source.findData("load"))

@@ -23,10 +23,12 @@ def test_file_open_events_wait_for_the_window_then_open_the_photo(qtbot, tmp_pat
         photo = write_png(tmp_path / "from-finder.png", smooth_image(30, 44))
         QApplication.sendEvent(app, QFileOpenEvent(str(photo)))
         assert win.photo is None and filt.pending == [photo], "held until the window is ready"
-        filt.set_ready()
+        with qtbot.waitSignal(win.photo_opened):  # read off the GUI thread
+            filt.set_ready()
         assert win.photo is not None and win.photo.width == 44
         second = write_png(tmp_path / "second.png", smooth_image(20, 24))
-        QApplication.sendEvent(app, QFileOpenEvent(str(second)))
+        with qtbot.waitSignal(win.photo_opened):
+            QApplication.sendEvent(app, QFileOpenEvent(str(second)))
         assert win.photo.width == 24 and filt.pending == []
     finally:
         app.removeEventFilter(filt)

@@ -26,7 +26,14 @@ def drag_event(cls, md: QMimeData):
         return cls(QPoint(200, 200), *args)
 
 
-def drop(win, paths):
+def drop(win, paths, qtbot=None, opened: bool | None = None):
+    """Drop ``paths`` on the window; with ``qtbot``, wait until the photo dropped is read (off
+    the GUI thread) and shown, or refused, as ``opened`` says."""
+    if qtbot is not None:
+        with qtbot.waitSignal(win.photo_opened, timeout=10_000) as blocker:
+            drop(win, paths)
+        assert blocker.args == [opened]
+        return
     md = QMimeData()
     md.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     enter = drag_event(QDragEnterEvent, md)
@@ -39,7 +46,7 @@ def drop(win, paths):
 def test_drop_of_a_photo_loads_it(qtbot, tmp_path):
     win = make_window(qtbot, tmp_path, engine=False)
     src = write_png(tmp_path / "cat.png", smooth_image(40, 56))
-    drop(win, [src])
+    drop(win, [src], qtbot, opened=True)
     assert win.photo is not None and win.photo.rgb.shape == (40, 56, 3)
     expected = (smooth_image(40, 56) * 255 + 0.5).astype(np.uint8) / 255.0
     assert np.abs(win.photo.rgb - expected).max() < 1e-6
@@ -51,11 +58,11 @@ def test_drop_of_a_photo_loads_it(qtbot, tmp_path):
 
 def test_drop_of_a_non_image_shows_an_error_and_keeps_the_photo(qtbot, tmp_path):
     win = make_window(qtbot, tmp_path, engine=False)
-    drop(win, [write_png(tmp_path / "cat.png", smooth_image(40, 56))])
+    drop(win, [write_png(tmp_path / "cat.png", smooth_image(40, 56))], qtbot, opened=True)
     before = win.photo
     notes = tmp_path / "notes.txt"
     notes.write_text("this is not a photo\n")
-    drop(win, [notes])
+    drop(win, [notes], qtbot, opened=False)
     assert win.photo is before, "the previous photo must stay"
     assert not win.message_bar.isHidden() and win.message_bar.kind == "error"
     assert "notes.txt" in win.message_bar.text and "not an image" in win.message_bar.text
@@ -68,7 +75,7 @@ def test_drop_of_a_folder_queues_its_photos(qtbot, tmp_path):
     folder.mkdir()
     for i in range(3):
         write_png(folder / f"p{i}.png", smooth_image(24, 24, seed=i))
-    drop(win, [folder])
+    drop(win, [folder], qtbot, opened=True)
     assert [i.source.name for i in win.batch.items] == ["p0.png", "p1.png", "p2.png"]
     assert not win.batch_dock.isHidden()
     assert win.photo is not None, "with no photo open, the first queued one is shown"

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 from conftest import smooth_image
-from gui_support import make_window, restore_and_wait, write_png
+from gui_support import make_window, open_photo, restore_and_wait, write_png
 from PIL import Image
 
 pytest.importorskip("pytestqt")
@@ -23,7 +23,7 @@ def digest(path) -> str:
 def restored(qtbot, tmp_path, installed_tiny_weights):
     src = write_png(tmp_path / "photo.png", smooth_image(40, 56))
     win = make_window(qtbot, tmp_path)
-    assert win.open_path(src)
+    assert open_photo(qtbot, win, src)
     win.panel.select_task("denoise")
     win.panel.set_steps(4)
     restore_and_wait(qtbot, win)
@@ -73,7 +73,7 @@ def test_sixteen_bit_input_saves_sixteen_bit_tiff(qtbot, tmp_path, installed_tin
     src = tmp_path / "deep.png"
     cv2.imwrite(str(src), cv2.cvtColor(rgb16, cv2.COLOR_RGB2BGR))
     win = make_window(qtbot, tmp_path)
-    assert win.open_path(src) and win.photo.bit_depth == 16
+    assert open_photo(qtbot, win, src) and win.photo.bit_depth == 16
     win.panel.set_steps(2)
     restore_and_wait(qtbot, win)
     win.dialogs.answers["save_image"] = str(tmp_path / "deep-clean.tif")
@@ -99,7 +99,7 @@ def test_export_writes_a_gif_with_one_frame_per_stored_step(restored, tmp_path):
 def test_stop_offers_to_keep_the_clean_estimate(qtbot, tmp_path, installed_tiny_weights):
     win = make_window(qtbot, tmp_path)
     src = write_png(tmp_path / "photo.png", smooth_image(40, 56))
-    win.open_path(src)
+    open_photo(qtbot, win, src)
     win.panel.set_steps(100)
     stopped_at: list[int] = []
 
@@ -143,7 +143,7 @@ def test_batch_queue_restores_every_file_into_the_output_folder(qtbot, tmp_path,
 
 def test_closing_the_window_during_a_run_cancels_and_waits(qtbot, tmp_path, installed_tiny_weights):
     win = make_window(qtbot, tmp_path)
-    win.open_path(write_png(tmp_path / "photo.png", smooth_image(40, 56)))
+    open_photo(qtbot, win, write_png(tmp_path / "photo.png", smooth_image(40, 56)))
     win.panel.set_steps(100)
     win.restore()
     run = win.run
@@ -155,12 +155,12 @@ def test_closing_the_window_during_a_run_cancels_and_waits(qtbot, tmp_path, inst
 
 def test_opening_another_photo_during_a_run_stops_it(qtbot, tmp_path, installed_tiny_weights):
     win = make_window(qtbot, tmp_path)
-    win.open_path(write_png(tmp_path / "first.png", smooth_image(40, 56)))
+    open_photo(qtbot, win, write_png(tmp_path / "first.png", smooth_image(40, 56)))
     win.panel.set_steps(100)
     with qtbot.waitSignal(win.run_finished, timeout=30_000):
         win.restore()
         qtbot.waitUntil(lambda: len(win.trajectory) >= 1, timeout=20_000)
-        win.open_path(write_png(tmp_path / "second.png", smooth_image(24, 32, seed=2)))
+        open_photo(qtbot, win, write_png(tmp_path / "second.png", smooth_image(24, 32, seed=2)))
     assert win.photo.rgb.shape == (24, 32, 3)
     assert win.result is None and len(win.trajectory) == 0 and win.message_bar.isHidden()
     assert win.run is None and win.restore_action.isEnabled()

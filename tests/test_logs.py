@@ -9,7 +9,7 @@ import sys
 import threading
 
 import pytest
-from gui_support import make_window, write_png
+from gui_support import make_window, open_photo, write_png
 
 pytest.importorskip("pytestqt")
 
@@ -92,7 +92,7 @@ def test_an_error_in_a_slot_is_logged_shown_and_survived(qtbot, reporter, log_to
     from conftest import smooth_image
 
     photo = write_png(tmp_path / "after.png", smooth_image(24, 32))
-    assert win.open_path(photo)
+    assert open_photo(qtbot, win, photo)
     assert win.photo is not None and win.photo.width == 32
 
     # A second error while the dialog is open goes into the same dialog.

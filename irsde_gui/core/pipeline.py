@@ -50,8 +50,9 @@ def to_numpy(x: torch.Tensor) -> np.ndarray:
 
 
 def to_uint8(x: torch.Tensor, max_side: int | None = None) -> np.ndarray:
-    """A display frame: HxWx3 uint8, optionally shrunk so its longer side is ``max_side``."""
-    img = to_numpy(x.clamp(0, 1))
+    """A display frame: HxWx3 uint8, optionally shrunk so its longer side is ``max_side`` (NaN
+    shows black: a broken model's steps, whose result :meth:`_Job.checked` refuses)."""
+    img = to_numpy(x.nan_to_num(0.0).clamp(0, 1))
     h, w = img.shape[:2]
     if max_side and max(h, w) > max_side:
         s = max_side / max(h, w)

@@ -108,14 +108,18 @@ class OutputPlan:
                 return True
         return False
 
-    def claim(self, source: Path, target: Path) -> Path:
-        """The name ``source``'s result is written under (reserved from now on)."""
+    def claim(
+        self, source: Path, target: Path, companions: Callable[[Path], Iterable[Path]] | None = None
+    ) -> Path:
+        """The name ``source``'s result is written under (reserved from now on, with its
+        ``companions``: the plan's unless given)."""
         own = file_identity(source)
         if own is not None and file_identity(target) == own and not self.overwrite:
             raise OutputRefused(f"{target}: refusing to overwrite the input photo (use --overwrite)")
+        beside = companions or self.companions
         candidate = target
         for n in itertools.count(2):
-            paths = [candidate, *self.companions(candidate)]
+            paths = [candidate, *beside(candidate)]
             if not self._taken(paths, own):
                 break
             candidate = target.with_name(f"{target.stem}-{n}{target.suffix}")

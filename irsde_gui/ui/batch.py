@@ -3,7 +3,8 @@
 Each file is read, restored and written by the worker thread (the same
 :class:`~irsde_gui.worker.RestoreRun` as a single photo, with ``source`` and
 ``output`` set), with the settings of the side panel at the time the file
-starts. A file is never written over its input.
+starts. A result is never written over an input of the queue, nor over another result
+(:class:`~irsde_gui.core.runs.OutputPlan`: ``photo.png``, ``photo-2.png``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.imageio import WRITE_EXTENSIONS
-from ..core.runs import format_duration
+from ..core.runs import OutputPlan, OutputRefused, format_duration, report_path_for
 from ..worker import RestorerCache, RestoreRun, RunRequest
 from .theme import icon
 
@@ -89,6 +90,7 @@ class BatchPanel(QWidget):
         self._cancelled = False
         self._started = 0.0
         self._blocked = False  # a single photo is being restored
+        self._plan = OutputPlan()  # the names this start of the queue has given its results
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 8, 8, 8)
@@ -164,6 +166,7 @@ class BatchPanel(QWidget):
                 continue
             item = BatchItem(Path(p))
             self.items.append(item)
+            self._plan.add_input(item.source)
             self._add_row(item)
             added += 1
         self._sync()
@@ -223,6 +226,7 @@ class BatchPanel(QWidget):
                 i.status, i.message = "queued", "Waiting"
                 self._paint_row(i)
         self._cancelled = False
+        self._plan = OutputPlan(i.source for i in self.items)
         self.running_changed.emit(True)
         self._next()
 
@@ -244,7 +248,14 @@ class BatchPanel(QWidget):
             self._set(item, "failed", request)
             self._next()
             return
-        request.output = batch_output_path(item.source, self.output_folder, request.task)
+        target = batch_output_path(item.source, self.output_folder, request.task)
+        report = (lambda t: [report_path_for(t)]) if request.write_report else (lambda t: [])
+        try:
+            request.output = self._plan.claim(item.source, target, companions=report)
+        except OutputRefused as exc:
+            self._set(item, "failed", str(exc))
+            self._next()
+            return
         self._current = item
         self._set(item, "running", "Starting…")
         self._started = time.perf_counter()

@@ -46,11 +46,12 @@ from ..core.imageio import (
     read_kernel,
     read_photo,
 )
-from ..core.runs import collect_inputs, format_duration, plural, report_path_for
+from ..core.runs import collect_inputs, filled_alpha, format_duration, plural, report_path_for
 from ..core.trajectory import Trajectory
 from ..worker import (
     EngineInfo,
     EngineLoader,
+    FileRead,
     RestorerCache,
     RestoreRun,
     RunFailure,
@@ -103,7 +104,7 @@ def settings_text(report) -> str:
     return f"{report.sampler}, {plural(report.steps_done, 'step')}, seed {report.seed}"
 
 
-def why(exc: Exception, path: object) -> str:
+def why(exc: Exception | str, path: object) -> str:
     """The reason part of a core error message (which starts with the file name)."""
     text = str(exc)
     prefix = f"{path}: "
@@ -113,6 +114,7 @@ def why(exc: Exception, path: object) -> str:
 class MainWindow(QMainWindow):
     engine_ready = Signal(object)
     photo_changed = Signal()
+    photo_opened = Signal(bool)  # after open_path: True once the photo is shown, False if refused
     run_finished = Signal(object)  # RunOutcome, RunFailure or None after any run has ended
 
     def __init__(
@@ -141,7 +143,9 @@ class MainWindow(QMainWindow):
         self.trajectory = Trajectory()
         self.run: RestoreRun | None = None
         self.cache = RestorerCache()
-        self.mask_is_alpha = False
+        self.photo_reader = read_photo  # reads a photo file, on a thread of its own (tests slow it)
+        self._reads: list[FileRead] = []  # photos being read (their threads run)
+        self._newest_read: FileRead | None = None  # the photo opened last: it wins
         self.last_saved: Path | None = None
         self._restore_when_ready = False
         self._engine_thread: QThread | None = None
@@ -181,7 +185,6 @@ class MainWindow(QMainWindow):
         self.view.tool = None
         self.view.hovered.connect(self._hovered)
         self.view.zoom_changed.connect(self._zoom_changed)
-        self.view.stroke_finished.connect(self._mask_edited)
         lay.addWidget(self.view, 1)
         self.scrubber = TrajectoryBar()
         self.scrubber.frame_chosen.connect(self._show_frame)
@@ -644,21 +647,44 @@ class MainWindow(QMainWindow):
             "Choose the output folder and press Start to restore them with the current settings.",
         )
 
-    def open_path(self, path: str | Path, quiet: bool = False) -> bool:
-        """Open one photo. On failure the current photo stays and a message says why."""
+    def open_path(self, path: str | Path, quiet: bool = False) -> None:
+        """Open one photo. It is read on a thread of its own, so that a slow drive (or a pipe
+        named like a photo) never freezes the window; the current photo stays until the new one
+        is shown, or, on failure, a message says why. :attr:`photo_opened` tells which."""
         path = Path(path)
-        try:
-            photo = read_photo(path)
-        except ImageReadError as exc:
-            self.show_message("error", f"Could not open “{path.name}”: {why(exc, path).rstrip('.')}.")
-            return False
+        read = FileRead(self.photo_reader, path, parent=self)
+        read.succeeded.connect(lambda photo: self._photo_read(read, photo, quiet))
+        read.failed.connect(lambda message: self._photo_refused(read, message))
+        read.stopped.connect(lambda: self._read_stopped(read))
+        self._reads.append(read)
+        self._newest_read = read
+        self.statusBar().showMessage(f"Opening {path.name}…")
+        read.start()
+
+    def _photo_read(self, read: FileRead, photo: Photo, quiet: bool) -> None:
+        if read is not self._newest_read:
+            return  # a photo opened since replaces this one
+        path = read.path
+        self.statusBar().clearMessage()
         self.set_photo(photo, path.name)
         self.settings.add_recent(path)
         self.settings.last_folder = str(path.parent)
         self.setWindowFilePath(str(path))
         if not quiet:
             self.message_bar.dismiss()
-        return True
+        self.photo_opened.emit(True)
+
+    def _photo_refused(self, read: FileRead, message: str) -> None:
+        if read is not self._newest_read:
+            return
+        self.statusBar().clearMessage()
+        path = read.path
+        self.show_message("error", f"Could not open “{path.name}”: {why(message, path).rstrip('.')}.")
+        self.photo_opened.emit(False)
+
+    def _read_stopped(self, read: FileRead) -> None:
+        self._reads.remove(read)
+        read.deleteLater()
 
     def paste(self) -> None:
         md = QApplication.clipboard().mimeData()
@@ -715,7 +741,6 @@ class MainWindow(QMainWindow):
         self.mask_editor.set_canvas_scale(1.0)
         self.view.before_label = "Before"
         self.mask_editor.reset(QSize(photo.width, photo.height))
-        self.mask_is_alpha = False
         self._init_mask_from_alpha()
         alpha = " + alpha" if photo.alpha is not None else ""
         depth = f"{photo.bit_depth}-bit {'grey' if photo.grey else 'RGB'}{alpha}"
@@ -736,7 +761,6 @@ class MainWindow(QMainWindow):
         m = mask_from_alpha(self.photo.alpha)
         if m.any():
             self.mask_editor.set_array(m)
-            self.mask_is_alpha = True
 
     def load_mask(self) -> None:
         if self.photo is None:
@@ -750,7 +774,6 @@ class MainWindow(QMainWindow):
         except (ImageReadError, ValueError) as exc:
             self.show_message("error", f"Could not use that mask: {why(exc, f)}")
             return
-        self.mask_is_alpha = False
 
     def load_kernel(self) -> None:
         """Take a known blur kernel from a file for blind deblurring (instead of estimating it)."""
@@ -1296,7 +1319,8 @@ class MainWindow(QMainWindow):
             if q is None:
                 return None
             quality = self.settings.jpeg_quality = q
-        alpha = None if self.mask_is_alpha and task == "inpaint" else self.photo.alpha
+        # Inpainting: the pixels the run filled are opaque, whatever their alpha was.
+        alpha = filled_alpha(self.photo.alpha, self.outcome.mask if self.outcome else None)
         from ..core.imageio import write_photo
 
         try:
@@ -1432,9 +1456,6 @@ class MainWindow(QMainWindow):
         self.view.set_canvas_size(QSize(self.photo.width * scale, self.photo.height * scale))
         self.mask_editor.set_canvas_scale(self.view.canvas_size.width() / self.photo.width)
 
-    def _mask_edited(self) -> None:
-        self.mask_is_alpha = False
-
     def show_message(self, kind: str, text: str, actions=None) -> None:
         self.message_bar.show_message(kind, text, actions)
 
@@ -1473,4 +1494,6 @@ class MainWindow(QMainWindow):
             r.wait(60_000)
         if self._engine_thread is not None:
             self._engine_thread.wait(60_000)
+        for read in self._reads:
+            read.wait(10_000)
         event.accept()

@@ -1,0 +1,237 @@
+"""Nothing lost, in the window (issue 24): photos are read off the GUI thread, a batch never writes
+over an input or over another result, a broken result is a failure, a filled hole is opaque."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+from conftest import smooth_image
+from gui_support import make_window, open_photo, restore_and_wait, write_png
+from PIL import Image
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QTimer
+
+
+def photo_in(folder, rgb):
+    folder.mkdir()
+    return write_png(folder / "photo.png", rgb)
+
+
+class Ticks:
+    """Counts the ticks of a 100 ms timer that the GUI thread has processed."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.timer = QTimer()
+        self.timer.setInterval(100)
+        self.timer.timeout.connect(self._tick)
+        self.timer.start()
+
+    def _tick(self) -> None:
+        self.count += 1
+
+
+def ticks_over_a_second(ticks: Ticks, seen: list[int]) -> None:
+    """Sleep a second on this (non-GUI) thread and note how many ticks the GUI thread processed.
+    A turning event loop gets about 10; no gap over 200 ms means at least 5."""
+    before = ticks.count
+    time.sleep(1.0)
+    seen.append(ticks.count - before)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
+def test_opening_a_fifo_or_a_slow_file_keeps_the_event_loop_turning(qtbot, tmp_path):
+    from irsde_gui.core.imageio import read_photo
+
+    win = make_window(qtbot, tmp_path, engine=False)
+    first = write_png(tmp_path / "first.png", smooth_image(40, 56))
+    assert open_photo(qtbot, win, first)
+    ticks = Ticks()
+
+    # A named pipe: refused at once. Had the window opened it, it would have waited for a writer,
+    # which comes after a second here (and never, for a real pipe).
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    seen: list[int] = []
+
+    def feed_after_a_second():
+        ticks_over_a_second(ticks, seen)
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)  # a reader blocked on the pipe
+        except OSError:
+            return  # nobody is waiting on it: as it should be
+        os.write(fd, b"not a photo")
+        os.close(fd)
+
+    feeder = threading.Thread(target=feed_after_a_second, daemon=True)
+    feeder.start()
+    with qtbot.waitSignal(win.photo_opened, timeout=10_000) as opened:
+        win.open_path(fifo)
+    assert opened.args == [False]
+    assert win.message_bar.kind == "error" and "pipe.png" in win.message_bar.text
+    assert "named pipe (FIFO)" in win.message_bar.text
+    assert win.photo.rgb.shape == (40, 56, 3), "the photo shown stays"
+    qtbot.waitUntil(lambda: not feeder.is_alive(), timeout=10_000)
+    assert seen[0] >= 5, f"the event loop stalled: {seen[0]} ticks in a second"
+
+    # A file that takes a second to read (a slow network drive): the window turns meanwhile.
+    second = write_png(tmp_path / "second.png", smooth_image(24, 32, seed=2))
+    seen.clear()
+
+    def slow_read(path):
+        ticks_over_a_second(ticks, seen)
+        return read_photo(path)
+
+    win.photo_reader = slow_read
+    with qtbot.waitSignal(win.photo_opened, timeout=10_000) as opened:
+        win.open_path(second)
+        assert win.photo.rgb.shape == (40, 56, 3), "the photo shown stays until the next is read"
+    assert opened.args == [True]
+    assert seen[0] >= 5, f"the event loop stalled: {seen[0]} ticks in a second"
+    assert win.photo.rgb.shape == (24, 32, 3) and "second.png" in win.windowTitle()
+
+
+def test_the_newest_photo_opened_wins(qtbot, tmp_path):
+    from irsde_gui.core.imageio import read_photo
+
+    win = make_window(qtbot, tmp_path, engine=False)
+    slow = write_png(tmp_path / "slow.png", smooth_image(40, 56))
+    fast = write_png(tmp_path / "fast.png", smooth_image(24, 32, seed=2))
+    gate = threading.Event()
+
+    def read(path):
+        if path == slow:
+            gate.wait(10)
+        return read_photo(path)
+
+    win.photo_reader = read
+    win.open_path(slow)
+    assert open_photo(qtbot, win, fast)
+    gate.set()
+    qtbot.wait(300)
+    assert win.photo.rgb.shape == (24, 32, 3), "a photo opened before does not replace a newer one"
+    win.close()
+
+
+def test_a_batch_never_writes_over_an_input_and_keeps_results_apart(qtbot, tmp_path, installed_tiny_weights):
+    a = photo_in(tmp_path / "a", smooth_image(24, 32, seed=1))
+    b = photo_in(tmp_path / "b", smooth_image(16, 40, seed=2))
+    c = photo_in(tmp_path / "c", smooth_image())
+    before = {p: p.read_bytes() for p in (a, b, c)}
+    win = make_window(qtbot, tmp_path, choose_folder=str(b.parent))
+    win.settings.save_report = False
+    win.panel.select_task("denoise")
+    win.panel.set_steps(1)
+    win.batch.add_paths([a, b, c])
+    win.choose_batch_folder()
+    with qtbot.waitSignal(win.batch.queue_finished, timeout=60_000) as blocker:
+        win.batch.start()
+    assert blocker.args == [3, 0]
+    assert {p: p.read_bytes() for p in (a, b, c)} == before, "an input photo was overwritten"
+    outputs = {i.source: i.output for i in win.batch.items}
+    assert outputs[a] == b.parent / "photo-2.png"  # b/photo.png is an input
+    assert outputs[b] == b.parent / "photo-denoise.png"  # beside its input, named for the task
+    assert outputs[c] == b.parent / "photo-3.png"
+    assert Image.open(outputs[a]).size == (32, 24) and Image.open(outputs[b]).size == (40, 16)
+    assert sorted(p.name for p in b.parent.iterdir()) == [
+        "photo-2.png",
+        "photo-3.png",
+        "photo-denoise.png",
+        "photo.png",
+    ]
+
+
+def nan_model(monkeypatch):
+    from irsde_gui.core.model import Restorer
+
+    monkeypatch.setattr(Restorer, "__call__", lambda self, x_t, mu, t: torch.full_like(x_t, float("nan")))
+
+
+def test_a_non_finite_result_is_a_failure_not_a_result(qtbot, tmp_path, installed_tiny_weights, monkeypatch):
+    nan_model(monkeypatch)
+    win = make_window(qtbot, tmp_path)
+    assert open_photo(qtbot, win, write_png(tmp_path / "photo.png", smooth_image(24, 32)))
+    win.panel.select_task("denoise")
+    win.panel.set_steps(2)
+    failure = restore_and_wait(qtbot, win)
+    assert type(failure).__name__ == "RunFailure"
+    assert "denoise.pt gave a result that is not finite" in failure.message
+    assert win.result is None and not win.save_action.isEnabled()
+    assert win.message_bar.kind == "error"
+
+
+def test_a_stopped_run_s_non_finite_estimate_is_not_offered(
+    qtbot, tmp_path, installed_tiny_weights, monkeypatch
+):
+    nan_model(monkeypatch)
+    win = make_window(qtbot, tmp_path)
+    assert open_photo(qtbot, win, write_png(tmp_path / "photo.png", smooth_image(24, 32)))
+    win.panel.select_task("denoise")
+    win.panel.set_steps(50)
+
+    def stop(frame):
+        win.stop()
+
+    with qtbot.waitSignal(win.run_finished, timeout=30_000) as blocker:
+        win.restore()
+        win.run.frame.connect(stop)
+    assert type(blocker.args[0]).__name__ == "RunFailure"
+    assert win.message_bar.action("Keep x0_hat") is None
+    assert win.result is None and "not finite" in win.message_bar.text
+
+
+def test_a_batch_never_saves_a_non_finite_result(qtbot, tmp_path, installed_tiny_weights, monkeypatch):
+    nan_model(monkeypatch)
+    src = photo_in(tmp_path / "in", smooth_image())
+    out = tmp_path / "out"
+    win = make_window(qtbot, tmp_path, choose_folder=str(out))
+    win.panel.set_steps(1)
+    win.batch.add_paths([src])
+    win.choose_batch_folder()
+    with qtbot.waitSignal(win.batch.queue_finished, timeout=60_000) as blocker:
+        win.batch.start()
+    assert blocker.args == [0, 1]
+    item = win.batch.items[0]
+    assert item.status == "failed" and "not finite" in item.message
+    assert not out.exists() or not any(out.iterdir())
+
+
+def rgba_with_hole(path):
+    rgb = (smooth_image(32, 40) * 255 + 0.5).astype(np.uint8)
+    alpha = np.full((32, 40), 255, np.uint8)
+    alpha[8:20, 10:30] = 0
+    Image.fromarray(np.dstack([rgb, alpha]), mode="RGBA").save(path)
+    return path
+
+
+def test_saving_an_inpainted_transparent_hole_makes_it_opaque(qtbot, tmp_path, installed_tiny_weights):
+    win = make_window(qtbot, tmp_path)
+    assert open_photo(qtbot, win, rgba_with_hole(tmp_path / "hole.png"))
+    win.panel.select_task("inpaint")
+    win.panel.set_steps(2)
+    restore_and_wait(qtbot, win)
+    win.dialogs.answers["save_image"] = str(tmp_path / "filled.png")
+    saved = np.asarray(Image.open(win.save()))
+    assert saved.shape == (32, 40, 4) and (saved[..., 3] == 255).all()
+
+
+def test_a_batch_inpainting_transparent_holes_writes_them_opaque(qtbot, tmp_path, installed_tiny_weights):
+    src = rgba_with_hole(tmp_path / "hole.png")
+    out = tmp_path / "out"
+    win = make_window(qtbot, tmp_path, choose_folder=str(out))
+    win.panel.select_task("inpaint")
+    win.panel.set_steps(1)
+    win.batch.add_paths([src])
+    win.choose_batch_folder()
+    with qtbot.waitSignal(win.batch.queue_finished, timeout=60_000) as blocker:
+        win.batch.start()
+    assert blocker.args == [1, 0]
+    saved = np.asarray(Image.open(out / "hole.png"))
+    assert saved.shape == (32, 40, 4) and (saved[..., 3] == 255).all()
