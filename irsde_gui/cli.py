@@ -165,10 +165,11 @@ def restore_files(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     several = folder or len(args.inputs) > 1
     out = Path(args.output)
-    if several and out.exists() and not out.is_dir():
-        error(f"{out}: with several inputs or a folder, the output must be a folder")
+    why_not = output_problem(args.output, several)
+    if why_not:
+        error(f"{out}: {why_not}")
         return EXIT_USAGE
-    planned, refused = plan_results(args, files, out, several or out.is_dir())
+    planned, refused = plan_results(args, files, out, several or output_is_folder(args.output))
     for r in refused:
         error(r)
     if not planned:
@@ -280,6 +281,31 @@ def restore_files(args: argparse.Namespace) -> int:
     return EXIT_OK if failures == 0 else EXIT_FAILED
 
 
+OUTPUT_SUFFIXES = (".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")  # imageio.WRITE_EXTENSIONS
+
+
+def output_is_folder(output: str) -> bool:
+    """``-o`` names a folder: one that exists, a name without an extension, or one ending in a slash."""
+    out = Path(output)
+    return out.is_dir() or not out.suffix or output.endswith(("/", os.sep))
+
+
+def output_problem(output: str, several: bool) -> str | None:
+    """Why ``-o`` cannot take the results, or None (a file's extension says its format)."""
+    out = Path(output)
+    folder = output_is_folder(output)
+    if several and out.exists() and not out.is_dir():
+        return "with several inputs or a folder, the output is a folder, and this is a file"
+    if several and not folder and out.suffix.lower() in OUTPUT_SUFFIXES:
+        return "with several inputs or a folder, the output is a folder, not a photo's name"
+    if not several and not folder and out.suffix.lower() not in OUTPUT_SUFFIXES:
+        return (
+            f"cannot tell the format from '{out.suffix}' "
+            f"(use {', '.join(OUTPUT_SUFFIXES)}; a name without one is a folder)"
+        )
+    return None
+
+
 def plan_results(
     args, files: list[Path], out: Path, into_folder: bool
 ) -> tuple[list[tuple[Path, Path]], list[str]]:
@@ -296,7 +322,7 @@ def plan_results(
     planned, refused = [], []
     for path in files:
         target = out / path.name if into_folder else out
-        if target.suffix.lower() not in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"):
+        if target.suffix.lower() not in OUTPUT_SUFFIXES:  # a photo named oddly: its result is a PNG
             target = target.with_suffix(".png")
         try:
             planned.append((path, plan.claim(path, target)))
@@ -402,7 +428,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if t not in TASKS:
             error(f"unknown task {t!r}")
             return EXIT_USAGE
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = args.sizes
     rows = []
     if not args.json:
         print(f"device: {device.describe()}, torch {torch.__version__}, {torch.get_num_threads()} threads")
@@ -737,7 +763,7 @@ def cmd_degrade(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- parser
-def int_in(lo: int, hi: int | None, what: str):
+def int_in(lo: int, hi: int | None, what: str, unit: str = ""):
     """An argparse type: a whole number from ``lo`` to ``hi`` (no upper bound if None)."""
 
     def parse(text: str) -> int:
@@ -747,10 +773,38 @@ def int_in(lo: int, hi: int | None, what: str):
             raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
         if n < lo or (hi is not None and n > hi):
             bound = f"from {lo} to {hi}" if hi is not None else f"at least {lo}"
-            raise argparse.ArgumentTypeError(f"{what} is {bound}, got {n}")
+            raise argparse.ArgumentTypeError(f"{what} is {bound}{f' {unit}' if unit else ''}, got {n}")
         return n
 
     return parse
+
+
+MAX_SEED = 2**63 - 1  # PyTorch's generators take 64-bit seeds
+MIN_TILE, MAX_TILE = 64, 16384  # px; MIN_TILE is core.tiling's, which imports PyTorch (a test compares)
+
+
+def _tile(text: str) -> int:
+    """``--tile``: 0 (never tile) or a tile side the tiler runs."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if n != 0 and not MIN_TILE <= n <= MAX_TILE:
+        raise argparse.ArgumentTypeError(f"a tile is 0 (never tile) or {MIN_TILE} to {MAX_TILE} px, got {n}")
+    return n
+
+
+def _sizes(text: str) -> list[int]:
+    """``bench --sizes``: photo sides in px, comma-separated."""
+    try:
+        sizes = [int(s) for s in text.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or not all(16 <= s <= MAX_TILE for s in sizes):
+        raise argparse.ArgumentTypeError(
+            f"sizes are whole numbers of px from 16 to {MAX_TILE}, comma-separated, got {text!r}"
+        )
+    return sizes
 
 
 def _rounds(text: str) -> int:
@@ -782,9 +836,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
     r.add_argument("-o", "--output", required=True, help="output file, or folder for several inputs")
     r.add_argument("--task", required=True, choices=list(TASKS))
-    r.add_argument("--steps", type=int, help="network calls (default: the task's)")
+    r.add_argument(
+        "--steps", type=int_in(1, None, "a step count"), help="network calls (default: the task's)"
+    )
     r.add_argument("--sampler", default="posterior", choices=SAMPLERS)
-    r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    r.add_argument("--seed", type=int_in(0, MAX_SEED, "a seed"), default=0, help="random seed (default 0)")
     r.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     r.add_argument("--mask", help="inpaint: mask file (white = fill) or folder of masks with matching names")
     r.add_argument(
@@ -798,8 +854,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="deblur: the blur, if known, by its shape: motion:LENGTH:ANGLE (a straight shake, px and "
         "degrees counter-clockwise), defocus:RADIUS or gaussian:SIGMA (px); used as --kernel is",
     )
-    r.add_argument("--tile", type=int, help="tile size in px (default: automatic; 0 = never tile)")
-    r.add_argument("--tile-overlap", type=int, default=32, help="tile overlap in px (default 32)")
+    r.add_argument("--tile", type=_tile, help="tile size in px (default: automatic; 0 = never tile)")
+    r.add_argument(
+        "--tile-overlap",
+        type=int_in(0, 256, "a tile overlap", "px"),
+        default=32,
+        help="tile overlap in px (default 32)",
+    )
     r.add_argument("--weights", help="weights file (.pt with its .json card) or folder")
     r.add_argument("--trajectory", help="also write the steps: folder of PNGs, .gif, .mp4 or .png sheet")
     r.add_argument(
@@ -829,7 +890,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write NAME.json: the run report (settings, model sha256, timings), as the app saves it",
     )
-    r.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality (default 95)")
+    r.add_argument(
+        "--quality",
+        type=int_in(1, 100, "a JPEG/WebP quality"),
+        default=95,
+        help="JPEG/WebP quality (default 95)",
+    )
     r.add_argument("--overwrite", action="store_true", help="allow replacing the input file")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_restore)
@@ -839,10 +905,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="time per step and peak memory of each task's network")
     b.add_argument("--device", default="auto")
-    b.add_argument("--sizes", default="256,512,1024")
+    b.add_argument("--sizes", type=_sizes, default="256,512,1024", help="photo sides in px, comma-separated")
     b.add_argument("--tasks", help="comma-separated tasks (default: all)")
-    b.add_argument("--repeats", type=int, default=5)
-    b.add_argument("--threads", type=int, help="CPU threads (default: PyTorch's choice)")
+    b.add_argument("--repeats", type=int_in(1, None, "a repeat count"), default=5)
+    b.add_argument(
+        "--threads", type=int_in(1, None, "a thread count"), help="CPU threads (default: PyTorch's choice)"
+    )
     b.add_argument("--json", action="store_true", help="print JSON instead of a table")
     b.add_argument(
         "--blind",

@@ -1,0 +1,100 @@
+"""One clear line instead of a traceback or a silent change (issue 24, items 6 to 14)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import smooth_image
+from PIL import Image
+
+from irsde_gui.cli import main
+
+
+def write_png(path, rgb):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray((rgb * 255 + 0.5).astype(np.uint8)).save(path)
+    return path
+
+
+def usage_error(capsys, *argv: str) -> str:
+    """Run ``irsde`` expecting argparse to refuse it (exit 2); return its error line."""
+    with pytest.raises(SystemExit) as info:
+        main(list(argv))
+    assert info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    return lines[-1]
+
+
+# ------------------------------------------------------------------ 7: options checked when parsed
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--steps", "0", "argument --steps: a step count is at least 1, got 0"),
+        ("--steps", "x", "argument --steps: not a whole number: 'x'"),
+        ("--tile", "-1", "argument --tile: a tile is 0 (never tile) or 64 to 16384 px, got -1"),
+        ("--tile", "10", "argument --tile: a tile is 0 (never tile) or 64 to 16384 px, got 10"),
+        ("--tile-overlap", "-5", "argument --tile-overlap: a tile overlap is from 0 to 256 px, got -5"),
+        ("--quality", "1000", "argument --quality: a JPEG/WebP quality is from 1 to 100, got 1000"),
+        ("--quality", "-5", "argument --quality: a JPEG/WebP quality is from 1 to 100, got -5"),
+        ("--seed", str(2**70), f"argument --seed: a seed is from 0 to {2**63 - 1}, got {2**70}"),
+        ("--seed", "-1", f"argument --seed: a seed is from 0 to {2**63 - 1}, got -1"),
+    ],
+)
+def test_restore_options_are_checked_when_parsed(tmp_path, capsys, option, value, says):
+    src = write_png(tmp_path / "p.png", smooth_image())
+    line = usage_error(
+        capsys, "restore", str(src), "-o", str(tmp_path / "o.png"), "--task", "denoise", option, value
+    )
+    assert line == f"irsde restore: error: {says}"
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_the_command_line_s_copies_of_engine_constants_agree():
+    """The command line parses without PyTorch or OpenCV, so it keeps its own copies."""
+    from irsde_gui import cli
+    from irsde_gui.core.imageio import WRITE_EXTENSIONS
+    from irsde_gui.core.tiling import MIN_TILE
+
+    assert cli.MIN_TILE == MIN_TILE
+    assert set(cli.OUTPUT_SUFFIXES) == set(WRITE_EXTENSIONS)
+
+
+def test_bench_options_are_checked_when_parsed(capsys):
+    assert "argument --repeats: a repeat count is at least 1, got 0" in usage_error(
+        capsys, "bench", "--repeats", "0"
+    )
+    assert "argument --threads: a thread count is at least 1, got -2" in usage_error(
+        capsys, "bench", "--threads", "-2"
+    )
+    assert (
+        "argument --sizes: sizes are whole numbers of px from 16 to 16384, comma-separated, got '256,x'"
+        in (usage_error(capsys, "bench", "--sizes", "256,x"))
+    )
+
+
+# ------------------------------------------------------------------ 8: the output's format
+def test_an_unknown_output_extension_is_refused(tmp_path, capsys):
+    src = write_png(tmp_path / "p.png", smooth_image())
+    assert main(["restore", str(src), "-o", str(tmp_path / "out.xyz"), "--task", "denoise", "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"irsde: error: {tmp_path / 'out.xyz'}: cannot tell the format from '.xyz' "
+        "(use .bmp, .jpeg, .jpg, .png, .tif, .tiff, .webp; a name without one is a folder)"
+    )
+    assert not any(p.name.startswith("out") for p in tmp_path.iterdir())
+
+
+def test_an_output_without_an_extension_is_a_folder(tmp_path, installed_tiny_weights):
+    src = write_png(tmp_path / "p.png", smooth_image())
+    out = tmp_path / "out"
+    assert main(["restore", str(src), "-o", str(out), "--task", "denoise", "--steps", "1", "-q"]) == 0
+    assert (out / "p.png").is_file()
+
+
+def test_several_inputs_into_a_file_name_are_refused(tmp_path, capsys):
+    a = write_png(tmp_path / "a.png", smooth_image())
+    b = write_png(tmp_path / "b.png", smooth_image(seed=2))
+    assert main(["restore", str(a), str(b), "-o", str(tmp_path / "out.png"), "--task", "denoise"]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'out.png'}: with several inputs or a folder, the output is a folder" in err
+    assert not (tmp_path / "out.png").exists()
