@@ -98,3 +98,30 @@ def test_several_inputs_into_a_file_name_are_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{tmp_path / 'out.png'}: with several inputs or a folder, the output is a folder" in err
     assert not (tmp_path / "out.png").exists()
+
+
+# ------------------------------------------------------------------ 9: which photo, which mask
+def test_mask_errors_name_the_photo_and_the_mask(tmp_path, installed_tiny_weights, capsys):
+    photos, masks = tmp_path / "photos", tmp_path / "masks"
+    for name in ("small", "broken", "empty", "good"):
+        write_png(photos / f"{name}.png", smooth_image(32, 32))
+    write_png(masks / "small.png", np.ones((10, 10, 3)))
+    (masks / "broken.png").write_bytes(b"not a mask")
+    write_png(masks / "empty.png", np.zeros((32, 32, 3)))
+    hole = np.zeros((32, 32, 3))
+    hole[8:16, 8:16] = 1
+    write_png(masks / "good.png", hole)
+    out = tmp_path / "out"
+    rc = main(
+        ["restore", str(photos), "-o", str(out), "--task", "inpaint", "--mask", str(masks), "--steps", "1"]
+    )
+    assert rc == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("irsde: error:")]
+    p, m = photos, masks
+    assert err == [
+        f"irsde: error: {p / 'broken.png'}: its mask {m / 'broken.png'}: not an image file, "
+        "or not a format this app can read",
+        f"irsde: error: {p / 'empty.png'}: its mask {m / 'empty.png'} is empty: paint (white) the area to fill",
+        f"irsde: error: {p / 'small.png'}: its mask {m / 'small.png'} is 10x10 but the photo is 32x32",
+    ]
+    assert sorted(f.name for f in out.iterdir()) == ["good.png"]

@@ -155,9 +155,7 @@ def mask_for_photo(
     if not task.uses_mask:
         return None, photo.alpha
     if mask_path is not None:
-        from .imageio import read_photo
-
-        mask = read_photo(mask_path).rgb.max(axis=2)
+        mask = read_mask_for(photo, mask_path)
     elif photo.alpha is not None:
         from .tasks import mask_from_alpha
 
@@ -165,6 +163,27 @@ def mask_for_photo(
     else:
         return None, None
     return mask, filled_alpha(photo.alpha, mask)
+
+
+def read_mask_for(photo: Photo, mask_path: Path) -> np.ndarray:
+    """The inpainting mask in ``mask_path`` (HxW float, white = fill) for ``photo``; a mask that
+    cannot be read, has another size or is empty raises :class:`~.tasks.MaskError` naming both
+    files (in a batch, which photo and which mask)."""
+    from .imageio import ImageReadError, read_photo
+    from .tasks import MaskError, normalise_mask
+
+    its = f"{photo.path if photo.path is not None else 'the photo'}: its mask {mask_path}"
+    try:
+        mask = read_photo(mask_path).rgb.max(axis=2)
+    except ImageReadError as exc:
+        text = str(exc)
+        raise MaskError(f"{its}: {text.removeprefix(f'{mask_path}: ')}") from None
+    (h, w), (ph, pw) = mask.shape, photo.rgb.shape[:2]
+    if (h, w) != (ph, pw):
+        raise MaskError(f"{its} is {w}x{h} but the photo is {pw}x{ph}")
+    if not normalise_mask(mask, (h, w)).any():
+        raise MaskError(f"{its} is empty: paint (white) the area to fill")
+    return mask
 
 
 def filled_alpha(alpha: np.ndarray | None, mask: np.ndarray | None) -> np.ndarray | None:
