@@ -125,3 +125,34 @@ def test_mask_errors_name_the_photo_and_the_mask(tmp_path, installed_tiny_weight
         f"irsde: error: {p / 'small.png'}: its mask {m / 'small.png'} is 10x10 but the photo is 32x32",
     ]
     assert sorted(f.name for f in out.iterdir()) == ["good.png"]
+
+
+# ------------------------------------------------------------------ 10: float colour TIFFs
+@pytest.mark.parametrize("channels", [3, 4])
+def test_a_float32_colour_tiff_is_read(tmp_path, capfd, channels):
+    import cv2
+
+    from irsde_gui.core.imageio import read_photo
+
+    rgb = smooth_image(12, 20)
+    pixels = np.dstack([rgb, np.full((12, 20), 0.5, np.float32)]) if channels == 4 else rgb
+    bgr = cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA if channels == 4 else cv2.COLOR_RGB2BGR)
+    assert cv2.imwrite(str(tmp_path / "float.tif"), bgr)
+    capfd.readouterr()
+    photo = read_photo(tmp_path / "float.tif")
+    assert photo.format == "TIFF" and photo.bit_depth == 16 and not photo.grey
+    np.testing.assert_allclose(photo.rgb, rgb, atol=1e-6)
+    assert (photo.alpha is not None) == (channels == 4)
+    assert capfd.readouterr().err == "", "no library notes on the terminal"
+
+
+def test_a_float32_colour_tiff_with_nan_is_refused(tmp_path):
+    import cv2
+
+    from irsde_gui.core.imageio import ImageReadError, read_photo
+
+    pixels = smooth_image(12, 20)
+    pixels[3, 4, 1] = np.nan
+    assert cv2.imwrite(str(tmp_path / "float.tif"), pixels)
+    with pytest.raises(ImageReadError, match="1 pixel is not a finite number"):
+        read_photo(tmp_path / "float.tif")

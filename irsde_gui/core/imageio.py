@@ -137,6 +137,8 @@ def decode_photo(data: bytes, name: str | Path = "<memory>") -> Photo:
     except ImageReadError:
         raise
     except UnidentifiedImageError:
+        if data[:4] in (b"II*\x00", b"MM\x00*"):  # a TIFF Pillow cannot decode, e.g. float32 colour
+            return _opencv_tiff(data, name)
         raise _fail(name, "not an image file, or not a format this app can read") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _fail(name, f"the photo is too large; the limit is {MAX_PIXELS // 10**6} MP") from None
@@ -155,6 +157,46 @@ def decode_photo(data: bytes, name: str | Path = "<memory>") -> Photo:
     if arr is None:
         arr = _pillow_pixels(im)
     arr = apply_orientation(arr, orientation)
+    info = {"orientation": orientation, "mode": im.mode}
+    return _photo_from_pixels(arr, name, "JPEG" if fmt == "MPO" else fmt, exif_bytes, icc, info)
+
+
+def _quietly(fn, *args):
+    """``fn(*args)`` without OpenCV's warnings on stderr (libtiff's notes on unusual files):
+    a problem is said once, in our own words."""
+    log = getattr(getattr(cv2, "utils", None), "logging", None)
+    if log is None:
+        return fn(*args)
+    level = log.getLogLevel()
+    log.setLogLevel(log.LOG_LEVEL_ERROR)
+    try:
+        return fn(*args)
+    finally:
+        log.setLogLevel(level)
+
+
+def _opencv_tiff(data: bytes, name: str | Path) -> Photo:
+    """A TIFF that Pillow cannot decode (float32 or 64 colour, with or without alpha) through
+    OpenCV, which keeps neither its EXIF nor its ICC profile."""
+    arr = _quietly(cv2.imdecode, np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None:
+        raise _fail(
+            name, "a TIFF whose pixel format this app cannot read (neither Pillow nor OpenCV decodes it)"
+        )
+    if arr.ndim == 3 and arr.shape[2] in (3, 4):
+        arr = cv2.cvtColor(arr, cv2.COLOR_BGRA2RGBA if arr.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+    elif arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    elif arr.ndim != 2:
+        raise _fail(name, f"a TIFF of {arr.shape[2]} channels; photos have 1 to 4")
+    return _photo_from_pixels(arr, name, "TIFF", None, None, {"orientation": 1, "mode": f"{arr.dtype}"})
+
+
+def _photo_from_pixels(
+    arr: np.ndarray, name: str | Path, fmt: str, exif: bytes | None, icc: bytes | None, info: dict
+) -> Photo:
+    """A :class:`Photo` from decoded pixels (upright): HxW grey, or HxWxC with C = 2 (grey and
+    alpha), 3 (RGB) or 4 (RGBA)."""
     if arr.dtype.kind == "f":
         bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
         if bad:
@@ -180,11 +222,11 @@ def decode_photo(data: bytes, name: str | Path = "<memory>") -> Photo:
         alpha=alpha,
         bit_depth=depth,
         grey=grey,
-        format="JPEG" if fmt == "MPO" else fmt,
-        exif=exif_bytes,
+        format=fmt,
+        exif=exif,
         icc=icc,
         path=Path(name) if not isinstance(name, Path) else name,
-        info={"orientation": orientation, "mode": im.mode},
+        info=info,
     )
 
 
