@@ -156,3 +156,56 @@ def test_a_float32_colour_tiff_with_nan_is_refused(tmp_path):
     assert cv2.imwrite(str(tmp_path / "float.tif"), pixels)
     with pytest.raises(ImageReadError, match="1 pixel is not a finite number"):
         read_photo(tmp_path / "float.tif")
+
+
+# ------------------------------------------------------------------ 11, 13: weights files
+def weights_error(capsys, tmp_path, weights) -> list[str]:
+    src = write_png(tmp_path / "p.png", smooth_image())
+    rc = main(
+        ["restore", str(src), "-o", str(tmp_path / "o.png"), "--task", "denoise", "--weights", str(weights)]
+    )
+    assert rc == 1 and not (tmp_path / "o.png").exists()
+    return capsys.readouterr().err.strip().splitlines()
+
+
+def test_weights_given_as_their_card_say_to_give_the_pt_file(tmp_path, installed_tiny_weights, capsys):
+    card = installed_tiny_weights / "denoise.json"
+    assert weights_error(capsys, tmp_path, card) == [
+        f"irsde: error: {card}: this is the model card of denoise.pt; give --weights the .pt file"
+    ]
+
+
+def test_an_empty_weights_file_says_it_is_empty(tmp_path, installed_tiny_weights, capsys):
+    import json
+
+    from irsde_gui.core.weights import sha256_of
+
+    pt = installed_tiny_weights / "denoise.pt"
+    pt.write_bytes(b"")
+    card = pt.with_suffix(".json")
+    card.write_text(json.dumps({**json.loads(card.read_text()), "sha256": sha256_of(pt)}))
+    assert weights_error(capsys, tmp_path, pt) == [
+        f"irsde: error: {pt} cannot be read as a weights file: it is empty"
+    ]
+
+
+def test_weights_with_code_are_refused_in_one_line(tmp_path, installed_tiny_weights, capsys, recwarn):
+    import json
+    import os
+    import pickle
+
+    from irsde_gui.core.weights import sha256_of
+
+    class Code:
+        def __reduce__(self):
+            return (os.getcwd, ())
+
+    pt = installed_tiny_weights / "denoise.pt"
+    pt.write_bytes(pickle.dumps({"w": Code()}, protocol=4))
+    card = pt.with_suffix(".json")
+    card.write_text(json.dumps({**json.loads(card.read_text()), "sha256": sha256_of(pt)}))
+    lines = weights_error(capsys, tmp_path, pt)
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"irsde: error: {pt} is not a plain weights file; refusing to load it")
+    assert "Weights only load failed" not in lines[0] and "https://" not in lines[0]
+    assert not [w for w in recwarn if "pickle protocol" in str(w.message)]

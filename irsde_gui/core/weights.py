@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import pickle
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -107,6 +108,10 @@ def find_weights(task: str, explicit: str | os.PathLike | None = None) -> Path:
         p = Path(explicit).expanduser()
         if p.is_dir():
             p = p / f"{task}.pt"
+        if p.suffix.lower() == ".json":
+            pt = p.with_suffix(".pt")
+            which = f"the model card of {pt.name}" if pt.is_file() else "a model card, not a weights file"
+            raise WeightsError(f"{p}: this is {which}; give --weights the .pt file")
         if not p.is_file():
             raise WeightsError(f"weights file not found: {p}")
         return p
@@ -161,14 +166,20 @@ def load_weights(
                 f"{path} is corrupt or was modified: its sha256 {actual[:12]}... "
                 f"does not match the model card ({card.sha256[:12]}...)"
             )
+    if path.stat().st_size == 0:
+        raise WeightsError(f"{path} cannot be read as a weights file: it is empty")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # PyTorch's notes on pickle protocols: not the user's concern
+            warnings.simplefilter("ignore", UserWarning)
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise WeightsError(
-            f"{path} is not a plain weights file; refusing to load it (it may contain code): {exc}"
+            f"{path} is not a plain weights file; refusing to load it (it may contain code): "
+            f"{unpickler_reason(exc)}"
         ) from exc
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise WeightsError(f"{path} cannot be read as a weights file: {exc}") from exc
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WeightsError(f"{path} cannot be read as a weights file: {reason}") from exc
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(f"{path} does not hold a state dict of tensors")
     broken = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
@@ -190,6 +201,15 @@ def load_weights(
         ) from exc
     net.eval()
     return LoadedWeights(path, card, net)
+
+
+def unpickler_reason(exc: Exception) -> str:
+    """What PyTorch's safe unpickler found (``Unsupported global: GLOBAL os.system …``), without
+    its paragraphs on how to load the file unsafely."""
+    text = str(exc)
+    _, marker, rest = text.partition("WeightsUnpickler error:")
+    lines = [line.strip() for line in (rest if marker else text).splitlines() if line.strip()]
+    return lines[0].rstrip(".") if lines else type(exc).__name__
 
 
 def save_weights(net: torch.nn.Module, card: ModelCard, path: str | os.PathLike) -> Path:
