@@ -209,3 +209,43 @@ def test_weights_with_code_are_refused_in_one_line(tmp_path, installed_tiny_weig
     assert lines[0].startswith(f"irsde: error: {pt} is not a plain weights file; refusing to load it")
     assert "Weights only load failed" not in lines[0] and "https://" not in lines[0]
     assert not [w for w in recwarn if "pickle protocol" in str(w.message)]
+
+
+# ------------------------------------------------------------------ 6: model cards checked
+@pytest.mark.parametrize(
+    ("section", "field", "value", "says"),
+    [
+        ("sde", "T", 0, "sde.T is a number of steps from 1 to 10000, got 0"),
+        ("network", "width", -4, "network.width is a whole number from 1 to 512, got -4"),
+        ("network", "width", 10**6, "network.width is a whole number from 1 to 512, got 1000000"),
+        ("network", "width", 8.5, "network.width is a whole number from 1 to 512, got 8.5"),
+        ("network", "mid_blocks", -1, "network.mid_blocks is a whole number from 0 to 64, got -1"),
+        (
+            "network",
+            "enc_blocks",
+            [1, 200],
+            "network.enc_blocks is a list of 1 to 8 whole numbers from 0 to 64",
+        ),
+        (
+            "network",
+            "dec_blocks",
+            [1],
+            "network.enc_blocks and network.dec_blocks have one count per level each",
+        ),
+        (None, "default_steps", 0, "default_steps is a whole number from 1 to 100, got 0"),
+    ],
+)
+def test_a_model_card_out_of_range_is_refused_naming_the_card_and_field(
+    tmp_path, installed_tiny_weights, capsys, section, field, value, says
+):
+    import json
+
+    card = installed_tiny_weights / "denoise.json"
+    data = json.loads(card.read_text())
+    (data[section] if section else data)[field] = value
+    card.write_text(json.dumps(data))
+    src = write_png(tmp_path / "p.png", smooth_image())
+    assert main(["restore", str(src), "-o", str(tmp_path / "o.png"), "--task", "denoise", "-q"]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"irsde: error: {card}: ") and says in lines[0], lines
+    assert not (tmp_path / "o.png").exists()

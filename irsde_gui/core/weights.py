@@ -62,10 +62,12 @@ class ModelCard:
 
     @classmethod
     def from_dict(cls, d: dict) -> ModelCard:
+        """A card from its JSON; a missing field, or one out of its range, raises
+        :class:`WeightsError` naming the field (before any network is built from it)."""
         try:
-            return cls(
+            card = cls(
                 task=str(d["task"]),
-                network=dict(d["network"]),
+                network=check_network(dict(d["network"])),
                 sde=SDEConfig.from_dict(d["sde"]),
                 sha256=str(d.get("sha256", "")),
                 parameters=int(d.get("parameters", 0)),
@@ -74,8 +76,50 @@ class ModelCard:
                 validation=dict(d.get("validation") or {}),
                 notes=str(d.get("notes", "")),
             )
+            if card.default_steps is not None:
+                whole_number("default_steps", card.default_steps, 1, card.sde.T)
+            return card
         except (KeyError, TypeError, ValueError) as exc:
             raise WeightsError(f"model card is incomplete or malformed ({exc})") from exc
+
+
+def whole_number(name: str, value: object, lo: int, hi: int) -> int:
+    """``value`` if it is a whole number from ``lo`` to ``hi``, else ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ValueError(f"{name} is a whole number from {lo} to {hi}, got {value!r}")
+    return value
+
+
+MAX_WIDTH, MAX_BLOCKS, MAX_LEVELS = 512, 64, 8
+
+
+def check_network(network: dict) -> dict:
+    """The numbers a card gives its network, checked with their ranges (a negative width, or
+    a width of a million, would fail deep in PyTorch or fill the memory)."""
+    for name, lo, hi in (
+        ("width", 1, MAX_WIDTH),
+        ("mid_blocks", 0, MAX_BLOCKS),
+        ("global_blocks", 0, MAX_BLOCKS),
+    ):
+        if name in network:
+            whole_number(f"network.{name}", network[name], lo, hi)
+    levels = []
+    for name in ("enc_blocks", "dec_blocks"):
+        if name not in network:
+            continue
+        counts = network[name]
+        ok = isinstance(counts, list) and 1 <= len(counts) <= MAX_LEVELS
+        if not ok or any(
+            isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_BLOCKS for n in counts
+        ):
+            raise ValueError(
+                f"network.{name} is a list of 1 to {MAX_LEVELS} whole numbers from 0 to {MAX_BLOCKS}, "
+                f"got {counts!r}"
+            )
+        levels.append(len(counts))
+    if len(set(levels)) > 1:
+        raise ValueError("network.enc_blocks and network.dec_blocks have one count per level each")
+    return network
 
 
 @dataclass
