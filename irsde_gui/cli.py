@@ -36,6 +36,8 @@ class ProgressBar:
     """A one-line progress bar on stderr: step N/M, time per step and time left. ``unit``
     names a step ("round" for blind deblurring)."""
 
+    open_on = None  # the stream whose last line is a bar still being drawn (no newline yet)
+
     def __init__(self, label: str, total: int, enabled: bool = True, stream=None, unit: str = "step"):
         self.label = label
         self.total = total
@@ -51,8 +53,12 @@ class ProgressBar:
     def stage(self, what: str, done: int, total: int) -> None:
         """A step's preparation (the blur estimate of blind deblurring)."""
         if self.enabled:
-            self.stream.write(f"\r{self.label}  {what} {done}/{total}".ljust(100))
-            self.stream.flush()
+            self._draw(f"\r{self.label}  {what} {done}/{total}".ljust(100))
+
+    def _draw(self, text: str) -> None:
+        self.stream.write(text)
+        self.stream.flush()
+        ProgressBar.open_on = self.stream
 
     def update(self, done: int, seconds_per_step: float) -> None:
         if not self.enabled:
@@ -64,16 +70,20 @@ class ProgressBar:
             f"\r{self.label}  [{'#' * filled}{'.' * (width - filled)}] {self.unit} {done}/{self.total}"
             f"  {seconds_per_step:.2f} s/{self.unit}  {format_duration(left)} left{self.tiles}"
         )
-        self.stream.write(line.ljust(100))
-        self.stream.flush()
+        self._draw(line.ljust(100))
 
     def close(self, message: str = "") -> None:
         if self.enabled:
             self.stream.write("\r" + message.ljust(100) + "\n")
             self.stream.flush()
+            ProgressBar.open_on = None
 
 
 def error(msg: str) -> None:
+    """One line on stderr, on a line of its own (a progress bar being drawn keeps its line)."""
+    if ProgressBar.open_on is sys.stderr:
+        sys.stderr.write("\n")
+        ProgressBar.open_on = None
     print(f"irsde: error: {msg}", file=sys.stderr)
 
 

@@ -121,7 +121,8 @@ def test_mask_errors_name_the_photo_and_the_mask(tmp_path, installed_tiny_weight
     assert err == [
         f"irsde: error: {p / 'broken.png'}: its mask {m / 'broken.png'}: not an image file, "
         "or not a format this app can read",
-        f"irsde: error: {p / 'empty.png'}: its mask {m / 'empty.png'} is empty: paint (white) the area to fill",
+        f"irsde: error: {p / 'empty.png'}: its mask {m / 'empty.png'} is empty: "
+        "paint (white) the area to fill",
         f"irsde: error: {p / 'small.png'}: its mask {m / 'small.png'} is 10x10 but the photo is 32x32",
     ]
     assert sorted(f.name for f in out.iterdir()) == ["good.png"]
@@ -249,3 +250,44 @@ def test_a_model_card_out_of_range_is_refused_naming_the_card_and_field(
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"irsde: error: {card}: ") and says in lines[0], lines
     assert not (tmp_path / "o.png").exists()
+
+
+# ------------------------------------------------------------------ 13: one line per problem
+def test_odd_exif_reads_without_library_warnings(tmp_path):
+    import io
+    import struct
+    import warnings
+
+    from irsde_gui.core.imageio import read_photo
+
+    # An EXIF entry whose data lies past the end: Pillow skips it with a UserWarning.
+    ifd = struct.pack("<H", 1) + struct.pack("<HHII", 0x010E, 2, 100, 1000) + struct.pack("<I", 0)
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(
+        buf, "JPEG", exif=b"Exif\x00\x00II*\x00" + struct.pack("<I", 8) + ifd
+    )
+    (tmp_path / "odd.jpg").write_bytes(buf.getvalue())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        photo = read_photo(tmp_path / "odd.jpg")
+    assert photo.width == 8
+    assert [str(w.message) for w in caught] == []
+
+
+def test_an_error_line_is_never_glued_onto_the_progress_bar(
+    tmp_path, installed_tiny_weights, capsys, monkeypatch
+):
+    import torch
+
+    from irsde_gui.core.model import Restorer
+
+    monkeypatch.setattr(Restorer, "__call__", lambda self, x_t, mu, t: torch.full_like(x_t, float("nan")))
+    src = write_png(tmp_path / "p.png", smooth_image())
+    assert (
+        main(["restore", str(src), "-o", str(tmp_path / "o.png"), "--task", "denoise", "--steps", "2"]) == 1
+    )
+    err = capsys.readouterr().err
+    assert "[" in err, "the bar was drawn"
+    errors = [line for line in err.split("\n") if "irsde: error:" in line]
+    assert len(errors) == 1
+    assert errors[0].split("\r")[-1].startswith("irsde: error:"), repr(errors[0])

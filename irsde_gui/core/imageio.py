@@ -125,6 +125,7 @@ def decode_photo(data: bytes, name: str | Path = "<memory>") -> Photo:
         raise _fail(name, "the file is empty")
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # Pillow's notes on odd metadata
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data))
             fmt = im.format
@@ -145,12 +146,14 @@ def decode_photo(data: bytes, name: str | Path = "<memory>") -> Photo:
     except (OSError, SyntaxError, ValueError) as exc:
         raise _fail(name, f"the image data is truncated or damaged ({exc})") from None
 
-    exif = im.getexif()
-    orientation = int(exif.get(ORIENTATION_TAG, 1) or 1)
-    exif_bytes = None
-    if len(exif):
-        exif[ORIENTATION_TAG] = 1
-        exif_bytes = exif.tobytes()
+    with warnings.catch_warnings():  # Pillow's notes on odd EXIF (a tag it skips): the photo reads fine
+        warnings.simplefilter("ignore", UserWarning)
+        exif = im.getexif()
+        orientation = int(exif.get(ORIENTATION_TAG, 1) or 1)
+        exif_bytes = None
+        if len(exif):
+            exif[ORIENTATION_TAG] = 1
+            exif_bytes = exif.tobytes()
     icc = im.info.get("icc_profile")
 
     arr = _deep_colour_pixels(im, data) if _is_deep_colour(im, data) else None
