@@ -167,9 +167,12 @@ def restore_files(args: argparse.Namespace) -> int:
         except (ImageReadError, ValueError) as exc:
             error(f"--blur {exc}" if args.blur is not None else str(exc))
             return EXIT_USAGE
-    files, problems, folder = collect_inputs(args.inputs)
+    skipped: list[str] = []
+    files, problems, folder = collect_inputs(args.inputs, skipped)
     for p in problems:
         error(p)
+    for line in skipped:
+        print(f"irsde: {line}", file=sys.stderr)
     if not files:
         error("nothing to restore")
         return EXIT_FAILED
@@ -751,7 +754,9 @@ def cmd_degrade(args: argparse.Namespace) -> int:
 
     try:
         photo = read_photo(args.input)
-        deg = degrade_for_eval(args.task, photo.rgb, args.seed, args.sigma)
+        deg = degrade_for_eval(
+            args.task, photo.rgb, args.seed, args.sigma, preset=args.degradation, quality=args.quality
+        )
         write_photo(
             args.output,
             np.clip(deg.model_input, 0, 1),
@@ -1079,6 +1084,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--task", required=True, choices=list(TASKS))
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--sigma", type=float)
+    d.add_argument(
+        "--degradation",
+        metavar="NAME",
+        help="one of irsde eval's named degradations: denoise 'camera' (high-ISO camera noise and JPEG) or "
+        "'jpeg' (with --quality), sr 'practical', derain 'heavy', inpaint 'objects'",
+    )
+    d.add_argument("--quality", type=int_in(1, 100, "a JPEG quality"), help="with --degradation jpeg")
     d.set_defaults(func=cmd_degrade)
 
     return p

@@ -119,3 +119,20 @@ def test_eval_refuses_a_preset_of_another_task(tmp_path, tiny_weights, capsys):
     args = ["eval", "--task", "denoise", "--data", str(tmp_path), "--rain", "heavy", "-q"]
     assert main([*args, "--weights", str(tiny_weights / "denoise.pt")]) != 0
     assert "--rain is for --task derain" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("task", "name", "shape"),
+    [("denoise", "camera", (48, 48, 3)), ("sr", "practical", (12, 12, 3)), ("derain", "heavy", (48, 48, 3))],
+)
+def test_degrade_makes_a_realistic_copy_for_demos(tmp_path, task, name, shape):
+    from irsde_gui.core.imageio import read_photo
+
+    src = tmp_path / "clean.png"
+    save(smooth_image(48, 48, seed=1), src)
+    out = tmp_path / "out.png"
+    assert main(["degrade", str(src), "-o", str(out), "--task", task, "--degradation", name, "--seed", "3"]) == 0
+    deg = read_photo(out).rgb
+    assert deg.shape == shape
+    if task != "sr":
+        assert np.abs(deg - read_photo(src).rgb).mean() > 0.005

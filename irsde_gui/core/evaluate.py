@@ -77,7 +77,9 @@ def _n(x: torch.Tensor) -> np.ndarray:
 # Named evaluation degradations beside each task's default ("" below): what ``irsde eval``'s
 # --jpeg, --degradation (and later presets) select. Each is fixed by the case's seed.
 PRESETS = {
-    "denoise": ("jpeg",),  # "jpeg" with a quality: a clean photo saved as a poor JPEG, no noise
+    # "jpeg" with a quality: a clean photo saved as a poor JPEG, no noise; "camera": a phone's
+    # high-ISO photo (camera.camera_noise at ISO 3200-12800 or so, saved as a JPEG)
+    "denoise": ("jpeg", "camera"),
     "sr": ("practical",),  # blur, x4 bicubic, noise 3-8, JPEG 40-75 (practical.eval_lowres)
     "derain": (
         "heavy",
@@ -85,6 +87,9 @@ PRESETS = {
     ),  # dense streaks at every depth plus their veil (rain.HEAVY); light: the default
     "inpaint": ("objects", "strokes"),  # 1-3 object-shaped blobs over 15-35 %; strokes: the default
 }
+
+
+CAMERA_SHOT = (4e-3, 1.2e-2)  # sensor gains of a phone at high ISO (see camera.SHOT_RANGE)
 
 
 def degrade_for_eval(
@@ -112,6 +117,11 @@ def degrade_for_eval(
         if preset == "jpeg":
             y = _n(camera.jpeg(x, [quality or 20]))
             return Degraded(y, y, extra={"jpeg": quality or 20})
+        if preset == "camera":
+            y = _n(
+                camera.camera_noise(x, g, shot_range=CAMERA_SHOT, p_resize=0, jpeg_range=(70, 92), p_jpeg=1)
+            )
+            return Degraded(y, y)
         y = _n(D.add_noise(x, sigma / 255.0, g))
         return Degraded(y, y, sigma=sigma)
     if task == "deblur":
@@ -496,6 +506,8 @@ def describe_preset(task: str, preset: str | None, quality: int | None, sigma: f
         return f"JPEG quality {quality or 20}, no noise"
     if preset == "practical":
         return "practical x4 (blur, bicubic, noise 3-8, JPEG 40-75)"
+    if preset == "camera":
+        return "camera noise at high ISO, JPEG"
     if preset == "heavy":
         return "heavy rain (dense streaks at every depth, veil)"
     if preset == "objects":
