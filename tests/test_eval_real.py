@@ -131,7 +131,8 @@ def test_degrade_makes_a_realistic_copy_for_demos(tmp_path, task, name, shape):
     src = tmp_path / "clean.png"
     save(smooth_image(48, 48, seed=1), src)
     out = tmp_path / "out.png"
-    assert main(["degrade", str(src), "-o", str(out), "--task", task, "--degradation", name, "--seed", "3"]) == 0
+    args = ["degrade", str(src), "-o", str(out), "--task", task, "--degradation", name, "--seed", "3"]
+    assert main(args) == 0
     deg = read_photo(out).rgb
     assert deg.shape == shape
     if task != "sr":
