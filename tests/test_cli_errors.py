@@ -291,3 +291,32 @@ def test_an_error_line_is_never_glued_onto_the_progress_bar(
     errors = [line for line in err.split("\n") if "irsde: error:" in line]
     assert len(errors) == 1
     assert errors[0].split("\r")[-1].startswith("irsde: error:"), repr(errors[0])
+
+
+# ------------------------------------------------------------------ 14: what a folder's batch skips
+def test_a_folder_batch_says_what_it_skipped_and_why(tmp_path, installed_tiny_weights, capsys):
+    import os
+
+    folder = tmp_path / "in"
+    write_png(folder / "a.png", smooth_image())
+    for name in ("b.gif", "c.gif", "d.svg"):
+        (folder / name).write_bytes(b"x")
+    (folder / "sub").mkdir()
+    (folder / ".a.1234.partial").write_bytes(b"")  # hidden: not a photo, not worth a word
+    kinds = ["2 GIF", "1 SVG"]  # the most first, then in the order of their names
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(folder / "e.png")
+        kinds.append("1 not a regular file")
+    try:
+        (folder / "f.png").symlink_to(folder / "f.png")
+        kinds.append("1 symbolic link loop")
+    except OSError:
+        pass
+    kinds.append("1 folder")  # sub
+    out = tmp_path / "out"
+    assert main(["restore", str(folder), "-o", str(out), "--task", "denoise", "--steps", "1"]) == 0
+    err = capsys.readouterr().err
+    n = sum(int(k.split()[0]) for k in kinds)
+    assert f"irsde: {folder}: skipped {n}: {', '.join(kinds)}\n" in err
+    assert "1 restored, 0 failed" in err
+    assert sorted(p.name for p in out.iterdir()) == ["a.png"]

@@ -235,3 +235,16 @@ def test_a_batch_inpainting_transparent_holes_writes_them_opaque(qtbot, tmp_path
     assert blocker.args == [1, 0]
     saved = np.asarray(Image.open(out / "hole.png"))
     assert saved.shape == (32, 40, 4) and (saved[..., 3] == 255).all()
+
+
+def test_a_folder_dropped_says_what_it_skipped(qtbot, tmp_path):
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    write_png(folder / "a.png", smooth_image(24, 24))
+    (folder / "b.gif").write_bytes(b"GIF89a")
+    (folder / "old").mkdir()
+    win = make_window(qtbot, tmp_path, engine=False)
+    with qtbot.waitSignal(win.photo_opened, timeout=10_000):
+        win.open_paths([folder])
+    assert [i.source.name for i in win.batch.items] == ["a.png"]
+    assert f"{folder}: skipped 2: 1 GIF, 1 folder" in win.message_bar.text

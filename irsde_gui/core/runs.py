@@ -28,9 +28,10 @@ if TYPE_CHECKING:
     from .tasks import Task
 
 
-def collect_inputs(items: list[str]) -> tuple[list[Path], list[str], bool]:
-    """Expand files and folders into image files; returns (files, problems, any_folder)."""
-    from .imageio import is_image_path
+def collect_inputs(items: list[str], skipped: list[str] | None = None) -> tuple[list[Path], list[str], bool]:
+    """Expand files and folders into image files; returns (files, problems, any_folder). What a
+    folder holds besides photos goes into ``skipped``, one line per folder (:func:`skipped_line`)."""
+    from .imageio import is_image_path, not_a_file
 
     files: list[Path] = []
     problems: list[str] = []
@@ -39,15 +40,51 @@ def collect_inputs(items: list[str]) -> tuple[list[Path], list[str], bool]:
         p = Path(item)
         if p.is_dir():
             folder = True
-            found = sorted(f for f in p.iterdir() if f.is_file() and is_image_path(f))
+            found, passed = [], []
+            for f in sorted(p.iterdir()):
+                if f.name.startswith("."):  # hidden (our own partial writes among them)
+                    continue
+                why = not_a_file(f)
+                if why is None and is_image_path(f):
+                    found.append(f)
+                else:
+                    passed.append(skip_kind(f, why))
             if not found:
                 problems.append(f"{p}: the folder holds no images")
+            if passed and skipped is not None:
+                skipped.append(skipped_line(p, passed))
             files.extend(found)
         elif p.exists():
             files.append(p)
         else:
             problems.append(f"{p}: no such file or folder")
     return files, problems, folder
+
+
+def skip_kind(path: Path, why: str | None) -> str:
+    """What a file that a batch passes over is, in a word: ``GIF``, ``folder``, ``not a regular
+    file``… (``why`` is :func:`~.imageio.not_a_file`'s reason, None for a regular file)."""
+    if why is None:
+        return path.suffix[1:].upper() or "file without an extension"
+    if why.startswith("is a folder"):
+        return "folder"
+    for kind in ("symbolic link loop", "broken symbolic link"):
+        if kind in why:
+            return kind
+    return "not a regular file" if "not a regular file" in why else "unreadable"
+
+
+def skipped_line(folder: Path, kinds: list[str]) -> str:
+    """``in: skipped 5: 2 GIF, 1 SVG, 1 folder, 1 not a regular file`` (the most first)."""
+    from collections import Counter
+
+    words = {
+        "folder": "folders",
+        "symbolic link loop": "symbolic link loops",
+        "broken symbolic link": "broken symbolic links",
+    }
+    counts = ", ".join(f"{n} {words.get(k, k) if n > 1 else k}" for k, n in Counter(kinds).most_common())
+    return f"{folder}: skipped {len(kinds)}: {counts}"
 
 
 class OutputRefused(OSError):

@@ -631,7 +631,8 @@ class MainWindow(QMainWindow):
         if len(paths) == 1 and not paths[0].is_dir():
             self.open_path(paths[0])
             return
-        files, problems, _folder = collect_inputs([str(p) for p in paths])
+        skipped: list[str] = []
+        files, problems, _folder = collect_inputs([str(p) for p in paths], skipped)
         files = [f for f in files if is_image_path(f)]
         if not files:
             self.show_message("error", "Nothing to open: " + ("; ".join(problems) or "no photos found."))
@@ -640,7 +641,7 @@ class MainWindow(QMainWindow):
         self.show_batch()
         if self.photo is None:
             self.open_path(files[0], quiet=True)
-        extra = f" ({'; '.join(problems)})" if problems else ""
+        extra = f" ({'; '.join(problems + skipped)})" if problems or skipped else ""
         self.show_message(
             "info",
             f"{added} photo{'s' if added != 1 else ''} added to the batch queue{extra}. "
@@ -1251,10 +1252,11 @@ class MainWindow(QMainWindow):
     def _batch_add_folder(self) -> None:
         folder = self.dialogs.choose_folder(self, "Add the photos of a folder", self.settings.last_folder)
         if folder:
-            files, problems, _ = collect_inputs([folder])
+            skipped: list[str] = []
+            files, problems, _ = collect_inputs([folder], skipped)
             self.batch.add_paths(files)
-            if problems:
-                self.show_message("warning", "; ".join(problems))
+            if problems or skipped:
+                self.show_message("warning", "; ".join(problems + skipped))
 
     def _batch_running(self, running: bool) -> None:
         self.panel.restore_button.setEnabled(not running and self.run is None)
