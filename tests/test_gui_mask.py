@@ -103,7 +103,9 @@ def test_inpaint_run_uses_the_painted_mask(qtbot, tmp_path, installed_tiny_weigh
     assert painted.any()
     outcome = restore_and_wait(qtbot, win)
     assert outcome is not None and not outcome.stopped
-    fill = painted > 127
+    # The run fills the painted area and its grown margin (on by default), nothing else.
+    fill = win.mask_editor.run_mask() > 127
+    assert fill.sum() > (painted > 127).sum()
     result = win.result
     assert np.array_equal(result[~fill], rgb[~fill]), "pixels outside the mask are kept exactly"
     assert np.abs(result[fill] - rgb[fill]).mean() > 0.01, "pixels inside the mask are filled by the model"

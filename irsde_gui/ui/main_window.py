@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
     engine_ready = Signal(object)
     photo_changed = Signal()
     photo_opened = Signal(bool)  # after open_path: True once the photo is shown, False if refused
+    mask_loaded = Signal(bool)  # after load_mask: True once the mask is set, False if refused
     run_finished = Signal(object)  # RunOutcome, RunFailure or None after any run has ended
 
     def __init__(
@@ -764,17 +765,35 @@ class MainWindow(QMainWindow):
             self.mask_editor.set_array(m)
 
     def load_mask(self) -> None:
+        """Take the inpainting mask from a file, read on a thread of its own as photos are;
+        :attr:`mask_loaded` says when it is set or refused."""
         if self.photo is None:
             return
         f = self.dialogs.open_mask(self, self.settings.last_folder)
         if not f:
             return
-        try:
-            m = read_photo(f).rgb.max(axis=2)
-            self.mask_editor.set_array(m)
-        except (ImageReadError, ValueError) as exc:
-            self.show_message("error", f"Could not use that mask: {why(exc, f)}")
+        path, photo = Path(f), self.photo
+        read = FileRead(self.photo_reader, path, parent=self)
+        read.succeeded.connect(lambda mask: self._mask_read(photo, path, mask))
+        read.failed.connect(lambda message: self._mask_refused(path, message))
+        read.stopped.connect(lambda: self._read_stopped(read))
+        self._reads.append(read)
+        read.start()
+
+    def _mask_read(self, photo: Photo, path: Path, mask: Photo) -> None:
+        if self.photo is not photo:
+            self._mask_refused(path, "another photo was opened meanwhile")
             return
+        try:
+            self.mask_editor.set_array(mask.rgb.max(axis=2))
+        except ValueError as exc:
+            self._mask_refused(path, str(exc))
+            return
+        self.mask_loaded.emit(True)
+
+    def _mask_refused(self, path: Path, message: str) -> None:
+        self.show_message("error", f"Could not use the mask “{path.name}”: {why(message, path)}")
+        self.mask_loaded.emit(False)
 
     def load_kernel(self) -> None:
         """Take a known blur kernel from a file for blind deblurring (instead of estimating it)."""
@@ -879,7 +898,7 @@ class MainWindow(QMainWindow):
                     "warning", "Paint the area to fill first (or load a mask), then press Restore."
                 )
                 return None
-            mask = self.mask_editor.to_array()
+            mask = self.mask_editor.run_mask()  # the painted area, grown by its margin if that is on
         return RunRequest(
             info.name,
             rgb=self.photo.rgb,
