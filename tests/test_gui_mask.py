@@ -109,6 +109,8 @@ def test_inpaint_run_uses_the_painted_mask(qtbot, tmp_path, installed_tiny_weigh
     result = win.result
     assert np.array_equal(result[~fill], rgb[~fill]), "pixels outside the mask are kept exactly"
     assert np.abs(result[fill] - rgb[fill]).mean() > 0.01, "pixels inside the mask are filled by the model"
+    margin = fill & (painted <= 127)
+    assert np.abs(result[margin] - rgb[margin]).mean() > 0.01, "the margin is filled too"
 
 
 def test_painting_over_a_x4_result_marks_the_photo_pixels_below(qtbot, tmp_path):
