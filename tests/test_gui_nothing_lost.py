@@ -248,3 +248,32 @@ def test_a_folder_dropped_says_what_it_skipped(qtbot, tmp_path):
         win.open_paths([folder])
     assert [i.source.name for i in win.batch.items] == ["a.png"]
     assert f"{folder}: skipped 2: 1 GIF, 1 folder" in win.message_bar.text
+
+
+def test_a_mask_file_is_read_off_the_gui_thread(qtbot, tmp_path):
+    from irsde_gui.core.imageio import read_photo
+
+    win = make_window(qtbot, tmp_path, engine=False)
+    assert open_photo(qtbot, win, write_png(tmp_path / "photo.png", smooth_image(24, 32)))
+    hole = np.zeros((24, 32, 3))
+    hole[4:10, 5:20] = 1
+    win.dialogs.answers["open_mask"] = str(write_png(tmp_path / "mask.png", hole))
+    ticks, seen = Ticks(), []
+
+    def slow_read(path):
+        ticks_over_a_second(ticks, seen)
+        return read_photo(path)
+
+    win.photo_reader = slow_read
+    with qtbot.waitSignal(win.mask_loaded, timeout=10_000) as loaded:
+        win.load_mask()
+    assert loaded.args == [True] and seen[0] >= 5, seen
+    assert np.array_equal(win.mask_editor.to_array() > 0.5, hole[..., 0] > 0.5)
+    win.photo_reader = read_photo
+    win.dialogs.answers["open_mask"] = str(write_png(tmp_path / "small.png", np.ones((4, 4, 3))))
+    with qtbot.waitSignal(win.mask_loaded, timeout=10_000) as loaded:
+        win.load_mask()
+    assert loaded.args == [False]
+    assert (
+        win.message_bar.text == "Could not use the mask “small.png”: the mask is 4x4 but the photo is 32x24"
+    )
