@@ -20,14 +20,22 @@ from irsde_gui.core import get_task, read_photo
 from irsde_gui.core.imageio import atomic_write_bytes, encode_photo
 from irsde_gui.core.model import load_task_restorer
 from irsde_gui.core.pipeline import create_job, is_blind
+from irsde_gui.core.tasks import DEFAULT_GROW, grow_mask
 from irsde_gui.core.weights import WeightsError
 
+# name -> (degraded photo, mask, clean original or None, crop (y, x, h, w)); the name's task is
+# the part before any "-".
 EXAMPLES = {
     "denoise": ("chelsea_noisy.png", None, "chelsea.png", (40, 150, 220, 220)),
+    "denoise-camera": ("chelsea_camera.png", None, "chelsea.png", (40, 150, 220, 220)),
     "deblur": ("chelsea_blurry.png", None, "chelsea.png", (40, 150, 220, 220)),
     "derain": ("coffee_rainy.png", None, "coffee.png", (60, 200, 220, 220)),
+    "derain-heavy": ("coffee_downpour.png", None, "coffee.png", (60, 200, 220, 220)),
     "sr": ("astronaut_small.png", None, "astronaut.png", (60, 160, 220, 220)),
+    "sr-practical": ("astronaut_practical.png", None, "astronaut.png", (60, 160, 220, 220)),
     "inpaint": ("astronaut_holes.png", "astronaut_holes_mask.png", "astronaut.png", (0, 0, 220, 300)),
+    # An object removed: nothing to compare with, so the photo is shown with the painted mask.
+    "inpaint-object": ("coffee.png", "coffee_spoon_mask.png", None, (40, 250, 320, 240)),
     "dehaze": ("coffee_hazy.png", None, "coffee.png", (40, 120, 300, 300)),
 }
 
@@ -47,32 +55,43 @@ def main() -> None:
     args = ap.parse_args()
     ex, out = Path(args.examples), Path(args.out)
     for name, (degraded, mask_file, clean, (y, x, h, w)) in EXAMPLES.items():
-        task = get_task(name)
+        task = get_task(name.split("-")[0])
         try:
-            restorer = load_task_restorer(name, device="cpu")
+            restorer = load_task_restorer(task.name, device="cpu")
         except WeightsError as exc:
             print(f"{name}: skipped ({exc})")
             continue
         photo = read_photo(ex / degraded)
         mask = read_photo(ex / mask_file).rgb.max(axis=2) if mask_file else None
+        if mask is not None and clean is None:  # painted by hand, as the app grows it
+            mask = grow_mask((mask > 0.5).astype(np.uint8) * 255, DEFAULT_GROW)
         result = create_job(task, restorer, photo.rgb, mask).run()
         ours = "blind deblur" if is_blind(task, restorer) else "IR-SDE Studio"
-        truth = read_photo(ex / clean).rgb
-        before = cv2.resize(photo.rgb, (truth.shape[1], truth.shape[0]), interpolation=cv2.INTER_NEAREST)
-        crops = [a[y : y + h, x : x + w] for a in (before, result, truth)]
+        truth = read_photo(ex / clean).rgb if clean else None
+        size = result.shape[:2]
+        before = cv2.resize(photo.rgb, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
+        if truth is None:
+            shown = before.copy()
+            shown[mask > 127] = 0.5 * shown[mask > 127] + 0.5 * np.array([1.0, 0.2, 0.6])
+            panels = ((shown, "painted"), (result, ours))
+        else:
+            panels = ((before, "degraded"), (result, ours), (truth, "original"))
         tiles = [
-            label((np.clip(c, 0, 1) * 255 + 0.5).astype(np.uint8), t)
-            for c, t in zip(crops, ("degraded", ours, "original"))
+            label((np.clip(a[y : y + h, x : x + w], 0, 1) * 255 + 0.5).astype(np.uint8), t) for a, t in panels
         ]
         gap = np.full((h, 6, 3), 255, np.uint8)
-        strip = np.hstack([tiles[0], gap, tiles[1], gap, tiles[2]])
+        strip = np.hstack([t for tile in tiles for t in (tile, gap)][:-1])
         path = atomic_write_bytes(out / f"{name}.jpg", encode_photo(strip / 255.0, "JPEG", quality=90))
         print(f"{name}: {path}")
     update_readme(Path(args.readme), out)
 
 
-LABELS = {"denoise": "Denoise", "deblur": "Deblur", "derain": "Remove rain", "sr": "Upscale ×4",
-          "inpaint": "Inpaint", "dehaze": "Dehaze"}  # fmt: skip
+LABELS = {"denoise": "Denoise", "denoise-camera": "Denoise: a phone photo at high ISO (camera noise, JPEG)",
+          "deblur": "Deblur", "derain": "Remove rain", "derain-heavy": "Remove rain: a downpour (streaks and veil)",
+          "sr": "Upscale ×4",
+          "sr-practical": "Upscale ×4: a small photo from the web (blur, noise, JPEG)",
+          "inpaint": "Inpaint", "inpaint-object": "Inpaint: remove an object (the spoon, painted by hand)",
+          "dehaze": "Dehaze"}  # fmt: skip
 
 
 def update_readme(readme: Path, folder: Path) -> None:
@@ -82,7 +101,7 @@ def update_readme(readme: Path, folder: Path) -> None:
     head, rest = text.split(begin, 1)
     _, tail = rest.split(end, 1)
     rows = [
-        f"**{label}**\n\n![{label}: degraded, restored, original]({folder.as_posix()}/{task}.jpg)\n"
+        f"**{label}**\n\n![{label}: before and after]({folder.as_posix()}/{task}.jpg)\n"
         for task, label in LABELS.items()
         if (folder / f"{task}.jpg").is_file()
     ]

@@ -118,6 +118,7 @@ def normalise_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 MAX_GROW = 64  # px; beyond this a grown mask is a different mask, not a margin
+DEFAULT_GROW = 6  # px the app grows a painted mask by: a shadow's edge or a halo, small beside any object
 
 
 def grow_mask(mask: np.ndarray, px: int) -> np.ndarray:

@@ -25,14 +25,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.tasks import MAX_GROW, grow_mask
+from ..core.tasks import DEFAULT_GROW, MAX_GROW, grow_mask
 from .theme import icon
 
 MIN_BRUSH, MAX_BRUSH = 2, 400
 UNDO_DEPTH = 20
 OVERLAY_COLOUR = QColor(255, 64, 96, 120)
 GROWN_COLOUR = QColor(255, 160, 64, 90)  # the margin the fill adds around what was painted
-DEFAULT_GROW = 6  # px: enough for a shadow's edge or a halo, small beside any object
 
 
 class MaskEditor(QObject):
