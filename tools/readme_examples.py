@@ -87,8 +87,8 @@ def main() -> None:
 
 
 LABELS = {"denoise": "Denoise", "denoise-camera": "Denoise: a phone photo at high ISO (camera noise, JPEG)",
-          "deblur": "Deblur", "derain": "Remove rain", "derain-heavy": "Remove rain: a downpour (streaks and veil)",
-          "sr": "Upscale ×4",
+          "deblur": "Deblur", "derain": "Remove rain",
+          "derain-heavy": "Remove rain: a downpour (streaks and veil)", "sr": "Upscale ×4",
           "sr-practical": "Upscale ×4: a small photo from the web (blur, noise, JPEG)",
           "inpaint": "Inpaint", "inpaint-object": "Inpaint: remove an object (the spoon, painted by hand)",
           "dehaze": "Dehaze"}  # fmt: skip
