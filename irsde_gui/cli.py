@@ -777,6 +777,34 @@ def cmd_degrade(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------- suggest
+def cmd_suggest(args: argparse.Namespace) -> int:
+    """One line per photo: what it looks like it needs (or nothing), with the measurements; a
+    photo that cannot be read gets one error line and the others are still measured."""
+    from .core.imageio import ImageReadError, read_photo
+    from .core.suggest import suggest
+
+    files, problems, _folder = collect_inputs(args.photos)
+    for p in problems:
+        error(p)
+    results, failed = [], len(problems)
+    for f in files:
+        try:
+            s = suggest(read_photo(f).rgb)
+        except (ImageReadError, ValueError) as exc:
+            failed += 1
+            text = str(exc) if str(f) in str(exc) else f"{f}: {exc}"
+            error(text)
+            results.append({"path": str(f), "error": text})
+            continue
+        results.append({"path": str(f), **s.to_dict()})
+        if not args.json:
+            print(f"{f}: {s.text or 'nothing to fix found'} ({s.summary()})", flush=True)
+    if args.json:
+        print(json.dumps(results, indent=1, ensure_ascii=False))
+    return EXIT_FAILED if failed else EXIT_OK
+
+
 # ---------------------------------------------------------------- parser
 def int_in(lo: int, hi: int | None, what: str, unit: str = ""):
     """An argparse type: a whole number from ``lo`` to ``hi`` (no upper bound if None)."""
@@ -1092,6 +1120,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument("--quality", type=int_in(1, 100, "a JPEG quality"), help="with --degradation jpeg")
     d.set_defaults(func=cmd_degrade)
+
+    sg = sub.add_parser(
+        "suggest",
+        help="what photos look like they need (noise, JPEG blocks, blur, haze, size): one line each",
+    )
+    sg.add_argument("photos", nargs="+", metavar="PHOTO", help="image files or folders of images")
+    sg.add_argument("--json", action="store_true", help="print the findings as JSON (a list, one per photo)")
+    sg.set_defaults(func=cmd_suggest)
 
     return p
 
