@@ -217,7 +217,7 @@ def camera_noise(
     x0: Tensor,
     g: torch.Generator,
     shot_range: tuple[float, float] = SHOT_RANGE,
-    p_resize: float = 0.25,
+    p_resize: float = 0.3,
     p_jpeg: float = 0.8,
     jpeg_range: tuple[int, int] = JPEG_RANGE,
 ) -> Tensor:
@@ -227,11 +227,12 @@ def camera_noise(
     h, w = x0.shape[-2:]
     for img in x0.split(1):
         if _chance(g, p_resize):
-            # Taken at a higher resolution and shrunk afterwards, as phones and web pages do:
-            # the noise comes out weaker and correlated by the resampling. Only the noise is
-            # carried over, so the clean photo stays the target.
-            s = _u(g, 1.25, 2.5)
-            big = (round(h * s), round(w * s))
+            # Taken at another resolution and resized afterwards, as phones and web pages do.
+            # Shrunk (s > 1), the noise comes out weaker and correlated by the resampling;
+            # enlarged (s < 1: an old or cropped photo blown up), it is coarse, blotchy grain.
+            # Only the noise is carried over, so the clean photo stays the target.
+            s = _u(g, 1.25, 2.5) if _chance(g, 0.6) else _u(g, 0.4, 0.8)
+            big = (max(8, round(h * s)), max(8, round(w * s)))
             up = resize(img, big, "bicubic").clamp(0, 1)
             mode = RESIZE_MODES[int(torch.randint(0, 3, (1,), generator=g))]
             noisy = img + resize(_sensor_noise(up, g, shot_range) - up, (h, w), mode)
