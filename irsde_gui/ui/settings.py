@@ -195,6 +195,15 @@ class Settings:
         self._set("view/frames", v)
 
     @property
+    def suggest_tasks(self) -> bool:
+        """Whether an opened photo gets a one-line suggestion of what to fix (never applied by itself)."""
+        return self._bool("view/suggest_tasks", True)
+
+    @suggest_tasks.setter
+    def suggest_tasks(self, v: bool) -> None:
+        self._set("view/suggest_tasks", bool(v))
+
+    @property
     def theme(self) -> str:
         return self._str("view/theme", "system", THEMES)
 
