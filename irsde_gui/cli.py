@@ -25,6 +25,7 @@ from .core.runs import (
     format_duration,
     mask_for_photo,
     plural,
+    printable,
     report_path_for,
 )
 
@@ -39,7 +40,7 @@ class ProgressBar:
     open_on = None  # the stream whose last line is a bar still being drawn (no newline yet)
 
     def __init__(self, label: str, total: int, enabled: bool = True, stream=None, unit: str = "step"):
-        self.label = label
+        self.label = printable(label)  # a name's newline would break the bar's line
         self.total = total
         self.unit = unit
         self.enabled = enabled
@@ -74,7 +75,7 @@ class ProgressBar:
 
     def close(self, message: str = "") -> None:
         if self.enabled:
-            self.stream.write("\r" + message.ljust(100) + "\n")
+            self.stream.write("\r" + printable(message).ljust(100) + "\n")
             self.stream.flush()
             ProgressBar.open_on = None
 
@@ -84,7 +85,7 @@ def error(msg: str) -> None:
     if ProgressBar.open_on is sys.stderr:
         sys.stderr.write("\n")
         ProgressBar.open_on = None
-    print(f"irsde: error: {msg}", file=sys.stderr)
+    print(f"irsde: error: {printable(msg)}", file=sys.stderr)
 
 
 # ---------------------------------------------------------------- restore
@@ -172,9 +173,10 @@ def restore_files(args: argparse.Namespace) -> int:
     for p in problems:
         error(p)
     for line in skipped:
-        print(f"irsde: {line}", file=sys.stderr)
+        print(f"irsde: {printable(line)}", file=sys.stderr)
     if not files:
-        error("nothing to restore")
+        if not problems:  # else the lines above said why
+            error("nothing to restore")
         return EXIT_FAILED
     several = folder or len(args.inputs) > 1
     out = Path(args.output)

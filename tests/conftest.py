@@ -48,11 +48,15 @@ def isolated_user_dirs(tmp_path_factory, monkeypatch):
 @pytest.fixture
 def tiny_weights(tmp_path):
     """Write tiny (untrained but non-trivial) weights for every task; returns the folder."""
+    return make_tiny_weights(tmp_path / "weights")
+
+
+def make_tiny_weights(folder):
+    """Tiny weights and their model cards for every task, in ``folder`` (returned)."""
     from irsde_gui.core.nets import build_model
     from irsde_gui.core.tasks import TASKS
     from irsde_gui.core.weights import ModelCard, save_weights
 
-    folder = tmp_path / "weights"
     for name, task in TASKS.items():
         torch.manual_seed(0)
         net = build_model(TINY_NET)

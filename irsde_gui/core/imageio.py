@@ -119,10 +119,54 @@ def _to_float(a: np.ndarray) -> tuple[np.ndarray, int]:
     raise TypeError(f"unsupported pixel type {a.dtype}")
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_damage(data: bytes) -> str | None:
+    """Why a PNG stream is damaged (a chunk whose CRC does not match its data: Pillow checks
+    only those before the image data, and misreads a damaged header as no image at all), or
+    None."""
+    view, pos = memoryview(data), len(PNG_SIGNATURE)
+    while pos + 12 <= len(data):
+        length, kind = struct.unpack(">I4s", view[pos : pos + 8])
+        if pos + 12 + length > len(data):
+            return None  # truncated: Pillow says so
+        (crc,) = struct.unpack(">I", view[pos + 8 + length : pos + 12 + length])
+        if zlib.crc32(view[pos + 8 : pos + 8 + length], zlib.crc32(kind)) != crc:
+            which = f"its {kind.decode()} chunk" if kind.isalpha() else "a chunk"
+            return f"the image data is damaged (the CRC check of {which} fails)"
+        if kind == b"IEND":
+            return None
+        pos += 12 + length
+    return None
+
+
+def signed_format(data: bytes) -> str | None:
+    """The format a file's first bytes say it is, for those with an unmistakable signature."""
+    if data.startswith(PNG_SIGNATURE):
+        return "PNG"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    return None
+
+
 def decode_photo(data: bytes, name: str | Path = "<memory>") -> Photo:
     """Decode an encoded photo held in memory (see :func:`read_photo`)."""
     if not data:
         raise _fail(name, "the file is empty")
+    if data.startswith(PNG_SIGNATURE):
+        damage = png_damage(data)
+        if damage:
+            raise _fail(name, damage)
+    try:
+        return _decode_photo(data, name)
+    except MemoryError:
+        raise _fail(name, "there is not enough memory to open it") from None
+
+
+def _decode_photo(data: bytes, name: str | Path) -> Photo:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # Pillow's notes on odd metadata
@@ -140,6 +184,11 @@ def decode_photo(data: bytes, name: str | Path = "<memory>") -> Photo:
     except UnidentifiedImageError:
         if data[:4] in (b"II*\x00", b"MM\x00*"):  # a TIFF Pillow cannot decode, e.g. float32 colour
             return _opencv_tiff(data, name)
+        fmt = signed_format(data)
+        if fmt:  # it says what it is, but Pillow cannot make it out
+            raise _fail(
+                name, f"the image data is truncated or damaged (a {fmt} file Pillow cannot open)"
+            ) from None
         raise _fail(name, "not an image file, or not a format this app can read") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _fail(name, f"the photo is too large; the limit is {MAX_PIXELS // 10**6} MP") from None
@@ -171,7 +220,7 @@ def _quietly(fn, *args):
     if log is None:
         return fn(*args)
     level = log.getLogLevel()
-    log.setLogLevel(log.LOG_LEVEL_ERROR)
+    log.setLogLevel(log.LOG_LEVEL_SILENT)  # its errors too: a file it cannot decode is ours to say
     try:
         return fn(*args)
     finally:
@@ -248,7 +297,7 @@ def _is_deep_colour(im: Image.Image, data: bytes) -> bool:
 
 def _deep_colour_pixels(im: Image.Image, data: bytes) -> np.ndarray | None:
     """16-bit colour pixels through OpenCV (RGB order), or None if it cannot decode them."""
-    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    arr = _quietly(cv2.imdecode, np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if arr is None or arr.ndim != 3 or (arr.shape[1], arr.shape[0]) != im.size:
         return None
     code = cv2.COLOR_BGRA2RGBA if arr.shape[2] == 4 else cv2.COLOR_BGR2RGB

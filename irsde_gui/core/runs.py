@@ -56,9 +56,25 @@ def collect_inputs(items: list[str], skipped: list[str] | None = None) -> tuple[
             files.extend(found)
         elif p.exists():
             files.append(p)
-        else:
-            problems.append(f"{p}: no such file or folder")
+        else:  # missing, or a link that leads nowhere (a loop, a file gone)
+            why = not_a_file(p)
+            problems.append(f"{p}: {'no such file or folder' if why == 'no such file' else why}")
     return files, problems, folder
+
+
+# Control characters (a newline or a terminal's escape code in a file's name) and the bytes of a
+# name that are not UTF-8 (Python keeps them as lone surrogates), shown as escapes.
+_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_ESCAPES.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+_ESCAPES.update({c: f"\\x{c - 0xDC00:02x}" for c in range(0xDC80, 0xDD00)})
+
+
+def printable(text: str) -> str:
+    """``text`` as one line a terminal shows as it is: control characters and bytes that are not
+    UTF-8 (a newline or an escape code in a file's name, a Latin-1 name) become escapes
+    (``\\n``, ``\\x1b``, ``\\xe9``), so that one problem is one line and a name cannot recolour
+    the terminal."""
+    return text.translate(_ESCAPES)
 
 
 def skip_kind(path: Path, why: str | None) -> str:

@@ -174,7 +174,7 @@ def find_weights(task: str, explicit: str | os.PathLike | None = None) -> Path:
 def read_card(weights_path: Path) -> ModelCard:
     cp = card_path(weights_path)
     if not cp.is_file():
-        raise WeightsError(f"{weights_path.name} has no model card ({cp.name} is missing)")
+        raise WeightsError(f"{weights_path} has no model card ({cp.name} is missing)")
     try:
         data = json.loads(cp.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -200,7 +200,7 @@ def load_weights(
     path = find_weights(task or "", explicit)
     card = read_card(path)
     if task is not None and card.task != task:
-        raise WeightsError(f"{path.name} holds weights for '{card.task}', not for '{task}'")
+        raise WeightsError(f"{path} holds weights for '{card.task}', not for '{task}'")
     if verify:
         actual = sha256_of(path)
         if not card.sha256:
@@ -224,6 +224,10 @@ def load_weights(
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise WeightsError(f"{path} cannot be read as a weights file: {reason}") from exc
+    except Exception as exc:  # the other ways a damaged file fails to unpickle (KeyError, IndexError…)
+        raise WeightsError(
+            f"{path} cannot be read as a weights file: it is damaged, or not a PyTorch file"
+        ) from exc
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(f"{path} does not hold a state dict of tensors")
     broken = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
