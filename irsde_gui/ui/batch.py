@@ -9,6 +9,7 @@ starts. A result is never written over an input of the queue, nor over another r
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.imageio import WRITE_EXTENSIONS
-from ..core.runs import OutputPlan, OutputRefused, format_duration, report_path_for
+from ..core.runs import OutputPlan, OutputRefused, file_identity, format_duration, report_path_for
 from ..worker import RestorerCache, RestoreRun, RunRequest
 from .theme import icon
 
@@ -62,6 +63,12 @@ def batch_output_path(source: Path, folder: Path, task: str) -> Path:
     if same_folder:
         target = folder / f"{source.stem}-{task}{ext}"
     return target
+
+
+def same_file_key(path: Path) -> object:
+    """What tells two paths of the queue apart: the file they lead to, or, for one that leads
+    nowhere (a link loop, a file gone), its absolute spelling (``Path.resolve`` raises on a loop)."""
+    return file_identity(path) or os.path.abspath(path)
 
 
 class BatchPanel(QWidget):
@@ -159,11 +166,12 @@ class BatchPanel(QWidget):
         self._sync()
 
     def add_paths(self, paths: list[Path]) -> int:
-        known = {i.source.resolve() for i in self.items}
+        known = {same_file_key(i.source) for i in self.items}
         added = 0
         for p in paths:
-            if p.resolve() in known:
+            if same_file_key(p) in known:
                 continue
+            known.add(same_file_key(p))
             item = BatchItem(Path(p))
             self.items.append(item)
             self._plan.add_input(item.source)
