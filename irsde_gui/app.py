@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QEvent, QObject, QTimer, qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
+    _PLATFORM["plugin_dirs"] = qt_plugin_dirs()  # asked now: Qt may give up inside QApplication()
     qInstallMessageHandler(qt_message_to_log)
     QApplication.setApplicationName("IR-SDE Studio")
     QApplication.setOrganizationName("irsde-studio")
@@ -214,10 +215,42 @@ def main(argv: list[str] | None = None) -> int:
         log.info("quit")
 
 
+_PLATFORM: dict = {"plugin_dirs": [], "messages": []}
+
+
+def qt_plugin_dirs() -> list[str]:
+    """The folders Qt looks for plugins in (the PySide6 package's own, the bundle's included)."""
+    from PySide6.QtCore import QLibraryInfo
+
+    dirs = [
+        os.environ.get("QT_QPA_PLATFORM_PLUGIN_PATH", ""),
+        QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath),
+    ]
+    dirs += os.environ.get("QT_PLUGIN_PATH", "").split(os.pathsep)
+    try:
+        import PySide6
+
+        dirs.append(str(Path(PySide6.__file__).parent / "Qt" / "plugins"))
+    except (ImportError, TypeError):
+        pass
+    return [d for d in dict.fromkeys(dirs) if d]
+
+
 def qt_message_to_log(mode, context, message: str) -> None:
     """Qt's own messages go to the log file; its warnings (mostly harmless) reach the terminal only
-    with ``IRSDE_LOG=info``, critical ones always."""
+    with ``IRSDE_LOG=info``, critical ones always. When Qt gives up for want of a platform plugin
+    (Linux), one paragraph says why and what to install (:mod:`irsde_gui.platform_help`) instead."""
     from PySide6.QtCore import QtMsgType
+
+    if "platform plugin" in message:
+        _PLATFORM["messages"] = [*_PLATFORM["messages"][-20:], message]
+    if mode == QtMsgType.QtFatalMsg and sys.platform.startswith("linux"):
+        from . import platform_help
+
+        if platform_help.GIVES_UP in message:
+            logging.getLogger("qt").info("%s", message)  # the log keeps Qt's words, the terminal ours
+            logging.shutdown()
+            platform_help.report_and_exit(_PLATFORM["messages"], _PLATFORM["plugin_dirs"])
 
     level = {
         QtMsgType.QtDebugMsg: logging.DEBUG,
