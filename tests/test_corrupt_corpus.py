@@ -199,3 +199,24 @@ def test_a_photo_too_big_for_the_memory_is_one_line(tmp_path, weights, capfd, mo
     err = capfd.readouterr().err
     assert f"irsde: error: {big}: there is not enough memory to open it\n" in err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["small.png"]
+
+
+def test_a_folder_that_cannot_be_listed_is_one_line(tmp_path, weights, capfd, monkeypatch):
+    """A folder this user may not list (or on a drive gone) ended in a PermissionError traceback;
+    the other inputs are still restored."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    good = good_png(tmp_path / "in", "good.png")
+    real = Path.iterdir
+
+    def iterdir(self):
+        if self == locked:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    capfd.readouterr()
+    assert main(restore_argv([locked, good], tmp_path / "out", "denoise", [], weights)) == 1
+    err = capfd.readouterr().err
+    assert f"irsde: error: {locked}: the folder cannot be read (Permission denied)\n" in err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.png"]

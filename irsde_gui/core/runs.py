@@ -41,7 +41,12 @@ def collect_inputs(items: list[str], skipped: list[str] | None = None) -> tuple[
         if p.is_dir():
             folder = True
             found, passed = [], []
-            for f in sorted(p.iterdir()):
+            try:
+                entries = sorted(p.iterdir())
+            except OSError as exc:  # a folder this user may not list, a drive gone
+                problems.append(f"{p}: the folder cannot be read ({exc.strerror or exc})")
+                continue
+            for f in entries:
                 if f.name.startswith("."):  # hidden (our own partial writes among them)
                     continue
                 why = not_a_file(f)
