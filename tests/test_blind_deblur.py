@@ -263,16 +263,18 @@ def test_the_window_deblurs_with_a_known_blur_from_a_file(qtbot, tmp_path, denoi
     assert panel.blur_source.currentData() == "estimate" and panel.known_kernel is None
     assert panel.steps == BLIND_ROUNDS
     load = panel.blur_source.findData("load")
-    panel.blur_source.activated.emit(load)  # as a click on "Known blur from a file…" does
-    assert "open_kernel" in win.dialogs.asked
-    assert (
-        win.message_bar.text
-        == "Could not use that blur kernel: cannot be read as a blur kernel (it is not a NumPy array file)"
+    with qtbot.waitSignal(win.kernel_loaded) as loaded:  # read on a thread of its own
+        panel.blur_source.activated.emit(load)  # as a click on "Known blur from a file…" does
+    assert "open_kernel" in win.dialogs.asked and loaded.args == [False]
+    assert win.message_bar.text == (
+        "Could not use the blur kernel “bad.npy”: "
+        "cannot be read as a blur kernel (it is not a NumPy array file)"
     )
     assert panel.blur_source.currentData() == "estimate" and panel.known_kernel is None
     win.dialogs.answers["open_kernel"] = str(tmp_path / "k.npy")
-    panel.blur_source.activated.emit(panel.blur_source.findData("load"))
-    assert panel.blur_source.currentData() == "known"
+    with qtbot.waitSignal(win.kernel_loaded) as loaded:
+        panel.blur_source.activated.emit(panel.blur_source.findData("load"))
+    assert loaded.args == [True] and panel.blur_source.currentData() == "known"
     assert panel.blur_source.currentText() == "Known: k.npy (5×3 px)"
     np.testing.assert_allclose(panel.known_kernel, trail() / trail().sum(), atol=1e-6)
     assert panel._form.isRowVisible(panel._blur_row) and "blur you gave" in panel.blur_view.toolTip()
@@ -346,7 +348,8 @@ def test_the_window_deconvolves_a_known_blur_where_a_deblur_model_is_installed(
     assert not panel.blind and panel.steps_label.text() == "Steps" and panel.run_box.title() == "Sampling"
     assert panel._form.isRowVisible(panel._seed_row) and panel.steps_spin.maximum() == info.max_steps
     network_steps = panel.steps
-    panel.blur_source.activated.emit(panel.blur_source.findData("load"))
+    with qtbot.waitSignal(win.kernel_loaded):
+        panel.blur_source.activated.emit(panel.blur_source.findData("load"))
     assert panel.blur_source.currentData() == "known" and panel.blind
     assert panel.steps_label.text() == "Rounds" and panel.run_box.title() == "Deconvolution"
     assert not panel._form.isRowVisible(panel._seed_row) and not panel._form.isRowVisible(panel._sampler_row)
@@ -388,9 +391,11 @@ def test_a_batch_deblurs_every_photo_with_the_known_blur(qtbot, tmp_path, instal
     np.save(tmp_path / "k.npy", trail())
     win = make_window(qtbot, tmp_path, open_kernel=str(tmp_path / "k.npy"), choose_folder=str(out))
     assert win.panel.select_task("deblur")
-    win.panel.blur_source.activated.emit(win.panel.blur_source.findData("load"))
+    with qtbot.waitSignal(win.kernel_loaded):
+        win.panel.blur_source.activated.emit(win.panel.blur_source.findData("load"))
     win.panel.set_steps(2)
-    win.open_paths([folder])
+    with qtbot.waitSignal(win.paths_listed):  # the folder is listed on a thread of its own
+        win.open_paths([folder])
     win.choose_batch_folder()
     with qtbot.waitSignal(win.batch.queue_finished, timeout=60_000) as blocker:
         win.batch.start()
@@ -998,7 +1003,8 @@ def test_the_window_saves_the_blur_it_found_and_deblurs_the_next_photo_with_it(q
     assert open_photo(qtbot, win, second)
     assert not panel._form.isRowVisible(panel._blur_row) and panel.shown_blur is None
     win.dialogs.answers["open_kernel"] = str(tmp_path / "shake.png")
-    panel.blur_source.activated.emit(panel.blur_source.findData("load"))
+    with qtbot.waitSignal(win.kernel_loaded):
+        panel.blur_source.activated.emit(panel.blur_source.findData("load"))
     assert panel.blur_source.currentText().startswith("Known: shake.png")
     again = restore_and_wait(qtbot, win)
     assert again.report.blur_kernel_given and again.report.blur_estimate_seconds is None

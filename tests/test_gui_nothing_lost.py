@@ -277,3 +277,67 @@ def test_a_mask_file_is_read_off_the_gui_thread(qtbot, tmp_path):
     assert (
         win.message_bar.text == "Could not use the mask “small.png”: the mask is 4x4 but the photo is 32x24"
     )
+
+
+def test_a_blur_kernel_file_is_read_off_the_gui_thread_and_named(qtbot, tmp_path, installed_tiny_weights):
+    """Blur ▸ Known blur from a file… read the kernel on the GUI thread, and its error did not
+    name the file."""
+    from irsde_gui.core.imageio import read_kernel
+
+    np.save(tmp_path / "shake.npy", np.array([[0, 1, 0], [1, 2, 1]], np.float64))
+    (tmp_path / "bad.npy").write_bytes(b"not an array")
+    win = make_window(qtbot, tmp_path, open_kernel=str(tmp_path / "shake.npy"))
+    assert win.panel.select_task("deblur")
+    ticks, seen = Ticks(), []
+
+    def slow_read(path):
+        ticks_over_a_second(ticks, seen)
+        return read_kernel(path)
+
+    win.kernel_reader = slow_read
+    with qtbot.waitSignal(win.kernel_loaded, timeout=10_000) as loaded:
+        win.load_kernel()
+        assert win.panel.known_kernel is None, "nothing is set until the file is read"
+    assert loaded.args == [True] and seen[0] >= 5, seen
+    assert win.panel.blur_source.currentText() == "Known: shake.npy (3×2 px)"
+    assert win.panel.known_kernel_source == str((tmp_path / "shake.npy").resolve())
+    win.dialogs.answers["open_kernel"] = str(tmp_path / "bad.npy")
+    with qtbot.waitSignal(win.kernel_loaded, timeout=10_000) as loaded:
+        win.load_kernel()
+    assert loaded.args == [False]
+    assert win.message_bar.text == (
+        "Could not use the blur kernel “bad.npy”: "
+        "cannot be read as a blur kernel (it is not a NumPy array file)"
+    )
+    assert win.panel.blur_source.currentText() == "Known: shake.npy (3×2 px)", "the blur chosen stays"
+
+
+def test_dropped_folders_are_listed_off_the_gui_thread_in_the_order_dropped(qtbot, tmp_path):
+    """Listing a dropped folder (a slow network drive) froze the window: it is listed on a thread
+    of its own, and drops are taken in the order they came, however long each takes to list."""
+    from irsde_gui.ui.main_window import list_dropped
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder, n in ((first, 2), (second, 1)):
+        folder.mkdir()
+        for i in range(n):
+            write_png(folder / f"{folder.name}-{i}.png", smooth_image(16, 16, seed=i))
+    win = make_window(qtbot, tmp_path, engine=False)
+    ticks, seen = Ticks(), []
+
+    def slow_list(paths):
+        if paths == [first]:
+            ticks_over_a_second(ticks, seen)
+        return list_dropped(paths)
+
+    win.paths_lister = slow_list
+    listed: list[int] = []
+    win.paths_listed.connect(lambda: listed.append(len(win.batch.items)))
+    win.open_paths([first])
+    win.open_paths([second])
+    qtbot.waitUntil(lambda: len(listed) == 2, timeout=10_000)
+    assert seen[0] >= 5, f"the event loop stalled: {seen[0]} ticks in a second"
+    assert listed == [2, 3], "the first drop is taken first, although the second was listed sooner"
+    assert [i.source.name for i in win.batch.items] == ["first-0.png", "first-1.png", "second-0.png"]
+    qtbot.waitUntil(lambda: win.photo is not None, timeout=10_000)
+    assert "first-0.png" in win.windowTitle()

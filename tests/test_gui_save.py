@@ -129,7 +129,8 @@ def test_batch_queue_restores_every_file_into_the_output_folder(qtbot, tmp_path,
     out = tmp_path / "out"
     win = make_window(qtbot, tmp_path, choose_folder=str(out))
     win.panel.set_steps(2)
-    win.open_paths([folder])
+    with qtbot.waitSignal(win.paths_listed):  # the folder is listed on a thread of its own
+        win.open_paths([folder])
     assert len(win.batch.items) == 3
     win.choose_batch_folder()
     with qtbot.waitSignal(win.batch.queue_finished, timeout=60_000) as blocker:

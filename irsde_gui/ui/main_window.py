@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -104,6 +105,26 @@ def settings_text(report) -> str:
     return f"{report.sampler}, {plural(report.steps_done, 'step')}, seed {report.seed}"
 
 
+@dataclasses.dataclass
+class Dropped:
+    """What paths dropped on the window (or chosen, or given at start) hold: one photo to open,
+    or photos for the batch queue and a line for each problem and each folder's other files."""
+
+    single: Path | None = None
+    files: list[Path] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+
+def list_dropped(paths: list[Path]) -> Dropped:
+    """Sort out dropped paths. This lists folders, so it runs on a thread of its own: a folder on
+    a slow drive must not freeze the window."""
+    if len(paths) == 1 and not paths[0].is_dir():
+        return Dropped(single=paths[0])
+    skipped: list[str] = []
+    files, problems, _folder = collect_inputs([str(p) for p in paths], skipped)
+    return Dropped(files=[f for f in files if is_image_path(f)], notes=problems + skipped)
+
+
 def why(exc: Exception | str, path: object) -> str:
     """The reason part of a core error message (which starts with the file name)."""
     text = str(exc)
@@ -116,6 +137,8 @@ class MainWindow(QMainWindow):
     photo_changed = Signal()
     photo_opened = Signal(bool)  # after open_path: True once the photo is shown, False if refused
     mask_loaded = Signal(bool)  # after load_mask: True once the mask is set, False if refused
+    kernel_loaded = Signal(bool)  # after load_kernel: True once the blur is set, False if refused
+    paths_listed = Signal()  # after open_paths: the photo is being opened, or the queue has them
     run_finished = Signal(object)  # RunOutcome, RunFailure or None after any run has ended
 
     def __init__(
@@ -145,6 +168,10 @@ class MainWindow(QMainWindow):
         self.run: RestoreRun | None = None
         self.cache = RestorerCache()
         self.photo_reader = read_photo  # reads a photo file, on a thread of its own (tests slow it)
+        self.kernel_reader = read_kernel  # reads a blur kernel file, so too
+        self.paths_lister = list_dropped  # lists dropped folders, so too
+        self._listings: list[tuple] = []  # (read, [outcome], then) of paths being listed, oldest first
+        self._newest_kernel_read: FileRead | None = None
         self._reads: list[FileRead] = []  # photos being read (their threads run)
         self._newest_read: FileRead | None = None  # the photo opened last: it wins
         self.last_saved: Path | None = None
@@ -628,21 +655,49 @@ class MainWindow(QMainWindow):
             self.open_paths([Path(f) for f in files])
 
     def open_paths(self, paths: list[Path]) -> None:
-        """One photo opens; several photos or a folder go to the batch queue."""
-        if len(paths) == 1 and not paths[0].is_dir():
-            self.open_path(paths[0])
+        """One photo opens; several photos or a folder go to the batch queue. What they hold is
+        listed on a thread of its own (:func:`list_dropped`); drops are taken in the order they
+        came, and :attr:`paths_listed` says when one has been."""
+        paths = [Path(p) for p in paths]
+        if paths:
+            self._list_paths(paths, self._open_dropped)
+
+    def _list_paths(self, paths: list[Path], then: Callable[[Dropped | str], None]) -> None:
+        """List ``paths`` (:attr:`paths_lister`) on a thread of its own, then hand what they hold
+        (or the listing's error) to ``then`` on this thread, in the order of the calls."""
+        lister = self.paths_lister
+        read = FileRead(lambda _first: lister(paths), paths[0], parent=self)
+        listing = (read, [], then)  # the list holds the outcome once it came
+        read.succeeded.connect(lambda dropped: self._paths_listed(listing, dropped))
+        read.failed.connect(lambda message: self._paths_listed(listing, message))
+        read.stopped.connect(lambda: self._read_stopped(read))
+        self._reads.append(read)
+        self._listings.append(listing)
+        read.start()
+
+    def _paths_listed(self, listing: tuple, outcome: Dropped | str) -> None:
+        listing[1].append(outcome)
+        while self._listings and self._listings[0][1]:
+            _read, (first, *_), then = self._listings.pop(0)
+            then(first)
+            self.paths_listed.emit()
+
+    def _open_dropped(self, dropped: Dropped | str) -> None:
+        if isinstance(dropped, str):  # the listing failed (the reader's one line names the file)
+            self.show_message("error", f"Nothing to open: {dropped}")
             return
-        skipped: list[str] = []
-        files, problems, _folder = collect_inputs([str(p) for p in paths], skipped)
-        files = [f for f in files if is_image_path(f)]
+        if dropped.single is not None:
+            self.open_path(dropped.single)
+            return
+        files, notes = dropped.files, dropped.notes
         if not files:
-            self.show_message("error", "Nothing to open: " + ("; ".join(problems) or "no photos found."))
+            self.show_message("error", "Nothing to open: " + ("; ".join(notes) or "no photos found."))
             return
         added = self.batch.add_paths(files)
         self.show_batch()
-        if self.photo is None:
+        if self.photo is None and self._newest_read not in self._reads:  # none shown, none coming
             self.open_path(files[0], quiet=True)
-        extra = f" ({'; '.join(problems + skipped)})" if problems or skipped else ""
+        extra = f" ({'; '.join(notes)})" if notes else ""
         self.show_message(
             "info",
             f"{added} photo{'s' if added != 1 else ''} added to the batch queue{extra}. "
@@ -796,16 +851,36 @@ class MainWindow(QMainWindow):
         self.mask_loaded.emit(False)
 
     def load_kernel(self) -> None:
-        """Take a known blur kernel from a file for blind deblurring (instead of estimating it)."""
+        """Take a known blur kernel from a file for blind deblurring (instead of estimating it),
+        read on a thread of its own as photos are; :attr:`kernel_loaded` says when it is set or
+        refused. The blur chosen before stays until then (and if the file is refused)."""
         f = self.dialogs.open_kernel(self, self.settings.last_folder)
         if not f:
             return
-        try:
-            kernel = read_kernel(f)
-        except ImageReadError as exc:
-            self.show_message("error", f"Could not use that blur kernel: {why(exc, f)}")
+        path, reader = Path(f), self.kernel_reader
+
+        def read(p: Path) -> tuple[np.ndarray, str]:  # on the reading thread
+            return reader(p), str(p.resolve())  # the full path, for run reports
+
+        kernel_read = FileRead(read, path, parent=self)
+        kernel_read.succeeded.connect(lambda got: self._kernel_read(kernel_read, path, *got))
+        kernel_read.failed.connect(lambda message: self._kernel_refused(kernel_read, path, message))
+        kernel_read.stopped.connect(lambda: self._read_stopped(kernel_read))
+        self._reads.append(kernel_read)
+        self._newest_kernel_read = kernel_read
+        kernel_read.start()
+
+    def _kernel_read(self, read: FileRead, path: Path, kernel: np.ndarray, source: str) -> None:
+        if read is not self._newest_kernel_read:
+            return  # a blur chosen since replaces this one
+        self.panel.set_known_kernel(kernel, path.name, source=source)
+        self.kernel_loaded.emit(True)
+
+    def _kernel_refused(self, read: FileRead, path: Path, message: str) -> None:
+        if read is not self._newest_kernel_read:
             return
-        self.panel.set_known_kernel(kernel, Path(f).name, source=str(Path(f).resolve()))
+        self.show_message("error", f"Could not use the blur kernel “{path.name}”: {why(message, path)}")
+        self.kernel_loaded.emit(False)
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -1271,11 +1346,16 @@ class MainWindow(QMainWindow):
     def _batch_add_folder(self) -> None:
         folder = self.dialogs.choose_folder(self, "Add the photos of a folder", self.settings.last_folder)
         if folder:
-            skipped: list[str] = []
-            files, problems, _ = collect_inputs([folder], skipped)
-            self.batch.add_paths(files)
-            if problems or skipped:
-                self.show_message("warning", "; ".join(problems + skipped))
+            self._list_paths([Path(folder)], self._queue_listed)
+
+    def _queue_listed(self, listed: Dropped | str) -> None:
+        """A folder's photos, listed on a thread of its own, join the queue."""
+        if isinstance(listed, str):
+            self.show_message("warning", listed)
+            return
+        self.batch.add_paths(listed.files)
+        if listed.notes:
+            self.show_message("warning", "; ".join(listed.notes))
 
     def _batch_running(self, running: bool) -> None:
         self.panel.restore_button.setEnabled(not running and self.run is None)
