@@ -2,8 +2,11 @@
 
 The wheel is built from a copy of the sources whose ``weights/`` holds tiny
 networks, so the test proves that the weights (and resources) are found
-inside the installed package, with no source tree around. The venv reuses the
-installed PyTorch (``--system-site-packages``) and pip never touches an index.
+inside the installed package, with no source tree around. pip never touches an
+index: the new venv reuses the PyTorch, Qt and NumPy that the test runs with,
+through a ``.pth`` file naming the running interpreter's site-packages folders,
+however that Python was installed (a venv's own packages are not its "system
+site-packages", so ``--system-site-packages`` alone missed them).
 """
 
 from __future__ import annotations
@@ -45,6 +48,14 @@ def source_copy(dest: Path, weights: Path) -> Path:
     return dest
 
 
+def runner_site_packages() -> list[str]:
+    """The site-packages folders this interpreter imports from: its venv's own, the base
+    Python's, the user's. As plain lines of a .pth file they are searched after the new venv's
+    own packages, and their .pth files are not run (an editable irsde_gui stays out)."""
+    dirs = [p for p in sys.path if Path(p).name in ("site-packages", "dist-packages") and Path(p).is_dir()]
+    return list(dict.fromkeys(dirs))
+
+
 @pytest.fixture(scope="module")
 def wheel_venv(tmp_path_factory):
     """(venv folder, wheel file): the wheel of a source copy with tiny weights, installed in a new venv."""
@@ -56,10 +67,12 @@ def wheel_venv(tmp_path_factory):
     run([sys.executable, "-m", "pip", "wheel", "--no-deps", *no_isolation, "-w", tmp / "dist", src], cwd=tmp)
     (wheel,) = (tmp / "dist").glob("irsde_studio-*.whl")
     venv = tmp / "venv"
-    run([sys.executable, "-m", "venv", "--system-site-packages", venv], cwd=tmp)
+    run([sys.executable, "-m", "venv", venv], cwd=tmp)
     py = venv / "bin" / "python"
+    purelib = run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=tmp).stdout
+    (Path(purelib.strip()) / "test-runner-packages.pth").write_text("\n".join(runner_site_packages()) + "\n")
     # --no-index: nothing is downloaded; --ignore-installed: installed into the venv even though the
-    # system site-packages (seen through the venv) may hold an editable copy of the same version.
+    # runner's site-packages (seen through the .pth) may hold an editable copy of the same version.
     run(
         [py, "-m", "pip", "install", "--no-index", "--no-deps", "--ignore-installed", "--quiet", wheel],
         cwd=tmp,
