@@ -88,6 +88,21 @@ def error(msg: str) -> None:
     print(f"irsde: error: {printable(msg)}", file=sys.stderr)
 
 
+def warning(msg: str) -> None:
+    """One line on stderr for what went on although something was wrong (a refused weight file
+    passed over), on a line of its own; ``-q`` does not hide it."""
+    if ProgressBar.open_on is sys.stderr:
+        sys.stderr.write("\n")
+        ProgressBar.open_on = None
+    print(f"irsde: warning: {printable(msg)}", file=sys.stderr)
+
+
+def say_passed_over(refused, used=None) -> None:
+    """A line for each weight file passed over because it would be refused, naming the one used."""
+    for r in refused:
+        warning(f"refused: {r}" + (f"; using {used} instead" if used is not None else ""))
+
+
 # ---------------------------------------------------------------- restore
 def trajectory_target(arg: str, photo: Path, several: bool) -> Path:
     p = Path(arg)
@@ -189,13 +204,17 @@ def restore_files(args: argparse.Namespace) -> int:
         error(r)
     if not planned:
         return EXIT_FAILED
+    passed_over: list = []
     try:
         device = pick_device(args.device)
         # A known kernel is deconvolved with the denoise model as the prior (no estimate).
-        restorer = load_task_restorer("denoise" if kernel is not None else task.name, args.weights, device)
+        model_task = "denoise" if kernel is not None else task.name
+        restorer = load_task_restorer(model_task, args.weights, device, refused=passed_over)
     except (DeviceError, WeightsError) as exc:
+        say_passed_over(passed_over)
         error(str(exc))
         return EXIT_FAILED
+    say_passed_over(passed_over, restorer.weights.path)
     blind = is_blind(task, restorer)
     unit = "round" if blind else "step"  # blind deblurring deconvolves in rounds
     if args.save_blur and not blind:
@@ -395,7 +414,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     from .core.device import available_devices, pick_device
     from .core.tasks import TASKS
-    from .core.weights import WeightsError, blind_prior, installed_weights, read_card, search_dirs
+    from .core.weights import Refused, blind_prior, check_weights, installed_weights, read_card, search_dirs
 
     print(f"IR-SDE Studio {__version__}")
     print(f"Python {sys.version.split()[0]}, PyTorch {torch.__version__}")
@@ -404,22 +423,26 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"  {kind:5s} {pick_device(kind).describe()}")
     print("Weights are looked for in: " + ", ".join(str(d) for d in search_dirs()))
     print("Tasks:")
-    for name, path in installed_weights().items():
+    refused: dict[str, list[Refused]] = {}
+    for name, path in installed_weights(refused).items():
         t = TASKS[name]
+        # In the order they are looked for: files passed over because they would be refused, then
+        # the one used (which may be refused too: then nothing runs the task).
+        lines = [f"refused: {r}" for r in refused.get(name, [])]
         prior = blind_prior(name) if path is None else None
         if prior is not None:
-            how = f"blind: blur estimated from the photo, {prior.name} as the prior"
-            print(f"  {name:8s} {t.label:14s} {how}")
-            continue
-        if path is None:
-            print(f"  {name:8s} {t.label:14s} no trained weights installed")
-            continue
-        try:
+            lines.append(f"blind: blur estimated from the photo, {prior.name} as the prior")
+        elif path is None:
+            lines.append("no trained weights installed")
+        elif (why := check_weights(path, name)) is not None:
+            lines.append(f"refused: {Refused(path, why)}")
+        else:
             card = read_card(path)
             val = card.validation.get("summary", "")
-            print(f"  {name:8s} {t.label:14s} {path}  ({card.parameters / 1e6:.2f} M parameters) {val}")
-        except WeightsError as exc:
-            print(f"  {name:8s} {t.label:14s} {path}  (unusable: {exc})")
+            lines.append(f"{path}  ({card.parameters / 1e6:.2f} M parameters) {val}".rstrip())
+        head = f"  {name:8s} {t.label:14s} "
+        for i, line in enumerate(lines):
+            print(printable((head if i == 0 else " " * len(head)) + line))
     return EXIT_OK
 
 
@@ -625,11 +648,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .core.weights import WeightsError
 
     task = get_task(args.task)
+    passed_over: list = []
     try:
-        restorer = load_task_restorer(task.name, args.weights, pick_device(args.device))
+        restorer = load_task_restorer(task.name, args.weights, pick_device(args.device), refused=passed_over)
     except (DeviceError, WeightsError) as exc:
+        say_passed_over(passed_over)
         error(str(exc))
         return EXIT_FAILED
+    say_passed_over(passed_over, restorer.weights.path)
     card = restorer.weights.card if restorer.weights else None
     blind = is_blind(task, restorer)  # deblur with no deblur model: the model row is the blind route
     steps = args.steps or (

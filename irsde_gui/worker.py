@@ -104,6 +104,9 @@ class TaskInfo:
     prior_weights: Path | None = None
     known_default_steps: int = 0
     known_max_steps: int = 0
+    # Weight files passed over because they would be refused (a bad hash, a pickle with code…),
+    # one line each naming the file: the window says so, rather than hide that they were.
+    refused: list[str] = field(default_factory=list)
 
     @property
     def available(self) -> bool:
@@ -131,20 +134,25 @@ class EngineInfo:
     seconds: float = 0.0  # how long loading took
 
 
-def scan_tasks() -> dict[str, TaskInfo]:
-    """Every task with its installed weights and model card, or why it cannot run. No PyTorch needed."""
+def scan_tasks(vet: bool = True) -> dict[str, TaskInfo]:
+    """Every task with its installed weights and model card, or why it cannot run. A weight file
+    in the user's folder that would be refused is passed over for the next location's and noted
+    in :attr:`TaskInfo.refused` (that check loads it, with PyTorch); ``vet=False`` takes the first
+    file found, reading only model cards (no PyTorch: a first look)."""
     from .core.blind import BLIND_ROUNDS, KNOWN_ROUNDS, MAX_BLIND_ROUNDS
     from .core.tasks import TASKS
     from .core.weights import WeightsError, blind_prior, installed_weights, read_card
 
     tasks: dict[str, TaskInfo] = {}
-    installed = installed_weights()
+    refused: dict = {}
+    installed = installed_weights(refused, vet=vet)
     for name, path in installed.items():
         t = TASKS[name]
         info = TaskInfo(
             name, t.label, t.description, t.icon, t.default_steps, t.sde.T, t.scale, t.uses_mask, path
         )
-        prior = blind_prior(name) if path is None else None
+        info.refused = [str(r) for r in refused.get(name, [])]
+        prior = blind_prior(name, vet=vet) if path is None else None
         if prior is not None:
             # No deblur network: deblur blind, with the denoise model as the image prior.
             info.method = "blind"

@@ -69,9 +69,16 @@ def make_tiny_weights(folder):
 
 
 @pytest.fixture
-def installed_tiny_weights(tiny_weights, isolated_user_dirs):
-    """The tiny weights, installed in the (isolated) user data dir."""
+def installed_tiny_weights(tiny_weights, isolated_user_dirs, monkeypatch, tmp_path_factory):
+    """The tiny weights, installed in the (isolated) user data dir, and the only weights: the
+    bundled ones are hidden (in this process). A user file that would be refused is passed over
+    for the next location's, so a test that breaks one must not find the real models behind it."""
     import shutil
+
+    import irsde_gui.core.paths as paths
+
+    none = tmp_path_factory.mktemp("no-bundled-weights")
+    monkeypatch.setattr(paths, "bundled_weights_dir", lambda: none)
 
     target = isolated_user_dirs / "weights"
     shutil.copytree(tiny_weights, target)

@@ -21,15 +21,16 @@ NO_BUNDLED = (
 )
 
 
-def self_test(tmp_path: Path, data_dir: Path) -> subprocess.CompletedProcess:
+def self_test(tmp_path: Path, data_dir: Path, bundled: Path | None = None) -> subprocess.CompletedProcess:
     """``irsde-gui --self-test`` from another folder, with ``data_dir`` as the user's data folder and
-    no bundled weights (so the result does not depend on what weights/ holds today)."""
+    ``bundled`` as the bundled weights, none by default (so the result does not depend on what
+    weights/ holds today)."""
     cwd = tmp_path / "elsewhere"
     cwd.mkdir(exist_ok=True)
     env = {**os.environ, "IRSDE_DATA_DIR": str(data_dir)}
     env.pop("QT_QPA_PLATFORM", None)  # the self-test goes offscreen by itself
     return subprocess.run(
-        [sys.executable, "-c", NO_BUNDLED, str(tmp_path / "no-bundled"), "--self-test"],
+        [sys.executable, "-c", NO_BUNDLED, str(bundled or tmp_path / "no-bundled"), "--self-test"],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -70,6 +71,28 @@ def test_a_broken_model_fails_with_the_reason_and_missing_ones_are_reported(
     assert lines["denoise"].startswith("ok")
     last = out.stdout.strip().splitlines()[-1]
     assert last.startswith("self-test FAILED") and "sr:" in last
+
+
+def test_a_refused_user_model_is_said_and_the_bundled_one_is_tested(
+    tmp_path, tiny_weights, isolated_user_dirs
+):
+    """A user's sr.pt that would be refused no longer hides the bundled one (issue 24, item 12):
+    the self-test tests what the app uses, the bundled sr.pt, and lists the user's as refused. With
+    nothing after it, a broken model still fails the test (the test above)."""
+    import shutil
+
+    user = isolated_user_dirs / "weights"
+    user.mkdir()
+    for ext in (".pt", ".json"):
+        shutil.copy(tiny_weights / f"sr{ext}", user / f"sr{ext}")
+    (user / "sr.pt").write_bytes(b"not a weights file")
+    out = self_test(tmp_path, isolated_user_dirs, bundled=tiny_weights)
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    refused = [line for line in lines if re.match(r"^  sr\s+refused  ", line)]
+    assert len(refused) == 1 and f"{user / 'sr.pt'} is corrupt or was modified" in refused[0]
+    assert re.search(r"^  sr\s+ok .*\(bundled sr\.pt\)$", out.stdout, re.M), out.stdout
+    assert lines[-1].startswith("self-test passed") and "refused 1 weight file (see above)" in lines[-1]
 
 
 def test_no_model_at_all_fails(tmp_path, isolated_user_dirs):

@@ -9,7 +9,7 @@ import torch
 
 from .device import DeviceInfo, pick_device
 from .sde import MeanRevertingSDE
-from .weights import LoadedWeights, load_weights, resolve_weights
+from .weights import LoadedWeights, Refused, load_weights, resolve_weights
 
 
 class Restorer:
@@ -85,9 +85,11 @@ def load_task_restorer(
     task: str,
     weights: str | os.PathLike | None = None,
     device: str | DeviceInfo = "auto",
+    refused: list[Refused] | None = None,
 ) -> Restorer:
     """The restorer that runs ``task``: :func:`load_restorer` of its weights, or, for deblur
     with none installed, of the denoise model, which deblurs blind
-    (:func:`irsde_gui.core.pipeline.create_job` picks the job from the restorer)."""
-    model_task, path = resolve_weights(task, weights)
+    (:func:`irsde_gui.core.pipeline.create_job` picks the job from the restorer). Weight files
+    passed over because they would be refused go into ``refused``."""
+    model_task, path = resolve_weights(task, weights, refused)
     return load_restorer(model_task, path, device)

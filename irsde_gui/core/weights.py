@@ -7,7 +7,9 @@ was trained, its validation numbers and the file's sha256.
 
 Loading is safe (``torch.load(weights_only=True)``, so a pickle that would run
 code is refused) and verified (the sha256 must match the card). Lookup order:
-an explicit path, then the user data dir, then the weights bundled with the app.
+an explicit path, then the user data dir, then the weights bundled with the app;
+a file in the user data dir that would be refused is passed over, and said to be
+(:class:`Refused`), rather than hiding the bundled one.
 """
 
 from __future__ import annotations
@@ -146,8 +148,49 @@ def search_dirs() -> list[Path]:
     return [paths.user_weights_dir(), paths.bundled_weights_dir()]
 
 
-def find_weights(task: str, explicit: str | os.PathLike | None = None) -> Path:
-    """The weight file for ``task``: ``explicit`` if given, else the first found in :func:`search_dirs`."""
+@dataclass(frozen=True)
+class Refused:
+    """A weight file passed over because it would be refused (a bad hash, a pickle with code,
+    a card out of range…), and why."""
+
+    path: Path
+    reason: str  # load_weights' message, which names the file
+
+    def __str__(self) -> str:
+        return self.reason if str(self.path) in self.reason else f"{self.path}: {self.reason}"
+
+
+_checked: dict[tuple, str | None] = {}  # (path, size, mtime, task) -> why refused, or None
+
+
+def check_weights(path: Path, task: str) -> str | None:
+    """Why :func:`load_weights` would refuse ``path`` for ``task`` (its message), or None. The
+    answer is kept while the file stays as it is (its size and time)."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        return f"{path} cannot be read ({exc.strerror or exc})"
+    key = (str(path), st.st_size, st.st_mtime_ns, task)
+    if key not in _checked:
+        try:
+            load_weights(task, path)
+            _checked[key] = None
+        except WeightsError as exc:
+            _checked[key] = str(exc)
+    return _checked[key]
+
+
+def find_weights(
+    task: str,
+    explicit: str | os.PathLike | None = None,
+    refused: list[Refused] | None = None,
+    vet: bool = True,
+) -> Path:
+    """The weight file for ``task``: ``explicit`` if given, else the first good one in
+    :func:`search_dirs`. A file there that would be refused (:func:`check_weights`) does not
+    hide the next location's: it is passed over and noted in ``refused``, so that whoever shows
+    the choice says so. The last file found is taken as it is (its load says what is wrong with
+    it). ``vet=False`` takes the first found without reading it (a quick look, no PyTorch)."""
     if explicit is not None:
         p = Path(explicit).expanduser()
         if p.is_dir():
@@ -159,12 +202,17 @@ def find_weights(task: str, explicit: str | os.PathLike | None = None) -> Path:
         if not p.is_file():
             raise WeightsError(f"weights file not found: {p}")
         return p
-    looked = []
-    for d in search_dirs():
-        p = d / f"{task}.pt"
-        looked.append(str(p))
-        if p.is_file():
+    looked = [d / f"{task}.pt" for d in search_dirs()]
+    found = [p for p in looked if p.is_file()]
+    for p in found[:-1]:
+        why = check_weights(p, task) if vet else None
+        if why is None:
             return p
+        if refused is not None:
+            refused.append(Refused(p, why))
+    if found:
+        return found[-1]
+    looked = [str(p) for p in looked]
     raise WeightsError(
         f"no trained weights for task '{task}' are installed (looked in: {', '.join(looked)}). "
         "Train them with `irsde train` and `irsde export`, or pass --weights."
@@ -283,45 +331,56 @@ def save_weights(net: torch.nn.Module, card: ModelCard, path: str | os.PathLike)
     return path
 
 
-def installed_weights() -> dict[str, Path | None]:
-    """For every task, the weight file that would be used (or None)."""
+def installed_weights(
+    refused: dict[str, list[Refused]] | None = None, vet: bool = True
+) -> dict[str, Path | None]:
+    """For every task, the weight file that would be used (or None); the files passed over on the
+    way go into ``refused`` by task (see :func:`find_weights`)."""
     from .tasks import TASKS
 
     found: dict[str, Path | None] = {}
     for name in TASKS:
+        passed: list[Refused] = []
         try:
-            found[name] = find_weights(name)
+            found[name] = find_weights(name, refused=passed, vet=vet)
         except WeightsError:
             found[name] = None
+        if passed and refused is not None:
+            refused[name] = passed
     return found
 
 
-def blind_prior(task: str) -> Path | None:
+def blind_prior(task: str, vet: bool = True) -> Path | None:
     """The denoise model's file when ``task`` has no weights of its own and deblurs blind with
     it (see :func:`resolve_weights`), else None."""
     try:
-        model_task, path = resolve_weights(task)
+        model_task, path = resolve_weights(task, vet=vet)
     except WeightsError:
         return None
     return path if model_task != task else None
 
 
-def resolve_weights(task: str, explicit: str | os.PathLike | None = None) -> tuple[str, Path]:
+def resolve_weights(
+    task: str,
+    explicit: str | os.PathLike | None = None,
+    refused: list[Refused] | None = None,
+    vet: bool = True,
+) -> tuple[str, Path]:
     """``(model task, weight file)`` that runs ``task``: its own weights, or, for deblur with
     none installed, the denoise model, which blind deblurring uses as its image prior
     (:class:`irsde_gui.core.pipeline.BlindDeblurJob`). Deblur given the denoise model's file
     explicitly deblurs blind, too."""
     if task != "deblur":
-        return task, find_weights(task, explicit)
+        return task, find_weights(task, explicit, refused, vet)
     if explicit is not None:
         path = find_weights(task, explicit)
         card = read_card(path)
         return ("denoise" if card.task == "denoise" else task), path
     try:
-        return task, find_weights(task)
+        return task, find_weights(task, refused=refused, vet=vet)
     except WeightsError as exc:
         try:
-            return "denoise", find_weights("denoise")
+            return "denoise", find_weights("denoise", refused=refused, vet=vet)
         except WeightsError:
             raise WeightsError(
                 f"{exc} Blind deblurring, the fallback, needs the denoise model, which is missing too."

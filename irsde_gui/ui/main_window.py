@@ -559,7 +559,7 @@ class MainWindow(QMainWindow):
     def _show_tasks(self) -> None:
         """List the tasks and their weights at once (no PyTorch needed); devices come with the engine."""
         try:
-            tasks = scan_tasks()
+            tasks = scan_tasks(vet=False)  # no PyTorch here: the engine's scan checks the files
         except Exception as exc:  # a broken weights folder must not stop the window from opening
             log.exception("scanning the weights failed")
             self.show_message("error", f"The installed models could not be read: {exc}")
@@ -631,6 +631,15 @@ class MainWindow(QMainWindow):
                 "No trained weights are installed, so nothing can be restored yet. "
                 "Put the weight files (e.g. denoise.pt with denoise.json) in the weights folder, "
                 "then use Restore ▸ Reload models.",
+            )
+        refused = [line for t in engine.tasks.values() for line in t.refused]
+        if refused:
+            for line in refused:
+                log.warning("weights refused: %s", line)
+            self.show_message(
+                "warning",
+                f"Refused {plural(len(refused), 'weight file')}, so the next one found is used: "
+                + "; ".join(refused),
             )
         self.statusBar().showMessage(
             f"Engine ready in {engine.seconds:.1f} s (PyTorch {engine.torch_version})", 5000
