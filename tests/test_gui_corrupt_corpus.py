@@ -37,7 +37,7 @@ def test_every_photo_kind_opens_or_is_refused_naming_it(qtbot, tmp_path, tiny_we
             text = win.message_bar.text
             assert win.message_bar.kind == "error", text
             assert text.startswith(f"Could not open “{path.name}”: "), text
-            assert any(s in text for s in k.says) or "is a folder" in text, (k.name, text)
+            assert any(s in text for s in k.says), (k.name, text)
         else:
             assert (win.photo.width, win.photo.height) == k.size, k.name
             assert shown(path.name) in win.windowTitle()
@@ -62,7 +62,7 @@ def test_a_batch_of_every_kind_restores_the_good_ones(qtbot, tmp_path, installed
     for k, path in refused:
         item = items[path]
         assert item.status == "failed" and item.output is None, k.name
-        assert str(path) in item.message and any(s in item.message for s in (*k.says, "is a folder")), (
+        assert str(path) in item.message and any(s in item.message for s in k.says), (
             k.name,
             item.message,
         )
@@ -80,7 +80,10 @@ def test_the_queue_takes_a_link_loop_once_and_each_file_once(qtbot, tmp_path):
     from gui_support import write_png
 
     loop = tmp_path / "loop.png"
-    loop.symlink_to(loop)
+    try:
+        loop.symlink_to(loop)
+    except OSError:
+        pytest.skip("no symbolic links here")
     photo = write_png(tmp_path / "photo.png", smooth_image(16, 16))
     other = write_png(tmp_path / "Photo.png", smooth_image(16, 16, seed=1))
     win = make_window(qtbot, tmp_path, engine=False)
