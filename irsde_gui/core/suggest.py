@@ -13,9 +13,9 @@ How each is measured, and why so:
   photo carry its noise but no structure, and the residual keeps noise that is correlated over
   a pixel or two (demosaicing, camera processing), which a one-pixel detail would miss; JPEG's
   flat blocks have no residual, so compression does not count. Where a photo has no flat part
-  texture raises it, so (2) the weakest principal directions of 5×5 colour patches (Chen, Zhu
-  and Heng, ICCV 2015), at full and at half resolution: texture lives in a few directions and
-  noise in all, so texture does not raise this one.
+  texture raises it, so (2) the weakest principal directions of the calmer half of 5×5 colour
+  patches (Chen, Zhu and Heng, ICCV 2015), at full and at half resolution: texture lives in a
+  few directions and noise in all, so texture does not raise this one.
 - **JPEG blocks**: the mean step between neighbouring pixels across the 8-px grid over the mean
   step inside the blocks (the grid's phase found, so a cropped JPEG counts), the smaller of the
   horizontal and vertical ratios; about 1 without blocks.
@@ -30,9 +30,9 @@ How each is measured, and why so:
 
 Noise and JPEG blocks come first (the denoise model removes both), then blur, haze, size.
 
-Speed (:func:`benchmark`): a 12 MP photo (4000×3000) takes about 0.12 s of one core, most of
-it the working copy, the noise and the blur; measured on a 2-core laptop CPU shared with two
-training runs (0.17 s of CPU time, up to 0.3 s of wall time when the runs took the cores).
+Speed (:func:`benchmark`, median of 9): a 12 MP photo (4000×3000) takes 0.11-0.13 s of CPU
+time, 0.17-0.20 s of wall time, measured on a 2-core laptop CPU that two training runs kept
+busy (load 4-5); the noise (50 ms), the blur (35 ms) and the working copy (20 ms) dominate.
 """
 
 from __future__ import annotations
@@ -214,7 +214,8 @@ def pca_noise(images: np.ndarray, stride: int) -> float:
     energy = ((per_channel - per_channel.mean(axis=2, keepdims=True)) ** 2).sum(axis=(1, 2))
     x = x[energy <= np.median(energy)]
     x = x - x.mean(axis=0)
-    # OpenCV's product and solver, not NumPy's: BLAS threads waiting for a busy CPU took a second.
+    # OpenCV's product and solver, not NumPy's: NumPy's BLAS threads spin after each call and
+    # took 30 ms of CPU (up to a second on a busy CPU) for this 75×75 problem.
     cov = cv2.gemm(x, x, 1.0 / max(len(x), 1), None, 0.0, flags=cv2.GEMM_1_T)
     lam = cv2.eigen(cov.astype(np.float64))[1].ravel()  # descending
     for i in range(lam.size):  # the longest tail whose mean is also its median: noise alone
