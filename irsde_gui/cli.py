@@ -827,9 +827,9 @@ def cmd_suggest(args: argparse.Namespace) -> int:
             continue
         results.append({"path": str(f), **s.to_dict()})
         if not args.json:
-            print(f"{f}: {s.text or 'nothing to fix found'} ({s.summary()})", flush=True)
+            print(f"{printable(str(f))}: {s.text or 'nothing to fix found'} ({s.summary()})", flush=True)
     if args.json:
-        print(json.dumps(results, indent=1, ensure_ascii=False))
+        print(json.dumps(results, indent=1))  # ASCII: any file name, any terminal
     return EXIT_FAILED if failed else EXIT_OK
 
 
