@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 
 import cv2
 import numpy as np
@@ -300,3 +301,11 @@ def test_cli_json_for_scripts(tmp_path, scene, capsys):
 def test_cli_all_good_exits_zero(tmp_path, scene, capsys):
     rc = main(["suggest", str(write(tmp_path / "a.png", scene))])
     assert rc == 0 and "nothing to fix found" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows names cannot hold a newline")
+def test_cli_a_newline_in_a_name_stays_on_its_line(tmp_path, scene, capsys):
+    odd = write(tmp_path / "we\nird.png", cv2.resize(scene, (480, 320), interpolation=cv2.INTER_AREA))
+    assert main(["suggest", str(odd)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "we\\nird.png: Small (480×320)" in out
