@@ -40,6 +40,9 @@ while true; do
     [ "$task" = denoise ] && [ -d "$pairs" ] && extra="--val-steps 1 --val-pairs $pairs"
     # x4 is judged on clean bicubic photos and on practical ones (blur, noise, JPEG) alike.
     [ "$task" = sr ] && extra="--val-steps 1 --val-degradation practical"
+    # Inpainting is for removing objects, derain for rain as it falls: score those too.
+    [ "$task" = inpaint ] && extra="--val-steps 1 --val-degradation objects"
+    [ "$task" = derain ] && extra="--val-steps 1 --val-degradation heavy"
     # The cosine schedule's end (--iters). Deblur's ends early so that CPU sessions reach a low
     # learning rate: 110k, continued from step 66.8k for 4.3k steps against 200k, scored
     # +0.10 dB on its 8 validation photos (24 benchmark photos: +0.03 +/- 0.03 dB, at the best
