@@ -150,3 +150,31 @@ def test_cancel_drops_the_answer(qtbot):
     assert runner.wait(10_000)
     qtbot.wait(50)
     assert answers == []
+
+
+def test_the_window_suggests_for_an_opened_photo_and_a_click_selects_the_task(
+    qtbot, tmp_path, installed_tiny_weights
+):
+    from conftest import smooth_image
+    from gui_support import make_window
+
+    from irsde_gui.core.imageio import Photo
+
+    win = make_window(qtbot, tmp_path)
+    label = win.panel.suggestion_label
+    clean = smooth_image(256, 256, seed=1)
+    noisy = np.clip(clean + np.random.default_rng(0).normal(0, 12 / 255, clean.shape), 0, 1).astype(
+        np.float32
+    )
+    with qtbot.waitSignal(win.suggester.ready, timeout=10_000):
+        win.set_photo(Photo(noisy), "noisy")
+    assert label.task == "denoise" and label.isVisibleTo(win)
+    label.linkActivated.emit(label.task)  # what a click on the link does
+    assert win.panel.task == "denoise"
+    assert win.run is None, "a suggestion never runs anything on its own"
+    # Turned off in the View menu, the line goes and a new photo is not measured.
+    win.suggest_action.setChecked(False)
+    assert not label.isVisibleTo(win)
+    win.set_photo(Photo(noisy), "again")
+    qtbot.wait(300)
+    assert not win.suggester.busy and label.task is None

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from .mask_editor import MaskEditor, MaskToolBar
+from .suggestion import SuggestionLabel
 from .theme import icon
 from .trajectory import qimage_from_rgb
 
@@ -142,6 +143,10 @@ class RunPanel(QWidget):
 
         task_box = QGroupBox("Task")
         tl = QVBoxLayout(task_box)
+        # What an opened photo looks like it needs; a click selects that task, nothing runs.
+        self.suggestion_label = SuggestionLabel()
+        self.suggestion_label.task_chosen.connect(self.select_task)
+        tl.addWidget(self.suggestion_label)
         self.task_list = QListWidget()
         self.task_list.setItemDelegate(TaskDelegate(self.task_list))
         self.task_list.setMouseTracking(True)

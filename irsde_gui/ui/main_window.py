@@ -67,6 +67,7 @@ from .controls import RunPanel
 from .dialogs import AboutDialog, Dialogs, MessageBar, ShortcutsDialog
 from .mask_editor import MaskEditor
 from .settings import Settings
+from .suggestion import SuggestionRunner, suggestions_action
 from .theme import app_icon, set_icon
 from .trajectory import TrajectoryBar, qimage_from_rgb
 
@@ -246,6 +247,8 @@ class MainWindow(QMainWindow):
         self.panel.load_mask_requested.connect(self.load_mask)
         self.panel.kernel_file_requested.connect(self.load_kernel)
         self.panel.blur_save_requested.connect(self.save_blur)
+        self.suggester = SuggestionRunner(self)  # measures each opened photo on its own thread
+        self.suggester.ready.connect(self.panel.suggestion_label.show_suggestion)
         scroll = QScrollArea()
         scroll.setWidget(self.panel)
         scroll.setWidgetResizable(True)
@@ -469,6 +472,9 @@ class MainWindow(QMainWindow):
         v.addAction(self.spread_action)
         v.addAction(self.previous_action)
         v.addSeparator()
+        self.suggest_action = suggestions_action(self.settings, self.panel.suggestion_label, self)
+        self.suggest_action.toggled.connect(self._suggest_for_photo)
+        v.addAction(self.suggest_action)
         theme_menu = v.addMenu("&Theme")
         group = QActionGroup(self)
         for key, label in (("system", "Follow the system"), ("dark", "Dark"), ("light", "Light")):
@@ -816,7 +822,14 @@ class MainWindow(QMainWindow):
         self.progress_label.setText("")
         self.progress_row.hide()
         self._sync_actions()
+        self.panel.suggestion_label.clear()
+        self._suggest_for_photo()
         self.photo_changed.emit()
+
+    def _suggest_for_photo(self, *_args) -> None:
+        """Measure the photo on the suggestion's thread, if suggestions are on."""
+        if self.photo is not None and self.settings.suggest_tasks:
+            self.suggester.estimate(self.photo.rgb)
 
     def _init_mask_from_alpha(self) -> None:
         """Transparent pixels of the photo pre-fill the inpainting mask."""
@@ -1606,4 +1619,6 @@ class MainWindow(QMainWindow):
             self._engine_thread.wait(60_000)
         for read in self._reads:
             read.wait(10_000)
+        self.suggester.cancel()
+        self.suggester.wait()
         event.accept()
