@@ -28,6 +28,7 @@ from .core.runs import (
     printable,
     report_path_for,
 )
+from .core.tasks import DEFAULT_GROW, MAX_GROW
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -242,7 +243,8 @@ def restore_files(args: argparse.Namespace) -> int:
     for path, target in planned:
         try:
             photo = read_photo(path)
-            mask, alpha = mask_for_photo(task, photo, find_mask(args.mask, path) if task.uses_mask else None)
+            given = find_mask(args.mask, path) if task.uses_mask else None
+            mask, alpha = mask_for_photo(task, photo, given, grow=args.grow_mask)
             bar = ProgressBar(path.name, 0, enabled=not args.quiet, unit=unit)
             job = create_job(
                 task,
@@ -914,6 +916,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int_in(0, MAX_SEED, "a seed"), default=0, help="random seed (default 0)")
     r.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     r.add_argument("--mask", help="inpaint: mask file (white = fill) or folder of masks with matching names")
+    r.add_argument(
+        "--grow-mask",
+        type=int_in(0, MAX_GROW, "a mask's margin in px"),
+        default=0,
+        metavar="PX",
+        help="inpaint: fill PX beyond the mask too (shadows, halos; the app grows painted masks by "
+        f"{DEFAULT_GROW} px); default 0, the mask as given",
+    )
     r.add_argument(
         "--kernel",
         help="deblur: the blur kernel, if known (an image whose brightness is the weight, a .npy array, "

@@ -33,3 +33,27 @@ def test_normalise_mask_reads_any_depth():
     assert normalise_mask(np.array([[0, 65535]], np.uint16), (1, 2)).tolist() == [[0.0, 1.0]]
     with pytest.raises(MaskError, match="the mask is 2x1 but the photo is 3x1"):
         normalise_mask(np.zeros((1, 2), np.uint8), (1, 3))
+
+
+def test_restore_grows_a_given_mask_only_when_asked(tmp_path, tiny_weights):
+    from conftest import smooth_image
+    from PIL import Image
+
+    from irsde_gui.cli import main
+    from irsde_gui.core.imageio import read_photo
+
+    photo = smooth_image(48, 48, seed=2)
+    Image.fromarray((photo * 255 + 0.5).astype(np.uint8)).save(tmp_path / "p.png")
+    m = np.zeros((48, 48), np.uint8)
+    m[20:28, 20:28] = 255
+    Image.fromarray(m).save(tmp_path / "m.png")
+    src = read_photo(tmp_path / "p.png").rgb
+    args = ["restore", str(tmp_path / "p.png"), "--task", "inpaint", "--mask", str(tmp_path / "m.png")]
+    args += ["--weights", str(tiny_weights / "inpaint.pt"), "--steps", "1", "-q"]
+    assert main([*args, "-o", str(tmp_path / "plain.png")]) == 0
+    assert main([*args, "-o", str(tmp_path / "grown.png"), "--grow-mask", "4"]) == 0
+    plain, grown = read_photo(tmp_path / "plain.png").rgb, read_photo(tmp_path / "grown.png").rgb
+    ring = (grow_mask(m, 4) > 0) & (m == 0)
+    assert np.array_equal(plain[ring], src[ring]), "without --grow-mask the mask is used as given"
+    assert np.abs(grown[ring] - src[ring]).mean() > 0.005, "the margin is filled"
+    assert np.array_equal(grown[grow_mask(m, 4) == 0], src[grow_mask(m, 4) == 0])

@@ -202,13 +202,14 @@ def find_mask(mask_arg: str | None, photo_path: Path) -> Path | None:
 
 
 def mask_for_photo(
-    task: Task, photo: Photo, mask_path: Path | None = None
+    task: Task, photo: Photo, mask_path: Path | None = None, grow: int = 0
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """The mask a task needs for ``photo`` and the alpha channel to write with the result.
 
     Inpainting takes the mask from ``mask_path`` or else from the photo's
-    transparent pixels; the pixels it fills are written opaque, the others keep
-    their alpha (:func:`filled_alpha`). Other tasks need no mask and keep the alpha.
+    transparent pixels, widened by ``grow`` px (:func:`~.tasks.grow_mask`); the pixels it
+    fills are written opaque, the others keep their alpha (:func:`filled_alpha`). Other
+    tasks need no mask and keep the alpha.
     """
     if not task.uses_mask:
         return None, photo.alpha
@@ -220,6 +221,10 @@ def mask_for_photo(
         mask = mask_from_alpha(photo.alpha)
     else:
         return None, None
+    if grow:
+        from .tasks import grow_mask
+
+        mask = grow_mask(mask, grow)
     return mask, filled_alpha(photo.alpha, mask)
 
 
