@@ -34,8 +34,8 @@ def table(weights: Path) -> str:
         card = json.loads(card_file.read_text())
         tr = card.get("training", {})
         val = card.get("validation", {})
-        floor = next((v["floor"] for v in val.values() if isinstance(v, dict) and "floor" in v), None)
-        floor_text = "—" if floor is None else f"{floor['rule']}: {'met' if floor['met'] else 'not yet'}"
+        floors = [v["floor"] for v in val.values() if isinstance(v, dict) and "floor" in v]
+        floor_text = "; ".join(f"{f['rule']}: {'met' if f['met'] else 'not yet'}" for f in floors) or "—"
         rows.append(
             f"| {task} | {card.get('parameters', 0) / 1e6:.2f} M | {tr.get('iterations', '?')} iterations"
             f"{stages_text(tr)}, {compute_text(tr)} | {val.get('summary', '—')} "

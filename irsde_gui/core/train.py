@@ -1023,10 +1023,13 @@ def export_run(
     if out.exists() and card_path(out).exists() and not evals:
         with contextlib.suppress(Exception):
             validation = read_card(out).validation
+    summaries = []
     for ev in evals or []:
         validation[ev.get("name", f"{ev['task']}-{len(validation)}")] = ev
         if ev.get("summary"):
-            validation["summary"] = ev["summary"]
+            summaries.append(ev["summary"])
+    if summaries:  # one line for every set the model was scored on
+        validation["summary"] = "; ".join(summaries)
     val_csv = run / "validation.csv"
     last_val = None
     if val_csv.exists():
