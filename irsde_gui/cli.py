@@ -142,26 +142,29 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def restore_files(args: argparse.Namespace) -> int:
     from .core.blind import blur_from_spec, describe_blur
+    from .core.chain import chain_report, next_photo, parse_tasks, stage_entry
     from .core.device import DeviceError, pick_device
     from .core.imageio import (
         ImageReadError,
         ImageWriteError,
         read_kernel,
         read_photo,
+        reporting_stages,
         write_kernel,
         write_photo,
     )
     from .core.model import load_task_restorer
     from .core.pipeline import JobSettings, create_job, is_blind, to_uint8
-    from .core.tasks import MaskError, get_task
-    from .core.trajectory import Frame, Trajectory, export_trajectory
+    from .core.tasks import MaskError
+    from .core.trajectory import Frame, Trajectory, concatenate, export_trajectory
     from .core.weights import WeightsError
 
     try:
-        task = get_task(args.task)
+        tasks = parse_tasks(args.task)  # one task, or a chain: denoise,sr
     except ValueError as exc:
         error(str(exc))
         return EXIT_USAGE
+    names = [t.name for t in tasks]
     if args.uncertainty is not None and args.uncertainty < 2:
         error("--uncertainty needs at least 2 seeds")
         return EXIT_USAGE
@@ -171,7 +174,7 @@ def restore_files(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.kernel is not None or args.blur is not None:
         option = "--kernel" if args.kernel is not None else "--blur"
-        if task.name != "deblur":
+        if "deblur" not in names:
             error(f"{option} is for --task deblur")
             return EXIT_USAGE
         try:
@@ -206,105 +209,135 @@ def restore_files(args: argparse.Namespace) -> int:
     if not planned:
         return EXIT_FAILED
     passed_over: list = []
+    restorers = []  # one per stage (a task named twice shares its model)
     try:
         device = pick_device(args.device)
-        # A known kernel is deconvolved with the denoise model as the prior (no estimate).
-        model_task = "denoise" if kernel is not None else task.name
-        restorer = load_task_restorer(model_task, args.weights, device, refused=passed_over)
+        loaded: dict[str, object] = {}
+        for t in tasks:
+            # A known kernel is deconvolved with the denoise model as the prior (no estimate).
+            model_task = "denoise" if kernel is not None and t.name == "deblur" else t.name
+            if model_task not in loaded:
+                loaded[model_task] = load_task_restorer(model_task, args.weights, device, refused=passed_over)
+                say_passed_over(passed_over, loaded[model_task].weights.path)
+                passed_over.clear()
+            restorers.append(loaded[model_task])
     except (DeviceError, WeightsError) as exc:
         say_passed_over(passed_over)
         error(str(exc))
         return EXIT_FAILED
-    say_passed_over(passed_over, restorer.weights.path)
-    blind = is_blind(task, restorer)
-    unit = "round" if blind else "step"  # blind deblurring deconvolves in rounds
-    if args.save_blur and not blind:
-        why = "it is for --task deblur" if task.name != "deblur" else "the deblur model finds no blur to save"
+    blinds = [is_blind(t, r) for t, r in zip(tasks, restorers)]
+    if args.save_blur and not any(blinds):
+        why = "it is for --task deblur" if "deblur" not in names else "the deblur model finds no blur to save"
         error(f"--save-blur saves the blur a deconvolution used: {why}")
         return EXIT_USAGE
-    if blind and args.uncertainty:
+    if blinds[-1] and args.uncertainty:
         error("--uncertainty needs a deblur model: blind deblurring gives the same result for every seed")
         return EXIT_USAGE
     if not args.quiet:
-        name = restorer.weights.path.name
-        if kernel is not None:
-            h, w = kernel.shape
-            how = f"with the given blur kernel ({kernel_name}, {w}x{h} px; {name} as the prior)"
-        elif blind:
-            how = f"blind (blur estimated from the photo, {name} as the prior)"
-        else:
-            how = f"with {name}"
-        print(f"irsde: {task.label} {how} on {device.describe()}", file=sys.stderr)
+        for i, (t, restorer, blind) in enumerate(zip(tasks, restorers, blinds)):
+            name = restorer.weights.path.name
+            if kernel is not None and t.name == "deblur":
+                h, w = kernel.shape
+                how = f"with the given blur kernel ({kernel_name}, {w}x{h} px; {name} as the prior)"
+            elif blind:
+                how = f"blind (blur estimated from the photo, {name} as the prior)"
+            else:
+                how = f"with {name}"
+            stage = f"stage {i + 1} of {len(tasks)}: " if len(tasks) > 1 else ""
+            print(f"irsde: {stage}{t.label} {how} on {device.describe()}", file=sys.stderr)
     settings = JobSettings(
         steps=args.steps, sampler=args.sampler, seed=args.seed, tile=args.tile, tile_overlap=args.tile_overlap
     )
     failures = len(problems) + len(refused)
     done = 0
+    chained = len(tasks) > 1
     for path, target in planned:
         try:
-            photo = read_photo(path)
-            given = find_mask(args.mask, path) if task.uses_mask else None
-            mask, alpha = mask_for_photo(task, photo, given, grow=args.grow_mask)
-            bar = ProgressBar(path.name, 0, enabled=not args.quiet, unit=unit)
-            job = create_job(
-                task,
-                restorer,
-                photo.rgb,
-                mask,
-                settings,
-                on_tile=bar.tile,
-                on_stage=bar.stage,
-                kernel=kernel,
-                kernel_source=kernel_source,
-            )
-            bar.total = job.steps
-            traj = Trajectory() if args.trajectory else None
-            step_seconds: list[float] = []
-            began = time.perf_counter()
-            for rec in job.steps_iter():  # a blind run's blur estimate is not a round's time
-                spent = time.perf_counter() - began - (job.estimate_seconds or 0.0)
-                bar.update(rec.index, spent / rec.index)
-                step_seconds.append(rec.seconds)
-                if traj is not None:
-                    traj.add(
-                        Frame(
-                            rec.index,
-                            rec.t,
-                            to_uint8(rec.x_t, traj.max_side),
-                            to_uint8(rec.x0_hat, traj.max_side),
-                            rec.seconds,
+            bar = ProgressBar(path.name, 0, enabled=not args.quiet)
+            with reporting_stages(bar.stage):  # a camera RAW is developed: a moment for a big one
+                photo = read_photo(path)
+            current, earlier, stage_trajectories = photo, [], []
+            began_all = time.perf_counter()
+            blur_job = None
+            for i, (task, restorer, blind) in enumerate(zip(tasks, restorers, blinds)):
+                unit = "round" if blind else "step"  # blind deblurring deconvolves in rounds
+                given = find_mask(args.mask, path) if task.uses_mask else None
+                mask, alpha = mask_for_photo(task, current, given, grow=args.grow_mask)
+                label = f"{path.name} [{i + 1}/{len(tasks)} {task.name}]" if chained else path.name
+                bar = ProgressBar(label, 0, enabled=not args.quiet, unit=unit)
+                own_kernel = task.name == "deblur"
+                job = create_job(
+                    task,
+                    restorer,
+                    current.rgb,
+                    mask,
+                    settings,
+                    on_tile=bar.tile,
+                    on_stage=bar.stage,
+                    kernel=kernel if own_kernel else None,
+                    kernel_source=kernel_source if own_kernel else None,
+                )
+                bar.total = job.steps
+                traj = Trajectory() if args.trajectory else None
+                step_seconds: list[float] = []
+                began = time.perf_counter()
+                for rec in job.steps_iter():  # a blind run's blur estimate is not a round's time
+                    spent = time.perf_counter() - began - (job.estimate_seconds or 0.0)
+                    bar.update(rec.index, spent / rec.index)
+                    step_seconds.append(rec.seconds)
+                    if traj is not None:
+                        traj.add(
+                            Frame(
+                                rec.index,
+                                rec.t,
+                                to_uint8(rec.x_t, traj.max_side),
+                                to_uint8(rec.x0_hat, traj.max_side),
+                                rec.seconds,
+                            )
                         )
-                    )
-            run_seconds = time.perf_counter() - began  # a run report times the run, not the writing
+                stage_seconds = time.perf_counter() - began  # a run report times the run, not the writing
+                if blind:
+                    blur_job = job
+                if traj is not None:
+                    stage_trajectories.append((f"{i + 1} {task.name}", traj))
+                which = (
+                    describe_blur(job.kernel, job.kernel_given, job.kernel_source)
+                    if blind
+                    else f"seed {job.seed}"
+                )
+                detail = f"{f', {job.tiles} tiles' if job.tile else ''}, {which}"
+                report = RunReport.from_job(
+                    job, restorer, step_seconds, stage_seconds, input_path=path.resolve()
+                )
+                if i < len(tasks) - 1:  # the next stage restores this one's result
+                    took = f"{plural(job.steps, unit)}, {format_duration(stage_seconds)}{detail}"
+                    bar.close(f"{path.name}: {task.name} done ({took})")
+                    earlier.append(stage_entry(report))
+                    current = next_photo(current, job.result, alpha)
             result = job.result
             write_photo(
                 target, result, like=photo, overwrite_input=args.overwrite, alpha=alpha, quality=args.quality
             )
-            if traj is not None:
+            if stage_trajectories:
+                whole = stage_trajectories[0][1] if not chained else concatenate(stage_trajectories)
                 export_trajectory(
-                    trajectory_target(args.trajectory, target, several), traj, kind=args.trajectory_of
+                    trajectory_target(args.trajectory, target, several), whole, kind=args.trajectory_of
                 )
-            write_analysis(args, task, restorer, photo, mask, settings, job, target)
-            if args.save_blur:
-                write_kernel(companion(target, "blur"), job.kernel)
-            elapsed = time.perf_counter() - began
+            write_analysis(args, task, restorer, current, mask, settings, job, target)
+            if args.save_blur and blur_job.kernel is not None:  # None: no blur was found
+                write_kernel(companion(target, "blur"), blur_job.kernel)
+            elapsed = time.perf_counter() - began_all
             if args.report:
-                report = RunReport.from_job(
-                    job, restorer, step_seconds, run_seconds, input_path=path.resolve()
-                )
+                report = chain_report(earlier, report, input_path=str(path.resolve()))
                 try:
                     report.write(report_path_for(target), output=target.resolve())
                 except OSError as exc:
                     raise ImageWriteError(f"{target} was written, but not its run report: {exc}") from exc
-            which = (
-                describe_blur(job.kernel, job.kernel_given, job.kernel_source)
-                if blind
-                else f"seed {job.seed}"
-            )
-            bar.close(
-                f"{path.name} -> {target}  ({plural(job.steps, unit)}, "
-                f"{format_duration(elapsed)}{f', {job.tiles} tiles' if job.tile else ''}, {which})"
-            )
+            if chained:
+                took = f"{len(tasks)} stages: {', '.join(names)}, {format_duration(elapsed)}"
+            else:
+                took = f"{plural(job.steps, unit)}, {format_duration(elapsed)}{detail}"
+            bar.close(f"{path.name} -> {target}  ({took})")
             done += 1
         except (ImageReadError, ImageWriteError, MaskError, FileNotFoundError, ValueError) as exc:
             failures += 1
@@ -317,7 +350,8 @@ def restore_files(args: argparse.Namespace) -> int:
     return EXIT_OK if failures == 0 else EXIT_FAILED
 
 
-OUTPUT_SUFFIXES = (".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")  # imageio.WRITE_EXTENSIONS
+# imageio.WRITE_EXTENSIONS
+OUTPUT_SUFFIXES = (".avif", ".bmp", ".heic", ".heif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
 
 
 def output_is_folder(output: str) -> bool:
@@ -908,9 +942,15 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("restore", help="restore photos (files or folders)")
     r.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
     r.add_argument("-o", "--output", required=True, help="output file, or folder for several inputs")
-    r.add_argument("--task", required=True, choices=list(TASKS))
     r.add_argument(
-        "--steps", type=int_in(1, None, "a step count"), help="network calls (default: the task's)"
+        "--task",
+        required=True,
+        metavar="TASK[,TASK...]",
+        help=f"{', '.join(TASKS)}; or several in order, e.g. denoise,sr: each restores the one before's "
+        "result (the run report lists every stage, --trajectory shows them one after another)",
+    )
+    r.add_argument(
+        "--steps", type=int_in(1, None, "a step count"), help="network calls (default: the task's), per task"
     )
     r.add_argument("--sampler", default="posterior", choices=SAMPLERS)
     r.add_argument("--seed", type=int_in(0, MAX_SEED, "a seed"), default=0, help="random seed (default 0)")

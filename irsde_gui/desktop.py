@@ -30,7 +30,40 @@ from .core.paths import APP_ID, resources_dir
 DESKTOP_FILE = f"{APP_ID}.desktop"
 METAINFO_FILE = f"{APP_ID}.metainfo.xml"
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
-MIME_TYPES = ("image/png", "image/jpeg", "image/tiff", "image/webp", "image/bmp")
+# What "Open with" offers the app for: the photos it reads and writes, and the camera RAW files it
+# develops (resources/irsde-studio.desktop and the metainfo list the same; a test compares).
+PHOTO_MIME_TYPES = (
+    "image/png",
+    "image/jpeg",
+    "image/tiff",
+    "image/webp",
+    "image/bmp",
+    "image/heic",
+    "image/heif",
+    "image/avif",
+)
+RAW_MIME_TYPES = (
+    "image/x-adobe-dng",
+    "image/x-canon-cr2",
+    "image/x-canon-cr3",
+    "image/x-canon-crw",
+    "image/x-nikon-nef",
+    "image/x-nikon-nrw",
+    "image/x-sony-arw",
+    "image/x-sony-sr2",
+    "image/x-sony-srf",
+    "image/x-fuji-raf",
+    "image/x-olympus-orf",
+    "image/x-panasonic-rw2",
+    "image/x-pentax-pef",
+    "image/x-samsung-srw",
+    "image/x-sigma-x3f",
+    "image/x-kodak-dcr",
+    "image/x-kodak-kdc",
+    "image/x-minolta-mrw",
+    "image/x-dcraw",
+)
+MIME_TYPES = PHOTO_MIME_TYPES + RAW_MIME_TYPES
 _RESERVED = re.compile(r"""[\s"'\\><~|&;$*?#()`=]""")
 
 

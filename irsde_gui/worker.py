@@ -228,10 +228,12 @@ class EngineLoader(QObject):
 class FileReader(QObject):
     """Reads one file with ``read(path)`` on a thread of its own (:class:`FileRead`): a photo
     on a slow network drive must never freeze the window. Emits ``succeeded(value)`` or
-    ``failed(message)``, then ``done``."""
+    ``failed(message)``, then ``done``; meanwhile ``progress(what, done, total)`` for the slow
+    stages of a read (developing a camera RAW: :func:`~irsde_gui.core.imageio.reporting_stages`)."""
 
     succeeded = Signal(object)
     failed = Signal(str)
+    progress = Signal(str, int, int)
     done = Signal()
 
     def __init__(self, read: Callable[[Path], Any], path: Path):
@@ -241,8 +243,12 @@ class FileReader(QObject):
 
     @Slot()
     def run(self) -> None:
+        from .core.imageio import reporting_stages
+
         try:
-            self.succeeded.emit(self.read(self.path))
+            with reporting_stages(self.progress.emit):
+                value = self.read(self.path)
+            self.succeeded.emit(value)
         except (OSError, ValueError) as exc:  # ImageReadError and the like: one line naming the file
             self.failed.emit(str(exc))
         except Exception as exc:
@@ -253,11 +259,13 @@ class FileReader(QObject):
 
 
 class FileRead(QObject):
-    """One file read on its own thread, seen from the GUI thread: ``succeeded(value)`` or
-    ``failed(message)``, then ``stopped()`` once the thread has ended (all on the GUI thread)."""
+    """One file read on its own thread, seen from the GUI thread: ``progress(what, done, total)``
+    while a slow read goes on, ``succeeded(value)`` or ``failed(message)``, then ``stopped()``
+    once the thread has ended (all on the GUI thread)."""
 
     succeeded = Signal(object)
     failed = Signal(str)
+    progress = Signal(str, int, int)
     stopped = Signal()
 
     def __init__(self, read: Callable[[Path], Any], path: Path, parent: QObject | None = None):
@@ -270,6 +278,7 @@ class FileRead(QObject):
         self.thread.started.connect(self.reader.run)
         self.reader.succeeded.connect(self.succeeded)
         self.reader.failed.connect(self.failed)
+        self.reader.progress.connect(self.progress)
         # Direct: quit from the reader's own thread, so wait() on the GUI thread cannot deadlock.
         self.reader.done.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
         self.thread.finished.connect(self.stopped)
@@ -409,10 +418,11 @@ class RestoreWorker(QObject):
         photo = None
         rgb, mask, alpha = req.rgb, req.mask, None
         if req.source is not None:
-            from .core.imageio import read_photo
+            from .core.imageio import read_photo, reporting_stages
             from .core.runs import filled_alpha, mask_for_photo
 
-            photo = read_photo(req.source)
+            with reporting_stages(self._on_read_stage):  # developing a camera RAW takes a moment
+                photo = read_photo(req.source)
             rgb = photo.rgb
             if mask is None:
                 mask, alpha = mask_for_photo(task, photo)
@@ -533,6 +543,10 @@ class RestoreWorker(QObject):
         if self._cancel.is_set():
             raise Cancelled
         self._report_progress(self._step, self._total)
+
+    def _on_read_stage(self, stage: str, done: int, total: int) -> None:
+        if self.progress.put(Progress(0, 0, 0.0, 0.0, 0.0, stage=f"{stage} {done}/{total}")):
+            self.progress_waiting.emit()
 
     def _on_stage(self, stage: str, done: int, total: int) -> None:
         if self._cancel.is_set():

@@ -259,16 +259,75 @@ def iso_box(kind: bytes, brand: bytes) -> bytes:
     return struct.pack(">I", 8 + len(ftyp)) + b"ftyp" + ftyp + struct.pack(">I", 12) + b"meta" + b"\0" * 4
 
 
-def heic(folder: Path, weights: Path) -> Made:
-    return Made([put(folder / "photo.heic", iso_box(b"ftyp", b"heic") + os.urandom(200))])
+def heic_bytes(seed: int = 0, deep: bool = False, exif: bytes | None = None) -> bytes:
+    """A real HEIC (pillow-heif's x265), 8-bit or 10-bit."""
+    import pillow_heif
+
+    if deep:
+        a = (smooth_image(H, W, seed) * 65535).astype(np.uint16)
+        heif = pillow_heif.from_bytes(mode="RGB;16", size=(W, H), data=a.tobytes())
+    else:
+        heif = pillow_heif.from_bytes(mode="RGB", size=(W, H), data=rgb8(seed=seed).tobytes())
+    buf = io.BytesIO()
+    heif.save(buf, quality=90, **({"exif": exif} if exif else {}))
+    return buf.getvalue()
 
 
-def avif(folder: Path, weights: Path) -> Made:
-    """A real AVIF where Pillow writes them (then Pillow reads it too, and the app refuses the
-    format by name), else the start of one."""
-    if features.check("avif"):
-        return photo_file(folder, "photo.avif", Image.fromarray(rgb8()), "AVIF")
-    return Made([put(folder / "photo.avif", iso_box(b"ftyp", b"avif") + os.urandom(200))])
+def heic(deep: bool = False, cut: bool = False) -> Callable[[Path, Path], Made]:
+    def make(folder: Path, weights: Path) -> Made:
+        data = heic_bytes(deep=deep)
+        name = f"{'truncated' if cut else 'photo'}{'-10bit' if deep else ''}.heic"
+        return Made([put(folder / name, data[: len(data) // 2] if cut else data)])
+
+    return make
+
+
+def heic_box_only(folder: Path, weights: Path) -> Made:
+    """The start of a HEIC: its ``ftyp`` box and an empty ``meta`` box, then noise."""
+    return Made([put(folder / "box-only.heic", iso_box(b"ftyp", b"heic") + os.urandom(200))])
+
+
+def avif(cut: bool = False) -> Callable[[Path, Path], Made]:
+    def make(folder: Path, weights: Path) -> Made:
+        data = encoded(Image.fromarray(rgb8()), "AVIF", quality=90)
+        name = "truncated.avif" if cut else "photo.avif"
+        return Made([put(folder / name, data[: len(data) // 2] if cut else data)])
+
+    return make
+
+
+def no_heif() -> str | None:
+    try:
+        import pillow_heif  # noqa: F401
+    except ImportError:
+        return "pillow-heif is not installed"
+    return None
+
+
+def no_avif() -> str | None:
+    return None if features.check("avif") else "this Pillow has no AVIF support"
+
+
+def dng(cut: bool = False, orientation: int = 1) -> Callable[[Path, Path], Made]:
+    """A camera RAW (a minimal DNG, as tests/raw_support.py writes it), or its first half."""
+
+    def make(folder: Path, weights: Path) -> Made:
+        from raw_support import minimal_dng
+
+        data = minimal_dng(smooth_image(H, W), orientation=orientation)
+        name = "truncated.dng" if cut else f"camera-{orientation}.dng"
+        return Made([put(folder / name, data[: len(data) // 2] if cut else data)])
+
+    return make
+
+
+def no_raw() -> str | None:
+    try:
+        import rawpy  # noqa: F401
+        import tifffile  # noqa: F401
+    except ImportError:
+        return "rawpy or tifffile is not installed"
+    return None
 
 
 def a_folder(folder: Path, weights: Path) -> Made:
@@ -549,8 +608,23 @@ KINDS: list[Kind] = [
     kind("GIF", gif, R, ("GIF images are not supported",)),
     kind("GIF named .png", lambda f, w: gif(f, w, "animated.png"), R, ("GIF images are not supported",)),
     kind("SVG", lambda f, w: Made([put(f / "drawing.svg", SVG)]), R, NOT_IMAGE),
-    kind("HEIC", heic, R, (*NOT_IMAGE, "HEIF images are not supported")),
-    kind("AVIF", avif, R, (*NOT_IMAGE, "AVIF images are not supported")),
+    # phones' and the web's formats, and camera RAW (issue 25): restored, or refused when damaged
+    kind("HEIC", heic(), OK, needs=no_heif),
+    kind("HEIC 10-bit", heic(deep=True), OK, needs=no_heif),
+    kind("truncated HEIC", heic(cut=True), R, DAMAGED, needs=no_heif),
+    kind("HEIC box without a photo", heic_box_only, R, DAMAGED, needs=no_heif),
+    kind("AVIF", avif(), OK, needs=no_avif),
+    kind("truncated AVIF", avif(cut=True), R, DAMAGED, needs=no_avif),
+    kind("camera RAW (DNG)", dng(), OK, needs=no_raw),
+    kind("camera RAW turned 90 degrees", dng(orientation=6), OK, size=(H, W), needs=no_raw),
+    kind("truncated camera RAW", dng(cut=True), R, ("RAW data is truncated or damaged",), needs=no_raw),
+    kind(
+        "text named .nef",
+        lambda f, w: Made([put(f / "notes.nef", b"shopping: milk, eggs\n" * 8)]),
+        R,
+        ("not a camera RAW file",),
+        needs=no_raw,
+    ),
     # not regular files
     kind("folder named .png", a_folder, R, ("the folder holds no images", "is a folder")),
     kind("FIFO named .png", fifo, R, ("named pipe (FIFO)",), needs=no_fifo),

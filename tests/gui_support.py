@@ -28,7 +28,8 @@ class ScriptedDialogs:
     def open_kernel(self, parent, folder):
         return self._answer("open_kernel")
 
-    def save_image(self, parent, suggested):
+    def save_image(self, parent, suggested, filters=None):
+        self.suggested_image, self.save_filters = suggested, filters
         return self._answer("save_image")
 
     def export_trajectory(self, parent, suggested):

@@ -79,7 +79,8 @@ def test_an_unknown_output_extension_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err == (
         f"irsde: error: {tmp_path / 'out.xyz'}: cannot tell the format from '.xyz' "
-        "(use .bmp, .jpeg, .jpg, .png, .tif, .tiff, .webp; a name without one is a folder)"
+        "(use .avif, .bmp, .heic, .heif, .jpeg, .jpg, .png, .tif, .tiff, .webp; "
+        "a name without one is a folder)"
     )
     assert not any(p.name.startswith("out") for p in tmp_path.iterdir())
 

@@ -16,7 +16,7 @@ from PIL import Image
 from irsde_gui import desktop
 from irsde_gui.core.paths import resources_dir
 
-MIME = "image/png;image/jpeg;image/tiff;image/webp;image/bmp;"
+MIME = ";".join(desktop.MIME_TYPES) + ";"
 
 
 def parse_desktop(path: Path) -> dict[str, str]:

@@ -1,12 +1,17 @@
 """Reading and writing photos without losing anything on the way.
 
-- PNG, JPEG, TIFF, BMP and WebP; 8- and 16-bit; grey, RGB, RGBA.
+- PNG, JPEG, TIFF, BMP, WebP, HEIC/HEIF (through pillow-heif) and AVIF (Pillow's own); 8- and
+  16-bit (HEIC up to 10 bits); grey, RGB, RGBA.
+- Camera RAW files (DNG, CR2, CR3, NEF, ARW, RAF, ORF, RW2 and the like) are read, never written:
+  LibRaw (through rawpy) develops them with the camera's white balance into 16-bit sRGB, upright
+  (:func:`develop_raw`).
 - Pixels come out as float32 RGB in [0, 1] (never BGR); alpha is kept aside
   in its original dtype and written back untouched.
 - EXIF orientation is applied on read, and the EXIF written back says
   "upright" so no viewer rotates the result twice. ICC profiles and EXIF are
-  kept in every format that holds them (PNG, JPEG, TIFF and WebP; BMP holds
-  neither), at 8 and 16 bits.
+  kept in every format that holds them (PNG, JPEG, TIFF, WebP, HEIC and AVIF; BMP holds
+  neither), at 8 and 16 bits. HEIC and AVIF turn a photo by their own rotation and mirroring
+  boxes; the pixels come out upright all the same.
 - Damaged, empty, truncated or non-image files raise :class:`ImageReadError`
   with one line naming the file, and so do pixels that are not finite numbers
   (NaN or infinity in a float TIFF): their result would be black.
@@ -26,8 +31,11 @@ import os
 import secrets
 import stat
 import struct
+import sys
+import threading
 import warnings
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +43,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-READ_FORMATS = {"PNG", "JPEG", "MPO", "TIFF", "BMP", "WEBP"}
+READ_FORMATS = {"PNG", "JPEG", "MPO", "TIFF", "BMP", "WEBP", "AVIF"}
 WRITE_EXTENSIONS = {
     ".png": "PNG",
     ".jpg": "JPEG",
@@ -44,8 +52,16 @@ WRITE_EXTENSIONS = {
     ".tiff": "TIFF",
     ".bmp": "BMP",
     ".webp": "WEBP",
+    ".heic": "HEIF",
+    ".heif": "HEIF",
+    ".avif": "AVIF",
 }
-IMAGE_EXTENSIONS = tuple(WRITE_EXTENSIONS)
+# Camera RAW files LibRaw develops (read only: a result is saved as 16-bit PNG or TIFF).
+RAW_EXTENSIONS = (
+    ".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf", ".rw2",
+    ".pef", ".srw", ".x3f", ".3fr", ".fff", ".iiq", ".erf", ".kdc", ".dcr", ".mrw", ".mos", ".rwl",
+)  # fmt: skip
+IMAGE_EXTENSIONS = tuple(WRITE_EXTENSIONS) + RAW_EXTENSIONS
 MAX_PIXELS = 400_000_000  # larger photos are refused with a clear message
 ORIENTATION_TAG = 0x0112
 
@@ -107,6 +123,10 @@ def _fail(path: Path | str, why: str) -> ImageReadError:
     return ImageReadError(f"{path}: {why}")
 
 
+def _too_large(path: Path | str, w: int, h: int) -> ImageReadError:
+    return _fail(path, f"the photo is too large ({w}x{h}); the limit is {MAX_PIXELS // 10**6} MP")
+
+
 def _to_float(a: np.ndarray) -> tuple[np.ndarray, int]:
     if a.dtype == np.uint8:
         return a.astype(np.float32) / 255.0, 8
@@ -141,6 +161,26 @@ def png_damage(data: bytes) -> str | None:
     return None
 
 
+# The brands of an ISO media file (its ``ftyp`` box) that say HEIC/HEIF or AVIF.
+HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs"})
+AVIF_BRANDS = frozenset({b"avif", b"avis"})
+MIAF_BRANDS = frozenset({b"mif1", b"msf1", b"mif2", b"miaf"})  # still images of either
+
+
+def iso_image_format(data: bytes) -> str | None:
+    """``"HEIF"`` or ``"AVIF"`` for an ISO media file holding a still photo (by the brands of its
+    ``ftyp`` box), else None."""
+    if len(data) < 16 or data[4:8] != b"ftyp":
+        return None
+    end = min(max(int.from_bytes(data[:4], "big"), 16), len(data), 1024)
+    brands = {data[8:12]} | {data[i : i + 4] for i in range(16, end - 3, 4)}
+    if brands & AVIF_BRANDS and not brands & HEIF_BRANDS:
+        return "AVIF"
+    if brands & (HEIF_BRANDS | MIAF_BRANDS):
+        return "HEIF"
+    return None
+
+
 def signed_format(data: bytes) -> str | None:
     """The format a file's first bytes say it is, for those with an unmistakable signature."""
     if data.startswith(PNG_SIGNATURE):
@@ -149,7 +189,41 @@ def signed_format(data: bytes) -> str | None:
         return "JPEG"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "WebP"
-    return None
+    return iso_image_format(data)
+
+
+def avif_supported() -> bool:
+    """Pillow reads and writes AVIF (its wheels do from 11.3 on)."""
+    from PIL import features
+
+    return bool(features.check("avif"))
+
+
+def is_raw_name(name: str | Path) -> bool:
+    """A camera RAW file, by its name (they share TIFF's signature, or have none of their own)."""
+    return Path(str(name)).suffix.lower() in RAW_EXTENSIONS
+
+
+# ------------------------------------------------------------------ progress of slow reads
+_reporting = threading.local()
+
+
+@contextlib.contextmanager
+def reporting_stages(report: Callable[[str, int, int], None] | None) -> Iterator[None]:
+    """While in the block, reading a photo on this thread says how far its slow stages have come
+    (developing a camera RAW) as ``report(what, done, total)``."""
+    previous = getattr(_reporting, "report", None)
+    _reporting.report = report
+    try:
+        yield
+    finally:
+        _reporting.report = previous
+
+
+def _stage(what: str, done: int, total: int) -> None:
+    report = getattr(_reporting, "report", None)
+    if report is not None:
+        report(what, done, total)
 
 
 def decode_photo(data: bytes, name: str | Path = "<memory>") -> Photo:
@@ -161,9 +235,172 @@ def decode_photo(data: bytes, name: str | Path = "<memory>") -> Photo:
         if damage:
             raise _fail(name, damage)
     try:
+        if is_raw_name(name):
+            return _decode_raw(data, name)
+        if iso_image_format(data) == "HEIF":
+            return _decode_heif(data, name)
         return _decode_photo(data, name)
     except MemoryError:
         raise _fail(name, "there is not enough memory to open it") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    """A library's message as one line of text (LibRaw's are bytes)."""
+    text = exc.args[0] if len(exc.args) == 1 else str(exc)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return " ".join(str(text).split()).rstrip(".") or type(exc).__name__
+
+
+def _exif_upright(raw_exif: bytes | None) -> tuple[bytes | None, int]:
+    """EXIF as written back (orientation "upright") and the orientation it said."""
+    if not raw_exif:
+        return None, 1
+    exif = Image.Exif()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            exif.load(raw_exif)
+            orientation = int(exif.get(ORIENTATION_TAG, 1) or 1)
+            exif[ORIENTATION_TAG] = 1
+            return exif.tobytes(), orientation
+    except Exception:  # EXIF a library cannot make out: the photo reads fine without it
+        return None, 1
+
+
+def _decode_heif(data: bytes, name: str | Path) -> Photo:
+    """A HEIC/HEIF photo through pillow-heif (libheif), at its own depth (8, 10 or 12 bits). libheif
+    applies the file's rotation and mirroring boxes: the EXIF orientation is then only a note."""
+    try:
+        import pillow_heif
+    except ImportError:
+        raise _fail(name, "HEIC/HEIF photos need the pillow-heif package (pip install pillow-heif)") from None
+    try:
+        heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=False)
+        w, h = heif.size
+        if w * h > MAX_PIXELS:
+            raise _too_large(name, w, h)
+        arr = np.asarray(heif)  # decodes
+        meta = dict(heif.info)
+        mode = heif.mode
+    except (ImageReadError, MemoryError):
+        raise
+    except Exception as exc:  # libheif's errors come as ValueError, RuntimeError, ...
+        raise _fail(name, f"the image data is truncated or damaged ({_one_line(exc)})") from None
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    bits = int(meta.get("bit_depth") or 8)
+    if arr.dtype == np.uint16 and 8 < bits < 16:  # libheif puts 10 and 12 bits at the top of 16
+        shift = 16 - bits
+        arr = ((arr >> shift).astype(np.uint32) * 65535 // (2**bits - 1)).astype(np.uint16)
+    exif, orientation = _exif_upright(meta.get("exif"))
+    icc = meta.get("icc_profile") or None
+    info = {"orientation": orientation, "mode": mode, "bits": bits}
+    return _photo_from_pixels(arr, name, "HEIF", exif, bytes(icc) if icc else None, info)
+
+
+@contextlib.contextmanager
+def _libraw_quiet() -> Iterator[None]:
+    """LibRaw writes its notes on damaged data (``unknown file: Unexpected end of file``) straight
+    to the process's stderr: they are silenced while it reads, as a problem is said once, in our
+    own words. One reader at a time (the redirection is the whole process's)."""
+    with _LIBRAW_LOCK:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError, AttributeError):  # no stderr (a windowed app on Windows)
+            saved = None
+        if saved is not None:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 2)
+            os.close(null)
+        try:
+            yield
+        finally:
+            if saved is not None:
+                os.dup2(saved, 2)
+                os.close(saved)
+
+
+_LIBRAW_LOCK = threading.Lock()
+RAW_STAGES = 3  # unpacking, developing, converting
+
+
+def _decode_raw(data: bytes, name: str | Path) -> Photo:
+    """A camera RAW file developed by LibRaw: the camera's white balance, demosaicing, 16-bit sRGB,
+    turned upright; its camera and shooting EXIF kept where the file is TIFF-based (DNG, CR2,
+    NEF, ARW, PEF…). Says its stages through :func:`reporting_stages`."""
+    try:
+        import rawpy
+    except ImportError:
+        raise _fail(name, "camera RAW files need the rawpy package (pip install rawpy)") from None
+    _stage("Unpacking the RAW", 1, RAW_STAGES)
+    try:
+        with rawpy.RawPy() as raw:
+            with _libraw_quiet():
+                raw.open_buffer(io.BytesIO(data))
+                size = raw.sizes
+                if size.width * size.height > MAX_PIXELS:
+                    raise _too_large(name, size.width, size.height)
+                raw.unpack()
+            _stage("Developing the RAW (camera white balance, demosaicing)", 2, RAW_STAGES)
+            params = rawpy.Params(
+                use_camera_wb=True, output_bps=16, output_color=rawpy.ColorSpace.sRGB, gamma=(2.4, 12.92)
+            )
+            raw.dcraw_process(params)
+            _stage("Converting the RAW to 16-bit sRGB", 3, RAW_STAGES)
+            arr = raw.dcraw_make_mem_image()
+            orientation = {3: 3, 5: 8, 6: 6}.get(int(size.flip), 1)  # LibRaw's flip as EXIF says it
+    except (ImageReadError, MemoryError):
+        raise
+    except rawpy.LibRawFileUnsupportedError:
+        raise _fail(name, "not a camera RAW file that LibRaw knows") from None
+    except rawpy.LibRawTooBigError:
+        raise _fail(name, f"the photo is too large; the limit is {MAX_PIXELS // 10**6} MP") from None
+    except rawpy.LibRawUnsufficientMemoryError:
+        raise _fail(name, "there is not enough memory to open it") from None
+    except Exception as exc:  # LibRawIOError, LibRawDataError…: a truncated or damaged file
+        raise _fail(name, f"the RAW data is truncated or damaged ({_one_line(exc)})") from None
+    if arr is None or arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint16:
+        shape = "none" if arr is None else f"{arr.shape} {arr.dtype}"
+        raise _fail(name, f"LibRaw developed it into something that is not a photo ({shape})")
+    exif, camera = raw_exif(data)
+    info = {"orientation": orientation, "mode": "RAW", "raw": camera}
+    return _photo_from_pixels(np.ascontiguousarray(arr), name, "RAW", exif, None, info)
+
+
+# Tags of a RAW file's first directory worth keeping in its result (who and when, not its layout).
+_RAW_KEPT_TAGS = (0x010E, 0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298)  # description…copyright
+_EXIF_IFD, _GPS_IFD, _MAKER_NOTE, _INTEROP_IFD = 0x8769, 0x8825, 0x927C, 0xA005
+
+
+def raw_exif(data: bytes) -> tuple[bytes | None, str]:
+    """The EXIF a RAW's result keeps (camera, date, exposure, lens, GPS; no maker notes, no layout
+    tags, orientation "upright") and the camera's name, from a TIFF-based RAW (DNG, CR2, NEF, ARW,
+    PEF, SRW…). Others (CR3, RAF, ORF…) give (None, "camera")."""
+    if data[:4] not in (b"II*\x00", b"MM\x00*"):
+        return None, "camera"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            source = Image.Exif()
+            source.load(data)
+            out = Image.Exif()
+            for tag in _RAW_KEPT_TAGS:
+                if tag in source:
+                    out[tag] = source[tag]
+            for ifd in (_EXIF_IFD, _GPS_IFD):
+                items = {k: v for k, v in source.get_ifd(ifd).items() if k not in (_MAKER_NOTE, _INTEROP_IFD)}
+                if items:
+                    out.get_ifd(ifd).update(items)
+            out[ORIENTATION_TAG] = 1
+            make = str(source.get(0x010F, "") or "").strip("\x00 ")
+            model = str(source.get(0x0110, "") or source.get(50708, "") or "").strip("\x00 ")
+            encoded = out.tobytes()
+    except Exception:  # a directory Pillow cannot make out: the photo is developed all the same
+        return None, "camera"
+    camera = model if model.lower().startswith(make.lower()) else f"{make} {model}".strip()
+    return encoded, camera or "camera"
 
 
 def _decode_photo(data: bytes, name: str | Path) -> Photo:
@@ -174,7 +411,8 @@ def _decode_photo(data: bytes, name: str | Path) -> Photo:
             im = Image.open(io.BytesIO(data))
             fmt = im.format
             if fmt not in READ_FORMATS:
-                raise _fail(name, f"{fmt} images are not supported (use PNG, JPEG, TIFF, BMP or WebP)")
+                kinds = "PNG, JPEG, TIFF, BMP, WebP, HEIC, AVIF or camera RAW"
+                raise _fail(name, f"{fmt} images are not supported (use {kinds})")
             w, h = im.size
             if w * h > MAX_PIXELS:
                 raise _fail(name, f"the photo is too large ({w}x{h}); the limit is {MAX_PIXELS // 10**6} MP")
@@ -185,9 +423,12 @@ def _decode_photo(data: bytes, name: str | Path) -> Photo:
         if data[:4] in (b"II*\x00", b"MM\x00*"):  # a TIFF Pillow cannot decode, e.g. float32 colour
             return _opencv_tiff(data, name)
         fmt = signed_format(data)
+        if fmt == "AVIF" and not avif_supported():
+            raise _fail(name, "AVIF photos need Pillow with AVIF support (Pillow 11.3 or later)") from None
         if fmt:  # it says what it is, but Pillow cannot make it out
+            article = "an" if fmt[0] in "AEIOU" else "a"
             raise _fail(
-                name, f"the image data is truncated or damaged (a {fmt} file Pillow cannot open)"
+                name, f"the image data is truncated or damaged ({article} {fmt} file Pillow cannot open)"
             ) from None
         raise _fail(name, "not an image file, or not a format this app can read") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -495,15 +736,15 @@ def encode_photo(
 ) -> bytes:
     """Encode float RGB as ``fmt`` with the bit depth, alpha, EXIF and ICC of ``like``.
 
-    16-bit output is written for PNG and TIFF only (the other formats are 8-bit).
-    Alpha is written where the format holds it (PNG, TIFF, WebP).
+    16-bit output is written for PNG and TIFF, 10-bit for HEIC (the other formats are 8-bit).
+    Alpha is written where the format holds it (PNG, TIFF, WebP, HEIC, AVIF).
     """
     fmt = fmt.upper()
     grey = like.grey if grey is None and like is not None else bool(grey)
     if alpha is None and like is not None:
         alpha = like.alpha
     depth = bit_depth or (like.bit_depth if like is not None else 8)
-    if fmt not in ("PNG", "TIFF"):
+    if fmt not in ("PNG", "TIFF", "HEIF"):
         depth = 8
     if fmt in ("JPEG", "BMP"):
         alpha = None
@@ -517,6 +758,13 @@ def encode_photo(
         pix = np.dstack([pix[..., 0]] * 3 + [pix[..., 1]])
     if fmt == "TIFF":
         return encode_tiff(pix, icc=like.icc if like else None, exif=like.exif if like else None)
+    if fmt in ("HEIF", "AVIF") and pix.ndim == 3 and pix.shape[2] == 2:  # grey + alpha: as RGBA
+        pix = np.dstack([pix[..., 0]] * 3 + [pix[..., 1]])
+    if fmt == "HEIF":
+        icc, exif = (like.icc, like.exif) if like is not None else (None, None)
+        return encode_heif(pix, icc=icc, exif=exif, quality=quality)
+    if fmt == "AVIF" and not avif_supported():
+        raise ImageWriteError("this Pillow cannot write AVIF (Pillow 11.3 or later with AVIF support can)")
     if depth == 16:
         arr = pix
         if arr.ndim == 3:
@@ -532,16 +780,46 @@ def encode_photo(
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[1 if pix.ndim == 2 else pix.shape[2]]
     im = Image.fromarray(pix, mode=mode) if pix.ndim == 3 else Image.fromarray(pix)
     params: dict = {}
-    if like is not None and like.icc and fmt in ("PNG", "JPEG", "WEBP"):
+    if like is not None and like.icc and fmt in ("PNG", "JPEG", "WEBP", "AVIF"):
         params["icc_profile"] = like.icc
-    if like is not None and like.exif and fmt in ("PNG", "JPEG", "WEBP"):
+    if like is not None and like.exif and fmt in ("PNG", "JPEG", "WEBP", "AVIF"):
         params["exif"] = like.exif
     if fmt == "JPEG":
         params.update(quality=int(quality), subsampling=0 if quality >= 90 else 2)
     elif fmt == "WEBP":
         params.update(quality=min(int(quality), 100), lossless=quality >= 100)
+    elif fmt == "AVIF":
+        params.update(quality=min(int(quality), 100), subsampling="4:4:4" if quality >= 90 else "4:2:0")
     out = io.BytesIO()
     im.save(out, format=fmt, **params)
+    return out.getvalue()
+
+
+def encode_heif(
+    pix: np.ndarray, *, icc: bytes | None = None, exif: bytes | None = None, quality: int = 95
+) -> bytes:
+    """A HEIC photo (HEVC, through pillow-heif) of ``pix``: H x W grey, or H x W x 3/4 RGB(A), uint8 or
+    uint16 (written at 10 bits), with the photo's ICC profile and EXIF. Chroma is not subsampled
+    from quality 90 on, as JPEG's is not."""
+    try:
+        import pillow_heif
+    except ImportError:
+        raise ImageWriteError("HEIC photos need the pillow-heif package (pip install pillow-heif)") from None
+    deep = pix.dtype == np.uint16
+    channels = 1 if pix.ndim == 2 else pix.shape[2]
+    mode = {1: "L", 3: "RGB", 4: "RGBA"}[channels] + (";16" if deep else "")
+    h, w = pix.shape[:2]
+    heif = pillow_heif.from_bytes(mode=mode, size=(w, h), data=np.ascontiguousarray(pix).tobytes())
+    params: dict = {"quality": min(int(quality), 100), "chroma": 444 if quality >= 90 else 420}
+    if icc:
+        params["icc_profile"] = icc
+    if exif:
+        params["exif"] = exif
+    out = io.BytesIO()
+    try:
+        heif.save(out, **params)
+    except (ValueError, RuntimeError) as exc:
+        raise ImageWriteError(f"the photo could not be encoded as HEIC ({_one_line(exc)})") from None
     return out.getvalue()
 
 

@@ -331,6 +331,10 @@ class RunReport:
     blur_kernel_given: bool = False
     blur_kernel_source: str | None = None  # a given kernel's file, or its shape (motion:15:30)
     blur_estimate_seconds: float | None = None  # finding the blur, before the first round
+    # A chain of tasks (denoise, then upscale): every stage in order, the last one this report's
+    # own (:func:`~.chain.stage_entry`). Then ``input``, ``input_size`` and ``elapsed_seconds``
+    # are the whole chain's; the other fields are the last stage's. Empty for a single run.
+    stages: list[dict] = field(default_factory=list)
 
     @classmethod
     def from_job(

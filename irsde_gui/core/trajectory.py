@@ -31,10 +31,12 @@ class Frame:
     state: np.ndarray
     estimate: np.ndarray
     seconds: float = 0.0
+    stage: str = ""  # in a chain of tasks: which stage ("1 denoise"), else empty
 
     @property
     def label(self) -> str:
-        return f"step {self.index}  t={self.t}"
+        step = f"step {self.index}  t={self.t}"
+        return f"{self.stage}  {step}" if self.stage else step
 
 
 @dataclass
@@ -63,6 +65,26 @@ class Trajectory:
 
     def nbytes(self) -> int:
         return sum(f.state.nbytes + f.estimate.nbytes for f in self.frames)
+
+
+def concatenate(stages: list[tuple[str, Trajectory]]) -> Trajectory:
+    """The frames of a chain's stages one after another, each labelled with its stage
+    (``"1 denoise"``), all at the size of the last stage's frames (an upscaling stage makes the
+    photo larger: the earlier frames are enlarged to match), so that a GIF, a video or a contact
+    sheet shows them as one run."""
+    last = next((t for _, t in reversed(stages) if len(t)), None)
+    out = Trajectory(max_side=last.max_side if last is not None else DEFAULT_MAX_SIDE)
+    if last is None:
+        return out
+    h, w = last.frames[-1].state.shape[:2]
+    for name, traj in stages:
+        for f in traj.frames:
+            state, estimate = f.state, f.estimate
+            if state.shape[:2] != (h, w):
+                state = cv2.resize(state, (w, h), interpolation=cv2.INTER_LINEAR)
+                estimate = cv2.resize(estimate, (w, h), interpolation=cv2.INTER_LINEAR)
+            out.add(Frame(f.index, f.t, state, estimate, f.seconds, stage=name))
+    return out
 
 
 def _even(img: np.ndarray) -> np.ndarray:
@@ -117,7 +139,9 @@ def write_png_folder(folder: str | os.PathLike, trajectory: Trajectory, kind: st
     d = Path(folder)
     d.mkdir(parents=True, exist_ok=True)
     for f, im in zip(trajectory.frames, trajectory.images(kind)):
-        atomic_write_bytes(d / f"step_{f.index:03d}_t{f.t:03d}.png", encode_photo(im / 255.0, "PNG"))
+        stage = f"stage_{f.stage.replace(' ', '_')}_" if f.stage else ""
+        name = f"{stage}step_{f.index:03d}_t{f.t:03d}.png"
+        atomic_write_bytes(d / name, encode_photo(im / 255.0, "PNG"))
     return d
 
 

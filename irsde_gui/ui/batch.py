@@ -53,7 +53,8 @@ class BatchItem:
 
 
 def batch_output_path(source: Path, folder: Path, task: str) -> Path:
-    """Where a batch writes the result of ``source``: same name and format, never the input itself."""
+    """Where a batch writes the result of ``source``: same name and format (a camera RAW's as a
+    16-bit PNG), never the input itself."""
     ext = source.suffix.lower() if source.suffix.lower() in WRITE_EXTENSIONS else ".png"
     target = folder / f"{source.stem}{ext}"
     try:
@@ -63,6 +64,12 @@ def batch_output_path(source: Path, folder: Path, task: str) -> Path:
     if same_folder:
         target = folder / f"{source.stem}-{task}{ext}"
     return target
+
+
+def progress_text(p) -> str:
+    """A row's status while its photo is restored: the step, or the stage before the steps
+    (developing a camera RAW, estimating the blur)."""
+    return p.stage if p.stage else f"Step {p.index}/{p.total}"
 
 
 def same_file_key(path: Path) -> object:
@@ -268,7 +275,7 @@ class BatchPanel(QWidget):
         self._set(item, "running", "Starting…")
         self._started = time.perf_counter()
         run = RestoreRun(request, cache=self.cache, parent=self)
-        run.progress.connect(lambda p, it=item: self._set(it, "running", f"Step {p.index}/{p.total}"))
+        run.progress.connect(lambda p, it=item: self._set(it, "running", progress_text(p)))
         run.finished.connect(lambda o, it=item: self._done(it, o))
         run.cancelled.connect(lambda o, it=item: self._set(it, "cancelled", "Cancelled"))
         run.failed.connect(lambda f, it=item: self._set(it, "failed", f.message))

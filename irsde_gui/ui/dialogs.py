@@ -31,15 +31,28 @@ from PySide6.QtWidgets import (
 )
 
 from .. import __version__
+from ..core.imageio import RAW_EXTENSIONS, WRITE_EXTENSIONS
 from .theme import app_icon, icon
 
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp);;All files (*)"
+
+def _image_filter() -> str:
+    photos = " ".join(f"*{e}" for e in WRITE_EXTENSIONS)
+    raws = " ".join(f"*{e}" for e in RAW_EXTENSIONS)
+    return f"Photos ({photos} {raws});;Camera RAW ({raws});;All files (*)"
+
+
+IMAGE_FILTER = _image_filter()
 KERNEL_FILTER = "Blur kernels (*.png *.tif *.tiff *.bmp *.npy *.txt *.csv);;All files (*)"
 SAVE_FILTERS = {
     "PNG image (*.png)": ".png",
     "JPEG image (*.jpg *.jpeg)": ".jpg",
     "TIFF image (*.tif *.tiff)": ".tif",
     "WebP image (*.webp)": ".webp",
+}
+# Offered (first, as the default) when the photo opened was one of them: saved like the input.
+LIKE_INPUT_FILTERS = {
+    "HEIF": ("HEIC image (*.heic *.heif)", (".heic", ".heif")),
+    "AVIF": ("AVIF image (*.avif)", (".avif",)),
 }
 BLUR_SAVE_FILTERS = {  # what read_kernel takes back, losslessly (core.imageio.write_kernel)
     "PNG image, 16-bit (*.png)": ".png",
@@ -52,6 +65,20 @@ EXPORT_FILTERS = {
     "MP4 video (*.mp4)": ".mp4",
     "Contact sheet PNG (*.png)": ".png",
 }
+
+
+def save_offer(photo_format: str | None, name: str) -> tuple[dict[str, str], str]:
+    """The formats a result is offered in and the extension it gets by default: like the input
+    (a HEIC's as HEIC, an AVIF's as AVIF, a JPEG's as JPEG); a camera RAW's (no RAW writer) and
+    a pasted image's as PNG, 16-bit where the photo is."""
+    filters = dict(SAVE_FILTERS)
+    allowed = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"}
+    if photo_format in LIKE_INPUT_FILTERS:
+        label, extensions = LIKE_INPUT_FILTERS[photo_format]
+        filters = {label: extensions[0], **filters}
+        allowed.update(extensions)
+    ext = Path(name).suffix.lower()
+    return filters, ext if ext in allowed else ".png"
 
 
 class Dialogs:
@@ -69,14 +96,18 @@ class Dialogs:
         f, _ = QFileDialog.getOpenFileName(parent, "Load a known blur kernel", folder, KERNEL_FILTER)
         return f or None
 
-    def save_image(self, parent: QWidget, suggested: str) -> str | None:
+    def save_image(
+        self, parent: QWidget, suggested: str, filters: dict[str, str] | None = None
+    ) -> str | None:
+        filters = filters or SAVE_FILTERS
         ext = Path(suggested).suffix.lower()
-        selected = next((k for k, v in SAVE_FILTERS.items() if v == ext), next(iter(SAVE_FILTERS)))
+        ext = {".jpeg": ".jpg", ".tiff": ".tif", ".heif": ".heic"}.get(ext, ext)
+        selected = next((k for k, v in filters.items() if v == ext), next(iter(filters)))
         f, chosen = QFileDialog.getSaveFileName(
-            parent, "Save the restored photo", suggested, ";;".join(SAVE_FILTERS), selected
+            parent, "Save the restored photo", suggested, ";;".join(filters), selected
         )
         if f and not Path(f).suffix:
-            f += SAVE_FILTERS.get(chosen, ".png")
+            f += filters.get(chosen, ".png")
         return f or None
 
     def export_trajectory(self, parent: QWidget, suggested: str) -> str | None:
@@ -103,8 +134,9 @@ class Dialogs:
         return QFileDialog.getExistingDirectory(parent, title, folder) or None
 
     def jpeg_quality(self, parent: QWidget, current: int) -> int | None:
+        """The quality of a lossy save (JPEG, WebP, HEIC, AVIF)."""
         value, ok = QInputDialog.getInt(
-            parent, "JPEG quality", "Quality (1-100; 95 keeps fine detail):", current, 1, 100, 1
+            parent, "Quality", "Quality (1-100; 95 keeps fine detail):", current, 1, 100, 1
         )
         return value if ok else None
 
@@ -190,6 +222,8 @@ SHORTCUTS = [
               ("Ctrl+E", "Export the trajectory (GIF, MP4, contact sheet)"), ("Ctrl+Q", "Quit")]),
     ("Restore", [("Ctrl+R / Enter", "Restore"), ("Esc", "Stop (and offer to keep x0_hat)"),
                  ("Ctrl+U", "Uncertainty map: restore with 4 seeds, show where they disagree"),
+                 ("Ctrl+Shift+R", "Continue from the result: it becomes the photo (denoise, then upscale)"),
+                 ("Ctrl+Z", "Back one stage of the chain (while no mask stroke is left to undo)"),
                  ("D", "New random seed")]),
     ("View", [("F", "Fit the photo in the window"), ("1", "100 % (one photo pixel per screen pixel)"),
               ("+ / −, wheel", "Zoom around the cursor"), ("Drag, Space+drag", "Pan"),

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.chain import chain_name, chain_report, next_photo, stage_entry
 from ..core.imageio import (
     ImageReadError,
     ImageWriteError,
@@ -48,7 +49,7 @@ from ..core.imageio import (
     read_photo,
 )
 from ..core.runs import collect_inputs, filled_alpha, format_duration, plural, report_path_for
-from ..core.trajectory import Trajectory
+from ..core.trajectory import Trajectory, concatenate
 from ..worker import (
     EngineInfo,
     EngineLoader,
@@ -64,7 +65,7 @@ from . import theme
 from .batch import BatchPanel
 from .compare_view import CompareView
 from .controls import RunPanel
-from .dialogs import AboutDialog, Dialogs, MessageBar, ShortcutsDialog
+from .dialogs import AboutDialog, Dialogs, MessageBar, ShortcutsDialog, save_offer
 from .mask_editor import MaskEditor
 from .settings import Settings
 from .suggestion import SuggestionRunner, suggestions_action
@@ -107,6 +108,22 @@ def settings_text(report) -> str:
 
 
 @dataclasses.dataclass
+class Stage:
+    """An earlier stage of a chain of tasks ("Continue from the result"): its photo and what the
+    run made of it. Undo goes back to it."""
+
+    photo: Photo
+    result: np.ndarray
+    outcome: RunOutcome
+    trajectory: Trajectory
+    found_blur: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def task(self) -> str:
+        return self.outcome.report.task
+
+
+@dataclasses.dataclass
 class Dropped:
     """What paths dropped on the window (or chosen, or given at start) hold: one photo to open,
     or photos for the batch queue and a line for each problem and each folder's other files."""
@@ -124,6 +141,21 @@ def list_dropped(paths: list[Path]) -> Dropped:
     skipped: list[str] = []
     files, problems, _folder = collect_inputs([str(p) for p in paths], skipped)
     return Dropped(files=[f for f in files if is_image_path(f)], notes=problems + skipped)
+
+
+def photo_info(photo: Photo, earlier: list[str] = ()) -> str:
+    """``4000 × 3000 px · 16-bit RGB · developed RAW (Nikon D750)``; in a chain, the tasks whose
+    result the photo is (``· stage 2, after denoise``)."""
+    alpha = " + alpha" if photo.alpha is not None else ""
+    parts = [
+        f"{photo.width} × {photo.height} px",
+        f"{photo.bit_depth}-bit {'grey' if photo.grey else 'RGB'}{alpha}",
+    ]
+    if photo.format == "RAW":
+        parts.append(f"developed RAW ({photo.info.get('raw') or 'camera'}, camera white balance)")
+    if earlier:
+        parts.append(f"stage {len(earlier) + 1}, after {' + '.join(earlier)}")
+    return " · ".join(parts)
 
 
 def why(exc: Exception | str, path: object) -> str:
@@ -164,6 +196,7 @@ class MainWindow(QMainWindow):
         self.result_view = "result"  # what the right side shows: result, changes or spread
         self._changes_cache: tuple[np.ndarray, QImage] | None = None  # (result, its residual)
         self.previous: tuple[np.ndarray, str] | None = None  # the result before this one, for A/B
+        self.stages: list[Stage] = []  # a chain's earlier stages ("Continue from the result"), oldest first
         self._photo_image: QImage | None = None
         self.trajectory = Trajectory()
         self.run: RestoreRun | None = None
@@ -175,6 +208,7 @@ class MainWindow(QMainWindow):
         self._newest_kernel_read: FileRead | None = None
         self._reads: list[FileRead] = []  # photos being read (their threads run)
         self._newest_read: FileRead | None = None  # the photo opened last: it wins
+        self._progress_for_read = False  # the progress row shows a photo being read (a RAW developed)
         self.last_saved: Path | None = None
         self._restore_when_ready = False
         self._engine_thread: QThread | None = None
@@ -350,6 +384,21 @@ class MainWindow(QMainWindow):
             "Restore the photo with the chosen task",
         )
         self.stop_action = A("S&top", self.stop, "Esc", "mdi6.stop", "Stop after the current step")
+        self.continue_action = A(
+            "&Continue from the result",
+            self.continue_from_result,
+            "Ctrl+Shift+R",
+            "mdi6.step-forward",
+            "Make the result the photo, to restore it again with another task: denoise, then upscale x4 "
+            "(Ctrl+Shift+R; Ctrl+Z goes back)",
+        )
+        self.back_action = A(
+            "&Back one stage",
+            self.back_one_stage,
+            None,
+            "mdi6.undo-variant",
+            "Go back to the photo and the result before the last “Continue from the result” (Ctrl+Z)",
+        )
         self.spread_map_action = A(
             f"&Uncertainty map ({SPREAD_SEEDS} seeds)",
             self.uncertainty_map,
@@ -427,7 +476,7 @@ class MainWindow(QMainWindow):
         self.shrink_action = A("Smaller brush", self.mask_editor.shrink, "[")
         self.erase_action = A("Eraser", lambda: self.panel.mask_tools.erase_button.click(), "E")
         self.brush_action = A("Brush", lambda: self.panel.mask_tools.paint_button.click(), "B")
-        self.undo_action = A("Undo stroke", self.mask_editor.undo, QKeySequence.StandardKey.Undo)
+        self.undo_action = A("Undo", self.undo, QKeySequence.StandardKey.Undo)
         # Scrubbing (only while the canvas or the scrubber has focus, so spin boxes keep their keys)
         central = self.centralWidget()
         for key, slot in (
@@ -459,6 +508,9 @@ class MainWindow(QMainWindow):
         r = mb.addMenu("&Restore")
         for a in (self.restore_action, self.stop_action, self.spread_map_action, self.dice_action):
             r.addAction(a)
+        r.addSeparator()
+        r.addAction(self.continue_action)
+        r.addAction(self.back_action)
         r.addSeparator()
         r.addAction(self.batch_action)
         r.addAction(self.reload_action)
@@ -727,11 +779,25 @@ class MainWindow(QMainWindow):
         read = FileRead(self.photo_reader, path, parent=self)
         read.succeeded.connect(lambda photo: self._photo_read(read, photo, quiet))
         read.failed.connect(lambda message: self._photo_refused(read, message))
+        read.progress.connect(lambda what, done, total: self._read_progress(read, what, done, total))
         read.stopped.connect(lambda: self._read_stopped(read))
         self._reads.append(read)
         self._newest_read = read
         self.statusBar().showMessage(f"Opening {path.name}…")
         read.start()
+
+    def _read_progress(self, read: FileRead, what: str, done: int, total: int) -> None:
+        """A slow read (a camera RAW being developed, on the reading thread) says how far it is:
+        in the status bar, and in the progress row while nothing is being restored."""
+        if read is not self._newest_read:
+            return
+        self.statusBar().showMessage(f"Opening {read.path.name}: {what} ({done}/{total})…")
+        if self.run is None and not self.batch.is_running:
+            self._progress_for_read = True
+            self.progress_row.show()
+            self.progress_bar.setRange(0, max(1, total))
+            self.progress_bar.setValue(done - 1)
+            self.progress_label.setText(f"Opening {read.path.name}: {what}…")
 
     def _photo_read(self, read: FileRead, photo: Photo, quiet: bool) -> None:
         if read is not self._newest_read:
@@ -750,6 +816,9 @@ class MainWindow(QMainWindow):
         if read is not self._newest_read:
             return
         self.statusBar().clearMessage()
+        if self._progress_for_read and self.run is None and not self.batch.is_running:
+            self.progress_row.hide()
+        self._progress_for_read = False
         path = read.path
         self.show_message("error", f"Could not open “{path.name}”: {why(message, path).rstrip('.')}.")
         self.photo_opened.emit(False)
@@ -798,6 +867,8 @@ class MainWindow(QMainWindow):
             self._abandon_run()
         self.photo = photo
         self.photo_name = name
+        self.stages = []  # a new photo starts a new chain (continuing one sets them again)
+        self._progress_for_read = False
         self.result = None
         self.outcome = None
         self._found_blur = None
@@ -814,9 +885,7 @@ class MainWindow(QMainWindow):
         self.view.before_label = "Before"
         self.mask_editor.reset(QSize(photo.width, photo.height))
         self._init_mask_from_alpha()
-        alpha = " + alpha" if photo.alpha is not None else ""
-        depth = f"{photo.bit_depth}-bit {'grey' if photo.grey else 'RGB'}{alpha}"
-        self.size_label.setText(f"{photo.width} × {photo.height} px · {depth}")
+        self._show_photo_info()
         self.setWindowTitle(f"{name} — {APP_TITLE}")
         self.progress_bar.setValue(0)
         self.progress_label.setText("")
@@ -825,6 +894,11 @@ class MainWindow(QMainWindow):
         self.panel.suggestion_label.clear()
         self._suggest_for_photo()
         self.photo_changed.emit()
+
+    def _show_photo_info(self) -> None:
+        """The status bar's line about the photo: size, depth, where it came from (a developed
+        camera RAW) and, in a chain, which stage it is."""
+        self.size_label.setText(photo_info(self.photo, [s.task for s in self.stages]))
 
     def _suggest_for_photo(self, *_args) -> None:
         """Measure the photo on the suggestion's thread, if suggestions are on."""
@@ -1122,7 +1196,7 @@ class MainWindow(QMainWindow):
                 return
         self._keep_previous()
         self.result = outcome.image
-        self.outcome = outcome
+        self.outcome = self._chained(outcome)
         self.panel.show_blur(outcome.kernel, given=outcome.report.blur_kernel_given)
         self.scrubber.refresh()
         self.scrubber.last()
@@ -1143,6 +1217,15 @@ class MainWindow(QMainWindow):
         )
         self.progress_label.setText(text)
         self.statusBar().showMessage(f"{self._run_task_label}: restored. Save it with Ctrl+S.", 8000)
+
+    def _chained(self, outcome: RunOutcome) -> RunOutcome:
+        """The result of a chain's later stage: its run report lists every stage, and names the
+        photo the chain began with."""
+        if self.stages and outcome.report is not None and not outcome.report.stages:
+            source = self.photo.path if self.photo is not None else None
+            earlier = [stage_entry(s.outcome.report) for s in self.stages]
+            chain_report(earlier, outcome.report, input_path=str(source) if source is not None else None)
+        return outcome
 
     def _seed_finished(self, sr: SpreadRun) -> None:
         """A later seed of an uncertainty map is done: the map when it was the last one."""
@@ -1177,7 +1260,7 @@ class MainWindow(QMainWindow):
 
         def keep() -> None:
             self._keep_previous()
-            self.result, self.outcome = outcome.image, outcome
+            self.result, self.outcome = outcome.image, self._chained(outcome)
             self._show_result()
             self._sync_actions()
             self.statusBar().showMessage("Kept the clean estimate x0_hat as the result.", 6000)
@@ -1324,6 +1407,65 @@ class MainWindow(QMainWindow):
         if len(self.trajectory):
             self._show_frame(self.scrubber.index)
 
+    # ================================================================ chaining
+    def continue_from_result(self) -> None:
+        """The result becomes the photo, to restore it with another task (denoise, then upscale
+        x4). The chain's run report lists every stage; Undo (or "Back one stage") returns to the
+        photo and the result before."""
+        if self.result is None or self.outcome is None or self.photo is None:
+            self.show_message("info", "Restore the photo first; then its result can be restored again.")
+            return
+        if self.run is not None or self.batch.is_running:
+            return
+        # Inpainting: the pixels the run filled are opaque from now on, whatever their alpha was.
+        alpha = filled_alpha(self.photo.alpha, self.outcome.mask)
+        stage = Stage(self.photo, self.result, self.outcome, self.trajectory, self._found_blur)
+        chain = [*self.stages, stage]
+        self.set_photo(next_photo(self.photo, self.result, alpha), self.photo_name)
+        self.stages = chain
+        self._show_photo_info()
+        self._sync_actions()
+        tasks = " + ".join(s.task for s in chain)
+        self.progress_label.setText("")
+        self.show_message(
+            "info",
+            f"Stage {len(chain) + 1}: the result after {tasks} is now the photo. Pick the next task "
+            "(for example Upscale x4) and restore it; Ctrl+Z goes back one stage.",
+        )
+
+    def back_one_stage(self) -> bool:
+        """Undo the last "Continue from the result": its photo and its result come back (the
+        run after it, if any, is dropped). False when there is no earlier stage."""
+        if not self.stages or self.run is not None or self.batch.is_running:
+            return False
+        *chain, stage = self.stages
+        self.set_photo(stage.photo, self.photo_name)
+        self.stages = chain
+        self.result, self.outcome = stage.result, stage.outcome
+        self._found_blur = stage.found_blur
+        report = stage.outcome.report
+        self.panel.show_blur(stage.outcome.kernel, given=report.blur_kernel_given)
+        self.trajectory = stage.trajectory
+        unit = "round" if report.method == "blind" else "step"
+        self.scrubber.set_trajectory(self.trajectory, total=report.steps, unit=unit)
+        own = stage_entry(report)  # this stage's own sizes (a chain's report gives the chain's input)
+        self._set_canvas_scale(max(1, own["output_size"][0] // max(1, own["input_size"][0])))
+        self.scrubber.last()
+        self._show_result()
+        self._show_photo_info()
+        self._sync_actions()
+        self.message_bar.dismiss()
+        self.statusBar().showMessage(
+            f"Back to stage {len(chain) + 1}: the photo and its {report.task} result.", 6000
+        )
+        return True
+
+    def undo(self) -> None:
+        """Ctrl+Z: the last mask stroke while painting, else back one stage of a chain."""
+        if self.view.tool is self.mask_editor and self.mask_editor.undo():
+            return
+        self.back_one_stage()
+
     # ================================================================ batch
     def _batch_request(self, source: Path) -> RunRequest | str:
         info = self.panel.task_info()
@@ -1414,11 +1556,11 @@ class MainWindow(QMainWindow):
         if self.result is None or self.photo is None:
             self.show_message("info", "Nothing to save yet: restore the photo first.")
             return None
-        ext = Path(self.photo_name).suffix.lower() if self.photo.path is not None else ".png"
-        if ext not in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp"):
-            ext = ".png"
-        task = self.outcome.report.task if self.outcome else "restored"
-        f = self.dialogs.save_image(self, self._suggested(f"-{task}", ext))
+        # Like the input by default (a HEIC as HEIC); a camera RAW's result as a 16-bit PNG.
+        opened = self.photo.format if self.photo.path is not None else None
+        filters, ext = save_offer(opened, self.photo_name if self.photo.path is not None else "")
+        task = chain_name(self.outcome.report) if self.outcome else "restored"
+        f = self.dialogs.save_image(self, self._suggested(f"-{task}", ext), filters)
         if not f:
             return None
         path = Path(f)
@@ -1437,7 +1579,7 @@ class MainWindow(QMainWindow):
                     return None
                 overwrite = True
         quality = self.settings.jpeg_quality
-        if path.suffix.lower() in (".jpg", ".jpeg", ".webp"):
+        if path.suffix.lower() in (".jpg", ".jpeg", ".webp", ".heic", ".heif", ".avif"):
             q = self.dialogs.jpeg_quality(self, quality)
             if q is None:
                 return None
@@ -1507,11 +1649,21 @@ class MainWindow(QMainWindow):
         )
         return out
 
+    def whole_trajectory(self) -> Trajectory:
+        """The frames an export writes: the run's, or in a chain every stage's, one after another."""
+        if not self.stages:
+            return self.trajectory
+        parts = [(f"{i + 1} {s.task}", s.trajectory) for i, s in enumerate(self.stages)]
+        if len(self.trajectory) and self.outcome is not None:
+            parts.append((f"{len(self.stages) + 1} {self.outcome.report.task}", self.trajectory))
+        return concatenate(parts)
+
     def export_trajectory(self) -> Path | None:
-        if not len(self.trajectory):
+        frames = self.whole_trajectory()
+        if not len(frames):
             self.show_message("info", "There is no trajectory yet: restore the photo first.")
             return None
-        task = self.outcome.report.task if self.outcome else "run"
+        task = chain_name(self.outcome.report) if self.outcome else "run"
         f = self.dialogs.export_trajectory(self, self._suggested(f"-{task}-trajectory", ".gif"))
         if not f:
             return None
@@ -1519,14 +1671,14 @@ class MainWindow(QMainWindow):
 
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            out = export_trajectory(f, self.trajectory, kind=self.scrubber.kind)
+            out = export_trajectory(f, frames, kind=self.scrubber.kind)
         except (OSError, ValueError) as exc:
             self.show_message("error", f"Could not export the trajectory: {exc}")
             return None
         finally:
             QApplication.restoreOverrideCursor()
         what = "x_t" if self.scrubber.kind == "state" else "x0_hat"
-        self.statusBar().showMessage(f"Exported {len(self.trajectory)} steps ({what}) to {out}", 8000)
+        self.statusBar().showMessage(f"Exported {len(frames)} steps ({what}) to {out}", 8000)
         return out
 
     # ================================================================ view
@@ -1593,7 +1745,9 @@ class MainWindow(QMainWindow):
         self.batch.set_blocked(self.run is not None)
         self.save_action.setEnabled(self.result is not None)
         self.report_action.setEnabled(self.outcome is not None)
-        self.export_action.setEnabled(bool(len(self.trajectory)) and self.run is None)
+        self.export_action.setEnabled(bool(len(self.trajectory) or self.stages) and self.run is None)
+        self.continue_action.setEnabled(self.result is not None and not running)
+        self.back_action.setEnabled(bool(self.stages) and not running)
         self.restore_action.setEnabled(not running)
         # Blind deblurring gives one result whatever the seed: no map of where seeds disagree.
         self.spread_map_action.setEnabled(not running and not self.panel.blind)
