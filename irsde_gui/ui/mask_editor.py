@@ -327,6 +327,7 @@ class MaskToolBar(QWidget):
         outer.addLayout(grow_row)
         self.coverage_label = QLabel("")
         self.coverage_label.setProperty("hint", True)
+        self.coverage_label.setWordWrap(True)  # a long line must not widen the panel
         outer.addWidget(self.coverage_label)
         editor.brush_changed.connect(self._brush_changed)
         editor.changed.connect(self._mask_changed)
