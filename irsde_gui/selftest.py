@@ -111,6 +111,34 @@ def check_resources() -> str | None:
     return None
 
 
+SELFTEST_RAW = Path("selftest") / "camera.dng"  # 32 x 24, turned 90 degrees by its orientation
+
+
+def check_formats() -> tuple[str | None, str]:
+    """``(None, what works)`` when HEIC and AVIF are written and read back and a camera RAW is
+    developed (libheif, Pillow's AVIF and LibRaw are in this installation), else ``(problem, "")``."""
+    from .core.imageio import ImageReadError, ImageWriteError, decode_photo, encode_photo, read_photo
+
+    yy, xx = np.mgrid[0:16, 0:24].astype(np.float32)
+    rgb = np.dstack([xx / 23, yy / 15, 0.5 + 0 * xx])
+    try:
+        for fmt, name in (("HEIF", "check.heic"), ("AVIF", "check.avif")):
+            back = decode_photo(encode_photo(rgb, fmt, quality=90), name)
+            if back.rgb.shape != rgb.shape or float(np.abs(back.rgb - rgb).mean()) > 0.05:
+                return f"{name} does not read back as it was written", ""
+        raw = read_photo(paths.resources_dir() / SELFTEST_RAW)
+    except (ImageReadError, ImageWriteError) as exc:
+        return str(exc), ""
+    if raw.bit_depth != 16 or raw.rgb.shape != (32, 24, 3) or not np.isfinite(raw.rgb).all():
+        return f"{SELFTEST_RAW} developed into {raw.rgb.shape} at {raw.bit_depth} bits, not 24 x 32 at 16", ""
+    import pillow_heif
+    import rawpy
+
+    libheif = pillow_heif.libheif_version()
+    libraw = ".".join(map(str, rawpy.libraw_version))
+    return None, f"HEIC (libheif {libheif}), AVIF, camera RAW (LibRaw {libraw})"
+
+
 def run(app, out: Callable[[str], None] = print, steps: int = STEPS, timeout: float = TIMEOUT_S) -> int:
     """Run the self-test in ``app`` (a QApplication); returns the exit status."""
     from .logs import environment
@@ -122,6 +150,11 @@ def run(app, out: Callable[[str], None] = print, steps: int = STEPS, timeout: fl
         out(f"self-test FAILED: {problem}")
         return 1
     out(f"  resources  ok  {paths.resources_dir()}")
+    problem, formats = check_formats()
+    if problem:
+        out(f"self-test FAILED: photo formats: {problem}")
+        return 1
+    out(f"  formats    ok  {formats}")
     with tempfile.TemporaryDirectory(prefix="irsde-selftest-") as tmp:
         checks, problem = _run_window(app, Path(tmp) / "settings.ini", out, steps, timeout)
     if problem is None:

@@ -53,6 +53,9 @@ def test_every_installed_model_restores_the_photo(tmp_path, installed_tiny_weigh
     for task, line in lines.items():
         assert re.match(r"ok\s+\d+\.\d\d s  3 steps, ", line), (task, line)
     assert "64 px -> 256 px" in lines["sr"]
+    assert re.search(
+        r"^  formats    ok  HEIC \(libheif [\d.]+\), AVIF, camera RAW \(LibRaw [\d.]+\)$", out.stdout, re.M
+    )
     assert "self-test passed" in out.stdout
     assert (isolated_user_dirs / "logs" / "irsde-studio.log").is_file()
 
@@ -100,3 +103,20 @@ def test_no_model_at_all_fails(tmp_path, isolated_user_dirs):
     assert out.returncode == 1
     assert all(v == "not installed" for v in task_lines(out.stdout).values())
     assert "no trained model is installed" in out.stdout.strip().splitlines()[-1]
+
+
+def test_a_photo_format_that_does_not_work_fails_the_self_test(monkeypatch):
+    """A bundle that lost libheif (or LibRaw) must not pass: the self-test writes and reads a HEIC
+    and an AVIF and develops the shipped RAW."""
+    import irsde_gui.core.imageio as imageio
+    from irsde_gui.core.imageio import ImageWriteError
+    from irsde_gui.selftest import check_formats
+
+    assert check_formats()[0] is None
+
+    def no_heic(rgb, fmt, **kw):
+        raise ImageWriteError("HEIC photos need the pillow-heif package (pip install pillow-heif)")
+
+    monkeypatch.setattr(imageio, "encode_photo", no_heic)
+    problem, works = check_formats()
+    assert problem == "HEIC photos need the pillow-heif package (pip install pillow-heif)" and works == ""
