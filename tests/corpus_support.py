@@ -619,6 +619,12 @@ KINDS: list[Kind] = [
     kind("camera RAW turned 90 degrees", dng(orientation=6), OK, size=(H, W), needs=no_raw),
     kind("truncated camera RAW", dng(cut=True), R, ("RAW data is truncated or damaged",), needs=no_raw),
     kind(
+        "JPEG named .nef",
+        lambda f, w: photo_file(f, "really-jpeg.nef", image_of("RGB"), "JPEG"),
+        OK,
+        needs=no_raw,
+    ),
+    kind(
         "text named .nef",
         lambda f, w: Made([put(f / "notes.nef", b"shopping: milk, eggs\n" * 8)]),
         R,

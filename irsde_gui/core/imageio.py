@@ -354,6 +354,8 @@ def _decode_raw(data: bytes, name: str | Path) -> Photo:
     except (ImageReadError, MemoryError):
         raise
     except rawpy.LibRawFileUnsupportedError:
+        if signed_format(data) or data[:4] in (b"II*\x00", b"MM\x00*"):  # a photo named like a RAW
+            return _decode_photo(data, name)
         raise _fail(name, "not a camera RAW file that LibRaw knows") from None
     except rawpy.LibRawTooBigError:
         raise _fail(name, f"the photo is too large; the limit is {MAX_PIXELS // 10**6} MP") from None
@@ -377,9 +379,9 @@ _EXIF_IFD, _GPS_IFD, _MAKER_NOTE, _INTEROP_IFD = 0x8769, 0x8825, 0x927C, 0xA005
 def raw_exif(data: bytes) -> tuple[bytes | None, str]:
     """The EXIF a RAW's result keeps (camera, date, exposure, lens, GPS; no maker notes, no layout
     tags, orientation "upright") and the camera's name, from a TIFF-based RAW (DNG, CR2, NEF, ARW,
-    PEF, SRW…). Others (CR3, RAF, ORF…) give (None, "camera")."""
+    PEF, SRW…). Others (CR3, RAF, ORF…) give (None, "")."""
     if data[:4] not in (b"II*\x00", b"MM\x00*"):
-        return None, "camera"
+        return None, ""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
@@ -398,9 +400,9 @@ def raw_exif(data: bytes) -> tuple[bytes | None, str]:
             model = str(source.get(0x0110, "") or source.get(50708, "") or "").strip("\x00 ")
             encoded = out.tobytes()
     except Exception:  # a directory Pillow cannot make out: the photo is developed all the same
-        return None, "camera"
+        return None, ""
     camera = model if model.lower().startswith(make.lower()) else f"{make} {model}".strip()
-    return encoded, camera or "camera"
+    return encoded, camera
 
 
 def _decode_photo(data: bytes, name: str | Path) -> Photo:

@@ -152,7 +152,8 @@ def photo_info(photo: Photo, earlier: list[str] = ()) -> str:
         f"{photo.bit_depth}-bit {'grey' if photo.grey else 'RGB'}{alpha}",
     ]
     if photo.format == "RAW":
-        parts.append(f"developed RAW ({photo.info.get('raw') or 'camera'}, camera white balance)")
+        camera = photo.info.get("raw")
+        parts.append(f"developed RAW ({f'{camera}, ' if camera else ''}camera white balance)")
     if earlier:
         parts.append(f"stage {len(earlier) + 1}, after {' + '.join(earlier)}")
     return " · ".join(parts)
