@@ -309,3 +309,18 @@ def test_cli_a_newline_in_a_name_stays_on_its_line(tmp_path, scene, capsys):
     assert main(["suggest", str(odd)]) == 0
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and "we\\nird.png: Small (480×320)" in out
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
+    """`irsde suggest FOLDER | head -1`: no traceback once head has its line."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    for i in range(40):
+        Image.fromarray(np.full((16, 16, 3), 40 + i, np.uint8)).save(tmp_path / f"p{i:02d}.png")
+    cmd = f"{sys.executable} -m irsde_gui.cli suggest {tmp_path} | head -1"
+    proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=300)
+    assert proc.stdout.count("\n") == 1
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
