@@ -301,7 +301,7 @@ def restore_files(args: argparse.Namespace) -> int:
                 if traj is not None:
                     stage_trajectories.append((f"{i + 1} {task.name}", traj))
                 which = (
-                    describe_blur(job.kernel, job.kernel_given, job.kernel_source)
+                    describe_blur(job.kernel, job.kernel_given, job.kernel_source, job.doubt)
                     if blind
                     else f"seed {job.seed}"
                 )
@@ -1104,7 +1104,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("-q", "--quiet", action="store_true")
     t.set_defaults(func=cmd_train)
 
-    e = sub.add_parser("eval", help="score a task's model against the degraded input and a classic method")
+    e = sub.add_parser(
+        "eval",
+        help="score a task's model against the degraded input and a classic method",
+        description="Score a task's model against the degraded input and a classic method (PSNR, SSIM). "
+        "Deblur adds PSNR@SH, as Levin et al. (2009) score blind deblurring: PSNR at the best shift "
+        "within 5 px each way in 0.25 px steps (bilinear), a 15 px border left out, and counts the "
+        "photos each method leaves below their own blurred input at that score.",
+    )
     e.add_argument("--task", required=True, choices=list(TASKS))
     e.add_argument(
         "--data",

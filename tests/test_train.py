@@ -378,8 +378,8 @@ def test_shifted_psnr_forgives_a_small_shift_only():
     sharp = np.random.default_rng(0).random((40, 48, 3))
     moved = np.roll(sharp, (2, -3), axis=(0, 1))
     assert psnr(moved, sharp) < 10
-    assert shifted_psnr(moved, sharp) == float("inf")  # the 4 px border hides the wrap-around
-    assert shifted_psnr(np.roll(sharp, 6, axis=1), sharp) < 10  # beyond reach
+    assert shifted_psnr(moved, sharp) == float("inf")  # the 15 px border hides the wrap-around
+    assert shifted_psnr(np.roll(sharp, 6, axis=1), sharp) < 12  # beyond reach (5 px)
     noisy = np.clip(moved + 0.01 * np.random.default_rng(1).standard_normal(moved.shape), 0, 1)
     assert 39 < shifted_psnr(noisy, sharp) < 41
 

@@ -14,6 +14,7 @@ minutes=${1:-20}
 shift || true
 tasks=${*:-"dehaze derain sr inpaint deblur denoise"}
 root=$PWD
+mkdir -p runs  # a fresh checkout has none: the logs and runs live here
 data=$(realpath "${IRSDE_TRAIN_DATA:-../shared/data/train}")
 val=$(realpath "${IRSDE_VAL_DATA:-../shared/data/val/cbsd68}")
 kernels=$(realpath "${IRSDE_VAL_KERNELS:-../shared/data/kernels/levin09.npz}")
@@ -57,8 +58,13 @@ while true; do
     per_task="IRSDE_TRAIN_ITERS_$(echo "$task" | tr a-z A-Z)"
     iters=${!per_task:-$iters}
     # A run in progress kept in the repository (training/) continues where it stopped.
-    [ ! -f "runs/$task/checkpoint.pt" ] && [ -f "training/$task.pt" ] &&
-      python -m irsde_gui.cli unpack "training/$task.pt" --out "runs/$task" >>"runs/$task.log" 2>&1
+    # If it cannot be unpacked the task is skipped: starting it over would throw its steps away.
+    if [ ! -f "runs/$task/checkpoint.pt" ] && [ -f "training/$task.pt" ] &&
+      ! python -m irsde_gui.cli unpack "training/$task.pt" --out "runs/$task" >>"runs/$task.log" 2>&1; then
+      echo "$task: training/$task.pt could not be unpacked; skipped" >>"runs/$task.log"
+      sleep 60
+      continue
+    fi
     resume=""
     [ -f "runs/$task/checkpoint.pt" ] && resume="--resume"
     # A run that has reached its end is left alone (a larger IRSDE_TRAIN_ITERS continues it).

@@ -123,7 +123,46 @@ def _grey(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(rgb, np.float32), cv2.COLOR_RGB2GRAY).astype(np.float64)
 
 
+# ----------------------------------------------------------------- clipped highlights
+# A light brighter than the sensor's range is clipped: the photo holds 1.0 where the scene was
+# far brighter, and around it a blur of that brighter light. No sharp photo in [0, 1] blurs to
+# that, so the linear blur model breaks there, and a deconvolution that fits it rings around the
+# light (stripes and halos around street lights at night). Like robust non-blind deconvolution
+# (Cho, Wang and Lee 2011; Whyte, Sivic and Zisserman 2014), the pixels a clipped one may have
+# reached through the blur are left out of the data term: the kernel is fitted without them, and
+# each deconvolution round fills them from its current estimate, blurred, instead of the photo.
+CLIPPED = 1.0 - 0.5 / 255.0  # a channel this bright reads as 255 in 8 bits: it may be clipped
+
+
+def clipped_mask(rgb: np.ndarray) -> np.ndarray:
+    """HxW bool: pixels in patches of at least 3x3 whose brightest channel sits at the top of the
+    range (between :data:`CLIPPED` and 1). A lone bright pixel is noise, not a clipped light; and a
+    value above 1 is not clipped at all (a photo computed in floating point, never saturated)."""
+    a = np.asarray(rgb, np.float32)
+    top = a.max(axis=2) if a.ndim == 3 else a
+    hit = ((top >= CLIPPED) & (top <= 1.0)).astype(np.uint8)
+    if not hit.any():
+        return hit.astype(bool)
+    return cv2.morphologyEx(hit, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+
+
+def reach_of_clipped(clipped: np.ndarray, size: int) -> np.ndarray:
+    """float HxW in [0, 1]: how far each pixel is from the light a clipped pixel may hold, for a
+    blur ``size`` px across. 1 within ``size / 2`` px of a clipped pixel (a blur that long may
+    have carried the clipped light there), falling to 0 over the next ``size / 2`` px (a sharp
+    edge between trusted and untrusted pixels would itself ring)."""
+    if not clipped.any():
+        return np.zeros(clipped.shape, np.float64)
+    far = cv2.distanceTransform((~clipped).astype(np.uint8), cv2.DIST_L2, 5).astype(np.float64)
+    half = max(size / 2.0, 1.0)
+    return np.clip(2.0 - far / half, 0.0, 1.0)
+
+
 # ----------------------------------------------------------------- kernel estimation
+class NoBlurFound(ValueError):
+    """The photo shows no blur that could be measured (too few edges, or too few pixels)."""
+
+
 def sparse_sharp(blurred: np.ndarray, kernel: np.ndarray, lam: float, beta_max: float = 1e5) -> np.ndarray:
     """``argmin_S |kernel * S - blurred|^2 + lam |grad S|_0`` (grey, periodic),
     by half-quadratic splitting."""
@@ -248,6 +287,30 @@ def _odd(x: float) -> int:
     return n if n % 2 else n + 1
 
 
+def _fit_residual(
+    sharp_grads: tuple[np.ndarray, np.ndarray],
+    blurred_grads: tuple[np.ndarray, np.ndarray],
+    weight_map: np.ndarray,
+    kernel: np.ndarray,
+) -> float:
+    """How much of the blurred photo's gradient energy ``kernel`` over the sharp estimate leaves
+    unexplained (0: all of it explained, 1: none), where ``weight_map`` scores."""
+    shape = weight_map.shape
+    kf = _rotf(kernel, shape)
+    miss = total = 0.0
+    for gs, gb in zip(sharp_grads, blurred_grads):
+        r = np.fft.irfft2(np.fft.rfft2(gs) * kf, s=shape) - gb
+        miss += float((weight_map * r * r).sum())
+        total += float((weight_map * gb * gb).sum())
+    return miss / total if total > 0 else 1.0
+
+
+def _likeness(a: np.ndarray, b: np.ndarray) -> float:
+    """Normalised correlation of two kernels of one size, as they lie (1: the same shape)."""
+    n = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float((a * b).sum() / n) if n > 0 else 0.0
+
+
 def estimate_kernel(
     rgb: np.ndarray,
     size: int = 31,
@@ -256,6 +319,7 @@ def estimate_kernel(
     max_side: int = 640,
     tikhonov: float = 20.0,
     progress: Progress | None = None,
+    info: dict | None = None,
 ) -> np.ndarray:
     """Estimate the ``size`` x ``size`` blur kernel of a photo (float HxWx3 in [0, 1]).
 
@@ -264,8 +328,12 @@ def estimate_kernel(
     0.56 at 2, 0.67 at 60 and 0.63 at 200), never on benchmark kernels.
 
     The photo's centre, at most ``max_side`` px square, is used: a uniform blur is the
-    same everywhere, and the time grows with the area. ``progress(done, total)`` is
-    called after each alternation; it may raise to cancel."""
+    same everywhere, and the time grows with the area. Pixels a clipped highlight may have
+    reached through the blur are left out of the kernel's fit (:func:`clipped_mask`).
+    ``progress(done, total)`` is called after each alternation; it may raise to cancel.
+    ``info``, a dict, receives how well the kernel explains the photo at the finest scale:
+    ``residual_first`` and ``residual`` (after the first and last alternation there; see
+    :func:`_fit_residual`) and ``scored`` (the share of the photo the fit could use)."""
     if size < 3 or size % 2 == 0:
         raise ValueError(f"the kernel size must be odd and at least 3, got {size}")
     grey = _grey(rgb)
@@ -273,7 +341,9 @@ def estimate_kernel(
     if min(h, w) < 2 * size:
         raise ValueError(f"the photo ({w}x{h}) is too small to estimate a {size} px blur")
     ch, cw = min(h, max_side), min(w, max_side)
-    grey = grey[(h - ch) // 2 : (h - ch) // 2 + ch, (w - cw) // 2 : (w - cw) // 2 + cw]
+    window = (slice((h - ch) // 2, (h - ch) // 2 + ch), slice((w - cw) // 2, (w - cw) // 2 + cw))
+    grey = grey[window]
+    clipped = clipped_mask(np.asarray(rgb)[window]).astype(np.float32)
     ratio = np.sqrt(0.5)
     scales = max(int(np.floor(np.log(5.0 / size) / np.log(ratio))), 0) + 1
     sizes = [_odd(size * ratio**s) for s in range(scales)]
@@ -285,8 +355,9 @@ def estimate_kernel(
             f = ratio**s
             dsize = (max(8, round(cw * f)), max(8, round(ch * f)))
             y = cv2.resize(grey, dsize, interpolation=cv2.INTER_LINEAR)
+            lit = cv2.resize(clipped, dsize, interpolation=cv2.INTER_AREA) > 0
         else:
-            y = grey
+            y, lit = grey, clipped > 0
         if k is None:
             k = np.zeros((ks, ks))
             k[ks // 2, ks // 2 - 1 : ks // 2 + 1] = 0.5
@@ -300,21 +371,40 @@ def estimate_kernel(
         inner = np.zeros_like(blurred)
         m = ks + ks // 2
         inner[m : yh + 2 * ks - m, m : yw + 2 * ks - m] = 1.0
+        if lit.any():  # gradients a clipped light reached are not fitted
+            lit = cv2.copyMakeBorder(
+                lit.astype(np.uint8), ks, bh - yh - ks, ks, bw - yw - ks, cv2.BORDER_REFLECT_101
+            )
+            inner *= 1.0 - reach_of_clipped(lit.astype(bool), 2 * ks)
         blurred_grads = _grads(blurred)
         lam_s = lam
-        for _ in range(iters):
+        came = k
+        for i in range(iters):
+            before = k
             sharp = sparse_sharp(blurred, k, lam_s)
-            k = _prune(kernel_least_squares(_grads(sharp), blurred_grads, inner, ks, tikhonov))
+            sharp_grads = _grads(sharp)
+            k = _prune(kernel_least_squares(sharp_grads, blurred_grads, inner, ks, tikhonov))
             lam_s = max(lam_s / 1.1, 1e-4)
             done += 1
+            if info is not None and s == 0 and i in (0, iters - 1):
+                key = "residual_first" if i == 0 else "residual"
+                info[key] = _fit_residual(sharp_grads, blurred_grads, inner, k)
             if progress:
                 progress(done, total)
+        if info is not None and s == 0:
+            info["scored"] = float(inner.sum() / max(1, (yh - 2 * (m - ks)) * (yw - 2 * (m - ks))))
+            info["drift"] = 1.0 - _likeness(came, k)  # how far the finest scale moved the kernel
+            info["wobble"] = 1.0 - _likeness(before, k)  # ... and its last alternation
         k = centre_kernel(k, rel=0.0)
     return centre_kernel(k).astype(np.float32)
 
 
 def estimate_photo_kernel(
-    rgb: np.ndarray, size: int = 31, work_side: int = 1024, progress: Progress | None = None
+    rgb: np.ndarray,
+    size: int = 31,
+    work_side: int = 1024,
+    progress: Progress | None = None,
+    info: dict | None = None,
 ) -> np.ndarray:
     """The blur kernel of a photo of any size (float HxWx3 in [0, 1]).
 
@@ -331,13 +421,13 @@ def estimate_photo_kernel(
     fits = min(small.shape[:2]) // 2
     ks = min(size, fits if fits % 2 else fits - 1)
     if ks < 5:
-        raise ValueError(f"the photo ({w}x{h} px) is too small to estimate its blur: it needs 10 px a side")
-    k = estimate_kernel(small, ks, progress=progress).astype(np.float64)
+        raise NoBlurFound(f"the photo ({w}x{h} px) is too small to estimate its blur: it needs 10 px a side")
+    k = estimate_kernel(small, ks, progress=progress, info=info).astype(np.float64)
     # A photo without edges (a flat or featureless picture) leaves the kernel unconstrained: the
     # estimate can come out spread evenly over the whole square, which no camera blur is (the
     # widest defocus disk we train on peaks at 2.1 times the mean; estimates on photos, 3 or more).
     if not np.isfinite(k).all() or k.max() * k.size < 1.5 * k.sum():
-        raise ValueError(
+        raise NoBlurFound(
             f"no blur could be measured in this photo ({w}x{h} px): it has too few edges to show one"
         )
     if f < 1.0:
@@ -345,6 +435,48 @@ def estimate_photo_kernel(
         k = np.maximum(cv2.resize(k, (n, n), interpolation=cv2.INTER_LINEAR), 0.0)
         k /= k.sum()
     return k.astype(np.float32)
+
+
+# ----------------------------------------------------------------- when not to trust an estimate
+# A deblurred photo worse than the photo itself is the worst outcome, and an estimate can fail: a
+# photo with too few edges, a pattern, a blur the uniform model does not fit. Such estimates give
+# themselves away, and then the photo is deconvolved gently (:data:`GENTLE_STRENGTH`), or, when no
+# blur was found at all, only denoised. The thresholds were chosen on our own kernels over
+# training photos, never on benchmark kernels (see docs/deblurring.md).
+GENTLER = "the blur could not be found reliably; a gentler result is shown"
+GENTLE_STRENGTH = 100.0  # how far a doubted estimate's rounds trust the prior (see deconvolve)
+MAX_FILL = 0.55  # a camera's trail covers at most this share of the box around it ...
+MIN_PEAK = 2.0  # ... and peaks at least this many times above its mean (a disk blur: 1.0-1.3)
+MAX_PIECES = 3  # separate pieces of a trail that a real shake leaves
+MAX_RESIDUAL = 0.85  # share of the photo's edges the blur and a sharp photo leave unexplained
+
+
+def kernel_doubts(kernel: np.ndarray, info: dict | None = None) -> list[str]:
+    """Why an estimated blur is not to be trusted, in words (empty when nothing is wrong).
+
+    - a point: no blur at all (a sharp photo, or one of noise);
+    - too spread: its trail reaches the edge of the kernel's array (a blur as long as the search
+      allowed) while covering most of the box it spans;
+    - in pieces: more separate pieces than a shake's trail leaves;
+    - unexplained: the blur and the sharp estimate leave most of the photo's edges unexplained
+      (``info["residual"]`` from :func:`estimate_kernel`), or the fit did not improve."""
+    k = np.asarray(kernel, np.float64)
+    why = []
+    on = k > 0
+    w, h = blur_extent(k, rel=1e-9)
+    if max(w, h) <= 1:
+        return ["no blur found in the photo: a point"]
+    fill = on.sum() / max(1, w * h)
+    if max(w, h) >= max(k.shape) - 1 and fill > MAX_FILL:
+        why.append(f"too spread ({w}×{h} px, {fill:.0%} of it)")
+    pieces = cv2.connectedComponents(on.astype(np.uint8), connectivity=8)[0] - 1
+    if pieces > MAX_PIECES:
+        why.append(f"in {pieces} pieces")
+    if info:
+        res = info.get("residual")
+        if res is not None and res > MAX_RESIDUAL:
+            why.append(f"{res:.0%} of the photo's edges unexplained")
+    return why
 
 
 # ----------------------------------------------------------------- blurs described by numbers
@@ -466,9 +598,14 @@ def describe_blur_extent(kernel: np.ndarray) -> str:
     return f"{w}×{h} px"
 
 
-def describe_blur(kernel: np.ndarray, given: bool, source: str | None = None) -> str:
+def describe_blur(
+    kernel: np.ndarray | None, given: bool, source: str | None = None, doubt: str | None = None
+) -> str:
     """A deconvolution's blur in the words of a finished run: ``"15×9 px blur found"``,
-    ``"given 15 px motion at 30°"`` (a shape, as it was set) or ``"given a 5×2 px blur"``."""
+    ``"given 15 px motion at 30°"`` (a shape, as it was set) or ``"given a 5×2 px blur"``; where
+    the estimate was not trusted (``doubt``), :data:`GENTLER`."""
+    if doubt is not None or kernel is None:
+        return GENTLER
     size = describe_blur_extent(kernel)
     if not given:
         return f"{size} blur found"
@@ -498,20 +635,35 @@ TILE_CORE = 1536
 
 
 def _fourier_step(
-    blurred: np.ndarray, prior: np.ndarray, kernel: np.ndarray, a: float, cache: dict
+    blurred: np.ndarray,
+    prior: np.ndarray,
+    kernel: np.ndarray,
+    a: float,
+    cache: dict,
+    trusted: np.ndarray | None = None,
 ) -> np.ndarray:
     """``argmin_x |kernel * x - blurred|^2 + a |x - prior|^2`` for HxWxC float32 arrays, each
     channel on its own over the mirrored (seamless, periodic) photo; ``cache`` keeps the
-    kernel's transfer function for each grid size."""
+    kernel's transfer function for each grid size.
+
+    ``trusted`` (HxW in [0, 1]) weighs the data term pixel by pixel: where it is 0 (a clipped
+    light's reach) the photo is replaced by ``kernel * prior``, the current estimate blurred, so
+    those pixels pull the estimate nowhere (one step of the usual way to minimise a weighted
+    data term, as each round's estimate is the next one's prior)."""
     h, w = blurred.shape[:2]
     shape = (2 * fast_length(h), 2 * fast_length(w))
     if shape not in cache:
         K = _rotf(kernel, shape).astype(np.complex64)
-        cache[shape] = (np.conj(K), (np.abs(K) ** 2).astype(np.float32))
-    Kc, power = cache[shape]
+        cache[shape] = (np.conj(K), (np.abs(K) ** 2).astype(np.float32), K)
+    Kc, power, K = cache[shape]
     out = np.empty_like(blurred)
     for c in range(blurred.shape[2]):
-        num = Kc * np.fft.rfft2(_periodic(blurred[..., c])) + a * np.fft.rfft2(_periodic(prior[..., c]))
+        p = np.fft.rfft2(_periodic(prior[..., c]))
+        y = blurred[..., c]
+        if trusted is not None:
+            reblurred = np.fft.irfft2(K * p, s=shape)[:h, :w]
+            y = trusted * y + (1.0 - trusted) * reblurred
+        num = Kc * np.fft.rfft2(_periodic(y)) + a * p
         out[..., c] = np.fft.irfft2(num / (power + a), s=shape)[:h, :w]
     return out
 
@@ -560,16 +712,21 @@ def deconvolve_rounds(
     rgb = np.asarray(rgb, np.float32)
     cache: dict = {}
     parts = None if h * w <= whole_pixels else list(_tiles(h, w, tile, max(32, 3 * max(k.shape))))
+    clipped = clipped_mask(rgb)
+    trusted = None
+    if clipped.any():  # a clipped light: its reach is left out of the data term
+        trusted = (1.0 - reach_of_clipped(clipped, max(k.shape))).astype(np.float32)
     z = rgb
     allowances = np.geomspace(49.0 / 255.0, sigma, iters) if iters > 1 else np.array([sigma])
     for s in allowances:
         a = np.float32(strength * sigma**2 / s**2)
         if parts is None:
-            x = _fourier_step(rgb, z, k, a, cache)
+            x = _fourier_step(rgb, z, k, a, cache, trusted)
         else:
             x = np.empty_like(rgb)
             for rows, cols, keep_r, keep_c in parts:
-                x[rows, cols][keep_r, keep_c] = _fourier_step(rgb[rows, cols], z[rows, cols], k, a, cache)[
+                t = None if trusted is None else trusted[rows, cols]
+                x[rows, cols][keep_r, keep_c] = _fourier_step(rgb[rows, cols], z[rows, cols], k, a, cache, t)[
                     keep_r, keep_c
                 ]
         x = np.clip(x, 0.0, 1.0)

@@ -84,6 +84,9 @@ class _Job:
     kernel_given = False  # a blind job told its kernel rather than estimating it
     kernel_source: str | None = None  # where a given kernel came from: its file, or its shape
     estimate_seconds: float | None = None  # how long a blind job took to find its kernel
+    # Why a blind job did not trust the blur it estimated (None: it did, or it was given); its
+    # result is then a gentler one (:data:`.blind.GENTLER`, said in the finished line and report).
+    doubt: str | None = None
 
     def steps_iter(self) -> Iterator[StepRecord]:
         raise NotImplementedError
@@ -311,20 +314,40 @@ class BlindDeblurJob(_Job):
     def steps_iter(self) -> Iterator[StepRecord]:
         """Estimate the kernel, then one record per deconvolution round; :attr:`result` is
         set with the last record."""
-        from .blind import deconvolve_rounds, estimate_photo_kernel
+        from .blind import (
+            GENTLE_STRENGTH,
+            NoBlurFound,
+            blur_extent,
+            deconvolve_rounds,
+            estimate_photo_kernel,
+            kernel_doubts,
+        )
 
         rgb = self.prepared.mu
         stage = self.on_stage
         progress = (lambda done, total: stage("Estimating the blur", done, total)) if stage else None
         began = time.perf_counter()
+        strength = KNOWN_STRENGTH if self.kernel_given else ESTIMATED_STRENGTH
         if self.kernel is None:
-            self.kernel = estimate_photo_kernel(rgb, progress=progress)
+            info: dict = {}
+            try:
+                self.kernel = estimate_photo_kernel(rgb, progress=progress, info=info)
+                self.doubt = "; ".join(kernel_doubts(self.kernel, info)) or None
+            except NoBlurFound as exc:  # nothing to deconvolve: the photo is only denoised
+                self.doubt = str(exc)
             self.estimate_seconds = time.perf_counter() - began
             began = time.perf_counter()  # a round's time is its own: time left is counted in rounds
+        elif not self.kernel_given:  # found by an earlier run of this photo: judged again
+            self.doubt = "; ".join(kernel_doubts(self.kernel)) or None
+        if self.doubt is not None:
+            strength = GENTLE_STRENGTH
+        if self.kernel is None or (self.doubt is not None and max(blur_extent(self.kernel)) <= 1):
+            self.kernel = None  # no blur to undo (nor to show, or to save)
+            yield from self._denoised_only(rgb, began)
+            return
         device = torch.device("cpu")  # the Fourier steps run in NumPy; the denoiser moves its input
         free = available_memory(device)
         whole = WHOLE_PIXELS if free is None else max(WHOLE_PIXELS // 4, free // (4 * BYTES_PER_PIXEL))
-        strength = KNOWN_STRENGTH if self.kernel_given else ESTIMATED_STRENGTH
         rounds = deconvolve_rounds(
             rgb, self.kernel, self._denoise, iters=self.steps, strength=strength, whole_pixels=whole
         )
@@ -345,6 +368,25 @@ class BlindDeblurJob(_Job):
                 began = time.perf_counter()
         finally:
             rounds.close()
+
+    def _denoised_only(self, rgb: np.ndarray, began: float) -> Iterator[StepRecord]:
+        """No blur was found: the photo denoised once, shown as every round's result."""
+        device = torch.device("cpu")
+        z = np.clip(np.asarray(self._denoise(np.clip(rgb, 0.0, 1.0)), np.float32), 0.0, 1.0)
+        x_t, x0_hat = to_tensor(np.clip(rgb, 0.0, 1.0), device), to_tensor(z, device)
+        for i in range(self.steps):
+            if i + 1 == self.steps:
+                self.result = self.checked(self.finish(z))
+            yield StepRecord(
+                i + 1,
+                self.steps,
+                self.steps - i,
+                self.steps - i - 1,
+                x_t,
+                x0_hat,
+                time.perf_counter() - began,
+            )
+            began = time.perf_counter()
 
     def finish(self, x: torch.Tensor | np.ndarray) -> np.ndarray:
         """The final image from a round's estimate."""

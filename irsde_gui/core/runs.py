@@ -331,6 +331,8 @@ class RunReport:
     blur_kernel_given: bool = False
     blur_kernel_source: str | None = None  # a given kernel's file, or its shape (motion:15:30)
     blur_estimate_seconds: float | None = None  # finding the blur, before the first round
+    # Why the blur found was not trusted (then a gentler result was made: blind.GENTLER); None if it was
+    blur_doubt: str | None = None
     # A chain of tasks (denoise, then upscale): every stage in order, the last one this report's
     # own (:func:`~.chain.stage_entry`). Then ``input``, ``input_size`` and ``elapsed_seconds``
     # are the whole chain's; the other fields are the last stage's. Empty for a single run.
@@ -385,6 +387,7 @@ class RunReport:
             blur_kernel_given=job.kernel_given,
             blur_kernel_source=job.kernel_source,
             blur_estimate_seconds=None if job.estimate_seconds is None else round(job.estimate_seconds, 3),
+            blur_doubt=job.doubt,
         )
 
     def to_dict(self) -> dict:

@@ -1097,7 +1097,8 @@ class MainWindow(QMainWindow):
         """Keep the blur a blind run estimated (stopped runs too, once it was found)."""
         r = outcome.report
         estimated = r is not None and r.method == "blind" and not r.blur_kernel_given
-        if estimated and outcome.kernel is not None and self.photo is not None:
+        # a blur not trusted is found again next time, and judged with all its evidence
+        if estimated and r.blur_doubt is None and outcome.kernel is not None and self.photo is not None:
             self._found_blur = (self.photo.rgb, outcome.kernel)
 
     def start_run(self, request: RunRequest, fresh: bool = True) -> RestoreRun:
@@ -1210,7 +1211,7 @@ class MainWindow(QMainWindow):
         if blind:
             from ..core.blind import describe_blur  # here: the window opens without it
 
-            how = describe_blur(outcome.kernel, r.blur_kernel_given, r.blur_kernel_source)
+            how = describe_blur(outcome.kernel, r.blur_kernel_given, r.blur_kernel_source, r.blur_doubt)
         text = (
             f"Done in {format_duration(r.elapsed_seconds)}   ·   {plural(r.steps, unit)}, "
             f"{r.seconds_per_step:.2f} s/{unit}"
