@@ -139,25 +139,30 @@ def shake_kernels(rng: np.random.Generator, count: int, size: int = 31, steps: i
         np.nanmax(part.real, 1) - np.nanmin(part.real, 1), np.nanmax(part.imag, 1) - np.nanmin(part.imag, 1)
     )[:, None]
     part = part * (rng.uniform(0.3, 1.0, (count, 1)) * (size - 4) / np.maximum(span, 1e-9))
-    part = np.where(caught, _centre(part, size), 0)
     wobble = np.cumsum(rng.normal(size=(count, steps)), axis=1)
     dwell = np.exp(rng.uniform(0, 0.1, (count, 1)) * (wobble - wobble.mean(axis=1, keepdims=True)))
+    part = np.where(caught, _centre(part, size, dwell * caught), 0)
     return _rasterise(part, size, dwell * caught)
 
 
-def _centre(pos: np.ndarray, size: int) -> np.ndarray:
-    """Centre each trail (rows of complex positions, NaN where unused) by its extent, as recorded
-    shake kernels are stored: cropped to the trail, which then sits in the middle of the array.
+def _centre(pos: np.ndarray, size: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """Centre each trail (rows of complex positions, NaN where unused) on its centre of mass,
+    ``weights`` being how long the camera dwelt at each position (1 where None).
 
-    Where the photo sat under the blur cannot be told from the blurred photo, so a blind deblurrer
-    learns its training kernels' convention; this one lines its results up with photos blurred
-    by recorded kernels (centring on the centre of mass instead would leave them 2-4 px off for
-    long trails, which alone costs several dB against the sharp photo). A trail spans at most
-    ``size - 4`` px, so it stays clear of the edge.
+    Where the photo sat under the blur cannot be told from the blurred photo, so blind
+    deblurring is scored at the best shift (:func:`.metrics.best_shift`), and a network trained
+    on kernels centred this way never has to guess a shift: a blur whose centre of mass is the
+    array's centre moves no photo's mean position. A trail is shrunk about that centre, where
+    needed, to stay clear of the edge; bilinear splatting (:func:`_rasterise`) keeps the
+    centre of mass where it is.
     """
-    lo = np.nanmin(pos.real, axis=1) + 1j * np.nanmin(pos.imag, axis=1)
-    hi = np.nanmax(pos.real, axis=1) + 1j * np.nanmax(pos.imag, axis=1)
-    return pos - ((lo + hi) / 2)[:, None]
+    used = np.isfinite(pos)
+    w = used * (1.0 if weights is None else weights)
+    filled = np.where(used, pos, 0)
+    mass = (w * filled).sum(axis=1, keepdims=True) / np.maximum(w.sum(axis=1, keepdims=True), 1e-12)
+    p = np.where(used, filled - mass, np.nan)
+    reach = np.nanmax(np.maximum(np.abs(p.real), np.abs(p.imag)), axis=1, keepdims=True)
+    return p * np.minimum(1.0, (size - 4) / 2 / np.maximum(reach, 1e-9))
 
 
 def _rasterise(pos: np.ndarray, size: int, weights: np.ndarray | None = None) -> np.ndarray:
