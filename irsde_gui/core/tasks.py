@@ -54,6 +54,23 @@ class Task:
     scale: int = 1
     uses_mask: bool = False
     network: dict = field(default_factory=default_network)
+    # A second route: deconvolution, with the model of task ``prior_task`` as the image prior. It
+    # runs when the task has no weights of its own (blind: the blur is estimated from the photo)
+    # and for every known blur kernel. None: the task runs its own network only.
+    prior_task: str | None = None
+
+    @property
+    def takes_blur(self) -> bool:
+        """A known blur kernel can be given: the task has a deconvolution route."""
+        return self.prior_task is not None
+
+    def deconvolves_with(self, model_task: str | None) -> bool:
+        """A model trained for ``model_task`` runs this task by deconvolution, as its prior."""
+        return self.prior_task is not None and model_task == self.prior_task
+
+    def model_task(self, known_blur: bool = False) -> str:
+        """The task whose model a run loads: the prior's for a known blur, else the task's own."""
+        return self.prior_task if known_blur and self.prior_task is not None else self.name
 
     @property
     def weights_file(self) -> str:
@@ -160,6 +177,7 @@ TASKS: dict[str, Task] = {
             "Sharpen photos blurred by camera shake or focus",
             "mdi6.blur-off",
             SDEConfig(T=100, max_sigma=10.0),
+            prior_task="denoise",
         ),
         Task(
             "derain",
