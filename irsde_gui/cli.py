@@ -28,7 +28,7 @@ from .core.runs import (
     printable,
     report_path_for,
 )
-from .core.tasks import DEFAULT_GROW, MAX_GROW
+from .core.tasks import DEFAULT_GROW, MAX_GROW, TASKS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -928,8 +928,8 @@ def _rounds(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .core.sampler import SAMPLERS
-    from .core.tasks import TASKS
+    """The ``irsde`` parser: one subparser per command, each filled by its own function."""
+    from .core.sampler import SAMPLERS  # deferred: imports PyTorch
 
     p = argparse.ArgumentParser(
         prog="irsde",
@@ -938,7 +938,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"IR-SDE Studio {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_restore_command(sub, SAMPLERS)
+    add_info_command(sub)
+    add_bench_command(sub)
+    add_train_command(sub)
+    add_eval_command(sub, SAMPLERS)
+    add_run_file_commands(sub)
+    add_degrade_command(sub)
+    add_suggest_command(sub)
+    return p
 
+
+def add_restore_command(sub, samplers) -> None:
     r = sub.add_parser("restore", help="restore photos (files or folders)")
     r.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
     r.add_argument("-o", "--output", required=True, help="output file, or folder for several inputs")
@@ -952,7 +963,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--steps", type=int_in(1, None, "a step count"), help="network calls (default: the task's), per task"
     )
-    r.add_argument("--sampler", default="posterior", choices=SAMPLERS)
+    r.add_argument("--sampler", default="posterior", choices=samplers)
     r.add_argument("--seed", type=int_in(0, MAX_SEED, "a seed"), default=0, help="random seed (default 0)")
     r.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     r.add_argument("--mask", help="inpaint: mask file (white = fill) or folder of masks with matching names")
@@ -983,6 +994,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="tile overlap in px (default 32)",
     )
     r.add_argument("--weights", help="weights file (.pt with its .json card) or folder")
+    add_restore_outputs(r)
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_restore)
+
+
+def add_restore_outputs(r: argparse.ArgumentParser) -> None:
+    """What ``irsde restore`` writes besides the result, and how."""
     r.add_argument("--trajectory", help="also write the steps: folder of PNGs, .gif, .mp4 or .png sheet")
     r.add_argument(
         "--trajectory-of",
@@ -1018,12 +1036,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="JPEG/WebP quality (default 95)",
     )
     r.add_argument("--overwrite", action="store_true", help="allow replacing the input file")
-    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    r.set_defaults(func=cmd_restore)
 
+
+def add_info_command(sub) -> None:
     i = sub.add_parser("info", help="version, devices, tasks and installed weights")
     i.set_defaults(func=cmd_info)
 
+
+def add_bench_command(sub) -> None:
     b = sub.add_parser("bench", help="time per step and peak memory of each task's network")
     b.add_argument("--device", default="auto")
     b.add_argument("--sizes", type=_sizes, default="256,512,1024", help="photo sides in px, comma-separated")
@@ -1040,6 +1060,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.set_defaults(func=cmd_bench)
 
+
+def add_train_command(sub) -> None:
     t = sub.add_parser("train", help="train a task's network (resumable; runs under torchrun too)")
     t.add_argument("--task", required=True, choices=list(TASKS))
     t.add_argument("--data", nargs="+", help="folders of clean training photos")
@@ -1104,6 +1126,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("-q", "--quiet", action="store_true")
     t.set_defaults(func=cmd_train)
 
+
+def add_eval_command(sub, samplers) -> None:
     e = sub.add_parser(
         "eval",
         help="score a task's model against the degraded input and a classic method",
@@ -1148,7 +1172,7 @@ def build_parser() -> argparse.ArgumentParser:
         "JPEG 40-75, fixed seeds)",
     )
     e.add_argument("--steps", type=int)
-    e.add_argument("--sampler", default="posterior", choices=SAMPLERS)
+    e.add_argument("--sampler", default="posterior", choices=samplers)
     e.add_argument("--sigma", type=float, help="noise sigma on the 0-255 scale (denoise 25, deblur 2.55)")
     e.add_argument("--kernels", help="deblur: .npz of blur kernels, used in turn")
     e.add_argument("--limit", type=int, help="only the first K images")
@@ -1174,6 +1198,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("-q", "--quiet", action="store_true")
     e.set_defaults(func=cmd_eval)
 
+
+def add_run_file_commands(sub) -> None:
+    """export, pack and unpack: the commands that turn a training run into files."""
     x = sub.add_parser("export", help="write a run's EMA weights and model card")
     x.add_argument("run_dir")
     x.add_argument("--out", required=True, help="weights file, e.g. weights/denoise.pt")
@@ -1191,6 +1218,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--out", required=True, help="run folder")
     up.set_defaults(func=cmd_pack)
 
+
+def add_degrade_command(sub) -> None:
     d = sub.add_parser("degrade", help="make a degraded copy of a clean photo (demos, tests)")
     d.add_argument("input")
     d.add_argument("-o", "--output", required=True)
@@ -1206,6 +1235,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--quality", type=int_in(1, 100, "a JPEG quality"), help="with --degradation jpeg")
     d.set_defaults(func=cmd_degrade)
 
+
+def add_suggest_command(sub) -> None:
     sg = sub.add_parser(
         "suggest",
         help="what photos look like they need (noise, JPEG blocks, blur, haze, size): one line each",
@@ -1213,8 +1244,6 @@ def build_parser() -> argparse.ArgumentParser:
     sg.add_argument("photos", nargs="+", metavar="PHOTO", help="image files or folders of images")
     sg.add_argument("--json", action="store_true", help="print the findings as JSON (a list, one per photo)")
     sg.set_defaults(func=cmd_suggest)
-
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:

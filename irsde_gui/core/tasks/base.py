@@ -1,10 +1,10 @@
-"""The restoration tasks the product offers, and how each one prepares ``mu``.
+"""What every task is: the :class:`Task` type, the prepared input it hands the sampler, and the
+mask helpers the inpainting task and the app share.
 
-``mu`` is the degraded photo the SDE reverts from. Most tasks use the photo as
-it is; ×4 super-resolution upsamples the low-res photo first (the output is
-four times larger), and inpainting fills the area to repaint with a constant
-(the mask is white where the photo must be filled, or taken from the alpha
-channel when there is no mask) and pastes the known pixels back at the end.
+``mu`` is the degraded photo the SDE reverts from. A task turns the user's photo into ``mu``
+(:meth:`Task.prepare`) and the sampler's last state into the result (:meth:`Task.finish`); most
+tasks use the photo as it is and only clip the result. Importing this module is cheap (no
+PyTorch, no OpenCV): the app reads the task list before its window shows.
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .sdeconfig import SDEConfig
-
-INPAINT_FILL = 0.5  # the constant the hole holds in mu, in training and in use
+from ..sdeconfig import SDEConfig
 
 
 def default_network() -> dict:
@@ -45,6 +43,9 @@ class MaskError(ValueError):
 
 @dataclass(frozen=True)
 class Task:
+    """A restoration task. Each module of this package defines one (a subclass where the task
+    prepares, finishes or is trained and scored in its own way) and the package registers it."""
+
     name: str
     label: str
     description: str
@@ -80,40 +81,24 @@ class Task:
         return height * self.scale, width * self.scale
 
     def prepare(self, rgb: np.ndarray, mask: np.ndarray | None = None) -> Prepared:
-        """Turn the user's photo (float32 HxWx3 in [0, 1]) into ``mu``.
+        """Turn the user's photo (float32 HxWx3 in [0, 1]) into ``mu``: the photo itself, or
+        upsampled bicubically by :attr:`scale` as in training.
 
-        ``mask`` (inpaint only) is HxW, any dtype; values above half its range mean "fill".
-        """
+        ``mask`` is for tasks with :attr:`uses_mask` (HxW, any dtype; above half its range: fill)."""
         rgb = np.ascontiguousarray(rgb, dtype=np.float32)
-        if self.scale != 1:
-            import torch  # imported here so the task list stays light (the app starts before torch)
+        if self.scale == 1:
+            return Prepared(rgb)
+        import torch  # deferred: the task list is read at start-up, before PyTorch loads
 
-            from .degrade import upsample
+        from ..degrade import upsample
 
-            lr = torch.from_numpy(rgb.transpose(2, 0, 1).copy())[None]
-            up = upsample(lr, self.scale)[0].permute(1, 2, 0).numpy()
-            return Prepared(np.ascontiguousarray(up))
-        if self.uses_mask:
-            if mask is None:
-                raise MaskError(
-                    "inpainting needs a mask: white where the photo should be filled "
-                    "(or a photo with transparent areas)"
-                )
-            m = normalise_mask(mask, rgb.shape[:2])
-            if not m.any():
-                raise MaskError("the mask is empty: paint (white) the area to fill")
-            mu = rgb.copy()
-            mu[m > 0.5] = INPAINT_FILL
-            return Prepared(mu, known=rgb, mask=(m > 0.5).astype(np.float32))
-        return Prepared(rgb)
+        lr = torch.from_numpy(rgb.transpose(2, 0, 1).copy())[None]
+        up = upsample(lr, self.scale)[0].permute(1, 2, 0).numpy()
+        return Prepared(np.ascontiguousarray(up))
 
     def finish(self, restored: np.ndarray, prepared: Prepared) -> np.ndarray:
-        """Clip to [0, 1]; for inpainting keep every known pixel exactly as it was."""
-        out = np.clip(restored, 0.0, 1.0)
-        if prepared.mask is not None and prepared.known is not None:
-            m = prepared.mask[..., None]
-            out = m * out + (1.0 - m) * prepared.known
-        return out.astype(np.float32)
+        """The result from the sampler's last state: clipped to [0, 1]."""
+        return np.clip(restored, 0.0, 1.0).astype(np.float32)
 
 
 def normalise_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -159,62 +144,3 @@ def mask_from_alpha(alpha: np.ndarray) -> np.ndarray:
     a = alpha.astype(np.float32)
     full = 65535.0 if alpha.dtype == np.uint16 else (255.0 if alpha.dtype == np.uint8 else 1.0)
     return (a / full < 0.5).astype(np.float32)
-
-
-TASKS: dict[str, Task] = {
-    t.name: t
-    for t in (
-        Task(
-            "denoise",
-            "Denoise",
-            "Remove grain and sensor noise (any strength)",
-            "mdi6.grain",
-            SDEConfig(T=100, max_sigma=10.0),
-        ),
-        Task(
-            "deblur",
-            "Deblur",
-            "Sharpen photos blurred by camera shake or focus",
-            "mdi6.blur-off",
-            SDEConfig(T=100, max_sigma=10.0),
-            prior_task="denoise",
-        ),
-        Task(
-            "derain",
-            "Remove rain",
-            "Erase rain streaks from photos taken in the rain",
-            "mdi6.weather-pouring",
-            SDEConfig(T=100, max_sigma=10.0),
-        ),
-        Task(
-            "sr",
-            "Upscale ×4",
-            "Four times the resolution, with detail instead of blur",
-            "mdi6.resize",
-            SDEConfig(T=100, max_sigma=30.0),
-            scale=4,
-        ),
-        Task(
-            "inpaint",
-            "Inpaint",
-            "Fill a painted area (or transparent pixels) with plausible content",
-            "mdi6.brush",
-            SDEConfig(T=100, max_sigma=30.0),
-            uses_mask=True,
-        ),
-        Task(
-            "dehaze",
-            "Dehaze",
-            "Lift haze and fog, bringing back contrast and colour",
-            "mdi6.weather-fog",
-            SDEConfig(T=100, max_sigma=30.0),
-        ),
-    )
-}
-
-
-def get_task(name: str) -> Task:
-    try:
-        return TASKS[name]
-    except KeyError:
-        raise ValueError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}") from None
