@@ -105,8 +105,20 @@ def main(argv: list[str] | None = None) -> int:
     log_path = setup_logging(faults=True)
     log = logging.getLogger("irsde_gui.app")
     log.info("starting: %s; log %s; argv %s", environment(), log_path, argv)
+    app = start_qt(qt_args)
+    if args.self_test:
+        return run_self_test(app)
+    reporter = open_window(app, args)
+    try:
+        return app.exec()
+    finally:
+        reporter.uninstall()
+        log.info("quit")
 
-    from PySide6.QtCore import QEvent, QObject, QTimer, qInstallMessageHandler
+
+def start_qt(qt_args: list[str]):
+    """The QApplication, named for the desktop, with Qt's messages sent to the log."""
+    from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
     _PLATFORM["plugin_dirs"] = qt_plugin_dirs()  # asked now: Qt may give up inside QApplication()
@@ -115,22 +127,32 @@ def main(argv: list[str] | None = None) -> int:
     QApplication.setOrganizationName("irsde-studio")
     QApplication.setApplicationVersion(__version__)
     QApplication.setDesktopFileName("irsde-studio")
-    app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
+    return QApplication.instance() or QApplication([sys.argv[0], *qt_args])
 
+
+def run_self_test(app) -> int:
+    """``--self-test``: restore the built-in photo with every installed model, offscreen."""
+    from . import selftest
+    from .ui import theme
+    from .ui.crash import CrashReporter
+
+    theme.apply_theme(app, "system")
+    reporter = CrashReporter().install()
+    try:
+        return selftest.run(app, selftest.printer())
+    finally:
+        reporter.uninstall()
+
+
+def open_window(app, args: argparse.Namespace):
+    """Build and show the main window; the engine loads once it has been painted.
+
+    Returns the installed crash reporter, to uninstall when the app quits.
+    """
     from .ui import theme
     from .ui.crash import CrashReporter
     from .ui.file_open import FileOpenFilter
-
-    if args.self_test:
-        from . import selftest
-
-        theme.apply_theme(app, "system")
-        reporter = CrashReporter().install()
-        try:
-            return selftest.run(app, selftest.printer())
-        finally:
-            reporter.uninstall()
-
+    from .ui.main_window import MainWindow
     from .ui.settings import Settings
 
     settings = Settings(args.settings)
@@ -138,8 +160,6 @@ def main(argv: list[str] | None = None) -> int:
         settings.task = args.task
     theme.apply_theme(app, settings.theme)
     app.setWindowIcon(theme.app_icon())
-
-    from .ui.main_window import MainWindow
 
     window = MainWindow(settings, load_engine=False)
     reporter = CrashReporter(window).install()
@@ -161,6 +181,24 @@ def main(argv: list[str] | None = None) -> int:
             window.open_paths([Path(p) for p in args.paths])
         file_open.set_ready()
 
+    call_after_first_paint(window, after_first_paint)
+
+    def on_scheme_changed(*_args) -> None:
+        if settings.theme == "system":
+            window.apply_theme()
+
+    app.styleHints().colorSchemeChanged.connect(on_scheme_changed)
+    close_on_signals(window)
+    if args.measure_startup:
+        report_startup_when_ready(window, timings)
+    window.show()
+    return reporter
+
+
+def call_after_first_paint(window, callback) -> None:
+    """Call ``callback`` once, as soon as the whole window has been painted for the first time."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
     class FirstPaint(QObject):
         done = False
 
@@ -168,21 +206,18 @@ def main(argv: list[str] | None = None) -> int:
             if not self.done and event.type() == QEvent.Type.Paint:
                 self.done = True
                 obj.removeEventFilter(self)
-                QTimer.singleShot(0, after_first_paint)  # runs once the whole window has been painted
+                QTimer.singleShot(0, callback)  # runs once the whole window has been painted
             return False
 
-    probe = FirstPaint(window)
-    window.installEventFilter(probe)
+    window.installEventFilter(FirstPaint(window))
 
-    def on_scheme_changed(*_args) -> None:
-        if settings.theme == "system":
-            window.apply_theme()
 
-    app.styleHints().colorSchemeChanged.connect(on_scheme_changed)
+def close_on_signals(window) -> None:
+    """Ctrl+C in the terminal or a SIGTERM closes the window the normal way: runs are
+    cancelled and awaited, settings saved. (Python handles signals only when it runs,
+    so a timer hands it control a few times a second.)"""
+    from PySide6.QtCore import QTimer
 
-    # Ctrl+C in the terminal or a SIGTERM closes the window the normal way: runs are
-    # cancelled and awaited, settings saved. (Python handles signals only when it runs,
-    # so a timer hands it control a few times a second.)
     def close_on_signal(*_args) -> None:
         QTimer.singleShot(0, window.close)
 
@@ -192,27 +227,23 @@ def main(argv: list[str] | None = None) -> int:
     wake.timeout.connect(lambda: None)
     wake.start(250)
 
-    if args.measure_startup:
 
-        def report(_engine) -> None:
-            nan = float("nan")
-            total = time.perf_counter() - _MAIN_CALLED
-            print(
-                f"first painted window: {timings.get('paint_process', nan) * 1000:.0f} ms after process "
-                f"start ({timings.get('paint_main', nan) * 1000:.0f} ms after main()); "
-                f"engine (PyTorch, tasks, devices) ready: {total * 1000:.0f} ms after main()",
-                flush=True,
-            )
-            QTimer.singleShot(0, window.close)
+def report_startup_when_ready(window, timings: dict[str, float]) -> None:
+    """``--measure-startup``: print the times to the first paint and a ready engine, then close."""
+    from PySide6.QtCore import QTimer
 
-        window.engine_ready.connect(report)
+    def report(_engine) -> None:
+        nan = float("nan")
+        total = time.perf_counter() - _MAIN_CALLED
+        print(
+            f"first painted window: {timings.get('paint_process', nan) * 1000:.0f} ms after process "
+            f"start ({timings.get('paint_main', nan) * 1000:.0f} ms after main()); "
+            f"engine (PyTorch, tasks, devices) ready: {total * 1000:.0f} ms after main()",
+            flush=True,
+        )
+        QTimer.singleShot(0, window.close)
 
-    window.show()
-    try:
-        return app.exec()
-    finally:
-        reporter.uninstall()
-        log.info("quit")
+    window.engine_ready.connect(report)
 
 
 _PLATFORM: dict = {"plugin_dirs": [], "messages": []}

@@ -70,18 +70,8 @@ class TaskDelegate(QStyledItemDelegate):
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         r = opt.rect.adjusted(2, 2, -2, -2)
         pal = opt.palette
-        if selected:
-            c = pal.color(QPalette.ColorRole.Highlight)
-            c.setAlpha(70 if enabled else 30)
-            p.setBrush(c)
-            p.setPen(pal.color(QPalette.ColorRole.Highlight))
-            p.drawRoundedRect(r, 6, 6)
-        elif opt.state & QStyle.StateFlag.State_MouseOver and enabled:
-            c = pal.color(QPalette.ColorRole.Highlight)
-            c.setAlpha(25)
-            p.setBrush(c)
-            p.setPen(Qt.PenStyle.NoPen)
-            p.drawRoundedRect(r, 6, 6)
+        hovered = bool(opt.state & QStyle.StateFlag.State_MouseOver)
+        self._paint_background(p, r, pal, enabled, selected, hovered)
         installed = bool(index.flags() & Qt.ItemFlag.ItemIsEnabled)
         ic = index.data(Qt.ItemDataRole.DecorationRole)
         if ic is not None:
@@ -96,16 +86,7 @@ class TaskDelegate(QStyledItemDelegate):
         fm = p.fontMetrics()
         p.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, index.data())
         if not installed:
-            tag = "not installed"
-            f3 = QFont(opt.font)
-            f3.setPointSizeF(f3.pointSizeF() * 0.8)
-            p.setFont(f3)
-            tw = p.fontMetrics().horizontalAdvance(tag) + 12
-            tag_rect = QRect(text_rect.right() - tw, text_rect.top(), tw, p.fontMetrics().height() + 2)
-            p.setPen(pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text))
-            p.setBrush(Qt.BrushStyle.NoBrush)
-            p.drawRoundedRect(tag_rect, 4, 4)
-            p.drawText(tag_rect, Qt.AlignmentFlag.AlignCenter, tag)
+            self._paint_tag(p, "not installed", text_rect, opt.font, pal)
         f2 = QFont(opt.font)
         f2.setPointSizeF(f2.pointSizeF() * 0.9)
         p.setFont(f2)
@@ -120,6 +101,37 @@ class TaskDelegate(QStyledItemDelegate):
         )
         p.restore()
         del style
+
+    @staticmethod
+    def _paint_background(
+        p: QPainter, r: QRect, pal: QPalette, enabled: bool, selected: bool, hovered: bool
+    ) -> None:
+        """A rounded highlight behind the selected task, fainter behind the one under the mouse."""
+        if selected:
+            c = pal.color(QPalette.ColorRole.Highlight)
+            c.setAlpha(70 if enabled else 30)
+            p.setBrush(c)
+            p.setPen(pal.color(QPalette.ColorRole.Highlight))
+            p.drawRoundedRect(r, 6, 6)
+        elif hovered and enabled:
+            c = pal.color(QPalette.ColorRole.Highlight)
+            c.setAlpha(25)
+            p.setBrush(c)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.drawRoundedRect(r, 6, 6)
+
+    @staticmethod
+    def _paint_tag(p: QPainter, tag: str, text_rect: QRect, font: QFont, pal: QPalette) -> None:
+        """A small outlined tag at the top right of the text, e.g. "not installed"."""
+        f3 = QFont(font)
+        f3.setPointSizeF(f3.pointSizeF() * 0.8)
+        p.setFont(f3)
+        tw = p.fontMetrics().horizontalAdvance(tag) + 12
+        tag_rect = QRect(text_rect.right() - tw, text_rect.top(), tw, p.fontMetrics().height() + 2)
+        p.setPen(pal.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawRoundedRect(tag_rect, 4, 4)
+        p.drawText(tag_rect, Qt.AlignmentFlag.AlignCenter, tag)
 
 
 class RunPanel(QWidget):
@@ -137,10 +149,24 @@ class RunPanel(QWidget):
         super().__init__(parent)
         self.engine = None
         self._steps_by_task: dict[str, int] = {}
+        self._known_kernel: np.ndarray | None = None
+        self._known_kernel_source: str | None = None
+        self._blur_source_index = 0
+        self._blur_sizes = {key: choice[2] for key, choice in BLUR_SHAPE_CHOICES.items()}
+        self._shape_cache: tuple[str, np.ndarray] | None = None  # (its --blur spec, the kernel)
+        self._shown_blur: np.ndarray | None = None
         outer = QVBoxLayout(self)
         outer.setContentsMargins(10, 10, 10, 10)
         outer.setSpacing(10)
+        outer.addWidget(self._build_task_box())
+        outer.addWidget(self._build_mask_box(mask_editor))
+        outer.addWidget(self._build_run_box())
+        self._build_action_bar()
+        outer.addStretch(1)
+        self._set_device_choices({})
 
+    def _build_task_box(self) -> QGroupBox:
+        """The suggestion line, the list of tasks and the engine's loading note."""
         task_box = QGroupBox("Task")
         tl = QVBoxLayout(task_box)
         # What an opened photo looks like it needs; a click selects that task, nothing runs.
@@ -158,20 +184,47 @@ class RunPanel(QWidget):
         self.loading_label = QLabel("Loading the restoration engine…")
         self.loading_label.setProperty("hint", True)
         tl.addWidget(self.loading_label)
-        outer.addWidget(task_box)
+        return task_box
 
+    def _build_mask_box(self, mask_editor: MaskEditor) -> QGroupBox:
+        """Inpainting's mask tools, shown only for that task."""
         self.mask_box = QGroupBox("Area to fill")
         ml = QVBoxLayout(self.mask_box)
         self.mask_tools = MaskToolBar(mask_editor)
         self.mask_tools.load_requested.connect(self.load_mask_requested)
         ml.addWidget(self.mask_tools)
         self.mask_box.hide()
-        outer.addWidget(self.mask_box)
+        return self.mask_box
 
+    def _build_run_box(self) -> QGroupBox:
+        """Steps, sampler, seed, device and, for deblurring, the blur rows."""
         self.run_box = run_box = QGroupBox("Sampling")  # "Deconvolution" for blind deblurring
-        form = QFormLayout(run_box)
+        self._form = form = QFormLayout(run_box)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self._add_steps_row(form)
+        self.sampler_combo = QComboBox()
+        for key, label, tip in SAMPLER_CHOICES:
+            self.sampler_combo.addItem(label, key)
+            self.sampler_combo.setItemData(self.sampler_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.sampler_combo.currentIndexChanged.connect(lambda _i: self.settings_changed.emit())
+        form.addRow("Sampler", self.sampler_combo)
+        self._sampler_row = form.rowCount() - 1
+        self._add_seed_row(form)
+        self.device_combo = QComboBox()
+        for key, label in DEVICE_CHOICES:
+            self.device_combo.addItem(label, key)
+        self.device_combo.currentIndexChanged.connect(lambda _i: self.settings_changed.emit())
+        form.addRow("Device", self.device_combo)
+        self._add_blur_source_row(form)
+        self._add_blur_shape_row(form)
+        self._add_blur_view_row(form)
+        form.setRowVisible(self._blur_row, False)
+        form.setRowVisible(self._blur_source_row, False)
+        form.setRowVisible(self._blur_shape_row, False)
+        return run_box
+
+    def _add_steps_row(self, form: QFormLayout) -> None:
         steps_row = QHBoxLayout()
         self.steps_slider = QSlider(Qt.Orientation.Horizontal)
         self.steps_spin = QSpinBox()
@@ -186,14 +239,7 @@ class RunPanel(QWidget):
         self.steps_label = QLabel("Steps")  # "Rounds" for blind deblurring, as its progress says
         form.addRow(self.steps_label, steps_row)
 
-        self.sampler_combo = QComboBox()
-        for key, label, tip in SAMPLER_CHOICES:
-            self.sampler_combo.addItem(label, key)
-            self.sampler_combo.setItemData(self.sampler_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
-        self.sampler_combo.currentIndexChanged.connect(lambda _i: self.settings_changed.emit())
-        form.addRow("Sampler", self.sampler_combo)
-        self._sampler_row = form.rowCount() - 1
-
+    def _add_seed_row(self, form: QFormLayout) -> None:
         seed_row = QHBoxLayout()
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, SEED_MAX)
@@ -209,25 +255,20 @@ class RunPanel(QWidget):
         form.addRow("Seed", seed_row)
         self._seed_row = form.rowCount() - 1
 
-        self.device_combo = QComboBox()
-        for key, label in DEVICE_CHOICES:
-            self.device_combo.addItem(label, key)
-        self.device_combo.currentIndexChanged.connect(lambda _i: self.settings_changed.emit())
-        form.addRow("Device", self.device_combo)
-        # Deblurring: estimate the blur (or leave it to a deblur model), or take a known one, by
-        # its shape or from a file.
+    def _add_blur_source_row(self, form: QFormLayout) -> None:
+        """Deblurring: estimate the blur (or leave it to a deblur model), or take a known one, by
+        its shape or from a file."""
         self.blur_source = QComboBox()
         self.blur_source.addItem("Estimate from the photo", "estimate")
         for key, (text, *_rest) in BLUR_SHAPE_CHOICES.items():
             self.blur_source.addItem(text, key)
         self.blur_source.addItem("Known blur from a file…", "load")
         self.blur_source.activated.connect(self._blur_source_chosen)
-        self._known_kernel: np.ndarray | None = None
-        self._known_kernel_source: str | None = None
-        self._blur_source_index = 0
         form.addRow("Blur", self.blur_source)
         self._blur_source_row = form.rowCount() - 1
-        # A blur known by its shape: its size (length, radius or sigma) and, for motion, angle.
+
+    def _add_blur_shape_row(self, form: QFormLayout) -> None:
+        """A blur known by its shape: its size (length, radius or sigma) and, for motion, angle."""
         self.blur_size = QDoubleSpinBox()
         self.blur_size.setDecimals(1)
         self.blur_size.setSingleStep(0.5)
@@ -237,8 +278,6 @@ class RunPanel(QWidget):
         self.blur_angle.setWrapping(True)
         self.blur_angle.setSuffix("°")
         self.blur_angle.setToolTip("The direction the camera moved, counter-clockwise from the horizontal")
-        self._blur_sizes = {key: choice[2] for key, choice in BLUR_SHAPE_CHOICES.items()}
-        self._shape_cache: tuple[str, np.ndarray] | None = None  # (its --blur spec, the kernel)
         self.blur_size.valueChanged.connect(self._blur_shape_changed)
         self.blur_angle.valueChanged.connect(self._blur_shape_changed)
         shape_row = QHBoxLayout()
@@ -247,12 +286,13 @@ class RunPanel(QWidget):
         self.blur_size_label = QLabel("Length")
         form.addRow(self.blur_size_label, shape_row)
         self._blur_shape_row = form.rowCount() - 1
-        # The blur found in the photo (or given), drawn as the path the camera moved along.
+
+    def _add_blur_view_row(self, form: QFormLayout) -> None:
+        """The blur found in the photo (or given), drawn as the path the camera moved along, and
+        a button to save it: saved, a blur deblurs other photos of the same shake."""
         self.blur_view = QLabel()
         self.blur_view.setFixedSize(BLUR_VIEW_PX, BLUR_VIEW_PX)
         self.blur_view.setStyleSheet("background: black; border-radius: 4px;")
-        self._shown_blur: np.ndarray | None = None
-        # Saved, a blur deblurs other photos of the same shake ("Known blur from a file…").
         self.save_blur_button = QToolButton()
         self.save_blur_button.setIcon(icon("mdi6.content-save-outline"))
         self.save_blur_button.setText("Save blur…")
@@ -269,12 +309,9 @@ class RunPanel(QWidget):
         self.blur_label = QLabel("Blur found")
         form.addRow(self.blur_label, blur_box)
         self._blur_row = form.rowCount() - 1
-        self._form = form
-        form.setRowVisible(self._blur_row, False)
-        form.setRowVisible(self._blur_source_row, False)
-        form.setRowVisible(self._blur_shape_row, False)
-        outer.addWidget(run_box)
 
+    def _build_action_bar(self) -> None:
+        """Restore and Stop, below the scrolling settings and always in view (see action_bar)."""
         self.restore_button = QPushButton(icon("mdi6.auto-fix", color="#ffffff"), "  Restore")
         self.restore_button.setObjectName("RestoreButton")
         self.restore_button.setToolTip("Restore the photo (Ctrl+R or Enter)")
@@ -285,14 +322,11 @@ class RunPanel(QWidget):
         self.stop_button.setMinimumHeight(40)
         self.stop_button.clicked.connect(self.stop_clicked)
         self.stop_button.setEnabled(False)
-        # Restore and Stop sit below the scrolling settings, always in view (see action_bar).
         self.action_bar = QWidget()
         buttons = QHBoxLayout(self.action_bar)
         buttons.setContentsMargins(10, 8, 10, 10)
         buttons.addWidget(self.restore_button, 2)
         buttons.addWidget(self.stop_button, 1)
-        outer.addStretch(1)
-        self._set_device_choices({})
 
     # -- tasks
     def set_engine(self, engine, selected: str, loading: bool = False) -> None:
