@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from . import paths
 from .sdeconfig import SDEConfig
+from .tasks import TASKS
 
 if TYPE_CHECKING:  # PyTorch is imported only when weights are loaded or saved
     import torch
@@ -336,8 +337,6 @@ def installed_weights(
 ) -> dict[str, Path | None]:
     """For every task, the weight file that would be used (or None); the files passed over on the
     way go into ``refused`` by task (see :func:`find_weights`)."""
-    from .tasks import TASKS
-
     found: dict[str, Path | None] = {}
     for name in TASKS:
         passed: list[Refused] = []
@@ -351,8 +350,8 @@ def installed_weights(
 
 
 def blind_prior(task: str, vet: bool = True) -> Path | None:
-    """The denoise model's file when ``task`` has no weights of its own and deblurs blind with
-    it (see :func:`resolve_weights`), else None."""
+    """The file of ``task``'s prior model when it has no weights of its own and deconvolves
+    with that one instead, blind (see :func:`resolve_weights`), else None."""
     try:
         model_task, path = resolve_weights(task, vet=vet)
     except WeightsError:
@@ -366,22 +365,25 @@ def resolve_weights(
     refused: list[Refused] | None = None,
     vet: bool = True,
 ) -> tuple[str, Path]:
-    """``(model task, weight file)`` that runs ``task``: its own weights, or, for deblur with
-    none installed, the denoise model, which blind deblurring uses as its image prior
-    (:class:`irsde_gui.core.pipeline.BlindDeblurJob`). Deblur given the denoise model's file
-    explicitly deblurs blind, too."""
-    if task != "deblur":
+    """``(model task, weight file)`` that runs ``task``: its own weights, or, for a task with a
+    deconvolution route (deblur) and none installed, the model of its ``prior_task`` (denoise),
+    which deconvolution uses as its image prior (:class:`irsde_gui.core.pipeline.BlindDeblurJob`).
+    Such a task given its prior's file explicitly deconvolves, too."""
+    known = TASKS.get(task)  # an unknown name finds no weights below, as before
+    prior = known.prior_task if known is not None else None
+    if prior is None:
         return task, find_weights(task, explicit, refused, vet)
     if explicit is not None:
         path = find_weights(task, explicit)
         card = read_card(path)
-        return ("denoise" if card.task == "denoise" else task), path
+        return (prior if card.task == prior else task), path
     try:
         return task, find_weights(task, refused=refused, vet=vet)
     except WeightsError as exc:
         try:
-            return "denoise", find_weights("denoise", refused=refused, vet=vet)
+            return prior, find_weights(prior, refused=refused, vet=vet)
         except WeightsError:
             raise WeightsError(
-                f"{exc} Blind deblurring, the fallback, needs the denoise model, which is missing too."
+                f"{exc} Its fallback, deconvolution with the {prior} model as the prior, "
+                f"needs that model, which is missing too."
             ) from None
