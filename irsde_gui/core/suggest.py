@@ -43,6 +43,8 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
+from .tasks import TASKS
+
 NOISY_SIGMA = 5.0  # noise σ (0-255) from which Denoise is suggested
 BLOCKY = 1.25  # grid step / in-block step ratio from which the JPEG blocks are worth removing
 BLURRED_PX = 1.5  # edge blur σ (px of the working copy) from which Deblur is suggested
@@ -354,18 +356,19 @@ def suggest(rgb: np.ndarray) -> Suggestion:
         Finding("haze", _r(haze), "dark channel - colourfulness", hazy, _say("haze {:.2f}", haze, 0.0)),
         Finding("size", float(max(h, w)), "px", small, f"{w}×{h}"),
     )
-    task, text = None, ""
-    if noisy:
-        task, text = "denoise", f"Looks noisy (σ ≈ {sigma:.0f}) — Denoise suggested"
-    elif blocky:
-        task, text = "denoise", "Blocky JPEG compression — Denoise suggested"
-    elif blurred:
-        task, text = "deblur", f"Looks blurred (edges ≈ {blur_px:.1f} px) — Deblur suggested"
-    elif hazy:
-        task, text = "dehaze", "Looks hazy — Dehaze suggested"
-    elif small:
-        task, text = "sr", f"Small ({w}×{h}): Upscale ×4?"
-    return Suggestion(w, h, findings, task, text, time.perf_counter() - started)
+    said = {
+        "noise": f"Looks noisy (σ ≈ {sigma or 0:.0f}) — {{}} suggested",
+        "jpeg": "Blocky JPEG compression — {} suggested",
+        "blur": f"Looks blurred (edges ≈ {blur_px or 0:.1f} px) — {{}} suggested",
+        "haze": "Looks hazy — {} suggested",
+        "size": f"Small ({w}×{h}): {{}}?",
+    }
+    for f in findings:  # the first flagged finding a task fixes decides
+        task = next((t for t in TASKS.values() if f.flagged and f.name in t.fixes), None)
+        if task is not None:
+            text = said[f.name].format(task.label)
+            return Suggestion(w, h, findings, task.name, text, time.perf_counter() - started)
+    return Suggestion(w, h, findings, None, "", time.perf_counter() - started)
 
 
 def _r(v: float | None) -> float | None:

@@ -59,6 +59,9 @@ class Task:
     # runs when the task has no weights of its own (blind: the blur is estimated from the photo)
     # and for every known blur kernel. None: the task runs its own network only.
     prior_task: str | None = None
+    # What :func:`..suggest.suggest` measures on a photo ("noise", "jpeg", "blur", "haze", "size")
+    # that this task fixes: a photo's first flagged finding suggests the task that claims it.
+    fixes: tuple[str, ...] = ()
 
     @property
     def takes_blur(self) -> bool:
@@ -90,7 +93,7 @@ class Task:
             return Prepared(rgb)
         import torch  # deferred: the task list is read at start-up, before PyTorch loads
 
-        from ..degrade import upsample
+        from ..resize import upsample  # deferred: PyTorch, as above
 
         lr = torch.from_numpy(rgb.transpose(2, 0, 1).copy())[None]
         up = upsample(lr, self.scale)[0].permute(1, 2, 0).numpy()

@@ -14,4 +14,5 @@ TASK = Task(
     "mdi6.blur-off",
     SDEConfig(T=100, max_sigma=10.0),
     prior_task="denoise",
+    fixes=("blur",),
 )

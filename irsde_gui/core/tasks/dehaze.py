@@ -11,4 +11,5 @@ TASK = Task(
     "Lift haze and fog, bringing back contrast and colour",
     "mdi6.weather-fog",
     SDEConfig(T=100, max_sigma=30.0),
+    fixes=("haze",),
 )

@@ -11,4 +11,5 @@ TASK = Task(
     "Remove grain and sensor noise (any strength)",
     "mdi6.grain",
     SDEConfig(T=100, max_sigma=10.0),
+    fixes=("noise", "jpeg"),
 )

@@ -13,4 +13,5 @@ TASK = Task(
     "mdi6.resize",
     SDEConfig(T=100, max_sigma=30.0),
     scale=4,
+    fixes=("size",),
 )
