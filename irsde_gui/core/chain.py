@@ -9,20 +9,19 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
+from .tasks import TASKS, Task, get_task
+
 if TYPE_CHECKING:
     import numpy as np
 
     from .imageio import Photo
     from .runs import RunReport
-    from .tasks import Task
 
 MAX_STAGES = 8  # a chain longer than this is a typing mistake, not a plan
 
 
 def parse_tasks(text: str) -> list[Task]:
     """``"denoise,sr"`` -> the tasks in order; ValueError names what is wrong."""
-    from .tasks import TASKS, get_task
-
     names = [n.strip() for n in text.split(",")]
     if not all(names):
         raise ValueError(f"a task list is task names separated by commas, e.g. denoise,sr; got {text!r}")
@@ -40,7 +39,7 @@ def next_photo(photo: Photo, result: np.ndarray, alpha: np.ndarray | None) -> Ph
     to write with the result) at the result's size."""
     h, w = result.shape[:2]
     if alpha is not None and alpha.shape[:2] != (h, w):
-        import cv2
+        import cv2  # deferred: OpenCV loads slowly, and only a resized alpha needs it
 
         alpha = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)
     stage = int(photo.info.get("stage", 1)) + 1

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from ..core.tasks import TASKS
+
 MAX_RECENT = 10
 SAMPLERS = ("posterior", "sde", "ode")
 DEVICES = ("auto", "cuda", "mps", "cpu")
@@ -77,7 +79,7 @@ class Settings:
     # -- restoration
     @property
     def task(self) -> str:
-        return self._str("run/task", "denoise")
+        return self._str("run/task", next(iter(TASKS)))  # at first, the first task listed
 
     @task.setter
     def task(self, v: str) -> None:
