@@ -4,7 +4,6 @@ a preference turns it off, and the photo is measured off the GUI thread."""
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -142,11 +141,13 @@ def test_a_failed_measurement_answers_none(qtbot, caplog):
 
 
 def test_cancel_drops_the_answer(qtbot):
-    runner = SuggestionRunner(measure=lambda rgb: (time.sleep(0.2), suggest(rgb))[1])
+    cancelled = threading.Event()  # the measurement ends after the cancel, however slow the machine
+    runner = SuggestionRunner(measure=lambda rgb: (cancelled.wait(10), suggest(rgb))[1])
     answers = []
     runner.ready.connect(answers.append)
     runner.estimate(noisy_photo())
     runner.cancel()
+    cancelled.set()
     assert runner.wait(10_000)
     qtbot.wait(50)
     assert answers == []
