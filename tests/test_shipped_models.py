@@ -66,7 +66,7 @@ def test_readme_model_table_gives_minutes_per_device_and_every_stage():
         ],
     }
     assert rm.compute_text(tr) == "45.0 min on CPU: AMD EPYC (1 thread) + 8.3 min on NVIDIA H200 (CUDA)"
-    assert rm.stages_text(tr) == " (batch × patch: ? to step 9425, 48 × 128² to step 11931)"
+    assert rm.stages_text(tr) == " (batch × patch: not recorded to step 9425, 48 × 128² to step 11931)"
     # A device spelt both ways (the old "1 threads" and the right "1 thread") is one device.
     tr["sessions"].append({"device": "CPU: AMD EPYC (1 thread)", "seconds": 600.0})
     tr["minutes"] = 63.3

@@ -1,6 +1,10 @@
-"""Before/after crops of the bundled example photos, restored with the shipped models, for the README.
+"""Before/after crops of the bundled example photos, restored with the shipped models, for the
+README (the photos people bring: camera noise, a small photo from the web, a downpour, an object
+removed) and docs/models.md (every example).
 
-    python tools/readme_examples.py [--out docs/examples]
+    python tools/readme_examples.py [--out docs/examples] [--listing-only]
+
+``--listing-only`` restores nothing: it lists the crops already made on both pages.
 
 Each task's degraded example (made by ``irsde degrade``, see resources/examples/degraded.json)
 is restored at the model's default step count with seed 0 (the same as ``irsde restore``;
@@ -11,6 +15,7 @@ the crop shows the degraded photo, the result and the clean original side by sid
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import cv2
@@ -52,8 +57,18 @@ def main() -> None:
     ap.add_argument("--out", default="docs/examples")
     ap.add_argument("--examples", default="resources/examples")
     ap.add_argument("--readme", default="README.md")
+    ap.add_argument("--docs", default="docs/models.md")
+    ap.add_argument("--listing-only", action="store_true", help="restore nothing; list the crops made")
     args = ap.parse_args()
     ex, out = Path(args.examples), Path(args.out)
+    if not args.listing_only:
+        make_crops(ex, out)
+    update_listing(Path(args.readme), out, README_EXAMPLES)
+    update_listing(Path(args.docs), out, list(LABELS))
+
+
+def make_crops(ex: Path, out: Path) -> None:
+    """Restore every example as ``irsde restore`` would, and write its crop into ``out``."""
     for name, (degraded, mask_file, clean, (y, x, h, w)) in EXAMPLES.items():
         task = get_task(name.split("-")[0])
         try:
@@ -83,7 +98,6 @@ def main() -> None:
         strip = np.hstack([t for tile in tiles for t in (tile, gap)][:-1])
         path = atomic_write_bytes(out / f"{name}.jpg", encode_photo(strip / 255.0, "JPEG", quality=90))
         print(f"{name}: {path}")
-    update_readme(Path(args.readme), out)
 
 
 LABELS = {"denoise": "Denoise", "denoise-camera": "Denoise: a phone photo at high ISO (camera noise, JPEG)",
@@ -94,18 +108,29 @@ LABELS = {"denoise": "Denoise", "denoise-camera": "Denoise: a phone photo at hig
           "dehaze": "Dehaze"}  # fmt: skip
 
 
-def update_readme(readme: Path, folder: Path) -> None:
-    """List the crops that exist between the README's examples markers."""
-    begin, end = "<!-- examples:begin -->", "<!-- examples:end -->"
-    text = readme.read_text()
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    rows = [
-        f"**{label}**\n\n![{label}: before and after]({folder.as_posix()}/{task}.jpg)\n"
-        for task, label in LABELS.items()
-        if (folder / f"{task}.jpg").is_file()
-    ]
-    readme.write_text(head + begin + "\n" + "\n".join(rows) + end + tail)
+# The README shows the photos people bring; docs/models.md shows every example.
+README_EXAMPLES = ["denoise-camera", "sr-practical", "derain-heavy", "inpaint-object"]
+BEGIN, END = "<!-- examples:begin -->", "<!-- examples:end -->"
+
+
+def listing(names: list[str], folder: Path, page: Path) -> str:
+    """Markdown for the crops of ``names`` that exist in ``folder``, linked relative to ``page``."""
+    where = Path(os.path.relpath(folder, page.parent)).as_posix()
+    return "\n".join(
+        f"**{LABELS[name]}**\\\n![{LABELS[name]}: before and after]({where}/{name}.jpg)\n"
+        for name in names
+        if (folder / f"{name}.jpg").is_file()
+    )
+
+
+def update_listing(page: Path, folder: Path, names: list[str]) -> None:
+    """Write the listing of ``names`` between ``page``'s examples markers."""
+    text = page.read_text(encoding="utf-8")
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{page} has no {BEGIN} ... {END} section")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    page.write_text(head + BEGIN + "\n" + listing(names, folder, page) + END + tail, encoding="utf-8")
 
 
 if __name__ == "__main__":
