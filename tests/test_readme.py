@@ -88,6 +88,10 @@ def test_short_table_counts_floors_and_names_what_runs_without_a_network(tmp_pat
     assert "PSNR 20.00 dB on set 0 (input 20.00, bicubic 20.00)" in rows[2]
     deblur = next(r for r in rows if "#deblur" in r)
     assert "denoise model as the prior" in deblur
+    # The full section names every set with its floor, and the sweep as tools/ship.py writes it.
+    card["validation"]["set 0"]["step_sweep"] = {"images": 16, "steps": {"1": {"psnr": 30.5, "seconds": 0.4}}}
+    section = rm.model_section("denoise", card)
+    assert section.count("Floor PSNR >= x") == 3 and "1 step 30.50 dB in 0.40 s (16 images)" in section
 
 
 LINK = re.compile(r"\]\(([^)#\s]+)(#[^)\s]*)?\)")
