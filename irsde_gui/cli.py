@@ -535,17 +535,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- train
-def cmd_train(args: argparse.Namespace) -> int:
-    import torch
+def train_config(args: argparse.Namespace):
+    """The run's config from the options given, and those of them a resumed run may change."""
+    from .core.train import RESUME_OVERRIDABLE, TrainConfig
 
-    from .core.train import RESUME_OVERRIDABLE, TrainConfig, Trainer
-    from .core.weights import WeightsError
-
-    if args.anneal and not args.minutes:
-        print("error: --anneal needs --minutes (the time over which the rate decays)", file=sys.stderr)
-        return 2
-    if args.threads:
-        torch.set_num_threads(args.threads)
     given = {
         "iters": args.iters,
         "batch": args.batch,
@@ -573,6 +566,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.network:
         cfg.network = json.loads(args.network)
     overrides = {k: v for k, v in given.items() if k in RESUME_OVERRIDABLE}
+    return cfg, overrides
+
+
+def train_logger(args: argparse.Namespace):
+    """What ``irsde train`` shows as it trains: a progress line, validations and notes (rank 0 only)."""
 
     def log(d: dict) -> None:
         if int(os.environ.get("RANK", "0")) != 0:
@@ -604,6 +602,22 @@ def cmd_train(args: argparse.Namespace) -> int:
                 + "\n"
             )
 
+    return log
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from .core.train import Trainer
+    from .core.weights import WeightsError
+
+    if args.anneal and not args.minutes:
+        print("error: --anneal needs --minutes (the time over which the rate decays)", file=sys.stderr)
+        return 2
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg, overrides = train_config(args)
+    log = train_logger(args)
     try:
         trainer = Trainer(
             cfg,
