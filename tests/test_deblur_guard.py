@@ -122,7 +122,7 @@ def test_the_window_says_when_it_shows_a_gentler_result(qtbot, tmp_path, denoise
     restore_and_wait(qtbot, win)
     assert win.result is not None and win.result.shape == (60, 80, 3)
     assert blind.GENTLER in win.progress_label.text()
-    assert win.outcome.report.blur_doubt and win._found_blur is None, "a doubted blur is not kept"
+    assert win.outcome.report.blur_doubt and win.session.found_blur is None, "a doubted blur is not kept"
 
 
 # ---------------------------------------------------------------- clipped highlights

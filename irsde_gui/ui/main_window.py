@@ -8,7 +8,6 @@ only turns their signals into pixels and words.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -38,18 +37,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.chain import chain_name, chain_report, next_photo, stage_entry
+from ..core.chain import chain_name, stage_entry
 from ..core.imageio import (
     ImageReadError,
     ImageWriteError,
     Photo,
     decode_photo,
-    is_image_path,
     read_kernel,
     read_photo,
 )
-from ..core.runs import collect_inputs, filled_alpha, format_duration, plural, report_path_for
-from ..core.trajectory import Trajectory, concatenate
+from ..core.runs import format_duration, plural, report_path_for
+from ..session import SPREAD_SEEDS, Dropped, Session, batch_message, list_dropped
 from ..worker import (
     EngineInfo,
     EngineLoader,
@@ -74,89 +72,11 @@ from .trajectory import TrajectoryBar, qimage_from_rgb
 
 log = logging.getLogger(__name__)
 APP_TITLE = "IR-SDE Studio"
-SPREAD_SEEDS = 4  # restorations behind an uncertainty map
-
-
-@dataclasses.dataclass
-class SpreadRun:
-    """An uncertainty map in the making: the same request restored once per seed, one run after
-    another through the usual worker; the first seed's restoration stays the result."""
-
-    request: RunRequest
-    seeds: list[int]
-    acc: object  # irsde_gui.core.analysis.SpreadAccumulator (imported with the engine)
-
-    @property
-    def done(self) -> int:
-        return self.acc.n
-
-    @property
-    def complete(self) -> bool:
-        return self.acc.n >= len(self.seeds)
 
 
 def rgb_to_qimage(rgb: np.ndarray) -> QImage:
     """float32 HxWx3 in [0, 1] -> an 8-bit QImage for display."""
     return qimage_from_rgb((np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8))
-
-
-def settings_text(report) -> str:
-    """``posterior, 3 steps, seed 7``: what tells two runs of a photo apart."""
-    if report.method == "blind":
-        return f"blind, {plural(report.steps_done, 'round')}"
-    return f"{report.sampler}, {plural(report.steps_done, 'step')}, seed {report.seed}"
-
-
-@dataclasses.dataclass
-class Stage:
-    """An earlier stage of a chain of tasks ("Continue from the result"): its photo and what the
-    run made of it. Undo goes back to it."""
-
-    photo: Photo
-    result: np.ndarray
-    outcome: RunOutcome
-    trajectory: Trajectory
-    found_blur: tuple[np.ndarray, np.ndarray] | None = None
-
-    @property
-    def task(self) -> str:
-        return self.outcome.report.task
-
-
-@dataclasses.dataclass
-class Dropped:
-    """What paths dropped on the window (or chosen, or given at start) hold: one photo to open,
-    or photos for the batch queue and a line for each problem and each folder's other files."""
-
-    single: Path | None = None
-    files: list[Path] = dataclasses.field(default_factory=list)
-    notes: list[str] = dataclasses.field(default_factory=list)
-
-
-def list_dropped(paths: list[Path]) -> Dropped:
-    """Sort out dropped paths. This lists folders, so it runs on a thread of its own: a folder on
-    a slow drive must not freeze the window."""
-    if len(paths) == 1 and not paths[0].is_dir():
-        return Dropped(single=paths[0])
-    skipped: list[str] = []
-    files, problems, _folder = collect_inputs([str(p) for p in paths], skipped)
-    return Dropped(files=[f for f in files if is_image_path(f)], notes=problems + skipped)
-
-
-def photo_info(photo: Photo, earlier: list[str] = ()) -> str:
-    """``4000 × 3000 px · 16-bit RGB · developed RAW (Nikon D750)``; in a chain, the tasks whose
-    result the photo is (``· stage 2, after denoise``)."""
-    alpha = " + alpha" if photo.alpha is not None else ""
-    parts = [
-        f"{photo.width} × {photo.height} px",
-        f"{photo.bit_depth}-bit {'grey' if photo.grey else 'RGB'}{alpha}",
-    ]
-    if photo.format == "RAW":
-        camera = photo.info.get("raw")
-        parts.append(f"developed RAW ({f'{camera}, ' if camera else ''}camera white balance)")
-    if earlier:
-        parts.append(f"stage {len(earlier) + 1}, after {' + '.join(earlier)}")
-    return " · ".join(parts)
 
 
 def why(exc: Exception | str, path: object) -> str:
@@ -185,21 +105,9 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings()
         self.dialogs = dialogs or Dialogs()
         self.engine = None
-        self.photo: Photo | None = None
-        self.photo_name = ""
-        self.result: np.ndarray | None = None
-        self.outcome: RunOutcome | None = None
-        # The blur a blind run found in the photo shown (the photo's pixels, the kernel): it
-        # depends on the photo alone, so the next run of that photo starts at its rounds.
-        self._found_blur: tuple[np.ndarray, np.ndarray] | None = None
-        self.uncertainty = None  # irsde_gui.core.analysis.Uncertainty of the current result
-        self.spread_run: SpreadRun | None = None
-        self.result_view = "result"  # what the right side shows: result, changes or spread
+        self.session = Session()
         self._changes_cache: tuple[np.ndarray, QImage] | None = None  # (result, its residual)
-        self.previous: tuple[np.ndarray, str] | None = None  # the result before this one, for A/B
-        self.stages: list[Stage] = []  # a chain's earlier stages ("Continue from the result"), oldest first
         self._photo_image: QImage | None = None
-        self.trajectory = Trajectory()
         self.run: RestoreRun | None = None
         self.cache = RestorerCache()
         self.photo_reader = read_photo  # reads a photo file, on a thread of its own (tests slow it)
@@ -210,7 +118,6 @@ class MainWindow(QMainWindow):
         self._reads: list[FileRead] = []  # photos being read (their threads run)
         self._newest_read: FileRead | None = None  # the photo opened last: it wins
         self._progress_for_read = False  # the progress row shows a photo being read (a RAW developed)
-        self.last_saved: Path | None = None
         self._restore_when_ready = False
         self._engine_thread: QThread | None = None
         self._wanted_device = self.settings.device
@@ -229,12 +136,35 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._build_status()
+        self._subscribe(self.session.events)
         self._restore_settings()
         self._show_tasks()
         self._restoring = False
         self._sync_actions()
         if load_engine:
             QTimer.singleShot(0, self.start_engine)
+
+    # ---------------------------------------------------------------- the session's state, read-only
+    photo = property(lambda self: self.session.photo)
+    photo_name = property(lambda self: self.session.photo_name)
+    result = property(lambda self: self.session.result)
+    outcome = property(lambda self: self.session.outcome)
+    trajectory = property(lambda self: self.session.trajectory)
+    stages = property(lambda self: self.session.stages)
+    previous = property(lambda self: self.session.previous)
+    uncertainty = property(lambda self: self.session.uncertainty)
+    spread_run = property(lambda self: self.session.spread_run)
+    result_view = property(lambda self: self.session.result_view)
+    last_saved = property(lambda self: self.session.last_saved)
+
+    def _subscribe(self, events) -> None:
+        """Draw what the session says changed."""
+        events.photo_changed.connect(self._photo_changed)
+        events.run_state_changed.connect(lambda _state: self._sync_actions())
+        events.frame_received.connect(self._frame_received)
+        events.result_changed.connect(self._sync_actions)
+        events.compare_changed.connect(self._compare_changed)
+        events.view_changed.connect(self._view_changed)
 
     # ================================================================ layout
     def _build_central(self) -> None:
@@ -652,6 +582,7 @@ class MainWindow(QMainWindow):
 
     def set_engine(self, engine) -> None:
         self.engine = engine
+        self.session.task_labels = {name: t.label for name, t in engine.tasks.items()}
         self._restoring = True
         try:
             self._apply_engine(engine)
@@ -710,7 +641,7 @@ class MainWindow(QMainWindow):
         self.show_message("error", message)
 
     def reload_models(self) -> None:
-        if self.run is not None or self.batch.is_running:
+        if self.session.busy:
             self.show_message("info", "Models can be reloaded when the current run has ended.")
             return
         self.cache.clear()
@@ -754,23 +685,18 @@ class MainWindow(QMainWindow):
         if isinstance(dropped, str):  # the listing failed (the reader's one line names the file)
             self.show_message("error", f"Nothing to open: {dropped}")
             return
-        if dropped.single is not None:
-            self.open_path(dropped.single)
+        route = self.session.queue_batch(dropped, photo_coming=self._newest_read in self._reads)
+        if route.error:
+            self.show_message("error", route.error)
             return
-        files, notes = dropped.files, dropped.notes
-        if not files:
-            self.show_message("error", "Nothing to open: " + ("; ".join(notes) or "no photos found."))
+        if not route.queue:
+            self.open_path(route.open)
             return
-        added = self.batch.add_paths(files)
+        added = self.batch.add_paths(route.queue)
         self.show_batch()
-        if self.photo is None and self._newest_read not in self._reads:  # none shown, none coming
-            self.open_path(files[0], quiet=True)
-        extra = f" ({'; '.join(notes)})" if notes else ""
-        self.show_message(
-            "info",
-            f"{added} photo{'s' if added != 1 else ''} added to the batch queue{extra}. "
-            "Choose the output folder and press Start to restore them with the current settings.",
-        )
+        if route.open is not None:
+            self.open_path(route.open, quiet=route.quiet)
+        self.show_message("info", self.session.queued_message(added, route.notes))
 
     def open_path(self, path: str | Path, quiet: bool = False) -> None:
         """Open one photo. It is read on a thread of its own, so that a slow drive (or a pipe
@@ -793,7 +719,7 @@ class MainWindow(QMainWindow):
         if read is not self._newest_read:
             return
         self.statusBar().showMessage(f"Opening {read.path.name}: {what} ({done}/{total})…")
-        if self.run is None and not self.batch.is_running:
+        if not self.session.busy:
             self._progress_for_read = True
             self.progress_row.show()
             self.progress_bar.setRange(0, max(1, total))
@@ -817,7 +743,7 @@ class MainWindow(QMainWindow):
         if read is not self._newest_read:
             return
         self.statusBar().clearMessage()
-        if self._progress_for_read and self.run is None and not self.batch.is_running:
+        if self._progress_for_read and not self.session.busy:
             self.progress_row.hide()
         self._progress_for_read = False
         path = read.path
@@ -866,19 +792,15 @@ class MainWindow(QMainWindow):
     def set_photo(self, photo: Photo, name: str) -> None:
         if self.run is not None:
             self._abandon_run()
-        self.photo = photo
-        self.photo_name = name
-        self.stages = []  # a new photo starts a new chain (continuing one sets them again)
+        self.session.open_photo(photo, name)  # a new photo starts a new chain
+
+    def _photo_changed(self) -> None:
+        """Show the session's new photo (opened, or a chain's stage) with no result yet."""
+        photo, name = self.photo, self.photo_name
         self._progress_for_read = False
-        self.result = None
-        self.outcome = None
-        self._found_blur = None
+        self._changes_cache = None
         self.panel.show_blur(None)
-        self.previous = None
         self.previous_action.setChecked(False)
-        self._forget_analysis()
-        self.last_saved = None
-        self.trajectory = Trajectory()
         self.scrubber.set_trajectory(None)
         self._photo_image = rgb_to_qimage(photo.rgb)
         self.view.set_before(self._photo_image)
@@ -899,7 +821,7 @@ class MainWindow(QMainWindow):
     def _show_photo_info(self) -> None:
         """The status bar's line about the photo: size, depth, where it came from (a developed
         camera RAW) and, in a chain, which stage it is."""
-        self.size_label.setText(photo_info(self.photo, [s.task for s in self.stages]))
+        self.size_label.setText(self.session.photo_info())
 
     def _suggest_for_photo(self, *_args) -> None:
         """Measure the photo on the suggestion's thread, if suggestions are on."""
@@ -1021,7 +943,7 @@ class MainWindow(QMainWindow):
     def restore(self) -> None:
         request = self._request()
         if request is not None:
-            self.spread_run = None
+            self.session.cancel_spread()
             self.start_run(request)
 
     def uncertainty_map(self) -> None:
@@ -1031,24 +953,20 @@ class MainWindow(QMainWindow):
         request = self._request()
         if request is None:
             return
-        from ..core.analysis import SpreadAccumulator
+        from ..core.analysis import SpreadAccumulator  # deferred: it imports PyTorch
 
-        seeds = [(request.seed + i) % 2**31 for i in range(SPREAD_SEEDS)]
-        self.spread_run = SpreadRun(request, seeds, SpreadAccumulator())
+        self.session.begin_spread(request, SpreadAccumulator())
         self._next_seed()
 
     def _next_seed(self) -> None:
-        sr = self.spread_run
-        if sr is None or sr.complete or self.run is not None or self.photo is None:
-            return
-        first = sr.done == 0
-        # Later seeds stream their steps to the canvas but keep the first seed's trajectory.
-        request = dataclasses.replace(sr.request, seed=sr.seeds[sr.done], keep_frames=first)
-        self.start_run(request, fresh=first)
+        due = self.session.next_spread_request()
+        if due is not None:
+            request, first = due
+            self.start_run(request, fresh=first)
 
     def _request(self) -> RunRequest | None:
         """The run the window's settings describe, or None (saying why) when none can start."""
-        if self.run is not None or self.batch.is_running:
+        if self.session.busy:
             return None
         if self.photo is None:
             self.show_message("info", "Open a photo first: drop it on the window, or press Ctrl+O.")
@@ -1071,6 +989,7 @@ class MainWindow(QMainWindow):
                 )
                 return None
             mask = self.mask_editor.run_mask()  # the painted area, grown by its margin if that is on
+        known = self.panel.known_kernel
         return RunRequest(
             info.name,
             rgb=self.photo.rgb,
@@ -1079,43 +998,24 @@ class MainWindow(QMainWindow):
             sampler=self.panel.sampler,
             seed=self.panel.seed,
             device=self.panel.device,
-            weights=info.weights_for(self.panel.known_kernel),
-            kernel=self.panel.known_kernel,
+            weights=info.weights_for(known),
+            kernel=known,
             kernel_source=self.panel.known_kernel_source,
-            estimated_kernel=self._blur_found_before(info),
+            estimated_kernel=self.session.blur_found_before(info.in_rounds(None), known),
         )
-
-    def _blur_found_before(self, info) -> np.ndarray | None:
-        """For a run that would estimate its blur (blind, none given): the blur a blind run
-        already found in these very pixels, else None."""
-        found = self._found_blur
-        if found is None or found[0] is not self.photo.rgb or self.panel.known_kernel is not None:
-            return None
-        return found[1] if info.in_rounds(None) else None
-
-    def _remember_found_blur(self, outcome: RunOutcome) -> None:
-        """Keep the blur a blind run estimated (stopped runs too, once it was found)."""
-        r = outcome.report
-        estimated = r is not None and r.method == "blind" and not r.blur_kernel_given
-        # a blur not trusted is found again next time, and judged with all its evidence
-        if estimated and r.blur_doubt is None and outcome.kernel is not None and self.photo is not None:
-            self._found_blur = (self.photo.rgb, outcome.kernel)
 
     def start_run(self, request: RunRequest, fresh: bool = True) -> RestoreRun:
         """Start a worker run; ``fresh=False`` (the later seeds of an uncertainty map) keeps the
         trajectory, the result and the canvas of the run before it."""
         info = self.engine.tasks[request.task] if self.engine else None
         self.message_bar.dismiss()
+        trajectory = self.session.run_started(info.label if info else request.task, fresh)
         if fresh:
-            self.trajectory = Trajectory()
             unit = "round" if info is not None and info.in_rounds(request.kernel) else "step"
-            self.scrubber.set_trajectory(self.trajectory, total=request.steps or 0, unit=unit)
-            scale = info.scale if info else 1
-            self._set_canvas_scale(scale)
+            self.scrubber.set_trajectory(trajectory, total=request.steps or 0, unit=unit)
+            self._set_canvas_scale(info.scale if info else 1)
             self.view.set_after(None)
-            self._forget_analysis()
-        self._run_task_label = info.label if info else request.task
-        run = RestoreRun(request, self.trajectory, self.cache, parent=self)
+        run = RestoreRun(request, trajectory, self.cache, parent=self)
         run.frame.connect(self._on_frame)
         run.progress.connect(self._on_progress)
         run.device_chosen.connect(self._on_device)
@@ -1146,17 +1046,21 @@ class MainWindow(QMainWindow):
         ):
             signal.disconnect(slot)
         run.cancel()
-        self.spread_run = None
+        self.session.run_abandoned()
         self.statusBar().showMessage("The previous run was stopped: a new photo was opened.", 6000)
 
     def stop(self) -> None:
         if self.run is not None:
             self.run.cancel()
+            self.session.stop_requested()
             self.progress_label.setText("Stopping after this step…")
         elif self.batch.is_running:
             self.batch.cancel()
 
     def _on_frame(self, frame) -> None:
+        self.session.frame_received(frame)
+
+    def _frame_received(self, frame) -> None:
         self.scrubber.refresh()
         if self.scrubber.follow:
             self._display_frame(frame)
@@ -1170,116 +1074,86 @@ class MainWindow(QMainWindow):
     def _on_progress(self, p) -> None:
         self.progress_bar.setRange(0, max(1, p.total))
         self.progress_bar.setValue(p.index)
-        rounds = self.scrubber.unit == "round"
-        parts = [p.stage or f"{'Round' if rounds else 'Step'} {p.index} / {p.total}"]
-        if self.spread_run is not None:
-            parts.insert(0, f"Seed {self.spread_run.done + 1} of {len(self.spread_run.seeds)}")
-        if p.index and not p.stage:
-            parts.append(f"{p.seconds_per_step:.2f} s/{'round' if rounds else 'step'}")
-        parts.append(f"{format_duration(p.elapsed)} elapsed")
-        if p.index and not p.stage:
-            parts.append(f"about {format_duration(p.remaining)} left")
-        if p.tiles_total:
-            parts.append(f"tiles {p.tiles_done}/{p.tiles_total}")
-        self.progress_label.setText("   ·   ".join(parts))
+        self.progress_label.setText(self.session.progress_text(p, rounds=self.scrubber.unit == "round"))
 
     def _on_device(self, description: str) -> None:
         self.device_label.setText(f"Running on {description}")
         self.device_label.setToolTip(f"Device and precision of the current run: {description}")
 
     def _on_finished(self, outcome: RunOutcome) -> None:
-        self._remember_found_blur(outcome)
-        sr = self.spread_run
-        if sr is not None:
-            sr.acc.add(outcome.image, outcome.report.seed)
-            if sr.done > 1:
-                self.device_label.setText(f"Ran on {outcome.report.device}")
-                self._seed_finished(sr)
-                return
-        self._keep_previous()
-        self.result = outcome.image
-        self.outcome = self._chained(outcome)
+        became = self.session.run_finished(outcome)
+        self.device_label.setText(f"Ran on {outcome.report.device}")
+        if became == "seed":
+            sr = self.spread_run
+            self.progress_label.setText(f"Seed {sr.done} of {len(sr.seeds)} done")
+            return
+        if became == "map":
+            self._map_ready()
+            return
         self.panel.show_blur(outcome.kernel, given=outcome.report.blur_kernel_given)
         self.scrubber.refresh()
         self.scrubber.last()
         self._show_result()
+        self.progress_label.setText(self._done_text(outcome))
+        label = self.session.run_task_label
+        self.statusBar().showMessage(f"{label}: restored. Save it with Ctrl+S.", 8000)
+
+    @staticmethod
+    def _done_text(outcome: RunOutcome) -> str:
+        """The progress row's line once a run is done: its time, steps and settings."""
         r = outcome.report
-        self.device_label.setText(f"Ran on {r.device}")
         blind = r.method == "blind"
         unit = "round" if blind else "step"
         how = f"{r.sampler}, seed {r.seed}"
         if blind:
-            from ..core.blind import describe_blur  # here: the window opens without it
+            from ..core.blind import describe_blur  # deferred: it imports PyTorch and OpenCV
 
             how = describe_blur(outcome.kernel, r.blur_kernel_given, r.blur_kernel_source, r.blur_doubt)
-        text = (
+        return (
             f"Done in {format_duration(r.elapsed_seconds)}   ·   {plural(r.steps, unit)}, "
             f"{r.seconds_per_step:.2f} s/{unit}"
             f"   ·   {how}" + (f"   ·   {r.tile} px tiles" if r.tile else "")
         )
-        self.progress_label.setText(text)
-        self.statusBar().showMessage(f"{self._run_task_label}: restored. Save it with Ctrl+S.", 8000)
 
-    def _chained(self, outcome: RunOutcome) -> RunOutcome:
-        """The result of a chain's later stage: its run report lists every stage, and names the
-        photo the chain began with."""
-        if self.stages and outcome.report is not None and not outcome.report.stages:
-            source = self.photo.path if self.photo is not None else None
-            earlier = [stage_entry(s.outcome.report) for s in self.stages]
-            chain_report(earlier, outcome.report, input_path=str(source) if source is not None else None)
-        return outcome
-
-    def _seed_finished(self, sr: SpreadRun) -> None:
-        """A later seed of an uncertainty map is done: the map when it was the last one."""
-        if not sr.complete:
-            self.progress_label.setText(f"Seed {sr.done} of {len(sr.seeds)} done")
-            return
-        self.spread_run = None
-        self.uncertainty = sr.acc.result()
-        self.progress_label.setText(
-            f"Uncertainty map from seeds {', '.join(map(str, sr.seeds))}: bright where they disagree"
-        )
-        self.set_result_view("spread")
+    def _map_ready(self) -> None:
+        """The last seed of an uncertainty map is done: show the map."""
+        seeds = ", ".join(map(str, self.uncertainty.seeds))
+        self.progress_label.setText(f"Uncertainty map from seeds {seeds}: bright where they disagree")
         self._show_result()
         self.statusBar().showMessage("Uncertainty map ready. U switches between it and the result.", 8000)
 
     def _on_cancelled(self, outcome: RunOutcome) -> None:
-        self._remember_found_blur(outcome)
-        sr, self.spread_run = self.spread_run, None
-        if sr is not None and sr.done >= 1:
-            # A later seed was stopped: the first seed's result stands; no map from fewer seeds.
-            self.scrubber.refresh()
+        sr = self.spread_run
+        became = self.session.run_stopped(outcome)
+        self.scrubber.refresh()
+        if became == "spread":
             self._show_result()
             self.progress_label.setText(f"Uncertainty map stopped after {sr.done} of {len(sr.seeds)} seeds")
             return
-        self.scrubber.refresh()
         self.progress_label.setText(f"Stopped at step {outcome.steps_done} of {outcome.total}")
-        if outcome.image is None:
+        if became == "nothing":
             self._show_result()
             return
-        previous = (self.result, self.outcome)
         self.view.set_after(rgb_to_qimage(outcome.image), f"x0_hat · stopped at step {outcome.steps_done}")
-
-        def keep() -> None:
-            self._keep_previous()
-            self.result, self.outcome = outcome.image, self._chained(outcome)
-            self._show_result()
-            self._sync_actions()
-            self.statusBar().showMessage("Kept the clean estimate x0_hat as the result.", 6000)
-
-        def discard() -> None:
-            self.result, self.outcome = previous
-            self._show_result()
-
         self.show_message(
             "info",
             f"Stopped at step {outcome.steps_done} of {outcome.total}. "
             "Keep its clean estimate x0_hat as the result?",
-            [("Keep x0_hat", keep), ("Discard", discard)],
+            [("Keep x0_hat", self.keep_stopped), ("Discard", self.discard_stopped)],
         )
 
+    def keep_stopped(self) -> None:
+        """Keep the stopped run's clean estimate x0_hat as the result."""
+        if self.session.keep_stopped():
+            self._show_result()
+            self.statusBar().showMessage("Kept the clean estimate x0_hat as the result.", 6000)
+
+    def discard_stopped(self) -> None:
+        self.session.discard_stopped()
+        self._show_result()
+
     def _on_failed(self, failure: RunFailure) -> None:
-        self.spread_run = None
+        self.session.run_failed(failure)
         self.progress_label.setText("Failed")
         self._show_result()
         actions = []
@@ -1302,8 +1176,9 @@ class MainWindow(QMainWindow):
             self.run_finished.emit(run.result)
             run.deleteLater()
         self.panel.set_running(False)
+        next_seed = self.session.run_ended()
         self._sync_actions()
-        if self.spread_run is not None:
+        if next_seed:
             QTimer.singleShot(0, self._next_seed)
 
     def _show_result(self) -> None:
@@ -1318,28 +1193,23 @@ class MainWindow(QMainWindow):
             heat = qimage_from_rgb(np.ascontiguousarray(u.heatmap()))
             self.view.set_after(heat, f"Uncertainty over {len(u.seeds)} seeds (bright: they disagree)")
             return
-        label = "Result"
-        if self.outcome is not None and self.outcome.stopped:
-            label = f"Result (x0_hat, step {self.outcome.steps_done})"
-        elif self.outcome is not None and self.previous_action.isChecked():
-            label = f"Result: {settings_text(self.outcome.report)}"  # beside the previous run's
-        self.view.set_after(rgb_to_qimage(self.result), label)
+        self.view.set_after(rgb_to_qimage(self.result), self.session.result_label())
 
     def set_result_view(self, kind: str) -> None:
         """Show the result, what changed, or the uncertainty map; choosing the shown one again
         goes back to the result."""
-        if kind == self.result_view or (kind == "spread" and self.uncertainty is None):
-            kind = "result"
-        self.result_view = kind
+        self.session.set_result_view(kind)
+
+    def _view_changed(self, kind: str) -> None:
         self.changes_action.setChecked(kind == "changes")
         self.spread_action.setChecked(kind == "spread")
-        if self.run is None and self.result is not None:
+        if not self.session.running and self.result is not None:
             self._show_result()
 
     def _changes_image(self) -> QImage:
         """The residual of the result (cached: big photos take a moment)."""
         if self._changes_cache is None or self._changes_cache[0] is not self.result:
-            from ..core.analysis import residual, residual_image
+            from ..core.analysis import residual, residual_image  # deferred: it imports PyTorch
             from ..core.tasks import get_task
 
             task = get_task(self.outcome.report.task if self.outcome else self.panel.task)
@@ -1353,48 +1223,31 @@ class MainWindow(QMainWindow):
             self._changes_cache = (self.result, qimage_from_rgb(img))
         return self._changes_cache[1]
 
-    def _keep_previous(self) -> None:
-        """A new result replaces the current one: keep the current one for A/B (P)."""
-        if self.result is None or self.outcome is None:
-            return
-        r = self.outcome.report
-        info = self.engine.tasks.get(r.task) if self.engine is not None else None
-        task = f"{info.label.lower()}, " if info is not None else ""
-        self.previous = (self.result, f"Previous: {task}{settings_text(r)}")
-        self._show_before()
-
     def toggle_previous(self) -> None:
-        if self.previous is None:
-            self.previous_action.setChecked(False)
-            return
+        """P: the previous result on the photo's side (A/B), or the photo again."""
+        self.session.compare(self.previous_action.isChecked())
+
+    def _compare_changed(self, on: bool) -> None:
+        self.previous_action.setChecked(on)
         self._show_before()
-        if self.run is None:
+        if not self.session.running:
             self._show_result()
 
     def _show_before(self) -> None:
         """The left side: the photo, or the previous result while P is on."""
         if self.photo is None:
             return
-        if self.previous_action.isChecked() and self.previous is not None:
-            image, label = self.previous
-            self.view.swap_before(rgb_to_qimage(image), label)
+        previous = self.session.before()
+        if previous is not None:
+            self.view.swap_before(rgb_to_qimage(previous.image), previous.label)
         else:
             self.view.swap_before(self._photo_image, "Before")
-
-    def _forget_analysis(self) -> None:
-        """A new result (or photo): the old uncertainty map and residual no longer apply."""
-        self.uncertainty = None
-        self._changes_cache = None
-        if self.result_view == "spread":
-            self.result_view = "result"
-        if hasattr(self, "spread_action"):
-            self.spread_action.setChecked(False)
 
     def _show_frame(self, index: int) -> None:
         if not len(self.trajectory):
             return
         if (
-            self.run is None
+            not self.session.running
             and self.result is not None
             and self.scrubber.is_last()
             and self.scrubber.kind == "state"
@@ -1417,18 +1270,10 @@ class MainWindow(QMainWindow):
         if self.result is None or self.outcome is None or self.photo is None:
             self.show_message("info", "Restore the photo first; then its result can be restored again.")
             return
-        if self.run is not None or self.batch.is_running:
+        if not self.session.continue_from_result():
             return
-        # Inpainting: the pixels the run filled are opaque from now on, whatever their alpha was.
-        alpha = filled_alpha(self.photo.alpha, self.outcome.mask)
-        stage = Stage(self.photo, self.result, self.outcome, self.trajectory, self._found_blur)
-        chain = [*self.stages, stage]
-        self.set_photo(next_photo(self.photo, self.result, alpha), self.photo_name)
-        self.stages = chain
-        self._show_photo_info()
-        self._sync_actions()
+        chain = self.stages
         tasks = " + ".join(s.task for s in chain)
-        self.progress_label.setText("")
         self.show_message(
             "info",
             f"Stage {len(chain) + 1}: the result after {tasks} is now the photo. Pick the next task "
@@ -1438,27 +1283,20 @@ class MainWindow(QMainWindow):
     def back_one_stage(self) -> bool:
         """Undo the last "Continue from the result": its photo and its result come back (the
         run after it, if any, is dropped). False when there is no earlier stage."""
-        if not self.stages or self.run is not None or self.batch.is_running:
+        stage = self.session.back_one_stage()
+        if stage is None:
             return False
-        *chain, stage = self.stages
-        self.set_photo(stage.photo, self.photo_name)
-        self.stages = chain
-        self.result, self.outcome = stage.result, stage.outcome
-        self._found_blur = stage.found_blur
         report = stage.outcome.report
         self.panel.show_blur(stage.outcome.kernel, given=report.blur_kernel_given)
-        self.trajectory = stage.trajectory
         unit = "round" if report.method == "blind" else "step"
         self.scrubber.set_trajectory(self.trajectory, total=report.steps, unit=unit)
         own = stage_entry(report)  # this stage's own sizes (a chain's report gives the chain's input)
         self._set_canvas_scale(max(1, own["output_size"][0] // max(1, own["input_size"][0])))
         self.scrubber.last()
         self._show_result()
-        self._show_photo_info()
-        self._sync_actions()
         self.message_bar.dismiss()
         self.statusBar().showMessage(
-            f"Back to stage {len(chain) + 1}: the photo and its {report.task} result.", 6000
+            f"Back to stage {len(self.stages) + 1}: the photo and its {report.task} result.", 6000
         )
         return True
 
@@ -1524,6 +1362,10 @@ class MainWindow(QMainWindow):
             self.show_message("warning", "; ".join(listed.notes))
 
     def _batch_running(self, running: bool) -> None:
+        if running:
+            self.session.batch_started()
+        else:
+            self.session.batch_finished()
         self.panel.restore_button.setEnabled(not running and self.run is None)
         self.panel.stop_button.setEnabled(running)
         self._sync_actions()
@@ -1537,22 +1379,11 @@ class MainWindow(QMainWindow):
             self.progress_label.setText("Batch queue finished")
 
     def _batch_finished(self, done: int, failed: int) -> None:
-        kind = "success" if not failed else "warning"
-        self.show_message(
-            kind,
-            f"Batch finished: {done} restored"
-            + (f", {failed} failed (see the queue)" if failed else "")
-            + (f". Saved in {self.batch.output_folder}." if done else "."),
-        )
+        self.show_message(*batch_message(done, failed, self.batch.output_folder))
 
     # ================================================================ saving
     def _suggested(self, suffix: str, ext: str) -> str:
-        folder = Path(self.settings.last_folder)
-        if self.photo is not None and self.photo.path is not None:
-            folder = Path(self.photo.path).parent
-        stem = Path(self.photo_name).stem if self.photo_name else "photo"
-        stem = stem.replace(" ", "-").lower() if self.photo is not None and self.photo.path is None else stem
-        return str(folder / f"{stem}{suffix}{ext}")
+        return self.session.suggested_path(suffix, ext, self.settings.last_folder)
 
     def save(self) -> Path | None:
         if self.result is None or self.photo is None:
@@ -1586,18 +1417,21 @@ class MainWindow(QMainWindow):
             if q is None:
                 return None
             quality = self.settings.jpeg_quality = q
-        # Inpainting: the pixels the run filled are opaque, whatever their alpha was.
-        alpha = filled_alpha(self.photo.alpha, self.outcome.mask if self.outcome else None)
         from ..core.imageio import write_photo
 
         try:
             out = write_photo(
-                path, self.result, like=self.photo, overwrite_input=overwrite, alpha=alpha, quality=quality
+                path,
+                self.result,
+                like=self.photo,
+                overwrite_input=overwrite,
+                alpha=self.session.result_alpha(),  # inpainting: the filled pixels are opaque
+                quality=quality,
             )
         except ImageWriteError as exc:
             self.show_message("error", f"Could not save: {exc}")
             return None
-        self.last_saved = out
+        self.session.saved(out)
         self.settings.last_folder = str(out.parent)
         note = ""
         if self.settings.save_report and self.outcome is not None:
@@ -1651,17 +1485,8 @@ class MainWindow(QMainWindow):
         )
         return out
 
-    def whole_trajectory(self) -> Trajectory:
-        """The frames an export writes: the run's, or in a chain every stage's, one after another."""
-        if not self.stages:
-            return self.trajectory
-        parts = [(f"{i + 1} {s.task}", s.trajectory) for i, s in enumerate(self.stages)]
-        if len(self.trajectory) and self.outcome is not None:
-            parts.append((f"{len(self.stages) + 1} {self.outcome.report.task}", self.trajectory))
-        return concatenate(parts)
-
     def export_trajectory(self) -> Path | None:
-        frames = self.whole_trajectory()
+        frames = self.session.whole_trajectory()
         if not len(frames):
             self.show_message("info", "There is no trajectory yet: restore the photo first.")
             return None
@@ -1743,11 +1568,11 @@ class MainWindow(QMainWindow):
         AboutDialog(self.engine, self).exec()
 
     def _sync_actions(self) -> None:
-        running = self.run is not None or self.batch.is_running
-        self.batch.set_blocked(self.run is not None)
+        running = self.session.busy
+        self.batch.set_blocked(self.session.running)
         self.save_action.setEnabled(self.result is not None)
         self.report_action.setEnabled(self.outcome is not None)
-        self.export_action.setEnabled(bool(len(self.trajectory) or self.stages) and self.run is None)
+        self.export_action.setEnabled(bool(len(self.trajectory) or self.stages) and not self.session.running)
         self.continue_action.setEnabled(self.result is not None and not running)
         self.back_action.setEnabled(bool(self.stages) and not running)
         self.restore_action.setEnabled(not running)
