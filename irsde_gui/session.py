@@ -507,6 +507,15 @@ class Session:
             stem = stem.replace(" ", "-").lower()
         return str(folder / f"{stem}{suffix}{ext}")
 
+    def is_the_photo(self, path: Path) -> bool:
+        """``path`` is the file the photo was opened from (saving there replaces the original)."""
+        if self.photo is None or self.photo.path is None or not Path(path).exists():
+            return False
+        try:
+            return Path(path).resolve() == Path(self.photo.path).resolve()
+        except OSError:
+            return False
+
     def saved(self, path: Path) -> None:
         """The result was written to ``path``."""
         self.last_saved = Path(path)

@@ -45,8 +45,11 @@ from ..core.imageio import (
     decode_photo,
     read_kernel,
     read_photo,
+    write_kernel,
+    write_photo,
 )
 from ..core.runs import format_duration, plural, report_path_for
+from ..core.trajectory import export_trajectory as write_trajectory
 from ..session import SPREAD_SEEDS, Dropped, Session, batch_message, list_dropped
 from ..worker import (
     EngineInfo,
@@ -267,6 +270,12 @@ class MainWindow(QMainWindow):
         return a
 
     def _build_actions(self) -> None:
+        self._build_file_actions()
+        self._build_run_actions()
+        self._build_view_actions()
+        self._build_edit_actions()
+
+    def _build_file_actions(self) -> None:
         A = self._action
         self.open_action = A(
             "&Open…",
@@ -307,6 +316,9 @@ class MainWindow(QMainWindow):
         self.auto_report_action.setChecked(self.settings.save_report)
         self.auto_report_action.toggled.connect(lambda on: setattr(self.settings, "save_report", on))
         self.quit_action = A("&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+    def _build_run_actions(self) -> None:
+        A = self._action
         self.restore_action = A(
             "&Restore",
             self.restore,
@@ -339,6 +351,17 @@ class MainWindow(QMainWindow):
             "is guessing (Ctrl+U)",
         )
         self.dice_action = A("New random &seed", self.panel.roll_seed, "D", "mdi6.dice-5")
+        self.batch_action = self.batch_dock.toggleViewAction()
+        self.batch_action.setText("&Batch queue")
+        self.batch_action.setShortcut(QKeySequence("Ctrl+B"))
+        set_icon(self.batch_action, "mdi6.format-list-checks")
+        self.batch_action.setToolTip("Restore several photos or a folder (Ctrl+B)")
+        self.reload_action = A(
+            "Reload &models", self.reload_models, None, "mdi6.restore", "Look again for installed weights"
+        )
+
+    def _build_view_actions(self) -> None:
+        A = self._action
         self.fit_action = A(
             "&Fit", self.view.fit, "F", "mdi6.fit-to-screen", "Fit the photo in the window (F)"
         )
@@ -392,17 +415,12 @@ class MainWindow(QMainWindow):
         )
         for a in (self.changes_action, self.spread_action, self.previous_action):
             a.setCheckable(True)
-        self.batch_action = self.batch_dock.toggleViewAction()
-        self.batch_action.setText("&Batch queue")
-        self.batch_action.setShortcut(QKeySequence("Ctrl+B"))
-        set_icon(self.batch_action, "mdi6.format-list-checks")
-        self.batch_action.setToolTip("Restore several photos or a folder (Ctrl+B)")
-        self.reload_action = A(
-            "Reload &models", self.reload_models, None, "mdi6.restore", "Look again for installed weights"
-        )
         self.shortcuts_action = A("&Keyboard shortcuts", self.show_shortcuts, "F1", "mdi6.keyboard")
         self.about_action = A("&About IR-SDE Studio", self.show_about, None, "mdi6.information")
-        # Brush and mask editing
+
+    def _build_edit_actions(self) -> None:
+        """The brush, the eraser and Undo; the arrow keys that scrub the trajectory."""
+        A = self._action
         self.grow_action = A("Larger brush", self.mask_editor.grow, "]")
         self.shrink_action = A("Smaller brush", self.mask_editor.shrink, "[")
         self.erase_action = A("Eraser", lambda: self.panel.mask_tools.erase_button.click(), "E")
@@ -1397,28 +1415,16 @@ class MainWindow(QMainWindow):
         if not f:
             return None
         path = Path(f)
-        overwrite = False
-        if self.photo.path is not None and path.exists():
-            try:
-                same = path.resolve() == Path(self.photo.path).resolve()
-            except OSError:
-                same = False
-            if same:
-                if not self.dialogs.confirm(
-                    self,
-                    "Replace the original photo?",
-                    f"“{path.name}” is the photo you opened. Replacing it loses the original for good.",
-                ):
-                    return None
-                overwrite = True
-        quality = self.settings.jpeg_quality
-        if path.suffix.lower() in (".jpg", ".jpeg", ".webp", ".heic", ".heif", ".avif"):
-            q = self.dialogs.jpeg_quality(self, quality)
-            if q is None:
-                return None
-            quality = self.settings.jpeg_quality = q
-        from ..core.imageio import write_photo
-
+        overwrite = self.session.is_the_photo(path)
+        if overwrite and not self.dialogs.confirm(
+            self,
+            "Replace the original photo?",
+            f"“{path.name}” is the photo you opened. Replacing it loses the original for good.",
+        ):
+            return None
+        quality = self._ask_quality(path)
+        if quality is None:
+            return None
         try:
             out = write_photo(
                 path,
@@ -1442,6 +1448,16 @@ class MainWindow(QMainWindow):
                 self.show_message("warning", f"The photo was saved, but not its run report: {exc}")
         self.statusBar().showMessage(f"Saved {out}{note}", 8000)
         return out
+
+    def _ask_quality(self, path: Path) -> int | None:
+        """The quality to write a lossy format with (asked, and remembered); None if cancelled."""
+        quality = self.settings.jpeg_quality
+        if path.suffix.lower() in (".jpg", ".jpeg", ".webp", ".heic", ".heif", ".avif"):
+            q = self.dialogs.jpeg_quality(self, quality)
+            if q is None:
+                return None
+            quality = self.settings.jpeg_quality = q
+        return quality
 
     def save_report(self) -> Path | None:
         if self.outcome is None:
@@ -1473,8 +1489,6 @@ class MainWindow(QMainWindow):
         f = self.dialogs.save_blur(self, self._suggested("-blur", ".png"))
         if not f:
             return None
-        from ..core.imageio import write_kernel
-
         try:
             out = write_kernel(f, kernel)
         except (OSError, ValueError) as exc:
@@ -1494,11 +1508,9 @@ class MainWindow(QMainWindow):
         f = self.dialogs.export_trajectory(self, self._suggested(f"-{task}-trajectory", ".gif"))
         if not f:
             return None
-        from ..core.trajectory import export_trajectory
-
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            out = export_trajectory(f, frames, kind=self.scrubber.kind)
+            out = write_trajectory(f, frames, kind=self.scrubber.kind)
         except (OSError, ValueError) as exc:
             self.show_message("error", f"Could not export the trajectory: {exc}")
             return None
