@@ -13,13 +13,15 @@ import os
 import signal
 import sys
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
+from .core.runner import Progress, RunEvents, Runner
 from .core.runs import (
     OutputPlan,
     OutputRefused,
-    RunReport,
     collect_inputs,
     find_mask,
     format_duration,
@@ -30,13 +32,18 @@ from .core.runs import (
 )
 from .core.tasks import DEFAULT_GROW, MAX_GROW, TASKS
 
+if TYPE_CHECKING:
+    from .core.pipeline import JobSettings
+    from .core.runner import RunResult
+    from .core.tasks import Task
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 # ---------------------------------------------------------------- progress bar
-class ProgressBar:
+class ProgressBar(RunEvents):
     """A one-line progress bar on stderr: step N/M, time per step and time left. ``unit``
-    names a step ("round" for blind deblurring)."""
+    names a step ("round" for blind deblurring). It draws a run's :meth:`progress`."""
 
     open_on = None  # the stream whose last line is a bar still being drawn (no newline yet)
 
@@ -56,6 +63,16 @@ class ProgressBar:
         """A step's preparation (the blur estimate of blind deblurring)."""
         if self.enabled:
             self._draw(f"\r{self.label}  {what} {done}/{total}".ljust(100))
+
+    def progress(self, progress: Progress) -> None:
+        """The run loop's progress: the stage a step is prepared in, or step N/M."""
+        self.total = progress.total
+        if progress.tiles_total:
+            self.tile(progress.tiles_done, progress.tiles_total)
+        if progress.stage and self.enabled:
+            self._draw(f"\r{self.label}  {progress.stage}".ljust(100))
+        elif progress.index:
+            self.update(progress.index, progress.seconds_per_step)
 
     def _draw(self, text: str) -> None:
         self.stream.write(text)
@@ -140,204 +157,65 @@ def cmd_restore(args: argparse.Namespace) -> int:
         return restore_files(args)
 
 
+class CommandRefused(Exception):
+    """Why a command stops before it begins, and its exit status."""
+
+    def __init__(self, message: str, status: int = EXIT_USAGE):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class KnownBlur:
+    """A blur given with ``--kernel FILE`` or ``--blur SHAPE``, deconvolved instead of estimated."""
+
+    kernel: Any  # float HxW array
+    name: str  # in the words of the first line: the file's name, or the shape
+    source: str  # in the run report: the file's full path, or the shape
+
+
+@dataclass
+class Stage:
+    """One task of ``irsde restore --task a,b``: the task, the model that runs it, and whether it
+    deconvolves (its model is the task's prior: deblur with the denoise model)."""
+
+    task: Task
+    restorer: Any  # irsde_gui.core.model.Restorer
+    deconvolves: bool
+
+    @property
+    def unit(self) -> str:
+        return "round" if self.deconvolves else "step"
+
+
 def restore_files(args: argparse.Namespace) -> int:
-    from .core.blind import blur_from_spec, describe_blur
-    from .core.chain import chain_report, next_photo, parse_tasks, stage_entry
-    from .core.device import DeviceError, pick_device
-    from .core.imageio import (
-        ImageReadError,
-        ImageWriteError,
-        read_kernel,
-        read_photo,
-        reporting_stages,
-        write_kernel,
-        write_photo,
-    )
-    from .core.model import load_task_restorer
-    from .core.pipeline import JobSettings, create_job, is_blind, to_uint8
+    from .core.chain import parse_tasks
+    from .core.imageio import ImageReadError, ImageWriteError  # deferred: the image libraries
+    from .core.pipeline import JobSettings  # deferred: PyTorch
     from .core.tasks import MaskError
-    from .core.trajectory import Frame, Trajectory, concatenate, export_trajectory
-    from .core.weights import WeightsError
 
     try:
         tasks = parse_tasks(args.task)  # one task, or a chain: denoise,sr
     except ValueError as exc:
         error(str(exc))
         return EXIT_USAGE
-    names = [t.name for t in tasks]
-    if args.uncertainty is not None and args.uncertainty < 2:
-        error("--uncertainty needs at least 2 seeds")
-        return EXIT_USAGE
-    kernel, kernel_name, kernel_source = None, None, None  # a file (full path) or a shape (motion:15:30)
-    if args.kernel is not None and args.blur is not None:
-        error("give the blur as --kernel FILE or as --blur SHAPE, not both")
-        return EXIT_USAGE
-    if args.kernel is not None or args.blur is not None:
-        option = "--kernel" if args.kernel is not None else "--blur"
-        if "deblur" not in names:
-            error(f"{option} is for --task deblur")
-            return EXIT_USAGE
-        try:
-            if args.kernel is not None:
-                kernel, kernel_name = read_kernel(args.kernel), Path(args.kernel).name
-                kernel_source = str(Path(args.kernel).resolve())
-            else:
-                kernel, kernel_name = blur_from_spec(args.blur), args.blur
-                kernel_source = args.blur
-        except (ImageReadError, ValueError) as exc:
-            error(f"--blur {exc}" if args.blur is not None else str(exc))
-            return EXIT_USAGE
-    skipped: list[str] = []
-    files, problems, folder = collect_inputs(args.inputs, skipped)
-    for p in problems:
-        error(p)
-    for line in skipped:
-        print(f"irsde: {printable(line)}", file=sys.stderr)
-    if not files:
-        if not problems:  # else the lines above said why
-            error("nothing to restore")
-        return EXIT_FAILED
-    several = folder or len(args.inputs) > 1
-    out = Path(args.output)
-    why_not = output_problem(args.output, several)
-    if why_not:
-        error(f"{out}: {why_not}")
-        return EXIT_USAGE
-    planned, refused = plan_results(args, files, out, several or output_is_folder(args.output))
-    for r in refused:
-        error(r)
-    if not planned:
-        return EXIT_FAILED
-    passed_over: list = []
-    restorers = []  # one per stage (a task named twice shares its model)
     try:
-        device = pick_device(args.device)
-        loaded: dict[str, object] = {}
-        for t in tasks:
-            # A known kernel is deconvolved with the denoise model as the prior (no estimate).
-            model_task = "denoise" if kernel is not None and t.name == "deblur" else t.name
-            if model_task not in loaded:
-                loaded[model_task] = load_task_restorer(model_task, args.weights, device, refused=passed_over)
-                say_passed_over(passed_over, loaded[model_task].weights.path)
-                passed_over.clear()
-            restorers.append(loaded[model_task])
-    except (DeviceError, WeightsError) as exc:
-        say_passed_over(passed_over)
-        error(str(exc))
-        return EXIT_FAILED
-    blinds = [is_blind(t, r) for t, r in zip(tasks, restorers)]
-    if args.save_blur and not any(blinds):
-        why = "it is for --task deblur" if "deblur" not in names else "the deblur model finds no blur to save"
-        error(f"--save-blur saves the blur a deconvolution used: {why}")
-        return EXIT_USAGE
-    if blinds[-1] and args.uncertainty:
-        error("--uncertainty needs a deblur model: blind deblurring gives the same result for every seed")
-        return EXIT_USAGE
-    if not args.quiet:
-        for i, (t, restorer, blind) in enumerate(zip(tasks, restorers, blinds)):
-            name = restorer.weights.path.name
-            if kernel is not None and t.name == "deblur":
-                h, w = kernel.shape
-                how = f"with the given blur kernel ({kernel_name}, {w}x{h} px; {name} as the prior)"
-            elif blind:
-                how = f"blind (blur estimated from the photo, {name} as the prior)"
-            else:
-                how = f"with {name}"
-            stage = f"stage {i + 1} of {len(tasks)}: " if len(tasks) > 1 else ""
-            print(f"irsde: {stage}{t.label} {how} on {device.describe()}", file=sys.stderr)
+        if args.uncertainty is not None and args.uncertainty < 2:
+            raise CommandRefused("--uncertainty needs at least 2 seeds")
+        blur = known_blur(args, tasks)
+        planned, several, failures = plan_photos(args)
+        stages = load_stages(args, tasks, blur)
+    except CommandRefused as exc:
+        if str(exc):  # else the lines before said why
+            error(str(exc))
+        return exc.status
     settings = JobSettings(
         steps=args.steps, sampler=args.sampler, seed=args.seed, tile=args.tile, tile_overlap=args.tile_overlap
     )
-    failures = len(problems) + len(refused)
     done = 0
-    chained = len(tasks) > 1
     for path, target in planned:
         try:
-            bar = ProgressBar(path.name, 0, enabled=not args.quiet)
-            with reporting_stages(bar.stage):  # a camera RAW is developed: a moment for a big one
-                photo = read_photo(path)
-            current, earlier, stage_trajectories = photo, [], []
-            began_all = time.perf_counter()
-            blur_job = None
-            for i, (task, restorer, blind) in enumerate(zip(tasks, restorers, blinds)):
-                unit = "round" if blind else "step"  # blind deblurring deconvolves in rounds
-                given = find_mask(args.mask, path) if task.uses_mask else None
-                mask, alpha = mask_for_photo(task, current, given, grow=args.grow_mask)
-                label = f"{path.name} [{i + 1}/{len(tasks)} {task.name}]" if chained else path.name
-                bar = ProgressBar(label, 0, enabled=not args.quiet, unit=unit)
-                own_kernel = task.name == "deblur"
-                job = create_job(
-                    task,
-                    restorer,
-                    current.rgb,
-                    mask,
-                    settings,
-                    on_tile=bar.tile,
-                    on_stage=bar.stage,
-                    kernel=kernel if own_kernel else None,
-                    kernel_source=kernel_source if own_kernel else None,
-                )
-                bar.total = job.steps
-                traj = Trajectory() if args.trajectory else None
-                step_seconds: list[float] = []
-                began = time.perf_counter()
-                for rec in job.steps_iter():  # a blind run's blur estimate is not a round's time
-                    spent = time.perf_counter() - began - (job.estimate_seconds or 0.0)
-                    bar.update(rec.index, spent / rec.index)
-                    step_seconds.append(rec.seconds)
-                    if traj is not None:
-                        traj.add(
-                            Frame(
-                                rec.index,
-                                rec.t,
-                                to_uint8(rec.x_t, traj.max_side),
-                                to_uint8(rec.x0_hat, traj.max_side),
-                                rec.seconds,
-                            )
-                        )
-                stage_seconds = time.perf_counter() - began  # a run report times the run, not the writing
-                if blind:
-                    blur_job = job
-                if traj is not None:
-                    stage_trajectories.append((f"{i + 1} {task.name}", traj))
-                which = (
-                    describe_blur(job.kernel, job.kernel_given, job.kernel_source, job.doubt)
-                    if blind
-                    else f"seed {job.seed}"
-                )
-                detail = f"{f', {job.tiles} tiles' if job.tile else ''}, {which}"
-                report = RunReport.from_job(
-                    job, restorer, step_seconds, stage_seconds, input_path=path.resolve()
-                )
-                if i < len(tasks) - 1:  # the next stage restores this one's result
-                    took = f"{plural(job.steps, unit)}, {format_duration(stage_seconds)}{detail}"
-                    bar.close(f"{path.name}: {task.name} done ({took})")
-                    earlier.append(stage_entry(report))
-                    current = next_photo(current, job.result, alpha)
-            result = job.result
-            write_photo(
-                target, result, like=photo, overwrite_input=args.overwrite, alpha=alpha, quality=args.quality
-            )
-            if stage_trajectories:
-                whole = stage_trajectories[0][1] if not chained else concatenate(stage_trajectories)
-                export_trajectory(
-                    trajectory_target(args.trajectory, target, several), whole, kind=args.trajectory_of
-                )
-            write_analysis(args, task, restorer, current, mask, settings, job, target)
-            if args.save_blur and blur_job.kernel is not None:  # None: no blur was found
-                write_kernel(companion(target, "blur"), blur_job.kernel)
-            elapsed = time.perf_counter() - began_all
-            if args.report:
-                report = chain_report(earlier, report, input_path=str(path.resolve()))
-                try:
-                    report.write(report_path_for(target), output=target.resolve())
-                except OSError as exc:
-                    raise ImageWriteError(f"{target} was written, but not its run report: {exc}") from exc
-            if chained:
-                took = f"{len(tasks)} stages: {', '.join(names)}, {format_duration(elapsed)}"
-            else:
-                took = f"{plural(job.steps, unit)}, {format_duration(elapsed)}{detail}"
-            bar.close(f"{path.name} -> {target}  ({took})")
+            restore_photo(args, stages, settings, blur, path, target, several)
             done += 1
         except (ImageReadError, ImageWriteError, MaskError, FileNotFoundError, ValueError) as exc:
             failures += 1
@@ -348,6 +226,178 @@ def restore_files(args: argparse.Namespace) -> int:
     if several and not args.quiet:
         print(f"irsde: {done} restored, {failures} failed", file=sys.stderr)
     return EXIT_OK if failures == 0 else EXIT_FAILED
+
+
+def known_blur(args: argparse.Namespace, tasks: list[Task]) -> KnownBlur | None:
+    """The blur ``--kernel`` or ``--blur`` gives (None: none given), for a task that deconvolves."""
+    from .core.blind import blur_from_spec  # deferred: OpenCV
+    from .core.imageio import ImageReadError, read_kernel  # deferred: the image libraries
+
+    if args.kernel is not None and args.blur is not None:
+        raise CommandRefused("give the blur as --kernel FILE or as --blur SHAPE, not both")
+    if args.kernel is None and args.blur is None:
+        return None
+    option = "--kernel" if args.kernel is not None else "--blur"
+    if not any(t.takes_blur for t in tasks):
+        raise CommandRefused(f"{option} is for --task {blur_takers()}")
+    try:
+        if args.kernel is not None:
+            file = Path(args.kernel)
+            return KnownBlur(read_kernel(args.kernel), file.name, str(file.resolve()))
+        return KnownBlur(blur_from_spec(args.blur), args.blur, args.blur)
+    except (ImageReadError, ValueError) as exc:
+        raise CommandRefused(f"--blur {exc}" if args.blur is not None else str(exc)) from None
+
+
+def blur_takers() -> str:
+    """The tasks a known blur is for (those with a deconvolution route), for messages."""
+    return ", ".join(name for name, t in TASKS.items() if t.takes_blur)
+
+
+def plan_photos(args: argparse.Namespace) -> tuple[list[tuple[Path, Path]], bool, int]:
+    """Every ``(photo, result)`` to restore, whether there are several, and how many inputs failed
+    already (each said on a line of its own)."""
+    skipped: list[str] = []
+    files, problems, folder = collect_inputs(args.inputs, skipped)
+    for p in problems:
+        error(p)
+    for line in skipped:
+        print(f"irsde: {printable(line)}", file=sys.stderr)
+    if not files:
+        raise CommandRefused("" if problems else "nothing to restore", EXIT_FAILED)  # else said above
+    several = folder or len(args.inputs) > 1
+    out = Path(args.output)
+    why_not = output_problem(args.output, several)
+    if why_not:
+        raise CommandRefused(f"{out}: {why_not}")
+    planned, refused = plan_results(args, files, out, several or output_is_folder(args.output))
+    for r in refused:
+        error(r)
+    if not planned:
+        raise CommandRefused("", EXIT_FAILED)
+    return planned, several, len(problems) + len(refused)
+
+
+def load_stages(args: argparse.Namespace, tasks: list[Task], blur: KnownBlur | None) -> list[Stage]:
+    """The model of every task (a task named twice shares its model), each said on a line."""
+    from .core.device import DeviceError, pick_device  # deferred: PyTorch
+    from .core.model import load_task_restorer  # deferred: PyTorch
+    from .core.pipeline import is_blind  # deferred: PyTorch
+    from .core.weights import WeightsError  # deferred: PyTorch
+
+    passed_over: list = []
+    loaded: dict[str, object] = {}
+    try:
+        device = pick_device(args.device)
+        for t in tasks:
+            model_task = t.model_task(known_blur=blur is not None)  # a known blur: the prior's model
+            if model_task not in loaded:
+                loaded[model_task] = load_task_restorer(model_task, args.weights, device, refused=passed_over)
+                say_passed_over(passed_over, loaded[model_task].weights.path)
+                passed_over.clear()
+    except (DeviceError, WeightsError) as exc:
+        say_passed_over(passed_over)
+        raise CommandRefused(str(exc), EXIT_FAILED) from None
+    restorers = [loaded[t.model_task(known_blur=blur is not None)] for t in tasks]
+    stages = [Stage(t, r, is_blind(t, r)) for t, r in zip(tasks, restorers)]
+    if args.save_blur and not any(s.deconvolves for s in stages):
+        takes = any(t.takes_blur for t in tasks)
+        why = "the deblur model finds no blur to save" if takes else f"it is for --task {blur_takers()}"
+        raise CommandRefused(f"--save-blur saves the blur a deconvolution used: {why}")
+    if stages[-1].deconvolves and args.uncertainty:
+        raise CommandRefused(
+            "--uncertainty needs a deblur model: blind deblurring gives the same result for every seed"
+        )
+    if not args.quiet:
+        for i, s in enumerate(stages):
+            which = f"stage {i + 1} of {len(stages)}: " if len(stages) > 1 else ""
+            how = route_words(s, blur)
+            print(f"irsde: {which}{s.task.label} {how} on {device.describe()}", file=sys.stderr)
+    return stages
+
+
+def route_words(stage: Stage, blur: KnownBlur | None) -> str:
+    """How a stage restores, in the first lines' words."""
+    name = stage.restorer.weights.path.name
+    if blur is not None and stage.task.takes_blur:
+        h, w = blur.kernel.shape
+        return f"with the given blur kernel ({blur.name}, {w}x{h} px; {name} as the prior)"
+    if stage.deconvolves:
+        return f"blind (blur estimated from the photo, {name} as the prior)"
+    return f"with {name}"
+
+
+def restore_photo(
+    args: argparse.Namespace,
+    stages: list[Stage],
+    settings: JobSettings,
+    blur: KnownBlur | None,
+    path: Path,
+    target: Path,
+    several: bool,
+) -> None:
+    """Restore one photo through every stage, then write the result and what goes with it."""
+    from .core.chain import chain_report, next_photo, stage_entry
+    from .core.imageio import read_photo, reporting_stages, write_kernel, write_photo  # deferred: images
+    from .core.trajectory import Trajectory, concatenate, export_trajectory  # deferred: OpenCV
+
+    bar = ProgressBar(path.name, 0, enabled=not args.quiet)
+    with reporting_stages(bar.stage):  # a camera RAW is developed: a moment for a big one
+        photo = read_photo(path)
+    began = time.perf_counter()
+    chained = len(stages) > 1
+    current, earlier, trajectories, blur_run = photo, [], [], None
+    for i, stage in enumerate(stages):
+        task = stage.task
+        given_mask = find_mask(args.mask, path) if task.uses_mask else None
+        mask, alpha = mask_for_photo(task, current, given_mask, grow=args.grow_mask)
+        label = f"{path.name} [{i + 1}/{len(stages)} {task.name}]" if chained else path.name
+        bar = ProgressBar(label, 0, enabled=not args.quiet, unit=stage.unit)
+        trajectory = Trajectory() if args.trajectory else None  # every step, to export
+        given = blur if blur is not None and task.takes_blur else None
+        own = replace(settings, kernel=given.kernel, kernel_source=given.source) if given else settings
+        run = Runner(bar, trajectory=trajectory).restore(task, stage.restorer, current.rgb, mask, own, path)
+        if stage.deconvolves:
+            blur_run = run
+        if trajectory is not None:
+            trajectories.append((f"{i + 1} {task.name}", trajectory))
+        if i < len(stages) - 1:  # the next stage restores this one's result
+            bar.close(f"{path.name}: {task.name} done ({took(stage, run)})")
+            earlier.append(stage_entry(run.report))
+            current = next_photo(current, run.image, alpha)
+    write_photo(
+        target, run.image, like=photo, overwrite_input=args.overwrite, alpha=alpha, quality=args.quality
+    )
+    if trajectories:
+        whole = trajectories[0][1] if not chained else concatenate(trajectories)
+        export_trajectory(trajectory_target(args.trajectory, target, several), whole, kind=args.trajectory_of)
+    write_analysis(args, stage, current, mask, settings, run, target)
+    if args.save_blur and blur_run.job.kernel is not None:  # None: no blur was found
+        write_kernel(companion(target, "blur"), blur_run.job.kernel)
+    elapsed = time.perf_counter() - began
+    if args.report:
+        chain_report(earlier, run.report, input_path=str(path.resolve())).write_beside(target)
+    if chained:
+        names = ", ".join(s.task.name for s in stages)
+        words = f"{len(stages)} stages: {names}, {format_duration(elapsed)}"
+    else:
+        words = took(stage, run, elapsed)
+    bar.close(f"{path.name} -> {target}  ({words})")
+
+
+def took(stage: Stage, run: RunResult, seconds: float | None = None) -> str:
+    """``4 steps, 2.1 s, 6 tiles, seed 0``: what a stage's run took (``seconds``, or the run's
+    own time), for its finished line."""
+    from .core.blind import describe_blur  # deferred: OpenCV
+
+    job = run.job
+    if stage.deconvolves:
+        which = describe_blur(job.kernel, job.kernel_given, job.kernel_source, job.doubt)
+    else:
+        which = f"seed {job.seed}"
+    tiles = f", {job.tiles} tiles" if job.tile else ""
+    spent = run.report.elapsed_seconds if seconds is None else seconds
+    return f"{plural(job.steps, stage.unit)}, {format_duration(spent)}{tiles}, {which}"
 
 
 # imageio.WRITE_EXTENSIONS
@@ -412,34 +462,29 @@ def companion(target: Path, kind: str) -> Path:
     return target.with_name(f"{target.stem}.{kind}.png")
 
 
-def write_analysis(args, task, restorer, photo, mask, settings, job, target: Path) -> None:
+def write_analysis(
+    args, stage: Stage, photo, mask, settings: JobSettings, run: RunResult, target: Path
+) -> None:
     """``--changes`` and ``--uncertainty N``: the maps beside the result (the result itself is the
     first seed's, as without them)."""
-    from dataclasses import replace
+    import numpy as np  # deferred: loaded with the engine, not for --help
 
-    import numpy as np
-
-    from .core.analysis import SpreadAccumulator, residual, residual_image
-    from .core.imageio import write_photo
-    from .core.pipeline import RestoreJob
+    from .core.analysis import SpreadAccumulator, residual, residual_image  # deferred: PyTorch
+    from .core.imageio import write_photo  # deferred: the image libraries
 
     if args.changes:
-        diff = residual_image(residual(task, photo.rgb, job.result))
+        diff = residual_image(residual(stage.task, photo.rgb, run.image))
         write_photo(companion(target, "changes"), diff.astype(np.float32) / 255.0)
     if args.uncertainty:
         acc = SpreadAccumulator()
-        acc.add(job.result, job.seed)
+        acc.add(run.image, run.job.seed)
         for k in range(1, args.uncertainty):
-            seed = (job.seed + k) % 2**31
+            seed = (run.job.seed + k) % 2**31
             bar = ProgressBar(f"{target.name} seed {k + 1}/{args.uncertainty}", 0, enabled=not args.quiet)
             again = replace(settings, seed=seed)
-            extra = RestoreJob(task, restorer, photo.rgb, mask, again, on_tile=bar.tile)
-            bar.total = extra.steps
-            began = time.perf_counter()
-            for rec in extra.steps_iter():
-                bar.update(rec.index, (time.perf_counter() - began) / rec.index)
+            extra = Runner(bar).restore(stage.task, stage.restorer, photo.rgb, mask, again)
             bar.close(f"{target.name}: seed {seed} done")
-            acc.add(extra.result, seed)
+            acc.add(extra.image, seed)
         heat = acc.result().heatmap()
         write_photo(companion(target, "uncertainty"), heat.astype(np.float32) / 255.0)
 

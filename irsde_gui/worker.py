@@ -1,9 +1,9 @@
 """Running the engine off the GUI thread: the engine loader and the restore worker.
 
-The restore worker is a ``QObject`` moved to its own ``QThread``. It iterates
-the sampler generator of :class:`irsde_gui.core.pipeline.RestoreJob`, checks a
-cancel flag between steps (and between batches of tiles), and reports through
-signals that Qt delivers to the GUI thread as queued events:
+The restore worker is a ``QObject`` moved to its own ``QThread``. It drives the
+run loop, :class:`irsde_gui.core.runner.Runner` (the command line's too), which
+stops between steps (and between batches of tiles) when cancelled, and turns its
+events into signals that Qt delivers to the GUI thread as queued events:
 
 - ``frame(Frame)``: the newest step as uint8 arrays (copies, never live
   tensors). Frames are *latest wins*: the worker keeps only the newest in a
@@ -37,6 +37,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from .core.memory import release_free_memory
+from .core.runner import Cancelled, Progress, RunEvents, Runner
 from .core.trajectory import Frame, Trajectory
 
 log = logging.getLogger(__name__)
@@ -178,8 +179,8 @@ def scan_tasks(vet: bool = True) -> dict[str, TaskInfo]:
                     info.problem = f"{path.name} holds weights for '{info.card.task}', not for '{name}'"
             except WeightsError as exc:
                 info.problem = str(exc)
-            if name == "deblur":  # a known blur still deconvolves with the denoise model
-                info.prior_weights = installed.get("denoise")
+            if t.prior_task is not None:  # a known blur still deconvolves with the prior's model
+                info.prior_weights = installed.get(t.prior_task)
         if info.prior_weights is not None:
             info.known_default_steps, info.known_max_steps = KNOWN_ROUNDS, MAX_BLIND_ROUNDS
         info.default_steps = max(1, min(info.default_steps, info.max_steps))
@@ -316,18 +317,6 @@ class RunRequest:
 
 
 @dataclass
-class Progress:
-    index: int
-    total: int
-    seconds_per_step: float
-    elapsed: float
-    remaining: float
-    tiles_done: int = 0
-    tiles_total: int = 0
-    stage: str = ""  # a step's preparation, e.g. "Estimating the blur 12/30"
-
-
-@dataclass
 class RunOutcome:
     """A finished (or stopped) run: the image, the frames and the report."""
 
@@ -351,15 +340,23 @@ class RunFailure:
     details: str = ""
 
 
-class Cancelled(Exception):
-    """Raised inside a step (between tiles) to stop at once."""
+class _Signals(RunEvents):
+    """The run loop's events, as the worker's signals: frames and progress latest wins."""
 
+    def __init__(self, worker: RestoreWorker):
+        self.worker = worker
 
-@dataclass
-class _Run:
-    job: Any = None
-    last: Any = None
-    seconds: list[float] = field(default_factory=list)
+    def progress(self, progress: Progress) -> None:
+        if self.worker.progress.put(progress):
+            self.worker.progress_waiting.emit()
+
+    def step(self, record, frame: Frame | None) -> None:
+        if frame is not None and self.worker.frames.put(frame):
+            self.worker.frame_waiting.emit()
+
+    def shrunk(self, tile: int) -> None:
+        self.worker.notice.emit(f"Out of memory: continuing in smaller tiles ({tile} px)")
+        log.warning("out of memory; continuing with %d px tiles", tile)
 
 
 class RestoreWorker(QObject):
@@ -381,20 +378,16 @@ class RestoreWorker(QObject):
         self.cache = cache or RestorerCache()
         self.frames = LatestSlot()
         self.progress = LatestSlot()
-        self._cancel = threading.Event()
-        self._began = 0.0
-        self._tiles = (0, 0)
-        self._step = 0
-        self._total = 0
-        self._before_steps = 0.0  # a blind run's blur estimate: time spent before its first round
+        kept = trajectory if request.keep_frames else None  # every step, for the scrubber
+        self.runner = Runner(_Signals(self), trajectory=kept, frames=True, frame_side=frame_side)
 
     def cancel(self) -> None:
         """Ask the run to stop; it does so after the current step (or batch of tiles)."""
-        self._cancel.set()
+        self.runner.stop()
 
     @property
     def cancel_requested(self) -> bool:
-        return self._cancel.is_set()
+        return self.runner.stop_requested
 
     # -- the thread body
     @Slot()
@@ -402,7 +395,7 @@ class RestoreWorker(QObject):
         try:
             self._run()
         except Cancelled:
-            self.cancelled.emit(RunOutcome(None, None, self._step, self._total, stopped=True))
+            self.cancelled.emit(RunOutcome(None, None, self.runner.index, self.runner.total, stopped=True))
         except Exception as exc:
             self.failed.emit(self._explain(exc))
         finally:
@@ -464,102 +457,34 @@ class RestoreWorker(QObject):
             self.finished.emit(outcome)
 
     def _sample(self, task, restorer, rgb, mask, tile) -> RunOutcome:
-        from .core.pipeline import JobSettings, create_job, to_uint8
-        from .core.runs import RunReport
+        from .core.pipeline import JobSettings
 
         req = self.request
-        settings = JobSettings(steps=req.steps, sampler=req.sampler, seed=req.seed, tile=tile)
-        job = create_job(
-            task,
-            restorer,
-            rgb,
-            mask,
-            settings,
-            on_tile=self._on_tile,
-            on_shrink=self._on_shrink,
-            on_stage=self._on_stage,
+        settings = JobSettings(
+            steps=req.steps,
+            sampler=req.sampler,
+            seed=req.seed,
+            tile=tile,
             kernel=req.kernel,
             kernel_source=req.kernel_source,
             estimated=req.estimated_kernel,
         )
-        self._total = job.steps
-        side = frame_side(job.steps)
-        self.trajectory.max_side = side
-        state = _Run(job)
-        self._before_steps = 0.0
-        self._began = time.perf_counter()
-        self._tiles = (0, job.tiles if job.tile else 0)
-        if self._cancel.is_set():
-            raise Cancelled
-        gen = job.steps_iter()
-        try:
-            for rec in gen:
-                state.last = rec
-                state.seconds.append(rec.seconds)
-                self._step = rec.index
-                self._before_steps = job.estimate_seconds or 0.0
-                frame = Frame(
-                    rec.index, rec.t, to_uint8(rec.x_t, side), to_uint8(rec.x0_hat, side), rec.seconds
-                )
-                if req.keep_frames:
-                    self.trajectory.add(frame)
-                if self.frames.put(frame):
-                    self.frame_waiting.emit()
-                self._report_progress(rec.index, job.steps)
-                if self._cancel.is_set() and rec.index < job.steps:
-                    break
-        except Cancelled:
-            pass  # stopped between tiles: keep what the last whole step gave
-        finally:
-            gen.close()
-        elapsed = time.perf_counter() - self._began
-        stopped = job.result is None
-        if stopped:  # the estimate offered instead of a result: never NaN shown as a photo
-            image = job.checked(job.finish(state.last.x0_hat)) if state.last is not None else None
-        else:
-            image = job.result
-        report = RunReport.from_job(
-            job, restorer, state.seconds, elapsed, input_path=req.source, stopped_early=stopped
-        )
+        run = self.runner.restore(task, restorer, rgb, mask, settings, input_path=req.source)
+        kernel = run.job.kernel
         return RunOutcome(
-            image, report, len(state.seconds), job.steps, stopped=stopped, kernel=job.kernel, mask=mask
+            run.image, run.report, run.steps_done, run.job.steps, run.stopped, kernel=kernel, mask=mask
         )
 
     def _write(self, photo, alpha, outcome: RunOutcome, req: RunRequest) -> None:
         from .core.imageio import write_photo
-        from .core.runs import report_path_for
 
         out = write_photo(req.output, outcome.image, like=photo, alpha=alpha, quality=req.jpeg_quality)
         outcome.output = out
         if req.write_report and outcome.report is not None:
-            outcome.report.write(report_path_for(out), output=out)
-
-    def _on_shrink(self, tile: int) -> None:
-        self.notice.emit(f"Out of memory: continuing in smaller tiles ({tile} px)")
-        log.warning("out of memory; continuing with %d px tiles", tile)
-
-    def _on_tile(self, done: int, total: int) -> None:
-        self._tiles = (done, total)
-        if self._cancel.is_set():
-            raise Cancelled
-        self._report_progress(self._step, self._total)
+            outcome.report.write_beside(out)
 
     def _on_read_stage(self, stage: str, done: int, total: int) -> None:
         if self.progress.put(Progress(0, 0, 0.0, 0.0, 0.0, stage=f"{stage} {done}/{total}")):
-            self.progress_waiting.emit()
-
-    def _on_stage(self, stage: str, done: int, total: int) -> None:
-        if self._cancel.is_set():
-            raise Cancelled
-        self._report_progress(self._step, self._total, f"{stage} {done}/{total}")
-
-    def _report_progress(self, index: int, total: int, stage: str = "") -> None:
-        elapsed = time.perf_counter() - self._began
-        # A blind run's blur estimate comes before its first round: counted in, it would swell
-        # every round's share and the time left.
-        per = (elapsed - self._before_steps) / index if index else 0.0
-        p = Progress(index, total, per, elapsed, per * (total - index), *self._tiles, stage=stage)
-        if self.progress.put(p):
             self.progress_waiting.emit()
 
     def _explain(self, exc: BaseException) -> RunFailure:

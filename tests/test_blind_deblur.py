@@ -25,7 +25,7 @@ from irsde_gui.core.blind import (
 )
 from irsde_gui.core.imageio import ImageReadError, read_kernel
 from irsde_gui.core.model import load_task_restorer
-from irsde_gui.core.pipeline import BlindDeblurJob, JobSettings, RestoreJob, create_job, is_blind
+from irsde_gui.core.pipeline import BlindDeblurJob, JobHooks, JobSettings, RestoreJob, create_job, is_blind
 from irsde_gui.core.runs import RunReport
 from irsde_gui.core.tasks import get_task
 from irsde_gui.core.weights import WeightsError, resolve_weights
@@ -68,7 +68,7 @@ def test_a_blind_job_estimates_the_blur_then_yields_one_record_a_round(denoise_o
         restorer,
         smooth_image(48, 64),
         settings=JobSettings(steps=3),
-        on_stage=lambda what, done, total: stages.append((what, done, total)),
+        hooks=JobHooks(on_stage=lambda what, done, total: stages.append((what, done, total))),
     )
     assert isinstance(job, BlindDeblurJob) and job.steps == 3
     records = list(job.steps_iter())
@@ -94,13 +94,14 @@ def test_a_known_kernel_skips_the_estimate(denoise_only):
         get_task("deblur"),
         restorer,
         smooth_image(40, 48),
-        settings=JobSettings(steps=2),
-        on_stage=lambda *a: stages.append(a),
-        kernel=kernel,
+        settings=JobSettings(steps=2, kernel=kernel),
+        hooks=JobHooks(on_stage=lambda *a: stages.append(a)),
     )
     out = job.run()
     assert stages == []  # nothing estimated
-    default = BlindDeblurJob(get_task("deblur"), restorer, smooth_image(40, 48), kernel=kernel)
+    default = BlindDeblurJob(
+        get_task("deblur"), restorer, smooth_image(40, 48), settings=JobSettings(kernel=kernel)
+    )
     assert default.steps == KNOWN_ROUNDS
     np.testing.assert_allclose(job.kernel, kernel / kernel.sum())
     assert out.shape == (40, 48, 3)
@@ -112,7 +113,9 @@ def test_a_known_kernel_skips_the_estimate(denoise_only):
     assert np.abs(known - estimated).max() > 1e-3
     for bad in (np.zeros((5, 5)), np.ones(5), -kernel, np.full((3, 3), np.nan)):
         with pytest.raises(ValueError, match="blur kernel"):
-            BlindDeblurJob(get_task("deblur"), restorer, smooth_image(40, 48), kernel=bad)
+            BlindDeblurJob(
+                get_task("deblur"), restorer, smooth_image(40, 48), settings=JobSettings(kernel=bad)
+            )
 
 
 def test_a_blind_job_stops_when_closed_or_cancelled(denoise_only):
@@ -129,7 +132,7 @@ def test_a_blind_job_stops_when_closed_or_cancelled(denoise_only):
     def cancel(what, done, total):
         raise Stop
 
-    job = create_job(get_task("deblur"), restorer, smooth_image(48, 64), on_stage=cancel)
+    job = create_job(get_task("deblur"), restorer, smooth_image(48, 64), hooks=JobHooks(on_stage=cancel))
     with pytest.raises(Stop):
         next(job.steps_iter())
 
@@ -298,8 +301,8 @@ def test_the_window_deblurs_with_a_known_blur_from_a_file(qtbot, tmp_path, denoi
     assert outcome.report.blur_extent_px == [5, 2] and "given a 5×2 px blur" in win.progress_label.text()
     assert "(spreading a point over 5×2 px)" in panel.blur_view.toolTip()
     expected = create_job(
-        get_task("deblur"), load_task_restorer("deblur", device="cpu"), photo, settings=JobSettings(steps=2),
-        kernel=trail(),
+        get_task("deblur"), load_task_restorer("deblur", device="cpu"), photo,
+        settings=JobSettings(steps=2, kernel=trail()),
     ).run()  # fmt: skip
     np.testing.assert_allclose(win.result, expected, atol=1e-5)
     # back to estimating: the next run finds the blur itself
@@ -367,8 +370,8 @@ def test_the_window_deconvolves_a_known_blur_where_a_deblur_model_is_installed(
     assert outcome.report.steps_done == 2 and "given a 5×2 px blur" in win.progress_label.text()
     assert win.scrubber.unit == "round"
     prior = load_task_restorer("denoise", device="cpu")
-    settings = JobSettings(steps=2)
-    expected = create_job(get_task("deblur"), prior, photo, settings=settings, kernel=trail()).run()
+    settings = JobSettings(steps=2, kernel=trail())
+    expected = create_job(get_task("deblur"), prior, photo, settings=settings).run()
     np.testing.assert_allclose(win.result, expected, atol=1e-5)
     # back to the network: steps, seed and sampler again, and the network runs
     panel.blur_source.setCurrentIndex(panel.blur_source.findData("estimate"))
@@ -414,7 +417,7 @@ def test_a_batch_deblurs_every_photo_with_the_known_blur(qtbot, tmp_path, instal
         assert report["sampler"] is None and report["seed"] is None, "rounds use neither"
         assert report["blur_kernel_source"] == str((tmp_path / "k.npy").resolve()), "to reproduce it"
         photo = read_photo(folder / f"p{i}.png").rgb
-        job = create_job(get_task("deblur"), prior, photo, settings=JobSettings(steps=2), kernel=trail())
+        job = create_job(get_task("deblur"), prior, photo, settings=JobSettings(steps=2, kernel=trail()))
         np.testing.assert_allclose(read_photo(out / f"p{i}.png").rgb, job.run(), atol=1.5 / 255)
 
 
@@ -557,8 +560,7 @@ def test_the_command_line_deblurs_with_a_given_kernel(tmp_path, installed_tiny_w
         get_task("deblur"),
         restorer,
         photo.astype(np.float32) / 255,
-        settings=JobSettings(steps=2),
-        kernel=trail(),
+        settings=JobSettings(steps=2, kernel=trail()),
     )
     expected = np.clip(job.run() * 255 + 0.5, 0, 255).astype(np.uint8)
     got = np.asarray(Image.open(out))
@@ -585,7 +587,7 @@ def test_a_given_kernel_is_refused_where_it_cannot_be_used(tmp_path, installed_t
             get_task("deblur"),
             load_task_restorer("deblur", device="cpu"),
             smooth_image(32, 32),
-            kernel=trail(),
+            settings=JobSettings(kernel=trail()),
         )
 
 
@@ -738,7 +740,7 @@ def test_the_window_deblurs_a_blur_given_by_its_shape(qtbot, tmp_path, denoise_o
     assert outcome.report.blur_kernel_source == "motion:9:30", "as irsde restore --blur takes it"
     assert "given 9 px motion at 30°" in win.progress_label.text()
     prior = load_task_restorer("deblur", device="cpu")
-    job = create_job(get_task("deblur"), prior, photo, settings=JobSettings(steps=2), kernel=kernel)
+    job = create_job(get_task("deblur"), prior, photo, settings=JobSettings(steps=2, kernel=kernel))
     np.testing.assert_allclose(win.result, job.run(), atol=1e-5)
     # another shape has its own size and no angle; coming back finds the motion as it was
     panel.blur_source.setCurrentIndex(panel.blur_source.findData("defocus"))
@@ -794,19 +796,19 @@ def test_a_blur_found_before_in_the_same_photo_spares_the_estimate(denoise_only)
     fresh = first.run()
     stages = []
     again = create_job(
-        task, restorer, photo, settings=JobSettings(steps=2), on_stage=lambda *s: stages.append(s),
-        estimated=first.kernel,
+        task, restorer, photo, settings=JobSettings(steps=2, estimated=first.kernel),
+        hooks=JobHooks(on_stage=lambda *s: stages.append(s)),
     )  # fmt: skip
     np.testing.assert_allclose(again.run(), fresh, atol=1e-6)
     assert not stages, "nothing estimated"
     assert not again.kernel_given and again.kernel_source is None
     report = RunReport.from_job(again, restorer, [0.1, 0.1], 1.0)
     assert not report.blur_kernel_given and report.blur_extent_px == list(blur_extent(first.kernel))
-    assert create_job(task, restorer, photo, estimated=first.kernel).steps == BLIND_ROUNDS, (
-        "an estimate's rounds"
-    )
+    assert (
+        create_job(task, restorer, photo, settings=JobSettings(estimated=first.kernel)).steps == BLIND_ROUNDS
+    ), "an estimate's rounds"
     with pytest.raises(ValueError, match="given or estimated, not both"):
-        BlindDeblurJob(task, restorer, photo, kernel=trail(), estimated=first.kernel)
+        BlindDeblurJob(task, restorer, photo, None, JobSettings(kernel=trail(), estimated=first.kernel))
 
 
 def test_the_window_runs_a_photo_again_with_the_blur_it_found(qtbot, tmp_path, denoise_only):
@@ -871,7 +873,7 @@ def slow_estimate(monkeypatch):
     import threading
     import time
 
-    from irsde_gui.core import blind
+    from irsde_gui.core import blind, pipeline
 
     class SteppingClock:
         def __init__(self) -> None:
@@ -895,7 +897,7 @@ def slow_estimate(monkeypatch):
 
     monkeypatch.setattr(time, "perf_counter", clock)
 
-    monkeypatch.setattr(blind, "estimate_photo_kernel", slow)
+    monkeypatch.setattr(pipeline, "estimate_photo_kernel", slow)
 
 
 def test_a_rounds_time_leaves_out_finding_the_blur(denoise_only, slow_estimate):
@@ -905,7 +907,9 @@ def test_a_rounds_time_leaves_out_finding_the_blur(denoise_only, slow_estimate):
     assert job.estimate_seconds >= 1000 and records[0].seconds < 1, "the estimate is not round 1's"
     report = RunReport.from_job(job, restorer, [r.seconds for r in records], 2.0)
     assert report.blur_estimate_seconds == round(job.estimate_seconds, 3)
-    given = create_job(get_task("deblur"), restorer, smooth_image(40, 48), kernel=trail())
+    given = create_job(
+        get_task("deblur"), restorer, smooth_image(40, 48), settings=JobSettings(kernel=trail())
+    )
     given.run()
     assert given.estimate_seconds is None, "nothing estimated"
 

@@ -311,6 +311,47 @@ def _likeness(a: np.ndarray, b: np.ndarray) -> float:
     return float((a * b).sum() / n) if n > 0 else 0.0
 
 
+def _at_scale(grey: np.ndarray, clipped: np.ndarray, f: float) -> tuple[np.ndarray, np.ndarray]:
+    """The photo and where clipped light is, shrunk by ``f`` (1: as they are)."""
+    if f == 1.0:
+        return grey, clipped > 0
+    ch, cw = grey.shape
+    dsize = (max(8, round(cw * f)), max(8, round(ch * f)))
+    y = cv2.resize(grey, dsize, interpolation=cv2.INTER_LINEAR)
+    return y, cv2.resize(clipped, dsize, interpolation=cv2.INTER_AREA) > 0
+
+
+def _first_guess(ks: int) -> np.ndarray:
+    """The coarsest scale's starting kernel: a two-pixel horizontal line at the centre."""
+    k = np.zeros((ks, ks))
+    k[ks // 2, ks // 2 - 1 : ks // 2 + 1] = 0.5
+    return k
+
+
+def _enlarged(k: np.ndarray, ks: int) -> np.ndarray:
+    """A coarser scale's kernel resized to ``ks`` px, to start the next scale from."""
+    k = np.maximum(cv2.resize(k, (ks, ks), interpolation=cv2.INTER_LINEAR), 0.0)
+    return k / max(k.sum(), 1e-12)
+
+
+def _fit_window(y: np.ndarray, lit: np.ndarray, ks: int) -> tuple[np.ndarray, np.ndarray]:
+    """The photo with reflected borders, out to fast transform lengths, and the weight of each
+    pixel in the kernel's fit: 1 inside, away from the borders and from what clipped light
+    reached (its gradients are not fitted), else 0."""
+    yh, yw = y.shape
+    bh, bw = fast_length(yh + 2 * ks), fast_length(yw + 2 * ks)
+    blurred = cv2.copyMakeBorder(y, ks, bh - yh - ks, ks, bw - yw - ks, cv2.BORDER_REFLECT_101)
+    inner = np.zeros_like(blurred)
+    m = ks + ks // 2
+    inner[m : yh + 2 * ks - m, m : yw + 2 * ks - m] = 1.0
+    if lit.any():
+        lit = cv2.copyMakeBorder(
+            lit.astype(np.uint8), ks, bh - yh - ks, ks, bw - yw - ks, cv2.BORDER_REFLECT_101
+        )
+        inner *= 1.0 - reach_of_clipped(lit.astype(bool), 2 * ks)
+    return blurred, inner
+
+
 def estimate_kernel(
     rgb: np.ndarray,
     size: int = 31,
@@ -351,31 +392,10 @@ def estimate_kernel(
     k = None
     for s in range(scales - 1, -1, -1):
         ks = sizes[s]
-        if s:
-            f = ratio**s
-            dsize = (max(8, round(cw * f)), max(8, round(ch * f)))
-            y = cv2.resize(grey, dsize, interpolation=cv2.INTER_LINEAR)
-            lit = cv2.resize(clipped, dsize, interpolation=cv2.INTER_AREA) > 0
-        else:
-            y, lit = grey, clipped > 0
-        if k is None:
-            k = np.zeros((ks, ks))
-            k[ks // 2, ks // 2 - 1 : ks // 2 + 1] = 0.5
-        else:
-            k = np.maximum(cv2.resize(k, (ks, ks), interpolation=cv2.INTER_LINEAR), 0.0)
-            k /= max(k.sum(), 1e-12)
-        # Reflected borders, then on to fast transform lengths; the kernel is scored inside.
+        y, lit = _at_scale(grey, clipped, ratio**s if s else 1.0)
+        k = _first_guess(ks) if k is None else _enlarged(k, ks)
         yh, yw = y.shape
-        bh, bw = fast_length(yh + 2 * ks), fast_length(yw + 2 * ks)
-        blurred = cv2.copyMakeBorder(y, ks, bh - yh - ks, ks, bw - yw - ks, cv2.BORDER_REFLECT_101)
-        inner = np.zeros_like(blurred)
-        m = ks + ks // 2
-        inner[m : yh + 2 * ks - m, m : yw + 2 * ks - m] = 1.0
-        if lit.any():  # gradients a clipped light reached are not fitted
-            lit = cv2.copyMakeBorder(
-                lit.astype(np.uint8), ks, bh - yh - ks, ks, bw - yw - ks, cv2.BORDER_REFLECT_101
-            )
-            inner *= 1.0 - reach_of_clipped(lit.astype(bool), 2 * ks)
+        blurred, inner = _fit_window(y, lit, ks)
         blurred_grads = _grads(blurred)
         lam_s = lam
         came = k
@@ -392,7 +412,7 @@ def estimate_kernel(
             if progress:
                 progress(done, total)
         if info is not None and s == 0:
-            info["scored"] = float(inner.sum() / max(1, (yh - 2 * (m - ks)) * (yw - 2 * (m - ks))))
+            info["scored"] = float(inner.sum() / max(1, (yh - 2 * (ks // 2)) * (yw - 2 * (ks // 2))))
             info["drift"] = 1.0 - _likeness(came, k)  # how far the finest scale moved the kernel
             info["wobble"] = 1.0 - _likeness(before, k)  # ... and its last alternation
         k = centre_kernel(k, rel=0.0)

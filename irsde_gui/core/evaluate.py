@@ -312,9 +312,8 @@ def blind_deblur_method(
         return BlindDeblurJob(task, denoiser, deg.model_input, settings=JobSettings(steps=estimated)).run()
 
     def told(deg: Degraded, kernel: np.ndarray | None = None) -> np.ndarray:
-        settings = JobSettings(steps=known)
-        kernel = deg.kernel if kernel is None else kernel
-        return BlindDeblurJob(task, denoiser, deg.model_input, settings=settings, kernel=kernel).run()
+        settings = JobSettings(steps=known, kernel=deg.kernel if kernel is None else kernel)
+        return BlindDeblurJob(task, denoiser, deg.model_input, settings=settings).run()
 
     def placed(deg: Degraded) -> np.ndarray:
         assert deg.kernel is not None

@@ -768,17 +768,28 @@ def encode_photo(
     if fmt == "AVIF" and not avif_supported():
         raise ImageWriteError("this Pillow cannot write AVIF (Pillow 11.3 or later with AVIF support can)")
     if depth == 16:
-        arr = pix
-        if arr.ndim == 3:
-            code = cv2.COLOR_RGBA2BGRA if arr.shape[2] == 4 else cv2.COLOR_RGB2BGR
-            if arr.shape[2] in (3, 4):
-                arr = cv2.cvtColor(arr, code)
-        ok, buf = cv2.imencode(".png", arr)
-        if not ok:
-            raise ImageWriteError(f"could not encode a 16-bit {fmt}")
-        if like is not None:
-            return png_with_metadata(buf.tobytes(), icc=like.icc, exif=like.exif)
-        return buf.tobytes()
+        return _encode_png16(pix, fmt, like)
+    return _encode_with_pillow(pix, fmt, like, quality)
+
+
+def _encode_png16(pix: np.ndarray, fmt: str, like: Photo | None) -> bytes:
+    """A 16-bit PNG (through OpenCV, which writes 16 bits), with ``like``'s ICC and EXIF."""
+    arr = pix
+    if arr.ndim == 3:
+        code = cv2.COLOR_RGBA2BGRA if arr.shape[2] == 4 else cv2.COLOR_RGB2BGR
+        if arr.shape[2] in (3, 4):
+            arr = cv2.cvtColor(arr, code)
+    ok, buf = cv2.imencode(".png", arr)
+    if not ok:
+        raise ImageWriteError(f"could not encode a 16-bit {fmt}")
+    if like is not None:
+        return png_with_metadata(buf.tobytes(), icc=like.icc, exif=like.exif)
+    return buf.tobytes()
+
+
+def _encode_with_pillow(pix: np.ndarray, fmt: str, like: Photo | None, quality: int) -> bytes:
+    """8-bit PNG, JPEG, WebP, AVIF or BMP through Pillow, with ``like``'s ICC and EXIF where
+    the format holds them."""
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[1 if pix.ndim == 2 else pix.shape[2]]
     im = Image.fromarray(pix, mode=mode) if pix.ndim == 3 else Image.fromarray(pix)
     params: dict = {}

@@ -8,7 +8,8 @@ per network call; closing that iterator cancels the run.
 :class:`BlindDeblurJob` deblurs without a deblur network, with the same interface:
 the blur kernel is estimated from the photo, then each round of plug-and-play
 deconvolution (one denoiser step) gives one record. :func:`create_job` picks the
-job for a task and a restorer.
+job for a task and a restorer: the task says which model deconvolves for it
+(:attr:`~.tasks.Task.prior_task`). :mod:`.runner` drives either job.
 """
 
 from __future__ import annotations
@@ -26,11 +27,17 @@ from .blind import (
     BLIND_ROUNDS,
     BYTES_PER_PIXEL,
     ESTIMATED_STRENGTH,
+    GENTLE_STRENGTH,
     KNOWN_ROUNDS,
     KNOWN_STRENGTH,
     MAX_BLIND_ROUNDS,
     WHOLE_PIXELS,
+    NoBlurFound,
+    blur_extent,
     checked_kernel,
+    deconvolve_rounds,
+    estimate_photo_kernel,
+    kernel_doubts,
 )
 from .device import available_memory
 from .model import Restorer
@@ -62,11 +69,28 @@ def to_uint8(x: torch.Tensor, max_side: int | None = None) -> np.ndarray:
 
 @dataclass
 class JobSettings:
+    """How one photo is restored: what :func:`create_job` needs besides the task, model and photo."""
+
     steps: int | None = None  # None: the task's (or model card's) default
     sampler: str = "posterior"
     seed: int | None = 0
     tile: int | None = None  # None: automatic from free memory; 0: never tile
     tile_overlap: int = 32
+    # Deconvolution only: a known blur, deconvolved instead of estimating one, and where it came
+    # from (its file, or its shape such as ``motion:15:30``) for the run report.
+    kernel: np.ndarray | None = None
+    kernel_source: str | None = None
+    # The blur an earlier deconvolution found in this same photo: spares the estimate.
+    estimated: np.ndarray | None = None
+
+
+@dataclass
+class JobHooks:
+    """What a job reports while a step runs (each may raise to cancel the run)."""
+
+    on_tile: Callable[[int, int], None] | None = None  # (done, total) tiles of the step
+    on_shrink: Callable[[int], None] | None = None  # out of memory: going on in tiles of this size
+    on_stage: Callable[[str, int, int], None] | None = None  # (what, done, total) before the first step
 
 
 class NonFiniteResult(ValueError):
@@ -121,12 +145,12 @@ class RestoreJob(_Job):
         rgb: np.ndarray,
         mask: np.ndarray | None = None,
         settings: JobSettings | None = None,
-        on_tile: Callable[[int, int], None] | None = None,
-        on_shrink: Callable[[int], None] | None = None,
+        hooks: JobHooks | None = None,
     ):
         self.task = task
         self.restorer = restorer
         self.settings = settings or JobSettings()
+        hooks = hooks or JobHooks()
         card = restorer.weights.card if restorer.weights else None
         default = (card.default_steps if card and card.default_steps else None) or task.default_steps
         self.steps = int(self.settings.steps or default)
@@ -148,8 +172,8 @@ class RestoreJob(_Job):
                 max(tile or whole, MIN_TILE),
                 self.settings.tile_overlap,
                 multiple=restorer.multiple,
-                on_tile=on_tile,
-                on_shrink=on_shrink,
+                on_tile=hooks.on_tile,
+                on_shrink=hooks.on_shrink,
             )
         self.result: np.ndarray | None = None
         seed = self.settings.seed
@@ -187,9 +211,9 @@ class RestoreJob(_Job):
 
 
 def is_blind(task: Task, restorer: Restorer) -> bool:
-    """Deblurring with the denoise model: the blind route (:class:`BlindDeblurJob`)."""
+    """The restorer's model is the task's prior: the deconvolution route (:class:`BlindDeblurJob`)."""
     card = restorer.weights.card if restorer.weights else None
-    return task.name == "deblur" and card is not None and card.task == "denoise"
+    return card is not None and task.deconvolves_with(card.task)
 
 
 def create_job(
@@ -198,36 +222,16 @@ def create_job(
     rgb: np.ndarray,
     mask: np.ndarray | None = None,
     settings: JobSettings | None = None,
-    on_tile: Callable[[int, int], None] | None = None,
-    on_shrink: Callable[[int], None] | None = None,
-    on_stage: Callable[[str, int, int], None] | None = None,
-    kernel: np.ndarray | None = None,
-    kernel_source: str | None = None,
-    estimated: np.ndarray | None = None,
+    hooks: JobHooks | None = None,
 ) -> RestoreJob | BlindDeblurJob:
-    """The job for ``task`` run by ``restorer``: a deblur task given the denoise model
-    deblurs blind, everything else samples the task's SDE. A known blur ``kernel`` (deblur
-    with the denoise model only) is used instead of estimating one; ``kernel_source`` (its file,
-    or its shape such as ``motion:15:30``) goes into the run report. ``estimated``, the blur
-    an earlier blind job found in this same photo, spares the estimate (other jobs ignore it)."""
+    """The job for ``task`` run by ``restorer``: a task given its prior's model deconvolves
+    (deblur with the denoise model), everything else samples the task's SDE. A known blur
+    (``settings.kernel``) is for the deconvolution route only."""
+    settings = settings or JobSettings()
     blind = is_blind(task, restorer)
-    if kernel is not None and not blind:
+    if settings.kernel is not None and not blind:
         raise ValueError("a known blur kernel is for deblurring, with the denoise model as the prior")
-    if blind:
-        return BlindDeblurJob(
-            task,
-            restorer,
-            rgb,
-            mask,
-            settings,
-            on_tile,
-            on_shrink,
-            on_stage,
-            kernel=kernel,
-            estimated=estimated,
-            kernel_source=kernel_source,
-        )
-    return RestoreJob(task, restorer, rgb, mask, settings, on_tile, on_shrink)
+    return (BlindDeblurJob if blind else RestoreJob)(task, restorer, rgb, mask, settings, hooks)
 
 
 class BlindDeblurJob(_Job):
@@ -242,12 +246,12 @@ class BlindDeblurJob(_Job):
     :class:`StepRecord`: ``x_t`` the Fourier step, ``x0_hat`` the denoised estimate. The
     same photo always gives the same result, so the seed and sampler are unused.
 
-    A known ``kernel`` (a measured blur, or the true one when scoring) skips the estimate,
+    A known ``settings.kernel`` (a measured blur, or the true one when scoring) skips the estimate,
     and the rounds then trust it more (:data:`.blind.KNOWN_STRENGTH`); without ``steps``, a
     known kernel takes :data:`.blind.KNOWN_ROUNDS` rounds, an estimated one :data:`.blind.BLIND_ROUNDS`.
-    Its ``kernel_source`` (its file, or its shape such as ``motion:15:30``) goes into the run report.
+    Its ``settings.kernel_source`` (its file, or its shape such as ``motion:15:30``) goes into the run report.
 
-    ``estimated`` is the blur an earlier job estimated from this same photo (its :attr:`kernel`):
+    ``settings.estimated`` is the blur an earlier job estimated from this same photo (its :attr:`kernel`):
     the estimate depends on the photo alone, so it is used as found, skipping the estimate,
     and the result is the one a fresh estimate gives (the app re-runs a photo this way with
     other rounds, seconds sooner).
@@ -262,27 +266,25 @@ class BlindDeblurJob(_Job):
         rgb: np.ndarray,
         mask: np.ndarray | None = None,
         settings: JobSettings | None = None,
-        on_tile: Callable[[int, int], None] | None = None,
-        on_shrink: Callable[[int], None] | None = None,
-        on_stage: Callable[[str, int, int], None] | None = None,
-        kernel: np.ndarray | None = None,
-        estimated: np.ndarray | None = None,
-        kernel_source: str | None = None,
+        hooks: JobHooks | None = None,
     ):
+        self.settings = settings = settings or JobSettings()
+        kernel, estimated = settings.kernel, settings.estimated
         if kernel is not None and estimated is not None:
             raise ValueError("a blur is either given or estimated, not both")
+        if task.prior_task is None:
+            raise ValueError(f"{task.label} has no deconvolution route")
         self.task = task
         self.restorer = restorer
-        self.settings = settings or JobSettings()
         self.steps = int(self.settings.steps or (BLIND_ROUNDS if kernel is None else KNOWN_ROUNDS))
         if not 1 <= self.steps <= MAX_BLIND_ROUNDS:
             raise ValueError(f"blind deblurring takes 1 to {MAX_BLIND_ROUNDS} rounds, got {self.steps}")
         self.prepared: Prepared = task.prepare(rgb, mask)
         self.height, self.width = self.prepared.mu.shape[:2]
         self.seed = int(self.settings.seed) if self.settings.seed is not None else 0
-        self.on_tile, self.on_shrink, self.on_stage = on_tile, on_shrink, on_stage
+        self.hooks = hooks or JobHooks()
         self.kernel_given = kernel is not None
-        self.kernel_source = kernel_source if self.kernel_given else None
+        self.kernel_source = settings.kernel_source if self.kernel_given else None
         known = kernel if kernel is not None else estimated
         self.kernel: np.ndarray | None = None if known is None else checked_kernel(known).astype(np.float32)
         self.result: np.ndarray | None = None
@@ -299,32 +301,17 @@ class BlindDeblurJob(_Job):
 
     def _denoise(self, rgb: np.ndarray) -> np.ndarray:
         s = self.settings
-        job = RestoreJob(
-            get_task("denoise"),
-            self.restorer,
-            rgb,
-            None,
-            JobSettings(steps=1, seed=0, tile=s.tile, tile_overlap=s.tile_overlap),
-            on_tile=self.on_tile,
-            on_shrink=self.on_shrink,
-        )
+        hooks = JobHooks(self.hooks.on_tile, self.hooks.on_shrink)
+        settings = JobSettings(steps=1, seed=0, tile=s.tile, tile_overlap=s.tile_overlap)
+        job = RestoreJob(get_task(self.task.prior_task), self.restorer, rgb, None, settings, hooks)
         self._denoiser_tiles, self._denoiser_tile = job.tiles, job.tile
         return job.run()
 
     def steps_iter(self) -> Iterator[StepRecord]:
         """Estimate the kernel, then one record per deconvolution round; :attr:`result` is
         set with the last record."""
-        from .blind import (
-            GENTLE_STRENGTH,
-            NoBlurFound,
-            blur_extent,
-            deconvolve_rounds,
-            estimate_photo_kernel,
-            kernel_doubts,
-        )
-
         rgb = self.prepared.mu
-        stage = self.on_stage
+        stage = self.hooks.on_stage
         progress = (lambda done, total: stage("Estimating the blur", done, total)) if stage else None
         began = time.perf_counter()
         strength = KNOWN_STRENGTH if self.kernel_given else ESTIMATED_STRENGTH

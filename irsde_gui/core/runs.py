@@ -401,6 +401,17 @@ class RunReport:
             self.output = str(output)
         return atomic_write_bytes(path, (json.dumps(self.to_dict(), indent=2) + "\n").encode("utf-8"))
 
+    def write_beside(self, result: str | Path) -> Path:
+        """Write the report of the result just written to ``result`` beside it (:func:`report_path_for`);
+        :class:`~.imageio.ImageWriteError` says when the result was written but not its report."""
+        from .imageio import ImageWriteError  # deferred: the image libraries load with the engine
+
+        result = Path(result)
+        try:
+            return self.write(report_path_for(result), output=result.resolve())
+        except OSError as exc:
+            raise ImageWriteError(f"{result} was written, but not its run report: {exc}") from exc
+
 
 def report_path_for(result_path: str | Path) -> Path:
     """Where the run report of a saved result goes: ``photo-clean.png`` -> ``photo-clean.json``."""

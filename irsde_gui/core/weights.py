@@ -240,8 +240,6 @@ def load_weights(
     task: str | None, explicit: str | os.PathLike | None = None, verify: bool = True
 ) -> LoadedWeights:
     """Find, verify and load the network for ``task`` (float32, eval mode, on the CPU)."""
-    import torch
-
     from .nets import build_model
 
     if task is None and explicit is None:
@@ -251,14 +249,39 @@ def load_weights(
     if task is not None and card.task != task:
         raise WeightsError(f"{path} holds weights for '{card.task}', not for '{task}'")
     if verify:
-        actual = sha256_of(path)
-        if not card.sha256:
-            raise WeightsError(f"model card of {path.name} has no sha256 to verify against")
-        if actual != card.sha256:
-            raise WeightsError(
-                f"{path} is corrupt or was modified: its sha256 {actual[:12]}... "
-                f"does not match the model card ({card.sha256[:12]}...)"
-            )
+        verify_sha256(path, card)
+    state = read_state_dict(path)
+    try:
+        net = build_model(card.network)
+    except ValueError as exc:
+        raise WeightsError(f"model card of {path.name}: {exc}") from exc
+    try:
+        net.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        raise WeightsError(
+            f"{path.name} does not match the network described in its model card: {' '.join(first[:3])}"
+        ) from exc
+    net.eval()
+    return LoadedWeights(path, card, net)
+
+
+def verify_sha256(path: Path, card: ModelCard) -> None:
+    """Refuse a weights file whose sha256 is not the one its model card gives."""
+    actual = sha256_of(path)
+    if not card.sha256:
+        raise WeightsError(f"model card of {path.name} has no sha256 to verify against")
+    if actual != card.sha256:
+        raise WeightsError(
+            f"{path} is corrupt or was modified: its sha256 {actual[:12]}... "
+            f"does not match the model card ({card.sha256[:12]}...)"
+        )
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """The tensors in a weights file, loaded safely (no code runs), all of them finite."""
+    import torch
+
     if path.stat().st_size == 0:
         raise WeightsError(f"{path} cannot be read as a weights file: it is empty")
     try:
@@ -285,19 +308,7 @@ def load_weights(
             f"{path}: tensors with values that are not finite (NaN or infinite): {len(broken)}, "
             f"the first {broken[0]}; the weights are broken"
         )
-    try:
-        net = build_model(card.network)
-    except ValueError as exc:
-        raise WeightsError(f"model card of {path.name}: {exc}") from exc
-    try:
-        net.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()
-        raise WeightsError(
-            f"{path.name} does not match the network described in its model card: {' '.join(first[:3])}"
-        ) from exc
-    net.eval()
-    return LoadedWeights(path, card, net)
+    return state
 
 
 def unpickler_reason(exc: Exception) -> str:

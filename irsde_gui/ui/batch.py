@@ -109,6 +109,13 @@ class BatchPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 8, 8, 8)
         lay.setSpacing(6)
+        lay.addLayout(self._build_top_row())
+        lay.addWidget(self._build_tree(), 1)
+        lay.addLayout(self._build_run_row())
+        self._sync()
+
+    def _build_top_row(self) -> QHBoxLayout:
+        """Add photos, add a folder, clear, and the folder the results go to."""
         top = QHBoxLayout()
         self.add_files_button = self._button("mdi6.image-plus", "Add photos…")
         self.add_files_button.clicked.connect(self.add_files_requested)
@@ -128,8 +135,10 @@ class BatchPanel(QWidget):
         self.output_button = QPushButton("Choose…")
         self.output_button.clicked.connect(self.choose_output)
         top.addWidget(self.output_button)
-        lay.addLayout(top)
+        return top
 
+    def _build_tree(self) -> QTreeWidget:
+        """The queue: one row per photo, with its status and time."""
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Photo", "Status", "Time"])
         self.tree.setRootIsDecorated(False)
@@ -139,8 +148,10 @@ class BatchPanel(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        lay.addWidget(self.tree, 1)
+        return self.tree
 
+    def _build_run_row(self) -> QHBoxLayout:
+        """The queue's summary line, Start and Cancel all."""
         run_row = QHBoxLayout()
         self.summary = QLabel("The queue is empty. Drop several photos or a folder on the window.")
         self.summary.setProperty("hint", True)
@@ -154,8 +165,7 @@ class BatchPanel(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         run_row.addWidget(self.start_button)
         run_row.addWidget(self.cancel_button)
-        lay.addLayout(run_row)
-        self._sync()
+        return run_row
 
     def _button(self, name: str, tip: str) -> QToolButton:
         b = QToolButton()

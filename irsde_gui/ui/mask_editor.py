@@ -264,7 +264,19 @@ class MaskToolBar(QWidget):
         hint.setWordWrap(True)
         hint.setProperty("hint", True)
         outer.addWidget(hint)
+        outer.addLayout(self._build_tool_row(editor))
+        outer.addLayout(self._build_size_row(editor))
+        outer.addLayout(self._build_grow_row(editor))
+        self.coverage_label = QLabel("")
+        self.coverage_label.setProperty("hint", True)
+        self.coverage_label.setWordWrap(True)  # a long line must not widen the panel
+        outer.addWidget(self.coverage_label)
+        editor.brush_changed.connect(self._brush_changed)
+        editor.changed.connect(self._mask_changed)
+        self._mask_changed()
 
+    def _build_tool_row(self, editor: MaskEditor) -> QHBoxLayout:
+        """Paint / erase, then undo, invert, clear and load."""
         row = QHBoxLayout()
         row.setSpacing(4)
         self.paint_button = self._tool("mdi6.brush", "Paint the area to fill (B)", checkable=True)
@@ -289,8 +301,9 @@ class MaskToolBar(QWidget):
         for b in (self.undo_button, self.invert_button, self.clear_button, self.load_button):
             row.addWidget(b)
         row.addStretch(1)
-        outer.addLayout(row)
+        return row
 
+    def _build_size_row(self, editor: MaskEditor) -> QHBoxLayout:
         size_row = QHBoxLayout()
         size_row.addWidget(QLabel("Brush"))
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
@@ -302,8 +315,10 @@ class MaskToolBar(QWidget):
         self.size_label.setMinimumWidth(48)
         size_row.addWidget(self.size_slider, 1)
         size_row.addWidget(self.size_label)
-        outer.addLayout(size_row)
+        return size_row
 
+    def _build_grow_row(self, editor: MaskEditor) -> QHBoxLayout:
+        """Grow what is painted by a margin, now or on every run."""
         grow_row = QHBoxLayout()
         self.grow_check = QCheckBox("Grow by")
         self.grow_check.setChecked(editor.grow_on)
@@ -324,14 +339,7 @@ class MaskToolBar(QWidget):
         grow_row.addWidget(self.grow_spin)
         grow_row.addWidget(self.grow_button)
         grow_row.addStretch(1)
-        outer.addLayout(grow_row)
-        self.coverage_label = QLabel("")
-        self.coverage_label.setProperty("hint", True)
-        self.coverage_label.setWordWrap(True)  # a long line must not widen the panel
-        outer.addWidget(self.coverage_label)
-        editor.brush_changed.connect(self._brush_changed)
-        editor.changed.connect(self._mask_changed)
-        self._mask_changed()
+        return grow_row
 
     def _tool(self, name: str, tip: str, checkable: bool = False) -> QToolButton:
         b = QToolButton()
