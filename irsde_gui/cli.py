@@ -551,7 +551,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     rows = []
     if not args.json:
         print(f"device: {device.describe()}, torch {torch.__version__}, {torch.get_num_threads()} threads")
-        print(f"{'task':8s} {'params':>9s} {'size':>6s} {'ms/step':>9s} {'peak MB':>8s}  weights")
+        print(
+            f"{'task':8s} {'params':>9s} {'size':>6s} {'ms/step':>9s} {'target':>7s} {'peak MB':>8s}  weights"
+        )
     if args.blind:
         from .core.weights import WeightsError, find_weights
 
@@ -564,6 +566,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         rows.append(row)
         if not args.json:
             peak = "-" if row.peak_mb is None else f"{row.peak_mb:.0f}"
+            target = "-" if row.target_ms is None else f"≤{row.target_ms:.0f}"
             setup = (
                 f"  (+{row.setup_ms / 1000:.1f} s to estimate the blur; ms/step: a round)"
                 if row.setup_ms
@@ -571,12 +574,30 @@ def cmd_bench(args: argparse.Namespace) -> int:
             )
             print(
                 f"{row.task:8s} {row.parameters / 1e6:8.2f}M {row.size:6d} {row.ms_per_step:9.1f} "
-                f"{peak:>8s}  {Path(row.weights).name}{setup}",
+                f"{target:>7s} {peak:>8s}  {Path(row.weights).name}{setup}",
                 flush=True,
             )
+    gaps = _bench_event_loop(tasks[0], sizes[0], device.kind, quiet=args.json) if args.gui else None
     if args.json:
-        print(json.dumps(rows_to_json(rows, device), indent=2))
+        print(json.dumps(rows_to_json(rows, device, gaps), indent=2))
     return EXIT_OK
+
+
+def _bench_event_loop(task: str, size: int, device: str, quiet: bool) -> list:
+    """``bench --gui``: the app's event loop, the largest gap between its timer ticks while a run
+    restores and while a photo opens from a slow drive."""
+    from .ui.loop_bench import TICK_MS, event_loop_gaps  # Qt: only for --gui, the rest runs without it
+
+    gaps = event_loop_gaps(task, size, device=device)
+    if not quiet:
+        print(f"event loop (a {TICK_MS} ms timer on the GUI thread): the largest gap between its ticks")
+        for g in gaps:
+            print(
+                f"  {g.largest_gap_ms:6.0f} ms (target ≤{g.target_ms:.0f})  over {g.ticks} ticks in "
+                f"{g.seconds:.1f} s, {g.what}",
+                flush=True,
+            )
+    return gaps
 
 
 # ---------------------------------------------------------------- train
@@ -1116,6 +1137,12 @@ def add_bench_command(sub) -> None:
         "--blind",
         action="store_true",
         help="also time blind deblurring (the blur estimate, then a round) at each size",
+    )
+    b.add_argument(
+        "--gui",
+        action="store_true",
+        help="also measure the app's event loop: its largest wait while a run restores (the first "
+        "task, the first size) and while a photo opens from a slow drive",
     )
     b.set_defaults(func=cmd_bench)
 

@@ -1,8 +1,13 @@
 """``irsde bench``: parameters, time per step and peak memory of each task's network.
 
-``--blind`` adds blind deblurring (deblur with the denoise model, as the app runs it when
-no deblur model is installed): the time to estimate the blur of a blurred photo of each
-size, then the median time of a deconvolution round (Fourier step and one denoiser step).
+``--blind`` adds each task's deconvolution route (deblur with the denoise model, as the app
+runs it when no deblur model is installed): the time to estimate the blur of a blurred photo
+of each size, then the median time of a deconvolution round (Fourier step and one denoiser
+step).
+
+A row at 256 px carries the target a network's step is held to (150 ms): a figure
+to read beside the measurement, not a limit this module enforces. ``--gui`` adds the app's
+event loop, measured with Qt by :mod:`irsde_gui.ui.loop_bench`.
 
 Time is the median of several network calls after warm-up, measured with the
 same :class:`~irsde_gui.core.model.Restorer` the app uses. Peak memory is the
@@ -28,8 +33,11 @@ from .device import DeviceInfo
 from .model import Restorer
 from .nets import build_model, count_parameters
 from .sde import MeanRevertingSDE
-from .tasks import TASKS
+from .tasks import TASKS, Task
 from .weights import WeightsError, load_weights
+
+TARGET_SIZE = 256
+STEP_TARGET_MS = 150.0  # a network's step at TARGET_SIZE px (the speed floor of the shipped models)
 
 
 @dataclass
@@ -41,6 +49,7 @@ class BenchRow:
     ms_per_step: float
     peak_mb: float | None
     setup_ms: float | None = None  # blind deblurring: estimating the blur, before the rounds
+    target_ms: float | None = None  # the step's target at this size, where there is one
 
 
 def _proc_status_kb(field_name: str) -> int | None:
@@ -123,20 +132,27 @@ def _row(name: str, size: int, device: DeviceInfo, repeats: int) -> BenchRow:
         size,
         round(ms, 2),
         None if peak is None else round(peak, 1),
+        target_ms=STEP_TARGET_MS if size == TARGET_SIZE else None,
     )
 
 
-def _blind_row(size: int, device: DeviceInfo, repeats: int) -> BenchRow:
-    """Blind deblurring of a ``size`` px photo of shapes blurred by a fixed shake kernel."""
+def blind_routes() -> list[Task]:
+    """The tasks that also run by deconvolution, with another task's model as the prior."""
+    return [task for task in TASKS.values() if task.prior_task is not None]
+
+
+def _blind_row(name: str, size: int, device: DeviceInfo, repeats: int) -> BenchRow:
+    """Task ``name``'s deconvolution route on a ``size`` px photo of shapes blurred by a fixed
+    shake kernel."""
     import numpy as np
 
     from .blind import estimate_photo_kernel
     from .degrade import blur_with, shake_kernels
     from .model import load_task_restorer
     from .pipeline import JobSettings, create_job
-    from .tasks import get_task
 
-    restorer = load_task_restorer("denoise", None, device)
+    task = TASKS[name]
+    restorer = load_task_restorer(task.prior_task, None, device)
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:size, 0:size] / size
     photo = np.stack([0.5 + 0.4 * np.sin(9 * xx + 3 * yy), 0.5 + 0.4 * np.cos(7 * yy), xx * yy], axis=2)
@@ -152,13 +168,13 @@ def _blind_row(size: int, device: DeviceInfo, repeats: int) -> BenchRow:
     began = time.perf_counter()
     kernel_estimate = estimate_photo_kernel(blurred)
     setup = (time.perf_counter() - began) * 1000.0
-    job = create_job(get_task("deblur"), restorer, blurred, settings=JobSettings(steps=repeats + 1))
+    job = create_job(task, restorer, blurred, settings=JobSettings(steps=repeats + 1))
     job.kernel = kernel_estimate
     times = [rec.seconds * 1000.0 for rec in job.steps_iter()][1:]  # the first round warms up
     hwm = _proc_status_kb("VmHWM")
     peak = None if hwm is None or base is None or device.kind != "cpu" else max(0, hwm - base) / 1024.0
     return BenchRow(
-        "deblur (blind)",
+        f"{name} (blind)",
         str(restorer.weights.path),
         count_parameters(restorer.net),
         size,
@@ -168,14 +184,11 @@ def _blind_row(size: int, device: DeviceInfo, repeats: int) -> BenchRow:
     )
 
 
-def _row_in_fresh_process(name: str, size: int, repeats: int) -> BenchRow:
+def _row_in_fresh_process(name: str, size: int, repeats: int, blind: bool = False) -> BenchRow:
     """CPU rows run in a new process each, so the peak memory of one size is not hidden
     by memory the allocator kept from another."""
-    call = (
-        f"bench._blind_row({size}, device.pick_device('cpu'), {repeats})"
-        if name == "blind"
-        else f"bench._row({name!r}, {size}, device.pick_device('cpu'), {repeats})"
-    )
+    row = "_blind_row" if blind else "_row"
+    call = f"bench.{row}({name!r}, {size}, device.pick_device('cpu'), {repeats})"
     code = (
         "import json, sys, dataclasses, torch; from irsde_gui.core import bench, device;"
         f"torch.set_num_threads({torch.get_num_threads()});"
@@ -194,16 +207,23 @@ def bench(device: DeviceInfo, sizes=(256, 512, 1024), tasks=None, repeats: int =
             reps = repeats if size <= 512 else max(2, repeats // 2)
             yield _row_in_fresh_process(name, size, reps) if fresh else _row(name, size, device, reps)
         gc.collect()
-    if blind:
+    for task in blind_routes() if blind else ():
         for size in sizes:
             reps = max(2, repeats // 2)
-            yield _row_in_fresh_process("blind", size, reps) if fresh else _blind_row(size, device, reps)
+            if fresh:
+                yield _row_in_fresh_process(task.name, size, reps, blind=True)
+            else:
+                yield _blind_row(task.name, size, device, reps)
 
 
-def rows_to_json(rows: list[BenchRow], device: DeviceInfo) -> dict:
-    return {
+def rows_to_json(rows: list[BenchRow], device: DeviceInfo, event_loop: list | None = None) -> dict:
+    """The rows as JSON; ``event_loop``: the app's event-loop figures (``bench --gui``), if measured."""
+    out = {
         "device": device.describe(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "results": [asdict(r) for r in rows],
     }
+    if event_loop is not None:
+        out["event_loop"] = [asdict(g) for g in event_loop]
+    return out
