@@ -308,8 +308,22 @@ class Session:
         self.stopped = None
         self.events.result_changed.emit()
 
-    def run_failed(self, _failure=None) -> None:
+    def run_failed(self, failure) -> tuple[str, str | None]:
+        """A run failed (an uncertainty map ends with it): the line that says why and what to
+        try, and the device to retry on (``"cpu"`` when a GPU ran out of memory, ``"auto"`` when
+        the device chosen is unusable), or None."""
         self.spread_run = None
+        retry = None
+        if failure.kind == "oom" and failure.device not in ("", "cpu"):
+            retry = "cpu"
+        elif failure.kind == "device":
+            retry = "auto"
+        text = failure.message
+        if failure.kind == "oom":
+            text += " Try a smaller photo" + (
+                ", or run on the CPU (slower, but it has more memory)." if retry else "."
+            )
+        return text, retry
 
     def run_ended(self) -> bool:
         """The run's thread has ended; True when an uncertainty map's next seed is due."""

@@ -277,3 +277,24 @@ def test_saving_records_the_path_and_suggests_names_beside_the_photo(session):
     session.open_photo(Photo(np.zeros((8, 8, 3), np.float32)), "Pasted image")
     assert session.suggested_path("-blur", ".png", "/last") == str(Path("/last/pasted-image-blur.png"))
     assert session.last_saved is None
+
+
+@dataclasses.dataclass
+class Failure:
+    """The fields of a RunFailure the session reads."""
+
+    kind: str
+    message: str
+    device: str = ""
+
+
+def test_a_failed_run_says_what_to_try_and_ends_an_uncertainty_map(session):
+    session.begin_spread(Request(), Accumulator())
+    session.run_started("Denoise")
+    text, retry = session.run_failed(Failure("oom", "Out of memory on the GPU.", "cuda"))
+    assert retry == "cpu" and text.endswith("or run on the CPU (slower, but it has more memory).")
+    assert session.spread_run is None and session.next_spread_request() is None
+    text, retry = session.run_failed(Failure("oom", "Out of memory.", "cpu"))
+    assert retry is None and text == "Out of memory. Try a smaller photo."
+    assert session.run_failed(Failure("device", "No such GPU.", "cuda:3")) == ("No such GPU.", "auto")
+    assert session.run_failed(Failure("weights", "Broken file.")) == ("Broken file.", None)

@@ -168,6 +168,7 @@ class MainWindow(QMainWindow):
         events.result_changed.connect(self._sync_actions)
         events.compare_changed.connect(self._compare_changed)
         events.view_changed.connect(self._view_changed)
+        events.batch_changed.connect(self._batch_changed)
 
     # ================================================================ layout
     def _build_central(self) -> None:
@@ -1171,19 +1172,13 @@ class MainWindow(QMainWindow):
         self._show_result()
 
     def _on_failed(self, failure: RunFailure) -> None:
-        self.session.run_failed(failure)
+        text, retry = self.session.run_failed(failure)
         self.progress_label.setText("Failed")
         self._show_result()
         actions = []
-        if failure.kind == "oom" and failure.device not in ("", "cpu"):
-            actions.append(("Run on the CPU", lambda: (self.panel.set_device("cpu"), self.restore())))
-        elif failure.kind == "device":
-            actions.append(("Use Auto", lambda: (self.panel.set_device("auto"), self.restore())))
-        text = failure.message
-        if failure.kind == "oom":
-            text += " Try a smaller photo" + (
-                ", or run on the CPU (slower, but it has more memory)." if actions else "."
-            )
+        if retry is not None:
+            button = "Run on the CPU" if retry == "cpu" else "Use Auto"
+            actions.append((button, lambda: (self.panel.set_device(retry), self.restore())))
         self.show_message("error", text, actions)
         if failure.details:
             self.message_bar.text_label.setToolTip(failure.details)
@@ -1384,7 +1379,9 @@ class MainWindow(QMainWindow):
             self.session.batch_started()
         else:
             self.session.batch_finished()
-        self.panel.restore_button.setEnabled(not running and self.run is None)
+
+    def _batch_changed(self, running: bool) -> None:
+        self.panel.restore_button.setEnabled(not running and not self.session.running)
         self.panel.stop_button.setEnabled(running)
         self._sync_actions()
         if running:
