@@ -215,3 +215,44 @@ def test_the_command_line_and_the_app_report_a_blind_deblur_alike(qtbot, tmp_pat
     assert cli["method"] == "blind" and cli["model_file"].endswith("denoise.pt")
     assert cli["blur_estimate_seconds"] is not None and app["blur_estimate_seconds"] is not None
     np.testing.assert_array_equal(np.asarray(Image.open(by_cli)), np.asarray(Image.open(by_app)))
+
+
+# ---------------------------------------------------------------- a task no other file knows
+@pytest.fixture
+def toy_task(installed_tiny_weights):
+    """A task made here: registered, with tiny weights of its own in the user's folder. No
+    module of the package names it."""
+    import torch
+    from conftest import TINY_NET
+
+    from irsde_gui.core.nets import build_model
+    from irsde_gui.core.sdeconfig import SDEConfig
+    from irsde_gui.core.tasks import TASKS, Task, register
+    from irsde_gui.core.weights import ModelCard, save_weights
+
+    toy = register(Task("toy", "Toy", "A task made in a test", "mdi6.star", SDEConfig(T=20, max_sigma=5.0)))
+    torch.manual_seed(1)
+    net = build_model(TINY_NET)
+    card = ModelCard(task="toy", network=dict(TINY_NET), sde=toy.sde, default_steps=3)
+    save_weights(net, card, installed_tiny_weights / "toy.pt")
+    yield toy
+    TASKS.pop("toy")
+
+
+def test_a_registered_task_restores_through_the_command_line_and_the_app(qtbot, tmp_path, toy_task):
+    pytest.importorskip("pytestqt")
+    from irsde_gui.worker import RestoreRun, RunRequest, scan_tasks
+
+    info = scan_tasks()["toy"]
+    assert info.available and info.default_steps == 3 and info.max_steps == 20, info.problem
+    cli, app, by_cli, by_app = restore_both_ways(qtbot, tmp_path, "toy", steps=2, seed=4)
+    assert cli["task"] == app["task"] == "toy" and cli["model_file"].endswith("toy.pt")
+    assert {k: v for k, v in cli.items() if k not in WALL_CLOCK} == {
+        k: v for k, v in app.items() if k not in WALL_CLOCK
+    }
+    np.testing.assert_array_equal(np.asarray(Image.open(by_cli)), np.asarray(Image.open(by_app)))
+    run = RestoreRun(RunRequest("toy", rgb=smooth_image(24, 32), device="cpu"))
+    with qtbot.waitSignal(run.finished, timeout=30_000):
+        run.start()
+    assert run.result.report.steps == 3 and run.result.image.shape == (24, 32, 3), "its card's steps"
+    run.wait()
