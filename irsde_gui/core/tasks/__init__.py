@@ -12,6 +12,8 @@ from . import deblur, dehaze, denoise, derain, inpaint, sr
 from .base import (
     DEFAULT_GROW,
     MAX_GROW,
+    Degraded,
+    EvalCase,
     MaskError,
     Prepared,
     Task,
@@ -46,6 +48,8 @@ __all__ = [
     "INPAINT_FILL",
     "MAX_GROW",
     "TASKS",
+    "Degraded",
+    "EvalCase",
     "MaskError",
     "Prepared",
     "Task",

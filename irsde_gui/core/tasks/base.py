@@ -1,19 +1,32 @@
-"""What every task is: the :class:`Task` type, the prepared input it hands the sampler, and the
-mask helpers the inpainting task and the app share.
+"""What every task is: the :class:`Task` type, the prepared input it hands the sampler, the
+validation case it is scored on, and the mask helpers the inpainting task and the app share.
 
 ``mu`` is the degraded photo the SDE reverts from. A task turns the user's photo into ``mu``
 (:meth:`Task.prepare`) and the sampler's last state into the result (:meth:`Task.finish`); most
-tasks use the photo as it is and only clip the result. Importing this module is cheap (no
-PyTorch, no OpenCV): the app reads the task list before its window shows.
+tasks use the photo as it is and only clip the result. For training and evaluation a task also
+says what its network learns from (:meth:`Task.training_mixes`), how a clean photo is degraded
+to score it (:meth:`Task.degrade_for_eval`), and which classic method it is measured against
+(:meth:`Task.classic`).
+
+Importing this package is cheap (no PyTorch, no OpenCV): the app reads the task list before its
+window shows. The methods that need them import them when called.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..sdeconfig import SDEConfig
+
+if TYPE_CHECKING:
+    import torch
+
+    # (clean, degraded) for a training batch: a mix may change the clean photo too
+    Mix = Callable[[torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
 
 
 def default_network() -> dict:
@@ -41,6 +54,51 @@ class MaskError(ValueError):
     """Inpainting was asked for without a usable mask."""
 
 
+@dataclass
+class Degraded:
+    """One validation case: what the user would give the app, and what it looks like at output size."""
+
+    model_input: np.ndarray  # float HxWx3 (low-res for sr)
+    shown: np.ndarray  # the degraded photo at the output size (bicubic for sr)
+    mask: np.ndarray | None = None
+    kernel: np.ndarray | None = None
+    sigma: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EvalCase:
+    """How :meth:`Task.degrade_for_eval` degrades one photo: all randomness from ``seed``."""
+
+    seed: int
+    sigma: float = 0.0  # noise sigma on the 0-255 scale, for the tasks that add noise
+    kernel: np.ndarray | None = None  # a given blur kernel (tasks that take a blur)
+    preset: str | None = None  # one of the task's eval_presets, or None for its default
+    quality: int | None = None  # a JPEG quality, for the presets that save one
+
+
+def same_clean(degrade: Callable) -> Mix:
+    """A training mix from a degradation that leaves the clean photo as it is."""
+
+    def pair(x0, g):
+        return x0, degrade(x0, g)
+
+    pair.__doc__ = degrade.__doc__
+    return pair
+
+
+def to_batch(img: np.ndarray) -> torch.Tensor:
+    """An HxWx3 image as a 1x3xHxW float tensor."""
+    import torch  # deferred: PyTorch loads after the app's window shows
+
+    return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))[None].float()
+
+
+def to_image(x: torch.Tensor) -> np.ndarray:
+    """The first image of a batch as HxWx3."""
+    return x[0].permute(1, 2, 0).contiguous().numpy()
+
+
 @dataclass(frozen=True)
 class Task:
     """A restoration task. Each module of this package defines one (a subclass where the task
@@ -62,6 +120,13 @@ class Task:
     # What :func:`..suggest.suggest` measures on a photo ("noise", "jpeg", "blur", "haze", "size")
     # that this task fixes: a photo's first flagged finding suggests the task that claims it.
     fixes: tuple[str, ...] = ()
+    # Evaluation: named degradations beside the default one (``irsde eval --degradation``), the
+    # noise (sigma, 0-255) its default degradation adds where it adds one, the classic method
+    # it is scored against, and the scores beside PSNR and SSIM (see :meth:`score`).
+    eval_presets: tuple[str, ...] = ()
+    eval_sigma: float | None = None
+    classic_name: str = ""
+    extra_metrics: tuple[str, ...] = ()
 
     @property
     def takes_blur(self) -> bool:
@@ -102,6 +167,79 @@ class Task:
     def finish(self, restored: np.ndarray, prepared: Prepared) -> np.ndarray:
         """The result from the sampler's last state: clipped to [0, 1]."""
         return np.clip(restored, 0.0, 1.0).astype(np.float32)
+
+    # ---------------------------------------------------------------- training
+    def training_mixes(self) -> dict[str, Mix]:
+        """What the task's network trains on, by name; a run trains on the first unless its
+        configuration names another (``TrainConfig.degradation``)."""
+        raise NotImplementedError(f"{self.name} has no training degradation")
+
+    def mix_names(self) -> list[str]:
+        return list(self.training_mixes())
+
+    def training_pair(self, x0: torch.Tensor, g: torch.Generator, mix: str | None = None):
+        """(clean, degraded) for a training batch under the mix ``mix`` (default: the first)."""
+        mixes = self.training_mixes()
+        name = mix or next(iter(mixes))
+        if name not in mixes:
+            choose = ", ".join(mixes)
+            raise ValueError(f"unknown degradation {name!r} for {self.name}; choose one of {choose}")
+        return mixes[name](x0, g)
+
+    # ---------------------------------------------------------------- evaluation
+    def degrade_for_eval(
+        self,
+        clean: np.ndarray,
+        seed: int,
+        sigma: float | None = None,
+        kernel: np.ndarray | None = None,
+        given: np.ndarray | None = None,
+        preset: str | None = None,
+        quality: int | None = None,
+    ) -> Degraded:
+        """The fixed-seed validation degradation of ``clean``; ``given`` is a degraded photo that
+        came with it (a real noisy photo; a low-res one for a task with a :attr:`scale`) and is
+        used as it is. ``preset`` picks one of :attr:`eval_presets` (``quality``: the JPEG's)."""
+        import torch  # deferred: PyTorch loads after the app's window shows
+
+        if preset is not None and preset not in self.eval_presets:
+            raise ValueError(f"no evaluation degradation {preset!r} for {self.name}")
+        if given is not None and self.scale == 1:
+            return Degraded(given, given, extra={"real": True})
+        sigma = (self.eval_sigma or 0.0) if sigma is None else sigma
+        case = EvalCase(seed, sigma, kernel, preset, quality)
+        return self.eval_degradation(clean, torch.Generator().manual_seed(seed), case, given)
+
+    def eval_degradation(
+        self, clean: np.ndarray, g: torch.Generator, case: EvalCase, given: np.ndarray | None
+    ) -> Degraded:
+        """The task's own part of :meth:`degrade_for_eval`, randomness from ``g`` (or case.seed)."""
+        raise NotImplementedError(f"{self.name} has no evaluation degradation")
+
+    def describe_degradation(self, preset: str | None, quality: int | None, sigma: float | None) -> str:
+        """The degradation scored, in words, for the eval table's title and the model card."""
+        if self.eval_sigma is None:
+            return ""
+        return f"noise sigma {sigma if sigma is not None else self.eval_sigma:g}"
+
+    def classic(self, deg: Degraded, clean: np.ndarray | None = None) -> np.ndarray:
+        """The classic method's result for one case (``clean``: for an oracle's settings)."""
+        raise NotImplementedError(f"{self.name} has no classic method")
+
+    def classic_label(self, real: bool, preset: str | None) -> str:
+        """The classic row's name; ``real``: the cases are real degraded photos."""
+        return self.classic_name
+
+    def rivals(self) -> dict[str, tuple[str, Callable[[Degraded], np.ndarray]]]:
+        """More classic rows: key -> (name shown in the table, restore function of a case)."""
+        return {}
+
+    def score(self, out: np.ndarray, clean: np.ndarray) -> dict[str, float]:
+        """PSNR and SSIM on RGB, and the task's :attr:`extra_metrics`."""
+        from ..metrics import psnr, ssim  # deferred: OpenCV loads slowly
+
+        out = np.clip(out, 0, 1)
+        return {"psnr": psnr(out, clean), "ssim": ssim(out, clean)}
 
 
 def normalise_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

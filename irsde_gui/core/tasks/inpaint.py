@@ -1,13 +1,31 @@
 """Inpainting: fill a painted area (white in the mask, or transparent where there is no mask)
 with plausible content. ``mu`` holds :data:`INPAINT_FILL` in the area to fill, and every known
-pixel is pasted back into the result."""
+pixel is pasted back into the result.
+
+Trains on holes as people paint them to remove things (:func:`..degrade.inpaint_removal`) or
+free-form strokes ("strokes"); scored on strokes over 10-30 % of the photo by default, or on
+1-3 object-shaped holes over 15-35 % ("objects"), against OpenCV's Telea fast marching and
+Navier-Stokes fills.
+"""
 
 from __future__ import annotations
+
+from functools import partial
 
 import numpy as np
 
 from ..sdeconfig import SDEConfig
-from .base import MaskError, Prepared, Task, normalise_mask
+from .base import (
+    Degraded,
+    EvalCase,
+    MaskError,
+    Prepared,
+    Task,
+    normalise_mask,
+    same_clean,
+    to_batch,
+    to_image,
+)
 
 INPAINT_FILL = 0.5  # the constant the hole holds in mu, in training and in use
 
@@ -37,6 +55,49 @@ class Inpaint(Task):
             out = m * out + (1.0 - m) * prepared.known
         return out.astype(np.float32)
 
+    def training_mixes(self):
+        from .. import degrade as D  # deferred: PyTorch loads after the app's window shows
+
+        return {
+            "removal": partial(D.inpaint_removal, fill=INPAINT_FILL),
+            "strokes": same_clean(partial(D.inpaint, fill=INPAINT_FILL)),
+        }
+
+    def eval_degradation(self, clean, g, case: EvalCase, given) -> Degraded:
+        import torch  # deferred: PyTorch, as above
+
+        from .. import degrade as D
+        from .. import holes
+
+        rng = np.random.default_rng(case.seed)
+        h, w = clean.shape[:2]
+        if case.preset == "objects":
+            m = holes.object_mask(rng, h, w, 0.15, 0.35, count=(1, 3))
+        else:
+            m = holes.free_form_mask(rng, h, w, 0.10, 0.30)
+        shown = to_image(D.apply_mask(to_batch(clean), torch.from_numpy(m)[None, None], INPAINT_FILL))
+        return Degraded(shown, shown, mask=m)
+
+    def describe_degradation(self, preset, quality, sigma) -> str:
+        if preset == "objects":
+            return "object-sized holes (1-3 blobs, 15-35 %)"
+        return super().describe_degradation(preset, quality, sigma)
+
+    def classic(self, deg: Degraded, clean: np.ndarray | None = None) -> np.ndarray:
+        from .. import classic  # deferred: OpenCV loads slowly
+
+        assert deg.mask is not None
+        return classic.fast_marching(deg.shown, deg.mask)
+
+    def rivals(self):
+        from .. import classic  # deferred: OpenCV loads slowly
+
+        def navier_stokes(deg: Degraded) -> np.ndarray:
+            assert deg.mask is not None
+            return classic.navier_stokes(deg.shown, deg.mask)
+
+        return {"navier_stokes": ("Navier-Stokes (OpenCV)", navier_stokes)}
+
 
 TASK = Inpaint(
     "inpaint",
@@ -45,4 +106,6 @@ TASK = Inpaint(
     "mdi6.brush",
     SDEConfig(T=100, max_sigma=30.0),
     uses_mask=True,
+    eval_presets=("objects", "strokes"),
+    classic_name="Telea (OpenCV)",
 )
