@@ -98,7 +98,8 @@ def test_gui_queue_cancelled_midway_keeps_finished_outputs(qtbot, tmp_path, inst
     def on_item(item) -> None:
         finished.append(item.status)
         if len(finished) == 2:
-            qtbot.wait(30)  # let the third photo get under way
+            # the third photo under way (however long the second's thread takes to end)
+            qtbot.waitUntil(lambda: win.batch.items[2].status == "running", timeout=30_000)
             win.batch.cancel()
 
     win.batch.item_finished.connect(on_item)
