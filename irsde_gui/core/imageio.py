@@ -407,45 +407,19 @@ def raw_exif(data: bytes) -> tuple[bytes | None, str]:
 
 def _decode_photo(data: bytes, name: str | Path) -> Photo:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # Pillow's notes on odd metadata
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data))
-            fmt = im.format
-            if fmt not in READ_FORMATS:
-                kinds = "PNG, JPEG, TIFF, BMP, WebP, HEIC, AVIF or camera RAW"
-                raise _fail(name, f"{fmt} images are not supported (use {kinds})")
-            w, h = im.size
-            if w * h > MAX_PIXELS:
-                raise _fail(name, f"the photo is too large ({w}x{h}); the limit is {MAX_PIXELS // 10**6} MP")
-            im.load()  # raises on truncated or damaged data
+        im = _open_with_pillow(data, name)
     except ImageReadError:
         raise
     except UnidentifiedImageError:
         if data[:4] in (b"II*\x00", b"MM\x00*"):  # a TIFF Pillow cannot decode, e.g. float32 colour
             return _opencv_tiff(data, name)
-        fmt = signed_format(data)
-        if fmt == "AVIF" and not avif_supported():
-            raise _fail(name, "AVIF photos need Pillow with AVIF support (Pillow 11.3 or later)") from None
-        if fmt:  # it says what it is, but Pillow cannot make it out
-            article = "an" if fmt[0] in "AEIOU" else "a"
-            raise _fail(
-                name, f"the image data is truncated or damaged ({article} {fmt} file Pillow cannot open)"
-            ) from None
-        raise _fail(name, "not an image file, or not a format this app can read") from None
+        raise _not_understood(data, name) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _fail(name, f"the photo is too large; the limit is {MAX_PIXELS // 10**6} MP") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise _fail(name, f"the image data is truncated or damaged ({exc})") from None
-
-    with warnings.catch_warnings():  # Pillow's notes on odd EXIF (a tag it skips): the photo reads fine
-        warnings.simplefilter("ignore", UserWarning)
-        exif = im.getexif()
-        orientation = int(exif.get(ORIENTATION_TAG, 1) or 1)
-        exif_bytes = None
-        if len(exif):
-            exif[ORIENTATION_TAG] = 1
-            exif_bytes = exif.tobytes()
+    fmt = im.format
+    orientation, exif_bytes = _exif_set_upright(im)
     icc = im.info.get("icc_profile")
 
     arr = _deep_colour_pixels(im, data) if _is_deep_colour(im, data) else None
@@ -454,6 +428,50 @@ def _decode_photo(data: bytes, name: str | Path) -> Photo:
     arr = apply_orientation(arr, orientation)
     info = {"orientation": orientation, "mode": im.mode}
     return _photo_from_pixels(arr, name, "JPEG" if fmt == "MPO" else fmt, exif_bytes, icc, info)
+
+
+def _open_with_pillow(data: bytes, name: str | Path) -> Image.Image:
+    """The photo opened and loaded by Pillow, if it is a format and size this app reads."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Pillow's notes on odd metadata
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        im = Image.open(io.BytesIO(data))
+        fmt = im.format
+        if fmt not in READ_FORMATS:
+            kinds = "PNG, JPEG, TIFF, BMP, WebP, HEIC, AVIF or camera RAW"
+            raise _fail(name, f"{fmt} images are not supported (use {kinds})")
+        w, h = im.size
+        if w * h > MAX_PIXELS:
+            raise _fail(name, f"the photo is too large ({w}x{h}); the limit is {MAX_PIXELS // 10**6} MP")
+        im.load()  # raises on truncated or damaged data
+    return im
+
+
+def _not_understood(data: bytes, name: str | Path) -> ImageReadError:
+    """Why Pillow could not identify the data, as the user should hear it."""
+    fmt = signed_format(data)
+    if fmt == "AVIF" and not avif_supported():
+        return _fail(name, "AVIF photos need Pillow with AVIF support (Pillow 11.3 or later)")
+    if fmt:  # it says what it is, but Pillow cannot make it out
+        article = "an" if fmt[0] in "AEIOU" else "a"
+        return _fail(
+            name, f"the image data is truncated or damaged ({article} {fmt} file Pillow cannot open)"
+        )
+    return _fail(name, "not an image file, or not a format this app can read")
+
+
+def _exif_set_upright(im: Image.Image) -> tuple[int, bytes | None]:
+    """The photo's EXIF orientation, and its EXIF with the orientation reset to upright (the
+    pixels are turned instead); None where it has no EXIF."""
+    with warnings.catch_warnings():  # Pillow's notes on odd EXIF (a tag it skips): the photo reads fine
+        warnings.simplefilter("ignore", UserWarning)
+        exif = im.getexif()
+        orientation = int(exif.get(ORIENTATION_TAG, 1) or 1)
+        exif_bytes = None
+        if len(exif):
+            exif[ORIENTATION_TAG] = 1
+            exif_bytes = exif.tobytes()
+    return orientation, exif_bytes
 
 
 def _quietly(fn, *args):
@@ -750,18 +768,9 @@ def encode_photo(
         depth = 8
     if fmt in ("JPEG", "BMP"):
         alpha = None
-    h, w = rgb.shape[:2]
-    pix = _quantise(rgb.mean(axis=2) if grey else rgb, depth)
-    if alpha is not None:
-        a = _fit_alpha(alpha, depth, (h, w))
-        pix = np.dstack([pix, a])
-    if depth == 16 and pix.ndim == 3 and pix.shape[2] == 2:
-        # 16-bit grey + alpha: few readers (OpenCV, Pillow) handle it; the same pixels as RGBA.
-        pix = np.dstack([pix[..., 0]] * 3 + [pix[..., 1]])
+    pix = _pixels_to_encode(rgb, fmt, depth, alpha, grey)
     if fmt == "TIFF":
         return encode_tiff(pix, icc=like.icc if like else None, exif=like.exif if like else None)
-    if fmt in ("HEIF", "AVIF") and pix.ndim == 3 and pix.shape[2] == 2:  # grey + alpha: as RGBA
-        pix = np.dstack([pix[..., 0]] * 3 + [pix[..., 1]])
     if fmt == "HEIF":
         icc, exif = (like.icc, like.exif) if like is not None else (None, None)
         return encode_heif(pix, icc=icc, exif=exif, quality=quality)
@@ -770,6 +779,23 @@ def encode_photo(
     if depth == 16:
         return _encode_png16(pix, fmt, like)
     return _encode_with_pillow(pix, fmt, like, quality)
+
+
+def _pixels_to_encode(
+    rgb: np.ndarray, fmt: str, depth: int, alpha: np.ndarray | None, grey: bool
+) -> np.ndarray:
+    """The integer pixels to encode: grey or RGB at ``depth`` bits, with alpha if given.
+
+    Grey + alpha is written as RGBA in 16 bits (few readers, OpenCV and Pillow among them,
+    handle it) and in HEIC and AVIF (their encoders do not take it)."""
+    h, w = rgb.shape[:2]
+    pix = _quantise(rgb.mean(axis=2) if grey else rgb, depth)
+    if alpha is not None:
+        pix = np.dstack([pix, _fit_alpha(alpha, depth, (h, w))])
+    grey_alpha = pix.ndim == 3 and pix.shape[2] == 2
+    if grey_alpha and (depth == 16 or fmt in ("HEIF", "AVIF")):
+        pix = np.dstack([pix[..., 0]] * 3 + [pix[..., 1]])
+    return pix
 
 
 def _encode_png16(pix: np.ndarray, fmt: str, like: Photo | None) -> bytes:
