@@ -56,7 +56,7 @@ def test_an_installed_deblur_model_is_used_when_there_is_one(installed_tiny_weig
 
 def test_without_either_model_the_message_says_what_is_missing(isolated_user_dirs, monkeypatch, tmp_path):
     monkeypatch.setattr("irsde_gui.core.paths.bundled_weights_dir", lambda: tmp_path / "none")
-    with pytest.raises(WeightsError, match="needs the denoise model"):
+    with pytest.raises(WeightsError, match="the denoise model as the prior, needs that model"):
         resolve_weights("deblur")
 
 

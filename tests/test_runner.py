@@ -12,7 +12,7 @@ from conftest import smooth_image
 from PIL import Image
 
 from irsde_gui.core.model import load_task_restorer
-from irsde_gui.core.pipeline import JobSettings
+from irsde_gui.core.pipeline import JobSettings, create_job
 from irsde_gui.core.runner import Cancelled, Progress, RunEvents, Runner
 from irsde_gui.core.tasks import get_task
 from irsde_gui.core.trajectory import Trajectory
@@ -118,7 +118,9 @@ def test_stopped_on_the_last_step_the_run_finishes(installed_tiny_weights):
 def test_stopped_before_it_began_a_run_raises_cancelled(installed_tiny_weights):
     runner = Runner()
     restorer = load_task_restorer("denoise", device="cpu")
-    job = runner.create(get_task("denoise"), restorer, smooth_image(16, 16), settings=JobSettings(steps=2))
+    job = create_job(
+        get_task("denoise"), restorer, smooth_image(16, 16), settings=JobSettings(steps=2), hooks=runner.hooks
+    )
     runner.stop()
     with pytest.raises(Cancelled):
         runner.run(job)

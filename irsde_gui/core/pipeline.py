@@ -98,11 +98,10 @@ class NonFiniteResult(ValueError):
 
 
 class _Job:
-    """What both jobs share: :meth:`run` drives :meth:`steps_iter` to the end."""
+    """What both jobs share: one photo (float32 HxWx3 in [0, 1]) prepared for one task and one
+    restorer, its step count (:meth:`_steps`), and :meth:`run`, which drives :meth:`steps_iter`
+    to the end."""
 
-    restorer: Restorer
-
-    result: np.ndarray | None
     method = "sde"  # how the photo is restored: "sde" (the task's network) or "blind"
     kernel: np.ndarray | None = None  # the blur a blind job estimated (None for network runs)
     kernel_given = False  # a blind job told its kernel rather than estimating it
@@ -111,6 +110,28 @@ class _Job:
     # Why a blind job did not trust the blur it estimated (None: it did, or it was given); its
     # result is then a gentler one (:data:`.blind.GENTLER`, said in the finished line and report).
     doubt: str | None = None
+
+    def __init__(
+        self,
+        task: Task,
+        restorer: Restorer,
+        rgb: np.ndarray,
+        mask: np.ndarray | None = None,
+        settings: JobSettings | None = None,
+        hooks: JobHooks | None = None,
+    ):
+        self.task = task
+        self.restorer = restorer
+        self.settings = settings or JobSettings()
+        self.hooks = hooks or JobHooks()
+        self.steps = self._steps()
+        self.prepared: Prepared = task.prepare(rgb, mask)
+        self.height, self.width = self.prepared.mu.shape[:2]
+        self.result: np.ndarray | None = None
+
+    def _steps(self) -> int:
+        """The step count the settings ask for (or the default), checked."""
+        raise NotImplementedError
 
     def steps_iter(self) -> Iterator[StepRecord]:
         raise NotImplementedError
@@ -136,7 +157,7 @@ class _Job:
 
 
 class RestoreJob(_Job):
-    """Restore one photo (float32 HxWx3 in [0, 1]) with one task and one restorer."""
+    """Restore one photo by sampling the reverse SDE of the task's network."""
 
     def __init__(
         self,
@@ -147,18 +168,8 @@ class RestoreJob(_Job):
         settings: JobSettings | None = None,
         hooks: JobHooks | None = None,
     ):
-        self.task = task
-        self.restorer = restorer
-        self.settings = settings or JobSettings()
-        hooks = hooks or JobHooks()
-        card = restorer.weights.card if restorer.weights else None
-        default = (card.default_steps if card and card.default_steps else None) or task.default_steps
-        self.steps = int(self.settings.steps or default)
-        if not 1 <= self.steps <= restorer.sde.T:
-            raise ValueError(f"steps must be between 1 and {restorer.sde.T}, got {self.steps}")
-        self.prepared: Prepared = task.prepare(rgb, mask)
-        h, w = self.prepared.mu.shape[:2]
-        self.height, self.width = h, w
+        super().__init__(task, restorer, rgb, mask, settings, hooks)
+        h, w, hooks = self.height, self.width, self.hooks
         tile = self.settings.tile
         if tile is None:
             tile = auto_tile_size(h, w, restorer.bytes_per_pixel, available_memory(restorer.device.device))
@@ -175,9 +186,16 @@ class RestoreJob(_Job):
                 on_tile=hooks.on_tile,
                 on_shrink=hooks.on_shrink,
             )
-        self.result: np.ndarray | None = None
         seed = self.settings.seed
         self.seed = int(seed) if seed is not None else secrets.randbelow(2**31)
+
+    def _steps(self) -> int:
+        card = self.restorer.weights.card if self.restorer.weights else None
+        default = (card.default_steps if card and card.default_steps else None) or self.task.default_steps
+        steps = int(self.settings.steps or default)
+        if not 1 <= steps <= self.restorer.sde.T:
+            raise ValueError(f"steps must be between 1 and {self.restorer.sde.T}, got {steps}")
+        return steps
 
     @property
     def tile(self) -> int | None:
@@ -268,28 +286,27 @@ class BlindDeblurJob(_Job):
         settings: JobSettings | None = None,
         hooks: JobHooks | None = None,
     ):
-        self.settings = settings = settings or JobSettings()
+        settings = settings or JobSettings()
         kernel, estimated = settings.kernel, settings.estimated
         if kernel is not None and estimated is not None:
             raise ValueError("a blur is either given or estimated, not both")
         if task.prior_task is None:
             raise ValueError(f"{task.label} has no deconvolution route")
-        self.task = task
-        self.restorer = restorer
-        self.steps = int(self.settings.steps or (BLIND_ROUNDS if kernel is None else KNOWN_ROUNDS))
-        if not 1 <= self.steps <= MAX_BLIND_ROUNDS:
-            raise ValueError(f"blind deblurring takes 1 to {MAX_BLIND_ROUNDS} rounds, got {self.steps}")
-        self.prepared: Prepared = task.prepare(rgb, mask)
-        self.height, self.width = self.prepared.mu.shape[:2]
-        self.seed = int(self.settings.seed) if self.settings.seed is not None else 0
-        self.hooks = hooks or JobHooks()
+        super().__init__(task, restorer, rgb, mask, settings, hooks)
+        self.seed = int(settings.seed) if settings.seed is not None else 0
         self.kernel_given = kernel is not None
         self.kernel_source = settings.kernel_source if self.kernel_given else None
         known = kernel if kernel is not None else estimated
         self.kernel: np.ndarray | None = None if known is None else checked_kernel(known).astype(np.float32)
-        self.result: np.ndarray | None = None
         self._denoiser_tiles = 1
         self._denoiser_tile: int | None = None
+
+    def _steps(self) -> int:
+        s = self.settings
+        steps = int(s.steps or (BLIND_ROUNDS if s.kernel is None else KNOWN_ROUNDS))
+        if not 1 <= steps <= MAX_BLIND_ROUNDS:
+            raise ValueError(f"blind deblurring takes 1 to {MAX_BLIND_ROUNDS} rounds, got {steps}")
+        return steps
 
     @property
     def tile(self) -> int | None:

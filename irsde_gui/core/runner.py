@@ -133,19 +133,6 @@ class Runner:
 
         return JobHooks(on_tile=self._on_tile, on_shrink=self.events.shrunk, on_stage=self._on_stage)
 
-    def create(
-        self,
-        task: Task,
-        restorer: Restorer,
-        rgb: np.ndarray,
-        mask: np.ndarray | None = None,
-        settings: JobSettings | None = None,
-    ) -> Job:
-        """The job for ``task`` (:func:`~.pipeline.create_job`), reporting to this runner."""
-        from .pipeline import create_job  # deferred: PyTorch loads on the run's thread, not at start-up
-
-        return create_job(task, restorer, rgb, mask, settings, self.hooks)
-
     def restore(
         self,
         task: Task,
@@ -155,8 +142,11 @@ class Runner:
         settings: JobSettings | None = None,
         input_path: Path | str | None = None,
     ) -> RunResult:
-        """:meth:`create` the job, then :meth:`run` it."""
-        return self.run(self.create(task, restorer, rgb, mask, settings), input_path)
+        """Make the job for ``task`` (:func:`~.pipeline.create_job`, reporting to this runner),
+        then :meth:`run` it."""
+        from .pipeline import create_job  # deferred: PyTorch loads on the run's thread, not at start-up
+
+        return self.run(create_job(task, restorer, rgb, mask, settings, self.hooks), input_path)
 
     def run(self, job: Job, input_path: Path | str | None = None) -> RunResult:
         """Every step of ``job`` (made with :attr:`hooks`), until it ends or is stopped. Raises
