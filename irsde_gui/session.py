@@ -193,11 +193,12 @@ class Session:
         self.result_view = "result"  # what the result side shows: result, changes or spread
         self.previous: Previous | None = None  # the result before this one, for A/B
         self.comparing = False  # A/B: the previous result is shown instead of the photo
-        self.stopped: Any = None  # a stopped run's outcome whose x0_hat waits to be kept or not
+        self.stopped_outcome: Any = None  # a stopped run's outcome whose x0_hat waits to be kept or not
         self.batch_running = False
         self.last_saved: Path | None = None
         self.unsaved = False  # a result that was not saved since it was made
         self.task_labels: dict[str, str] = {}  # task name -> its label, once the engine is known
+        self.run_when_ready = False  # Restore was pressed while the engine was loading
 
     # ------------------------------------------------------------ state
     @property
@@ -210,6 +211,15 @@ class Session:
         """A run or the batch queue is in progress: no other run may start."""
         return self.running or self.batch_running
 
+    def defer_run(self) -> None:
+        """Restore was pressed while the engine loads: the run starts when it is ready."""
+        self.run_when_ready = True
+
+    def take_deferred_run(self) -> bool:
+        """The engine is ready: True (once) when a run waits for it."""
+        wanted, self.run_when_ready = self.run_when_ready, False
+        return wanted
+
     def _set_run_state(self, state: str) -> None:
         if state != self.run_state:
             self.run_state = state
@@ -221,7 +231,7 @@ class Session:
         (a run in progress must have been abandoned by the caller); ``stages`` continue a chain."""
         self.photo, self.photo_name = photo, name
         self.stages = list(stages or [])
-        self.result = self.outcome = self.previous = self.stopped = None
+        self.result = self.outcome = self.previous = self.stopped_outcome = None
         self.found_blur = None
         self.spread_run = None
         self.comparing = False
@@ -243,7 +253,7 @@ class Session:
             self.trajectory = Trajectory()
             self._forget_analysis()
         self.run_task_label = task_label
-        self.stopped = None
+        self.stopped_outcome = None
         self._set_run_state(RUNNING)
         return self.trajectory
 
@@ -284,7 +294,7 @@ class Session:
     def run_stopped(self, outcome) -> str:
         """A run was stopped: ``"spread"`` (a later seed: the first seed's result stands, and no
         map is made from fewer seeds), ``"nothing"`` (stopped before its first step), or
-        ``"offer"``: its clean estimate x0_hat waits in :attr:`stopped` for :meth:`keep_stopped`
+        ``"offer"``: its clean estimate x0_hat waits in :attr:`stopped_outcome` for :meth:`keep_stopped`
         or :meth:`discard_stopped`."""
         self._remember_blur(outcome)
         sr, self.spread_run = self.spread_run, None
@@ -292,12 +302,12 @@ class Session:
             return "spread"
         if outcome.image is None:
             return "nothing"
-        self.stopped = outcome
+        self.stopped_outcome = outcome
         return "offer"
 
     def keep_stopped(self) -> bool:
         """Keep a stopped run's x0_hat as the result (the result before it goes to A/B)."""
-        outcome, self.stopped = self.stopped, None
+        outcome, self.stopped_outcome = self.stopped_outcome, None
         if outcome is None:
             return False
         self._take_result(outcome)
@@ -305,7 +315,7 @@ class Session:
 
     def discard_stopped(self) -> None:
         """Leave the result as it was before the stopped run."""
-        self.stopped = None
+        self.stopped_outcome = None
         self.events.result_changed.emit()
 
     def run_failed(self, failure) -> tuple[str, str | None]:

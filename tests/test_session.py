@@ -119,11 +119,11 @@ def test_a_stopped_run_offers_its_x0_hat_and_keeping_it_makes_it_the_result(sess
     assert session.stop_requested() and session.run_state == STOPPING
     assert not session.stop_requested(), "a second Stop changes nothing"
     stopped = outcome(0.6, done=2, stopped=True)
-    assert session.run_stopped(stopped) == "offer" and session.stopped is stopped
+    assert session.run_stopped(stopped) == "offer" and session.stopped_outcome is stopped
     assert session.result is first.image, "the result stays until x0_hat is kept"
     session.run_ended()
     assert session.keep_stopped()
-    assert session.result is stopped.image and session.stopped is None
+    assert session.result is stopped.image and session.stopped_outcome is None
     assert session.result_label() == "Result (x0_hat, step 2)"
     assert session.previous is not None and session.previous.image is first.image, (
         "the result before is kept for A/B"
@@ -136,7 +136,7 @@ def test_a_discarded_x0_hat_leaves_the_result_and_a_new_photo_drops_the_offer(se
     session.run_stopped(outcome(0.6, done=1, stopped=True))
     session.run_ended()
     session.discard_stopped()
-    assert session.result is None and session.stopped is None
+    assert session.result is None and session.stopped_outcome is None
     session.run_started("Denoise")
     assert session.run_stopped(outcome(0.6, done=1, stopped=True)) == "offer"
     session.run_ended()
@@ -148,7 +148,7 @@ def test_a_discarded_x0_hat_leaves_the_result_and_a_new_photo_drops_the_offer(se
 def test_a_run_stopped_before_its_first_step_has_nothing_to_keep(session):
     session.run_started("Denoise")
     assert session.run_stopped(Outcome(None, report(done=0), 0, 4, stopped=True)) == "nothing"
-    assert session.stopped is None
+    assert session.stopped_outcome is None
 
 
 def test_compare_a_b_shows_the_previous_result_with_its_settings(session):
@@ -228,7 +228,7 @@ def test_a_stopped_later_seed_keeps_the_first_result_and_makes_no_map(session):
     session.stop_requested()
     assert session.run_stopped(outcome(0.7, done=1, stopped=True)) == "spread"
     assert not session.run_ended() and session.spread_run is None
-    assert session.result is first.image and session.uncertainty is None and session.stopped is None
+    assert session.result is first.image and session.uncertainty is None and session.stopped_outcome is None
 
 
 def test_queue_a_batch_opens_the_first_photo_only_when_none_is_shown(tmp_path):
@@ -298,3 +298,9 @@ def test_a_failed_run_says_what_to_try_and_ends_an_uncertainty_map(session):
     assert retry is None and text == "Out of memory. Try a smaller photo."
     assert session.run_failed(Failure("device", "No such GPU.", "cuda:3")) == ("No such GPU.", "auto")
     assert session.run_failed(Failure("weights", "Broken file.")) == ("Broken file.", None)
+
+
+def test_restore_pressed_while_the_engine_loads_runs_once_it_is_ready(session):
+    assert not session.take_deferred_run()
+    session.defer_run()
+    assert session.take_deferred_run() and not session.take_deferred_run(), "it runs once"

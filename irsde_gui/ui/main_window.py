@@ -2,8 +2,10 @@
 
 Importing this module does not import PyTorch: the window is built and shown
 first, then :meth:`MainWindow.start_engine` loads the engine in a thread.
-Restoring runs in :class:`irsde_gui.worker.RestoreRun` threads; this module
-only turns their signals into pixels and words.
+Restoring runs in :class:`irsde_gui.worker.RestoreRun` threads. What the window
+shows (photo, run, result, blur, A/B, uncertainty map, chain) is kept in a Qt-free
+:class:`irsde_gui.session.Session`: this module forwards what the user and the
+worker do to it, and turns its events into pixels and words.
 """
 
 from __future__ import annotations
@@ -121,7 +123,6 @@ class MainWindow(QMainWindow):
         self._reads: list[FileRead] = []  # photos being read (their threads run)
         self._newest_read: FileRead | None = None  # the photo opened last: it wins
         self._progress_for_read = False  # the progress row shows a photo being read (a RAW developed)
-        self._restore_when_ready = False
         self._engine_thread: QThread | None = None
         self._wanted_device = self.settings.device
         self._restoring = True  # no saving while the widgets are being set from the settings
@@ -610,8 +611,7 @@ class MainWindow(QMainWindow):
         self._task_changed(self.panel.task or "")
         self._sync_actions()
         self.engine_ready.emit(engine)
-        if self._restore_when_ready:
-            self._restore_when_ready = False
+        if self.session.take_deferred_run():
             self.restore()
 
     def _apply_engine(self, engine) -> None:
@@ -991,7 +991,7 @@ class MainWindow(QMainWindow):
             self.show_message("info", "Open a photo first: drop it on the window, or press Ctrl+O.")
             return None
         if self.engine is None:
-            self._restore_when_ready = True
+            self.session.defer_run()
             self.show_message(
                 "info", "The restoration engine is still loading; the run starts when it is ready."
             )
