@@ -36,9 +36,14 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
+from .core.blind import BLIND_ROUNDS, KNOWN_ROUNDS, MAX_BLIND_ROUNDS
+from .core.imageio import ImageReadError, ImageWriteError, read_photo, reporting_stages, write_photo
 from .core.memory import release_free_memory
 from .core.runner import Cancelled, Progress, RunEvents, Runner
+from .core.runs import filled_alpha, mask_for_photo
+from .core.tasks import TASKS, get_task
 from .core.trajectory import Frame, Trajectory
+from .core.weights import WeightsError, blind_prior, installed_weights, read_card, resolve_weights
 
 log = logging.getLogger(__name__)
 
@@ -140,10 +145,6 @@ def scan_tasks(vet: bool = True) -> dict[str, TaskInfo]:
     in the user's folder that would be refused is passed over for the next location's and noted
     in :attr:`TaskInfo.refused` (that check loads it, with PyTorch); ``vet=False`` takes the first
     file found, reading only model cards (no PyTorch: a first look)."""
-    from .core.blind import BLIND_ROUNDS, KNOWN_ROUNDS, MAX_BLIND_ROUNDS
-    from .core.tasks import TASKS
-    from .core.weights import WeightsError, blind_prior, installed_weights, read_card
-
     tasks: dict[str, TaskInfo] = {}
     refused: dict = {}
     installed = installed_weights(refused, vet=vet)
@@ -194,7 +195,7 @@ def load_engine_info() -> EngineInfo:
     import torch
 
     from .core import pipeline  # noqa: F401  (imported here so the first run does not wait for it)
-    from .core.device import available_devices, pick_device
+    from .core.device import available_devices, pick_device  # deferred: PyTorch, as above
 
     tasks = scan_tasks()
     devices = {}
@@ -244,8 +245,6 @@ class FileReader(QObject):
 
     @Slot()
     def run(self) -> None:
-        from .core.imageio import reporting_stages
-
         try:
             with reporting_stages(self.progress.emit):
                 value = self.read(self.path)
@@ -402,18 +401,14 @@ class RestoreWorker(QObject):
             self.done.emit()
 
     def _run(self) -> None:
-        from .core.device import DeviceError, is_out_of_memory, pick_device
-        from .core.tasks import get_task
-        from .core.tiling import MIN_TILE
+        from .core.device import DeviceError, is_out_of_memory, pick_device  # deferred: PyTorch
+        from .core.tiling import MIN_TILE  # deferred: PyTorch
 
         req = self.request
         task = get_task(req.task)
         photo = None
         rgb, mask, alpha = req.rgb, req.mask, None
         if req.source is not None:
-            from .core.imageio import read_photo, reporting_stages
-            from .core.runs import filled_alpha, mask_for_photo
-
             with reporting_stages(self._on_read_stage):  # developing a camera RAW takes a moment
                 photo = read_photo(req.source)
             rgb = photo.rgb
@@ -457,7 +452,7 @@ class RestoreWorker(QObject):
             self.finished.emit(outcome)
 
     def _sample(self, task, restorer, rgb, mask, tile) -> RunOutcome:
-        from .core.pipeline import JobSettings
+        from .core.pipeline import JobSettings  # deferred: PyTorch
 
         req = self.request
         settings = JobSettings(
@@ -476,8 +471,6 @@ class RestoreWorker(QObject):
         )
 
     def _write(self, photo, alpha, outcome: RunOutcome, req: RunRequest) -> None:
-        from .core.imageio import write_photo
-
         out = write_photo(req.output, outcome.image, like=photo, alpha=alpha, quality=req.jpeg_quality)
         outcome.output = out
         if req.write_report and outcome.report is not None:
@@ -488,9 +481,7 @@ class RestoreWorker(QObject):
             self.progress_waiting.emit()
 
     def _explain(self, exc: BaseException) -> RunFailure:
-        from .core.device import DeviceError, is_out_of_memory
-        from .core.imageio import ImageReadError, ImageWriteError
-        from .core.weights import WeightsError
+        from .core.device import DeviceError, is_out_of_memory  # deferred: PyTorch
 
         if isinstance(exc, _Failure):
             return RunFailure(exc.kind, str(exc), device=exc.device)
@@ -526,8 +517,7 @@ class RestorerCache:
         self._restorer: Any = None
 
     def get(self, task: str, weights: Path | None, device) -> Any:
-        from .core.model import load_restorer
-        from .core.weights import resolve_weights
+        from .core.model import load_restorer  # deferred: PyTorch
 
         model_task, path = resolve_weights(task, weights)
         stat = path.stat()
