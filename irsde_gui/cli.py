@@ -31,7 +31,7 @@ from .core.runs import (
     printable,
     report_path_for,
 )
-from .core.tasks import DEFAULT_GROW, MAX_GROW, TASKS, get_task
+from .core.tasks import DEFAULT_GROW, MAX_GROW, TASKS
 
 if TYPE_CHECKING:
     from .core.pipeline import JobSettings
@@ -555,12 +555,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.blind:
         from .core.weights import WeightsError, find_weights
 
-        for prior in {t.prior_task for t in TASKS.values() if t.prior_task}:
-            try:
-                find_weights(prior)
-            except WeightsError as exc:
-                error(f"--blind needs the {prior} model: {exc}")
-                return EXIT_FAILED
+        try:
+            find_weights("denoise")
+        except WeightsError as exc:
+            error(f"--blind needs the denoise model: {exc}")
+            return EXIT_FAILED
     for row in bench(device, sizes, tasks, repeats=args.repeats, blind=args.blind):
         rows.append(row)
         if not args.json:
@@ -732,43 +731,34 @@ def eval_preset(args: argparse.Namespace, task: str) -> str | None:
             "--pairs scores the folder's own degraded photos: no --data, --jpeg, "
             "--degradation or --sigma with it"
         )
-    presets = get_task(task).eval_presets
     if args.jpeg is not None:
-        if "jpeg" not in presets or args.degradation:
-            raise ValueError(f"--jpeg is for --task {tasks_with('jpeg')} (JPEG artefacts, no noise)")
+        if task != "denoise" or args.degradation:
+            raise ValueError("--jpeg is for --task denoise (JPEG artefacts, no noise)")
         return "jpeg"
     named = [(flag, value) for flag, value in (("--rain", args.rain), ("--masks", args.masks)) if value]
     if named:
         flag, value = named[0]
-        if value not in presets or args.degradation or len(named) > 1:
-            raise ValueError(f"{flag} is for --task {tasks_with(value)}")
+        wanted = {"--rain": "derain", "--masks": "inpaint"}[flag]
+        if task != wanted or args.degradation or len(named) > 1:
+            raise ValueError(f"{flag} is for --task {wanted}")
         return value
     if args.degradation:
-        if args.degradation not in presets:
-            raise ValueError(
-                f"no evaluation degradation {args.degradation!r} for {task} ({eval_presets_by_task()})"
-            )
+        from .core.evaluate import PRESETS
+
+        if args.degradation not in PRESETS.get(task, ()):
+            named = "; ".join(f"{t}: {', '.join(p)}" for t, p in PRESETS.items() if t != "denoise")
+            raise ValueError(f"no evaluation degradation {args.degradation!r} for {task} ({named})")
         return args.degradation
     return None
-
-
-def eval_presets_by_task() -> str:
-    """``denoise: jpeg, camera; sr: practical; ...``: each task's named evaluation degradations."""
-    return "; ".join(f"{t.name}: {', '.join(t.eval_presets)}" for t in TASKS.values() if t.eval_presets)
-
-
-def tasks_with(preset: str) -> str:
-    """The tasks that have the evaluation degradation ``preset``, as an error message names them."""
-    return " or ".join(t.name for t in TASKS.values() if preset in t.eval_presets)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from .core.blind import BLIND_ROUNDS
     from .core.device import DeviceError, pick_device
-    from .core.evaluate import evaluate, format_table
+    from .core.evaluate import command_line, evaluate, format_table, load_kernels
     from .core.model import load_restorer, load_task_restorer
     from .core.pipeline import is_blind
-    from .core.validation import load_kernels
+    from .core.tasks import get_task
     from .core.weights import WeightsError
 
     task = get_task(args.task)
@@ -796,19 +786,26 @@ def cmd_eval(args: argparse.Namespace) -> int:
         error("--rounds is for the rows --blind adds")
         return EXIT_FAILED
     if args.blind:
-        if not task.takes_blur:
-            error(f"--blind is for --task {' or '.join(t.name for t in TASKS.values() if t.takes_blur)}")
+        if task.name != "deblur":
+            error("--blind is for --task deblur")
             return EXIT_FAILED
         from .core.evaluate import blind_deblur_method
 
         try:
-            prior = load_restorer(task.prior_task, None, restorer.device)
-            methods = blind_deblur_method(prior, args.rounds, task)
+            methods = blind_deblur_method(load_restorer("denoise", None, restorer.device), args.rounds)
         except WeightsError as exc:
-            error(f"--blind needs the {task.prior_task} model: {exc}")
+            error(f"--blind needs the denoise model: {exc}")
             return EXIT_FAILED
         if blind:  # the model row already is the blind route: add only the told-the-kernel row
             del methods["blind"]
+
+    def progress(i, n, entry):
+        if not args.quiet:
+            m = entry.get("model", {})
+            sys.stderr.write(
+                f"\r{task.name}: {i}/{n} {entry['image']}  model {m.get('psnr', 0):.2f} dB".ljust(90)
+            )
+            sys.stderr.flush()
 
     folder = args.pairs or args.data
     if not folder:
@@ -826,7 +823,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             args.crop,
             args.seed,
             args.sampler,
-            eval_progress(args, task.name),
+            progress,
             methods,
             pairs=bool(args.pairs),
             preset=preset,
@@ -839,45 +836,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
         sys.stderr.write("\n")
     print(format_table(result, steps))
     if args.json:
-        write_eval_json(args, result, steps, restorer, folder)
+        result.update(
+            steps=steps,
+            sampler=args.sampler,
+            seed=args.seed,
+            sigma=args.sigma,
+            kernels=args.kernels,
+            crop=args.crop,
+            limit=args.limit,
+            weights=str(restorer.weights.path),
+            sha256=card.sha256 if card else None,
+            device=restorer.device.describe(),
+            command=command_line(),
+            name=args.name or f"{Path(folder).name}",
+        )
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     return EXIT_OK
-
-
-def eval_progress(args: argparse.Namespace, task_name: str):
-    """``irsde eval``'s progress line: the photo being scored and the model's PSNR on it."""
-
-    def progress(i, n, entry):
-        if not args.quiet:
-            m = entry.get("model", {})
-            sys.stderr.write(
-                f"\r{task_name}: {i}/{n} {entry['image']}  model {m.get('psnr', 0):.2f} dB".ljust(90)
-            )
-            sys.stderr.flush()
-
-    return progress
-
-
-def write_eval_json(args: argparse.Namespace, result: dict, steps: int, restorer, folder: str) -> None:
-    """``--json``: the full results, with what reproduces them (settings, weights, command)."""
-    from .core.evaluate import command_line
-
-    card = restorer.weights.card if restorer.weights else None
-    result.update(
-        steps=steps,
-        sampler=args.sampler,
-        seed=args.seed,
-        sigma=args.sigma,
-        kernels=args.kernels,
-        crop=args.crop,
-        limit=args.limit,
-        weights=str(restorer.weights.path),
-        sha256=card.sha256 if card else None,
-        device=restorer.device.describe(),
-        command=command_line(),
-        name=args.name or f"{Path(folder).name}",
-    )
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
 
 
 # ---------------------------------------------------------------- export
@@ -916,8 +891,8 @@ def cmd_pack(args: argparse.Namespace) -> int:
 def cmd_degrade(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from .core.evaluate import degrade_for_eval
     from .core.imageio import ImageReadError, ImageWriteError, encode_photo, read_photo, write_photo
-    from .core.validation import degrade_for_eval
 
     try:
         photo = read_photo(args.input)
@@ -928,7 +903,7 @@ def cmd_degrade(args: argparse.Namespace) -> int:
             args.output,
             np.clip(deg.model_input, 0, 1),
             like=photo,
-            alpha=photo.alpha if get_task(args.task).scale == 1 else None,  # no alpha fits a low-res photo
+            alpha=None if args.task == "sr" else photo.alpha,
         )
         if deg.mask is not None:
             mask_path = Path(args.output).with_name(Path(args.output).stem + "_mask.png")
@@ -1277,7 +1252,8 @@ def add_eval_command(sub, samplers) -> None:
     e.add_argument(
         "--degradation",
         metavar="NAME",
-        help=f"a named evaluation degradation, fixed by the seed: {eval_presets_by_task()}",
+        help="a named evaluation degradation: sr 'practical' (slight blur, x4 bicubic, noise 3-8, "
+        "JPEG 40-75, fixed seeds)",
     )
     e.add_argument("--steps", type=int)
     e.add_argument("--sampler", default="posterior", choices=samplers)
@@ -1337,7 +1313,8 @@ def add_degrade_command(sub) -> None:
     d.add_argument(
         "--degradation",
         metavar="NAME",
-        help=f"one of irsde eval's named degradations: {eval_presets_by_task()} ('jpeg' with --quality)",
+        help="one of irsde eval's named degradations: denoise 'camera' (high-ISO camera noise and JPEG) or "
+        "'jpeg' (with --quality), sr 'practical', derain 'heavy', inpaint 'objects'",
     )
     d.add_argument("--quality", type=int_in(1, 100, "a JPEG quality"), help="with --degradation jpeg")
     d.set_defaults(func=cmd_degrade)

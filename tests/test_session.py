@@ -304,3 +304,12 @@ def test_restore_pressed_while_the_engine_loads_runs_once_it_is_ready(session):
     assert not session.take_deferred_run()
     session.defer_run()
     assert session.take_deferred_run() and not session.take_deferred_run(), "it runs once"
+
+
+def test_the_result_side_shows_the_result_what_changed_or_the_map(session):
+    views = record(session.events.view_changed)
+    assert session.set_result_view("changes") == "changes" and views[-1] == ("changes",)
+    assert session.set_result_view("changes") == "result", "choosing it again goes back"
+    assert session.set_result_view("spread") == "result", "no map yet"
+    with pytest.raises(ValueError):
+        session.set_result_view("histogram")
