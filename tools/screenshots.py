@@ -69,7 +69,15 @@ def main(out_dir: str) -> int:
     settle()
     win.start_engine()
     wait_for(win.engine_ready)
+    shoot_denoising(win, out)
+    shoot_inpainting(win, out)
+    shoot_deblurring(win, out)
+    win.close()
+    return 0
 
+
+def shoot_denoising(win, out: Path) -> None:
+    """A denoise run live, the result compared four ways, and an A/B of step counts."""
     # 1. a denoise run streaming: the clean estimate x0_hat at step 4 of 10
     win.open_path(EXAMPLES / "chelsea_noisy.png")
     win.panel.select_task("denoise")
@@ -114,6 +122,9 @@ def main(out_dir: str) -> int:
     shoot(win, out / "a-b.png")
     win.previous_action.trigger()
 
+
+def shoot_inpainting(win, out: Path) -> None:
+    """The area to fill painted over a photo, and the uncertainty map of the fill."""
     # 4. inpainting: the area to fill painted over the photo
     win.open_path(EXAMPLES / "astronaut_holes.png")
     win.panel.select_task("inpaint")
@@ -130,6 +141,8 @@ def main(out_dir: str) -> int:
     win.view.set_split(0.5)
     shoot(win, out / "uncertainty.png")
 
+
+def shoot_deblurring(win, out: Path) -> None:
     # 6. deblurring with no deblur model: the blur estimated from the photo, then undone
     win.open_path(EXAMPLES / "chelsea_blurry.png")
     win.panel.select_task("deblur")
@@ -137,8 +150,6 @@ def main(out_dir: str) -> int:
     wait_for(win.run_finished)
     win.view.set_split(0.5)
     shoot(win, out / "deblur-blind.png")
-    win.close()
-    return 0
 
 
 if __name__ == "__main__":

@@ -220,7 +220,7 @@ def run_gui(photos: list[Path], out: Path, task: str, steps: int) -> tuple[Sampl
     return before, samples, end
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--mode", choices=("cli", "gui"), required=True)
     p.add_argument("--images", type=int, default=200)
@@ -233,7 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--leak-kib", type=float, default=0.0, help="keep this many KiB per photo (checks the check)"
     )
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if not Path("/proc/self/status").exists():
         raise SystemExit("soak.py reads /proc/self/status: Linux only")
     LEAK.kib = args.leak_kib
@@ -255,34 +259,9 @@ def main(argv: list[str] | None = None) -> int:
         written = outputs_done(out)
     if written != args.images:
         raise SystemExit(f"only {written} of {args.images} outputs were written")
-    half = max(1, args.images // 2)
 
     def measure(what: str) -> dict:
-        """Levels (MiB) and growth of the RSS or of the C heap in use."""
-        first, last = getattr(before, what), getattr(end, what)
-        warm = after(samples, warmup, what)
-        return {
-            "levels_mib": {
-                "before": round(first, 1),
-                "after_first": round(after(samples, 1, what), 1),
-                f"after_{warmup}": round(warm, 1),
-                "after_last": round(last, 1),
-                "peak": round(max([first, last, *[getattr(s, what) for s in samples]]), 1),
-            },
-            "curve_mib": [
-                [n, round(after(samples, n, what), 1)]
-                for n in sorted({max(1, args.images * k // 10) for k in range(1, 11)})
-            ],
-            "growth_after_warmup_mib": round(last - warm, 2),
-            "slope_kib_per_photo": round(
-                slope_kib_per_photo([s for s in samples if s.done >= warmup], what), 1
-            ),
-            # Whether it *keeps* growing: the second half of the queue alone.
-            "growth_second_half_mib": round(last - after(samples, half, what), 2),
-            "slope_second_half_kib_per_photo": round(
-                slope_kib_per_photo([s for s in samples if s.done >= half], what), 1
-            ),
-        }
+        return memory_growth(what, before, end, samples, warmup, args.images)
 
     rss = measure("rss")
     result = {
@@ -302,18 +281,51 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result))
     else:
-        r = result["rss_mib"]
-        print(
-            f"{args.mode}: {args.images} photos ({args.size} px, {args.steps} steps, {args.task}) in "
-            f"{seconds:.0f} s; RSS before {r['before']:.0f} MiB, after the first {r['after_first']:.0f}, "
-            f"after {warmup} {r[f'after_{warmup}']:.0f}, after the last {r['after_last']:.0f} "
-            f"(peak {r['peak']:.0f}); "
-            f"growth after the warm-up {result['growth_after_warmup_mib']:+.1f} MiB "
-            f"({result['slope_kib_per_photo']:+.1f} KiB/photo), over the second half "
-            f"{result['growth_second_half_mib']:+.1f} MiB "
-            f"({result['slope_second_half_kib_per_photo']:+.1f} KiB/photo)"
-        )
+        print_summary(result, seconds)
     return 0
+
+
+def memory_growth(what: str, before, end, samples: list, warmup: int, images: int) -> dict:
+    """Levels (MiB) and growth of the RSS or of the C heap in use."""
+    half = max(1, images // 2)
+    first, last = getattr(before, what), getattr(end, what)
+    warm = after(samples, warmup, what)
+    return {
+        "levels_mib": {
+            "before": round(first, 1),
+            "after_first": round(after(samples, 1, what), 1),
+            f"after_{warmup}": round(warm, 1),
+            "after_last": round(last, 1),
+            "peak": round(max([first, last, *[getattr(s, what) for s in samples]]), 1),
+        },
+        "curve_mib": [
+            [n, round(after(samples, n, what), 1)]
+            for n in sorted({max(1, images * k // 10) for k in range(1, 11)})
+        ],
+        "growth_after_warmup_mib": round(last - warm, 2),
+        "slope_kib_per_photo": round(slope_kib_per_photo([s for s in samples if s.done >= warmup], what), 1),
+        # Whether it *keeps* growing: the second half of the queue alone.
+        "growth_second_half_mib": round(last - after(samples, half, what), 2),
+        "slope_second_half_kib_per_photo": round(
+            slope_kib_per_photo([s for s in samples if s.done >= half], what), 1
+        ),
+    }
+
+
+def print_summary(result: dict, seconds: float) -> None:
+    """The report in one paragraph, for a person."""
+    r, warmup = result["rss_mib"], result["warmup"]
+    print(
+        f"{result['mode']}: {result['images']} photos ({result['size']} px, {result['steps']} steps, "
+        f"{result['task']}) in "
+        f"{seconds:.0f} s; RSS before {r['before']:.0f} MiB, after the first {r['after_first']:.0f}, "
+        f"after {warmup} {r[f'after_{warmup}']:.0f}, after the last {r['after_last']:.0f} "
+        f"(peak {r['peak']:.0f}); "
+        f"growth after the warm-up {result['growth_after_warmup_mib']:+.1f} MiB "
+        f"({result['slope_kib_per_photo']:+.1f} KiB/photo), over the second half "
+        f"{result['growth_second_half_mib']:+.1f} MiB "
+        f"({result['slope_second_half_kib_per_photo']:+.1f} KiB/photo)"
+    )
 
 
 if __name__ == "__main__":
