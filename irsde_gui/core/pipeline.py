@@ -99,8 +99,8 @@ class NonFiniteResult(ValueError):
 
 class _Job:
     """What both jobs share: one photo (float32 HxWx3 in [0, 1]) prepared for one task and one
-    restorer, its step count (:meth:`_steps`), and :meth:`run`, which drives :meth:`steps_iter`
-    to the end."""
+    restorer, and :meth:`run`, which drives :meth:`steps_iter` to the end. A job says how many
+    steps it takes (:meth:`_steps`) and sets up the rest (:meth:`_setup`)."""
 
     method = "sde"  # how the photo is restored: "sde" (the task's network) or "blind"
     kernel: np.ndarray | None = None  # the blur a blind job estimated (None for network runs)
@@ -128,9 +128,14 @@ class _Job:
         self.prepared: Prepared = task.prepare(rgb, mask)
         self.height, self.width = self.prepared.mu.shape[:2]
         self.result: np.ndarray | None = None
+        self._setup()
 
     def _steps(self) -> int:
         """The step count the settings ask for (or the default), checked."""
+        raise NotImplementedError
+
+    def _setup(self) -> None:
+        """What the job needs besides the prepared photo (its tiler, its seed, its blur)."""
         raise NotImplementedError
 
     def steps_iter(self) -> Iterator[StepRecord]:
@@ -159,17 +164,8 @@ class _Job:
 class RestoreJob(_Job):
     """Restore one photo by sampling the reverse SDE of the task's network."""
 
-    def __init__(
-        self,
-        task: Task,
-        restorer: Restorer,
-        rgb: np.ndarray,
-        mask: np.ndarray | None = None,
-        settings: JobSettings | None = None,
-        hooks: JobHooks | None = None,
-    ):
-        super().__init__(task, restorer, rgb, mask, settings, hooks)
-        h, w, hooks = self.height, self.width, self.hooks
+    def _setup(self) -> None:
+        h, w, hooks, restorer = self.height, self.width, self.hooks, self.restorer
         tile = self.settings.tile
         if tile is None:
             tile = auto_tile_size(h, w, restorer.bytes_per_pixel, available_memory(restorer.device.device))
@@ -277,22 +273,13 @@ class BlindDeblurJob(_Job):
 
     method = "blind"
 
-    def __init__(
-        self,
-        task: Task,
-        restorer: Restorer,
-        rgb: np.ndarray,
-        mask: np.ndarray | None = None,
-        settings: JobSettings | None = None,
-        hooks: JobHooks | None = None,
-    ):
-        settings = settings or JobSettings()
+    def _setup(self) -> None:
+        settings = self.settings
         kernel, estimated = settings.kernel, settings.estimated
         if kernel is not None and estimated is not None:
             raise ValueError("a blur is either given or estimated, not both")
-        if task.prior_task is None:
-            raise ValueError(f"{task.label} has no deconvolution route")
-        super().__init__(task, restorer, rgb, mask, settings, hooks)
+        if self.task.prior_task is None:
+            raise ValueError(f"{self.task.label} has no deconvolution route")
         self.seed = int(settings.seed) if settings.seed is not None else 0
         self.kernel_given = kernel is not None
         self.kernel_source = settings.kernel_source if self.kernel_given else None
