@@ -743,7 +743,7 @@ def eval_preset(args: argparse.Namespace, task: str) -> str | None:
             raise ValueError(f"{flag} is for --task {wanted}")
         return value
     if args.degradation:
-        from .core.evaluate import PRESETS
+        from .core.validation import PRESETS
 
         if args.degradation not in PRESETS.get(task, ()):
             named = "; ".join(f"{t}: {', '.join(p)}" for t, p in PRESETS.items() if t != "denoise")
@@ -755,10 +755,11 @@ def eval_preset(args: argparse.Namespace, task: str) -> str | None:
 def cmd_eval(args: argparse.Namespace) -> int:
     from .core.blind import BLIND_ROUNDS
     from .core.device import DeviceError, pick_device
-    from .core.evaluate import command_line, evaluate, format_table, load_kernels
+    from .core.evaluate import command_line, evaluate, format_table
     from .core.model import load_restorer, load_task_restorer
     from .core.pipeline import is_blind
     from .core.tasks import get_task
+    from .core.validation import load_kernels
     from .core.weights import WeightsError
 
     task = get_task(args.task)
@@ -891,8 +892,8 @@ def cmd_pack(args: argparse.Namespace) -> int:
 def cmd_degrade(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .core.evaluate import degrade_for_eval
     from .core.imageio import ImageReadError, ImageWriteError, encode_photo, read_photo, write_photo
+    from .core.validation import degrade_for_eval
 
     try:
         photo = read_photo(args.input)

@@ -8,7 +8,7 @@ import torch
 from conftest import smooth_image
 
 from irsde_gui.core import degrade as D
-from irsde_gui.core.evaluate import degrade_for_eval
+from irsde_gui.core.validation import degrade_for_eval
 
 
 def batch(b=4, h=64, w=64):

@@ -10,8 +10,9 @@ from conftest import smooth_image
 from PIL import Image
 
 from irsde_gui.cli import main
-from irsde_gui.core.evaluate import best_non_local_means, degrade_for_eval, non_local_means
+from irsde_gui.core.classic import best_non_local_means, non_local_means
 from irsde_gui.core.metrics import psnr
+from irsde_gui.core.validation import degrade_for_eval
 
 
 def save(img, path, **kw):

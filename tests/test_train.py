@@ -293,9 +293,9 @@ def test_card_records_each_batch_and_patch_stage(photos, tmp_path):
 
 
 def test_deblur_validates_on_whole_photos_with_given_kernels(photos, tmp_path):
-    from irsde_gui.core.evaluate import degrade_for_eval
     from irsde_gui.core.metrics import psnr
     from irsde_gui.core.train import validation_set
+    from irsde_gui.core.validation import degrade_for_eval
 
     kernels = tmp_path / "k.npz"
     line = np.zeros((9, 9), np.float32)

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+import torch
 
 from .model import Restorer
 from .pipeline import JobSettings, RestoreJob
+from .resize import downsample
 from .tasks import Task
 
 
@@ -115,10 +117,6 @@ class SpreadAccumulator:
 def residual(task: Task, photo_rgb: np.ndarray, result: np.ndarray) -> np.ndarray:
     """What changed, as a signed float32 HxWx3 image (see the module docstring)."""
     if task.scale != 1:
-        import torch
-
-        from .degrade import downsample
-
         res = torch.from_numpy(np.ascontiguousarray(result.transpose(2, 0, 1)))[None]
         down = downsample(res, task.scale)[0].permute(1, 2, 0).numpy()
         h, w = min(down.shape[0], photo_rgb.shape[0]), min(down.shape[1], photo_rgb.shape[1])

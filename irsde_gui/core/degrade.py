@@ -33,10 +33,10 @@ import torch.nn.functional as F
 
 from . import camera, holes, practical, rain
 from .holes import free_form_mask
+from .resize import SR_SCALE, downsample, upsample
 from .tasks import INPAINT_FILL
 
 Tensor = torch.Tensor
-SR_SCALE = 4
 
 
 def _uniform(g: torch.Generator, n: int, lo: float, hi: float) -> Tensor:
@@ -293,19 +293,6 @@ def derain(x0: Tensor, g: torch.Generator) -> Tensor:
 
 
 # ----------------------------------------------------------------- super-resolution
-def downsample(x: Tensor, scale: int = SR_SCALE) -> Tensor:
-    """Antialiased bicubic downsampling (as MATLAB's imresize), clipped to [0, 1]."""
-    h, w = x.shape[-2:]
-    return F.interpolate(
-        x, size=(h // scale, w // scale), mode="bicubic", antialias=True, align_corners=False
-    ).clamp(0, 1)
-
-
-def upsample(x: Tensor, scale: int = SR_SCALE) -> Tensor:
-    """Bicubic upsampling of a low-res image to ``mu`` (the same in training and in use)."""
-    return F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False).clamp(0, 1)
-
-
 def sr_lowres(x0: Tensor, g: torch.Generator) -> Tensor:
     """The low-res photo: sometimes slightly blurred or noisy first, for robustness."""
     b = x0.shape[0]

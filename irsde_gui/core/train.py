@@ -41,12 +41,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
 
 from .degrade import SR_SCALE, randn, training_mix_names, training_pair
 from .device import DeviceInfo, cpu_supports_bf16, pick_device
+from .imageio import read_photo
+from .metrics import psnr, ssim
+from .model import Restorer
 from .nets import build_model, count_parameters
 from .sde import MeanRevertingSDE, SDEConfig
 from .tasks import get_task
+from .validation import PRESETS, degrade_for_eval, load_kernels, restore_array
+from .weights import ModelCard, card_path, load_weights, read_card, save_weights
 
 LOSSES = ("x0", "ml", "ml_x0")
 RESUME_OVERRIDABLE = (
@@ -135,11 +142,8 @@ class TrainConfig:
             raise ValueError(f"patch size for {task.name} must be a multiple of {task.scale}")
         if not self.data:
             raise ValueError("no training data folders given")
-        if self.val_preset:
-            from .evaluate import PRESETS
-
-            if self.val_preset not in PRESETS.get(task.name, ()):
-                raise ValueError(f"no evaluation degradation {self.val_preset!r} for {task.name}")
+        if self.val_preset and self.val_preset not in PRESETS.get(task.name, ()):
+            raise ValueError(f"no evaluation degradation {self.val_preset!r} for {task.name}")
         if self.val_kernels and task.name != "deblur":
             raise ValueError("validation kernels are for deblur only")
         if not 0.0 <= self.t_focus <= 1.0:
@@ -174,8 +178,6 @@ def list_images(folders: list[str]) -> list[Path]:
 
 
 def load_rgb_uint8(path: Path) -> np.ndarray:
-    from .imageio import read_photo
-
     rgb = read_photo(path).rgb
     return (rgb * 255.0 + 0.5).astype(np.uint8)
 
@@ -279,8 +281,6 @@ def init_distributed(device_choice: str) -> tuple[Dist, DeviceInfo]:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return Dist(), pick_device(device_choice)
-    import torch.distributed as dist
-
     rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
     info = pick_device(device_choice)
     if info.kind == "cuda":
@@ -348,8 +348,6 @@ def init_weights(
     ``task``'s own model, whose card describes its training run, is refused: a new run would
     start counting at step 0 and its card would leave out every step and minute the weights
     already hold. ``irsde unpack`` then ``--resume`` continues that run instead."""
-    from .weights import load_weights
-
     loaded = load_weights(None, path)  # verified against its model card
     tr = loaded.card.training
     grown = _grown_network(loaded.card.network, network)
@@ -555,8 +553,6 @@ class Trainer:
                     trim_csv(self.run_dir / name, self.state.step)
         self.model = self.net
         if self.dist.enabled:
-            from torch.nn.parallel import DistributedDataParallel as DDP
-
             ids = [self.device.device.index] if dev.type == "cuda" else None
             self.model = DDP(self.net, device_ids=ids)
         self.forward = torch.compile(self.model) if compile else self.model
@@ -581,8 +577,6 @@ class Trainer:
         )
         self.val_kernels = []
         if cfg.val_kernels:
-            from .evaluate import load_kernels
-
             self.val_kernels = list(load_kernels(cfg.val_kernels).values())
         crop = "whole photos" if cfg.val_crop <= 0 else f"{cfg.val_crop} px crops"
         source = f"kernels {Path(cfg.val_kernels).name}" if cfg.val_kernels else "training degradations"
@@ -601,8 +595,6 @@ class Trainer:
     def _gather(self, obj):
         if not self.dist.enabled:
             return [obj]
-        import torch.distributed as dist
-
         out = [None] * self.dist.world
         dist.all_gather_object(out, obj)
         return out
@@ -723,10 +715,6 @@ class Trainer:
 
     # ---------------------------------------------------------------- validation
     def validate(self) -> dict:
-        from .evaluate import degrade_for_eval, restore_array
-        from .metrics import psnr, ssim
-        from .model import Restorer
-
         if not self.val_images and not self.val_pairs:
             return {}
         net = self.ema.copy_to(build_model(self.cfg.network)).eval()
@@ -950,8 +938,6 @@ def training_stages(sessions: list[dict]) -> list[dict]:
 
 
 def _run_from_weights(path: Path, state: dict) -> dict:
-    from .weights import read_card
-
     card = read_card(path)
     tr = card.training
     if "config" not in tr or "step" not in tr:
@@ -1003,8 +989,6 @@ def export_run(
     default_steps: int | None = None,
 ):
     """Write the run's EMA weights and their model card (see :mod:`irsde_gui.core.weights`)."""
-    from .weights import ModelCard, card_path, read_card, save_weights
-
     run = Path(run_dir)
     ckpt_file = run / CHECKPOINT
     if not ckpt_file.is_file():
