@@ -97,7 +97,10 @@ def test_stop_during_a_later_seed_keeps_the_first_result_and_makes_no_map(win, q
     win.panel.set_steps(20)
     win.uncertainty_map()
     qtbot.waitUntil(
-        lambda: win.spread_run is not None and win.spread_run.done == 1 and win.run is not None,
+        # the second seed's run, not the first one's before its thread has ended
+        lambda: (
+            win.spread_run is not None and win.spread_run.done == 1 and win.run is not None and len(runs) > 1
+        ),
         timeout=60_000,
     )
     first = win.result.copy()
