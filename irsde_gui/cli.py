@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from . import __version__
 from .core.chain import chain_report, next_photo, parse_tasks, stage_entry
 from .core.runner import Progress, RunEvents, Runner
@@ -32,6 +34,7 @@ from .core.runs import (
     report_path_for,
 )
 from .core.tasks import DEFAULT_GROW, MAX_GROW, TASKS
+from .core.weights import WeightsError
 
 if TYPE_CHECKING:
     from .core.pipeline import JobSettings
@@ -282,7 +285,6 @@ def load_stages(args: argparse.Namespace, tasks: list[Task], blur: KnownBlur | N
     from .core.device import DeviceError, pick_device  # deferred: PyTorch
     from .core.model import load_task_restorer  # deferred: PyTorch
     from .core.pipeline import is_blind  # deferred: PyTorch
-    from .core.weights import WeightsError  # deferred: PyTorch
 
     passed_over: list = []
     loaded: dict[str, object] = {}
@@ -465,8 +467,6 @@ def write_analysis(
 ) -> None:
     """``--changes`` and ``--uncertainty N``: the maps beside the result (the result itself is the
     first seed's, as without them)."""
-    import numpy as np  # deferred: loaded with the engine, not for --help
-
     from .core.analysis import SpreadAccumulator, residual, residual_image  # deferred: PyTorch
     from .core.imageio import write_photo  # deferred: the image libraries
 

@@ -192,9 +192,9 @@ def scan_tasks(vet: bool = True) -> dict[str, TaskInfo]:
 def load_engine_info() -> EngineInfo:
     """Import the engine (PyTorch), scan tasks and weights and find the devices. Runs off the GUI thread."""
     began = time.perf_counter()
-    import torch
+    import torch  # deferred: PyTorch loads here, off the GUI thread, after the window shows
 
-    from .core import pipeline  # noqa: F401  (imported here so the first run does not wait for it)
+    from .core import pipeline  # noqa: F401  # deferred: as above; loaded now so the first run need not wait
     from .core.device import available_devices, pick_device  # deferred: PyTorch, as above
 
     tasks = scan_tasks()
@@ -425,7 +425,7 @@ class RestoreWorker(QObject):
         restorer = self.cache.get(req.task, req.weights, device)
         self.device_chosen.emit(restorer.device.describe())
         if restorer.device.kind == "cuda":
-            import torch
+            import torch  # deferred: PyTorch, loaded on this thread (by the restorer already)
 
             torch.cuda.reset_peak_memory_stats()
         try:
