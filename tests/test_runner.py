@@ -258,3 +258,19 @@ def test_a_registered_task_restores_through_the_command_line_and_the_app(qtbot, 
         run.start()
     assert run.result.report.steps == 3 and run.result.image.shape == (24, 32, 3), "its card's steps"
     run.wait()
+
+
+def test_the_command_lines_bar_draws_a_runs_progress():
+    import io
+
+    from irsde_gui.cli import ProgressBar
+
+    stream = io.StringIO()
+    bar = ProgressBar("p.png", 0, stream=stream, unit="round")
+    bar.progress(Progress(0, 8, 0.0, 0.5, 0.0, stage="Estimating the blur 3/30"))
+    bar.progress(Progress(0, 8, 0.0, 0.6, 0.0, tiles_done=1, tiles_total=4))  # no round done: no bar yet
+    bar.progress(Progress(2, 8, 0.5, 1.5, 3.0, tiles_done=4, tiles_total=4))
+    lines = stream.getvalue().split("\r")[1:]
+    assert [line.strip() for line in lines[:1]] == ["p.png  Estimating the blur 3/30"]
+    assert len(lines) == 2 and bar.total == 8
+    assert "round 2/8" in lines[1] and "0.50 s/round" in lines[1] and "tiles 4/4" in lines[1]
