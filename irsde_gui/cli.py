@@ -33,7 +33,7 @@ from .core.runs import (
     printable,
     report_path_for,
 )
-from .core.tasks import DEFAULT_GROW, MAX_GROW, TASKS
+from .core.tasks import DEFAULT_GROW, MAX_GROW, TASKS, get_task
 from .core.weights import WeightsError
 
 if TYPE_CHECKING:
@@ -555,11 +555,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.blind:
         from .core.weights import WeightsError, find_weights
 
-        try:
-            find_weights("denoise")
-        except WeightsError as exc:
-            error(f"--blind needs the denoise model: {exc}")
-            return EXIT_FAILED
+        for prior in {t.prior_task for t in TASKS.values() if t.prior_task}:
+            try:
+                find_weights(prior)
+            except WeightsError as exc:
+                error(f"--blind needs the {prior} model: {exc}")
+                return EXIT_FAILED
     for row in bench(device, sizes, tasks, repeats=args.repeats, blind=args.blind):
         rows.append(row)
         if not args.json:
@@ -731,25 +732,34 @@ def eval_preset(args: argparse.Namespace, task: str) -> str | None:
             "--pairs scores the folder's own degraded photos: no --data, --jpeg, "
             "--degradation or --sigma with it"
         )
+    presets = get_task(task).eval_presets
     if args.jpeg is not None:
-        if task != "denoise" or args.degradation:
-            raise ValueError("--jpeg is for --task denoise (JPEG artefacts, no noise)")
+        if "jpeg" not in presets or args.degradation:
+            raise ValueError(f"--jpeg is for --task {tasks_with('jpeg')} (JPEG artefacts, no noise)")
         return "jpeg"
     named = [(flag, value) for flag, value in (("--rain", args.rain), ("--masks", args.masks)) if value]
     if named:
         flag, value = named[0]
-        wanted = {"--rain": "derain", "--masks": "inpaint"}[flag]
-        if task != wanted or args.degradation or len(named) > 1:
-            raise ValueError(f"{flag} is for --task {wanted}")
+        if value not in presets or args.degradation or len(named) > 1:
+            raise ValueError(f"{flag} is for --task {tasks_with(value)}")
         return value
     if args.degradation:
-        from .core.validation import PRESETS
-
-        if args.degradation not in PRESETS.get(task, ()):
-            named = "; ".join(f"{t}: {', '.join(p)}" for t, p in PRESETS.items() if t != "denoise")
-            raise ValueError(f"no evaluation degradation {args.degradation!r} for {task} ({named})")
+        if args.degradation not in presets:
+            raise ValueError(
+                f"no evaluation degradation {args.degradation!r} for {task} ({eval_presets_by_task()})"
+            )
         return args.degradation
     return None
+
+
+def eval_presets_by_task() -> str:
+    """``denoise: jpeg, camera; sr: practical; ...``: each task's named evaluation degradations."""
+    return "; ".join(f"{t.name}: {', '.join(t.eval_presets)}" for t in TASKS.values() if t.eval_presets)
+
+
+def tasks_with(preset: str) -> str:
+    """The tasks that have the evaluation degradation ``preset``, as an error message names them."""
+    return " or ".join(t.name for t in TASKS.values() if preset in t.eval_presets)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -758,7 +768,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .core.evaluate import command_line, evaluate, format_table
     from .core.model import load_restorer, load_task_restorer
     from .core.pipeline import is_blind
-    from .core.tasks import get_task
     from .core.validation import load_kernels
     from .core.weights import WeightsError
 
@@ -787,15 +796,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
         error("--rounds is for the rows --blind adds")
         return EXIT_FAILED
     if args.blind:
-        if task.name != "deblur":
-            error("--blind is for --task deblur")
+        if not task.takes_blur:
+            error(f"--blind is for --task {' or '.join(t.name for t in TASKS.values() if t.takes_blur)}")
             return EXIT_FAILED
         from .core.evaluate import blind_deblur_method
 
         try:
-            methods = blind_deblur_method(load_restorer("denoise", None, restorer.device), args.rounds)
+            prior = load_restorer(task.prior_task, None, restorer.device)
+            methods = blind_deblur_method(prior, args.rounds, task)
         except WeightsError as exc:
-            error(f"--blind needs the denoise model: {exc}")
+            error(f"--blind needs the {task.prior_task} model: {exc}")
             return EXIT_FAILED
         if blind:  # the model row already is the blind route: add only the told-the-kernel row
             del methods["blind"]
@@ -904,7 +914,7 @@ def cmd_degrade(args: argparse.Namespace) -> int:
             args.output,
             np.clip(deg.model_input, 0, 1),
             like=photo,
-            alpha=None if args.task == "sr" else photo.alpha,
+            alpha=photo.alpha if get_task(args.task).scale == 1 else None,  # no alpha fits a low-res photo
         )
         if deg.mask is not None:
             mask_path = Path(args.output).with_name(Path(args.output).stem + "_mask.png")
@@ -1253,8 +1263,7 @@ def add_eval_command(sub, samplers) -> None:
     e.add_argument(
         "--degradation",
         metavar="NAME",
-        help="a named evaluation degradation: sr 'practical' (slight blur, x4 bicubic, noise 3-8, "
-        "JPEG 40-75, fixed seeds)",
+        help=f"a named evaluation degradation, fixed by the seed: {eval_presets_by_task()}",
     )
     e.add_argument("--steps", type=int)
     e.add_argument("--sampler", default="posterior", choices=samplers)
@@ -1314,8 +1323,7 @@ def add_degrade_command(sub) -> None:
     d.add_argument(
         "--degradation",
         metavar="NAME",
-        help="one of irsde eval's named degradations: denoise 'camera' (high-ISO camera noise and JPEG) or "
-        "'jpeg' (with --quality), sr 'practical', derain 'heavy', inpaint 'objects'",
+        help=f"one of irsde eval's named degradations: {eval_presets_by_task()} ('jpeg' with --quality)",
     )
     d.add_argument("--quality", type=int_in(1, 100, "a JPEG quality"), help="with --degradation jpeg")
     d.set_defaults(func=cmd_degrade)

@@ -8,6 +8,7 @@ import torch
 from conftest import smooth_image
 
 from irsde_gui.core import degrade as D
+from irsde_gui.core.tasks import INPAINT_FILL, TASKS
 from irsde_gui.core.validation import degrade_for_eval
 
 
@@ -15,12 +16,16 @@ def batch(b=4, h=64, w=64):
     return torch.stack([torch.from_numpy(smooth_image(h, w, seed=i).transpose(2, 0, 1)) for i in range(b)])
 
 
-@pytest.mark.parametrize("task", list(D.DEGRADATIONS))
+@pytest.mark.parametrize("task", list(TASKS))
 def test_deterministic_under_seed(task):
+    """Each task's plainest training degradation (its last mix), under a seed."""
     x = batch()
-    a = D.degrade(task, x, torch.Generator().manual_seed(5))
-    b = D.degrade(task, x, torch.Generator().manual_seed(5))
-    c = D.degrade(task, x, torch.Generator().manual_seed(6))
+    t = TASKS[task]
+
+    def degrade(seed):
+        return t.training_pair(x, torch.Generator().manual_seed(seed), t.mix_names()[-1])[1]
+
+    a, b, c = degrade(5), degrade(5), degrade(6)
     assert a.shape == x.shape
     assert torch.equal(a, b)
     assert not torch.equal(a, c)
@@ -135,8 +140,8 @@ def test_inpaint_fills_holes_with_constant():
     x = batch(2)
     g = torch.Generator().manual_seed(0)
     m = D.masks(x.shape, g)
-    y = D.apply_mask(x, m)
-    assert torch.all(y[m.expand_as(y) > 0.5] == D.INPAINT_FILL)
+    y = D.apply_mask(x, m, INPAINT_FILL)
+    assert torch.all(y[m.expand_as(y) > 0.5] == INPAINT_FILL)
     assert torch.equal(y[m.expand_as(y) < 0.5], x[m.expand_as(x) < 0.5])
 
 
@@ -160,13 +165,14 @@ def test_rain_adds_bright_streaks():
     assert float((y - x).mean()) > 0.005
 
 
-@pytest.mark.parametrize("task", list(D.DEGRADATIONS))
+@pytest.mark.parametrize("task", list(TASKS))
 def test_eval_degradation_is_fixed_by_seed(task):
     clean = smooth_image(64, 64)
     a = degrade_for_eval(task, clean, seed=3)
     b = degrade_for_eval(task, clean, seed=3)
     np.testing.assert_array_equal(a.model_input, b.model_input)
-    expect = (16, 16, 3) if task == "sr" else clean.shape
+    scale = TASKS[task].scale
+    expect = (64 // scale, 64 // scale, 3)
     assert a.model_input.shape == expect and a.shown.shape == clean.shape
 
 
@@ -182,5 +188,5 @@ def test_training_haze_is_a_window_of_a_larger_photos_haze():
     spans = (zoomed.amax(dim=(2, 3)) - zoomed.amin(dim=(2, 3))).flatten()
     assert float(spans.mean()) < 0.8 and float(spans.max()) > 0.3
     assert torch.equal(zoomed, D.depth_maps(shape, torch.Generator().manual_seed(0), "cpu", max_zoom=4.0))
-    y = D.degrade("dehaze", batch(4), torch.Generator().manual_seed(1))
+    y = D.dehaze_patches(batch(4), torch.Generator().manual_seed(1))
     assert y.shape == (4, 3, 64, 64)

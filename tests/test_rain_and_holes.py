@@ -8,8 +8,8 @@ import pytest
 import torch
 from conftest import smooth_image
 
-from irsde_gui.core import degrade as D
 from irsde_gui.core import holes, rain
+from irsde_gui.core.tasks import get_task
 from irsde_gui.core.validation import degrade_for_eval
 
 
@@ -116,8 +116,9 @@ def test_objects_preset_masks_object_sized_holes():
 @pytest.mark.parametrize("task", ["derain", "inpaint"])
 def test_new_training_mixes_are_the_default_and_deterministic(task):
     x = photos(4, 64, 64)
-    a = D.training_pair(task, x, g(0))[1]
-    assert torch.equal(a, D.training_pair(task, x, g(0))[1])
-    assert torch.equal(a, D.training_pair(task, x, g(0), D.training_mix_names(task)[0])[1])
-    old = D.training_pair(task, x, g(0), D.training_mix_names(task)[1])[1]
+    t = get_task(task)
+    a = t.training_pair(x, g(0))[1]
+    assert torch.equal(a, t.training_pair(x, g(0))[1])
+    assert torch.equal(a, t.training_pair(x, g(0), t.mix_names()[0])[1])
+    old = t.training_pair(x, g(0), t.mix_names()[1])[1]
     assert not torch.equal(a, old)

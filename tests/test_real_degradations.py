@@ -11,6 +11,7 @@ from conftest import smooth_image
 from irsde_gui.core import camera, practical
 from irsde_gui.core import degrade as D
 from irsde_gui.core.metrics import psnr
+from irsde_gui.core.tasks import get_task
 from irsde_gui.core.train import TrainConfig
 
 
@@ -185,14 +186,15 @@ def test_denoise_mix_turns_some_photos_black_and_white():
 
 def test_training_pair_names_its_mixes():
     x = photos(2, 32, 32)
-    a = D.training_pair("denoise", x, g(0))
-    b = D.training_pair("denoise", x, g(0), "camera")
+    denoise = get_task("denoise")
+    a = denoise.training_pair(x, g(0))
+    b = denoise.training_pair(x, g(0), "camera")
     assert torch.equal(a[1], b[1])
-    _, gauss = D.training_pair("denoise", x, g(0), "gaussian")
+    _, gauss = denoise.training_pair(x, g(0), "gaussian")
     assert gauss.shape == x.shape
     with pytest.raises(ValueError, match="unknown degradation 'rain'"):
-        D.training_pair("denoise", x, g(0), "rain")
-    assert D.training_mix_names("sr") == ["practical", "bicubic"]
+        denoise.training_pair(x, g(0), "rain")
+    assert get_task("sr").mix_names() == ["practical", "bicubic"]
 
 
 def test_training_config_checks_the_degradation():

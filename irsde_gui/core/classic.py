@@ -1,5 +1,5 @@
 """The classic methods each model is scored against in ``irsde eval``: what a user could
-run without a network.
+run without a network. Each task picks its own (``Task.classic``):
 
 - denoise: OpenCV non-local means (strength set from the true sigma, or at its best
   strength per photo where the noise has no sigma);
@@ -17,16 +17,6 @@ import numpy as np
 
 from .blind import psf2otf
 from .metrics import psnr
-from .validation import Degraded
-
-CLASSIC_NAMES = {
-    "denoise": "non-local means (OpenCV)",
-    "deblur": "Wiener (true kernel)",
-    "derain": "median filter 5x5",
-    "sr": "bicubic",
-    "inpaint": "Telea (OpenCV)",
-    "dehaze": "dark channel prior",
-}
 
 
 def _u8(img: np.ndarray) -> np.ndarray:
@@ -112,30 +102,21 @@ def best_non_local_means(img: np.ndarray, clean: np.ndarray) -> np.ndarray:
     return max(scores.values(), key=lambda v: v[0])[1]
 
 
-def navier_stokes(deg: Degraded) -> np.ndarray:
-    assert deg.mask is not None
-    out = cv2.inpaint(_u8(deg.shown), (deg.mask > 0.5).astype(np.uint8), 5, cv2.INPAINT_NS)
+def median_filter(img: np.ndarray, size: int) -> np.ndarray:
+    """A ``size`` x ``size`` median filter on the 8-bit image."""
+    return cv2.medianBlur(_u8(img), size).astype(np.float32) / 255.0
+
+
+def _inpaint(img: np.ndarray, mask: np.ndarray, method: int) -> np.ndarray:
+    out = cv2.inpaint(_u8(img), (mask > 0.5).astype(np.uint8), 5, method)
     return out.astype(np.float32) / 255.0
 
 
-def classic(task: str, deg: Degraded, clean: np.ndarray | None = None) -> np.ndarray:
-    """The classic method's result for one degraded image (``clean``: for an oracle's settings)."""
-    if task == "denoise":
-        if not deg.sigma:  # real noise or JPEG: no sigma to set it from
-            assert clean is not None, "non-local means at its best strength needs the clean photo"
-            return best_non_local_means(deg.shown, clean)
-        return non_local_means(deg.shown, max(3.0, 0.6 * deg.sigma))  # 0.6 sigma: best on CBSD68
-    if task == "deblur":
-        assert deg.kernel is not None
-        return wiener_deconvolve(deg.shown, deg.kernel, deg.sigma)
-    if task == "derain":
-        return cv2.medianBlur(_u8(deg.shown), 5).astype(np.float32) / 255.0
-    if task == "sr":
-        return np.clip(deg.shown, 0, 1).astype(np.float32)
-    if task == "inpaint":
-        assert deg.mask is not None
-        out = cv2.inpaint(_u8(deg.shown), (deg.mask > 0.5).astype(np.uint8), 5, cv2.INPAINT_TELEA)
-        return out.astype(np.float32) / 255.0
-    if task == "dehaze":
-        return dark_channel_prior(np.clip(deg.shown, 0, 1))
-    raise ValueError(task)
+def fast_marching(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """OpenCV's Telea fill of ``mask`` (1: fill)."""
+    return _inpaint(img, mask, cv2.INPAINT_TELEA)
+
+
+def navier_stokes(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """OpenCV's Navier-Stokes fill of ``mask`` (1: fill)."""
+    return _inpaint(img, mask, cv2.INPAINT_NS)

@@ -25,7 +25,6 @@ GPU the degradations cost almost nothing.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -34,7 +33,6 @@ import torch.nn.functional as F
 from . import camera, holes, practical, rain
 from .holes import free_form_mask
 from .resize import SR_SCALE, downsample, upsample
-from .tasks import INPAINT_FILL
 
 Tensor = torch.Tensor
 
@@ -361,13 +359,14 @@ def masks(shape, g: torch.Generator, lo: float = 0.05, hi: float = 0.40) -> Tens
     return torch.from_numpy(np.stack([bank.draw(rng, h, w) for _ in range(b)]))[:, None]
 
 
-def apply_mask(x0: Tensor, mask: Tensor) -> Tensor:
+def apply_mask(x0: Tensor, mask: Tensor, fill: float) -> Tensor:
+    """``x0`` with the constant ``fill`` where ``mask`` is 1 (the inpainting task's convention)."""
     m = mask.to(x0.device, x0.dtype)
-    return x0 * (1 - m) + INPAINT_FILL * m
+    return x0 * (1 - m) + fill * m
 
 
-def inpaint(x0: Tensor, g: torch.Generator) -> Tensor:
-    return apply_mask(x0, masks(x0.shape, g))
+def inpaint(x0: Tensor, g: torch.Generator, fill: float) -> Tensor:
+    return apply_mask(x0, masks(x0.shape, g), fill)
 
 
 # ----------------------------------------------------------------- haze
@@ -424,17 +423,9 @@ def dehaze_patches(x0: Tensor, g: torch.Generator) -> Tensor:
     return dehaze(x0, g, max_zoom=4.0)
 
 
-DEGRADATIONS: dict[str, Callable[[Tensor, torch.Generator], Tensor]] = {
-    "denoise": denoise,
-    "deblur": deblur,
-    "derain": derain,
-    "sr": sr,
-    "inpaint": inpaint,
-    "dehaze": dehaze_patches,
-}
-
-
 # ----------------------------------------------------------------- training mixes
+# Each returns (clean, degraded): a mix may change the clean photo too (e.g. make it black and
+# white). Which task trains on which is for the task to say (``Task.training_mixes``).
 def denoise_camera_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
     """What people bring to denoise: camera noise (58 %), white Gaussian noise (25 %, so the blind
     Gaussian task holds), and clean photos saved as poor JPEGs (17 %; 12 % until step 19,000 of
@@ -475,58 +466,10 @@ def derain_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
     return x0, mu
 
 
-def inpaint_removal(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
+def inpaint_removal(x0: Tensor, g: torch.Generator, fill: float) -> tuple[Tensor, Tensor]:
     """Holes as people paint them to remove things (:func:`holes.removal_mask`: objects, wide
-    strokes, boxes, thin strokes; up to half the patch)."""
+    strokes, boxes, thin strokes; up to half the patch), holding ``fill``."""
     b, _, h, w = x0.shape
     rng = _np_rng(g)
     m = torch.from_numpy(np.stack([holes.removal_mask(rng, h, w) for _ in range(b)]))[:, None]
-    return x0, apply_mask(x0, m)
-
-
-def _same_clean(fn: Callable[[Tensor, torch.Generator], Tensor]):
-    def pair(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
-        return x0, fn(x0, g)
-
-    pair.__doc__ = fn.__doc__
-    return pair
-
-
-# What a task's network trains on, by name; the first one is what a run trains on unless its
-# configuration names another (``TrainConfig.degradation``). Each returns (clean, degraded):
-# a mix may change the clean photo too (e.g. make it black-and-white).
-TRAINING_MIXES: dict[str, dict[str, Callable[[Tensor, torch.Generator], tuple[Tensor, Tensor]]]] = {
-    "denoise": {"camera": denoise_camera_mix, "gaussian": _same_clean(denoise)},
-    "deblur": {"standard": _same_clean(deblur)},
-    "derain": {"rain": derain_mix, "light": _same_clean(derain)},
-    "sr": {"practical": sr_practical_mix, "bicubic": _same_clean(sr)},
-    "inpaint": {"removal": inpaint_removal, "strokes": _same_clean(inpaint)},
-    "dehaze": {"standard": _same_clean(dehaze_patches)},
-}
-
-
-def training_mix_names(task: str) -> list[str]:
-    try:
-        return list(TRAINING_MIXES[task])
-    except KeyError:
-        raise ValueError(f"unknown task {task!r}") from None
-
-
-def training_pair(task: str, x0: Tensor, g: torch.Generator, mix: str | None = None) -> tuple[Tensor, Tensor]:
-    """(clean, degraded) for a training batch of ``task`` under its mix ``mix`` (default: the first)."""
-    mixes = TRAINING_MIXES.get(task)
-    if mixes is None:
-        raise ValueError(f"unknown task {task!r}")
-    name = mix or next(iter(mixes))
-    if name not in mixes:
-        raise ValueError(f"unknown degradation {name!r} for {task}; choose one of {', '.join(mixes)}")
-    return mixes[name](x0, g)
-
-
-def degrade(task: str, x0: Tensor, g: torch.Generator) -> Tensor:
-    """``mu`` for a batch of clean images, for any task (see the module docstring)."""
-    try:
-        fn = DEGRADATIONS[task]
-    except KeyError:
-        raise ValueError(f"unknown task {task!r}") from None
-    return fn(x0, g)
+    return x0, apply_mask(x0, m, fill)

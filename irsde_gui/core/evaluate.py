@@ -26,19 +26,18 @@ from collections.abc import Callable
 import numpy as np
 
 from .blind import BLIND_ROUNDS, KNOWN_ROUNDS, placed_as_estimated
-from .classic import CLASSIC_NAMES, classic, navier_stokes
 from .imageio import read_photo
-from .metrics import SHIFT_RULE, psnr, rgb_to_y, shifted_psnr, ssim
+from .metrics import SHIFT_RULE
 from .model import Restorer
 from .pipeline import BlindDeblurJob, JobSettings, is_blind
 from .runs import plural
-from .tasks import Task, get_task
+from .tasks import TASKS, Task
 from .train import list_images, pair_files
 from .validation import Degraded, degrade_for_eval, describe_preset, restore_array
 
 
 def blind_deblur_method(
-    denoiser: Restorer, rounds: int | None = None
+    denoiser: Restorer, rounds: int | None = None, task: Task | None = None
 ) -> dict[str, tuple[str, Callable[[Degraded], np.ndarray]]]:
     """Three extra deblur rows. ``blind``: the kernel estimated from the blurred photo alone,
     then plug-and-play deconvolution with ``denoiser`` (the denoise model, one step a round)
@@ -52,8 +51,9 @@ def blind_deblur_method(
 
     Each row runs ``rounds`` rounds, or by default what the app runs for it
     (:data:`.blind.BLIND_ROUNDS` for an estimate, :data:`.blind.KNOWN_ROUNDS` for a known
-    kernel); the labels say how many."""
-    task = get_task("deblur")
+    kernel); the labels say how many. ``task``: the task whose deconvolution route runs them
+    (by default the first with one: deblur)."""
+    task = task or next(t for t in TASKS.values() if t.takes_blur)
     estimated, known = (rounds, rounds) if rounds else (BLIND_ROUNDS, KNOWN_ROUNDS)
 
     def run(deg: Degraded) -> np.ndarray:
@@ -79,10 +79,11 @@ def blind_deblur_method(
 
 # ------------------------------------------------------------------ the harness
 def load_cases(
-    task: str, folder: str, limit: int | None, crop: int | None, pairs: bool = False
+    task: Task, folder: str, limit: int | None, crop: int | None, pairs: bool = False
 ) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
-    """(name, clean, given degraded photo or None) for each image of the folder: sr's
-    ``*_LR``/``*_HR`` pairs give their low-res photo; with ``pairs`` the folder holds real
+    """(name, clean, given degraded photo or None) for each image of the folder: for a task with
+    a :attr:`~.tasks.Task.scale` (sr), ``*_LR``/``*_HR`` pairs give their low-res photo, and
+    clean photos are cropped to a multiple of the scale; with ``pairs`` the folder holds real
     degraded/clean pairs (``noisy/`` or ``degraded/``, and ``clean/``, matched by name)."""
     if pairs:
         cases = []
@@ -91,11 +92,12 @@ def load_cases(
             if deg.shape != clean.shape:
                 raise ValueError(f"{deg_file}: its size differs from its clean photo {clean_file.name}")
             cases.append((deg_file.name, clean, deg))
-        return _crop_cases(task, cases, crop, scale=1)
+        return _crop_cases(cases, crop, scale=1)
     files = list_images([folder])
     hr = [f for f in files if re.search(r"_HR\.\w+$", f.name)]
     cases = []
-    if task == "sr" and hr:
+    scale = task.scale
+    if scale > 1 and hr:
         for f in hr:
             lr_path = next(iter(f.parent.glob(re.sub(r"_HR(\.\w+)$", r"_LR.*", f.name))), None)
             if lr_path is None:
@@ -107,13 +109,15 @@ def load_cases(
                 continue
             cases.append((f.name, read_photo(f).rgb, None))
     cases = cases[:limit] if limit else cases
-    cases = _crop_cases(task, cases, crop, scale=4 if task == "sr" else 1)
-    if task == "sr":
-        cases = [(n, c[: c.shape[0] // 4 * 4, : c.shape[1] // 4 * 4], lr) for n, c, lr in cases]
+    cases = _crop_cases(cases, crop, scale)
+    if scale > 1:
+        cases = [
+            (n, c[: c.shape[0] // scale * scale, : c.shape[1] // scale * scale], lr) for n, c, lr in cases
+        ]
     return cases
 
 
-def _crop_cases(task: str, cases: list, crop: int | None, scale: int) -> list:
+def _crop_cases(cases: list, crop: int | None, scale: int) -> list:
     """Centre crops of at most ``crop`` px; a given degraded photo is cropped alike (at 1/scale)."""
     if not crop:
         return cases
@@ -130,18 +134,6 @@ def _crop_cases(task: str, cases: list, crop: int | None, scale: int) -> list:
         )
         out.append((name, c, low))
     return out
-
-
-def score(task: str, out: np.ndarray, clean: np.ndarray) -> dict:
-    out = np.clip(out, 0, 1)
-    res = {"psnr": psnr(out, clean), "ssim": ssim(out, clean)}
-    if task == "sr":
-        yo, yc = rgb_to_y(out), rgb_to_y(clean)
-        res["psnr_y"] = psnr(yo, yc, border=4)
-        res["ssim_y"] = ssim(yo, yc, border=4)
-    if task == "deblur":
-        res["psnr_shifted"] = shifted_psnr(out, clean)
-    return res
 
 
 def evaluate(
@@ -166,11 +158,10 @@ def evaluate(
 
     ``methods`` adds rows: key -> (name shown in the table, restore function of a case).
     ``pairs``: ``folder`` holds real degraded/clean pairs (see :func:`load_cases`); ``preset``
-    and ``quality`` pick a named degradation (:data:`PRESETS`)."""
-    methods = dict(methods or {})
-    if task.name == "inpaint":  # the other classic fill, a second rival
-        methods.setdefault("navier_stokes", ("Navier-Stokes (OpenCV)", navier_stokes))
-    cases = load_cases(task.name, folder, limit, crop, pairs=pairs)
+    and ``quality`` pick a named degradation (``Task.eval_presets``). The task's
+    :meth:`~.tasks.Task.rivals` add their rows too."""
+    methods = task.rivals() | dict(methods or {})
+    cases = load_cases(task, folder, limit, crop, pairs=pairs)
     if not cases:
         raise ValueError(f"no images to evaluate in {folder}")
     kernel_list = list(kernels.values()) if kernels else None
@@ -178,21 +169,21 @@ def evaluate(
     per_image = []
     for i, (name, clean, lr) in enumerate(cases):
         kernel = kernel_list[i % len(kernel_list)] if kernel_list else None
-        deg = degrade_for_eval(task.name, clean, seed + i, sigma, kernel, lr, preset, quality)
+        deg = degrade_for_eval(task, clean, seed + i, sigma, kernel, lr, preset, quality)
         entry = {"image": name}
         began = time.perf_counter()
-        entry["input"] = score(task.name, deg.shown, clean) | {"seconds": 0.0}
+        entry["input"] = task.score(deg.shown, clean) | {"seconds": 0.0}
         began = time.perf_counter()
-        c = classic(task.name, deg, clean)
-        entry["classic"] = score(task.name, c, clean) | {"seconds": time.perf_counter() - began}
+        c = task.classic(deg, clean)
+        entry["classic"] = task.score(c, clean) | {"seconds": time.perf_counter() - began}
         if restorer is not None:
             began = time.perf_counter()
             out = restore_array(task, restorer, deg.model_input, deg.mask, steps, seed + i, sampler)
-            entry["model"] = score(task.name, out, clean) | {"seconds": time.perf_counter() - began}
+            entry["model"] = task.score(out, clean) | {"seconds": time.perf_counter() - began}
         for key, (_, method) in methods.items():
             began = time.perf_counter()
             out = method(deg)
-            entry[key] = score(task.name, out, clean) | {"seconds": time.perf_counter() - began}
+            entry[key] = task.score(out, clean) | {"seconds": time.perf_counter() - began}
         for k in rows:
             if k in entry:
                 rows[k].append(entry[k])
@@ -201,23 +192,20 @@ def evaluate(
             progress(i + 1, len(cases), entry)
     means = {k: {m: float(np.mean([r[m] for r in v])) for m in v[0]} for k, v in rows.items() if v}
     below = {}
-    if task.name == "deblur":  # the photos each row leaves worse than they came, at the best shift
+    if "psnr_shifted" in task.extra_metrics:  # the photos each row leaves worse than they came
         below = {
             k: [e["image"] for e in per_image if k in e and e[k]["psnr_shifted"] < e["input"]["psnr_shifted"]]
             for k in rows
             if k != "input" and rows[k]
         }
-    classic_name = CLASSIC_NAMES[task.name]
-    if task.name == "denoise" and (pairs or preset == "jpeg"):
-        classic_name = "non-local means (best strength per photo)"
     return {
         "task": task.name,
         "images": len(cases),
         "folder": str(folder),
-        "degradation": "real pairs" if pairs else describe_preset(task.name, preset, quality, sigma),
+        "degradation": "real pairs" if pairs else describe_preset(task, preset, quality, sigma),
         "mean": means,
         "per_image": per_image,
-        "classic_method": classic_name,
+        "classic_method": task.classic_label(pairs, preset),
         "method_names": {k: name for k, (name, _) in methods.items()},
         "model_method": "blind" if restorer is not None and is_blind(task, restorer) else "sde",
         "below_input": below,
@@ -226,7 +214,8 @@ def evaluate(
 
 def format_table(result: dict, steps: int | None) -> str:
     task = result["task"]
-    cols = ["psnr", "ssim", *{"sr": ["psnr_y", "ssim_y"], "deblur": ["psnr_shifted"]}.get(task, [])]
+    scored = TASKS.get(task)  # a saved result may be of a task no longer offered
+    cols = ["psnr", "ssim", *(scored.extra_metrics if scored else ())]
     label = {"psnr_shifted": "PSNR@SH"}
     names = {
         "input": "degraded input",
@@ -247,7 +236,7 @@ def format_table(result: dict, steps: int | None) -> str:
             + "".join(f"{m[c]:9.3f}" if "ssim" in c else f"{m[c]:9.2f}" for c in cols)
             + f"{m['seconds']:9.2f}"
         )
-    if task == "deblur":
+    if "psnr_shifted" in cols:
         lines.append(f"PSNR@SH: at the best shift ({SHIFT_RULE}; a blur hides where the photo sat)")
         for k, photos in result.get("below_input", {}).items():
             shown = ", ".join(photos[:8]) + (", ..." if len(photos) > 8 else "")

@@ -44,15 +44,15 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from .degrade import SR_SCALE, randn, training_mix_names, training_pair
+from .degrade import SR_SCALE, randn
 from .device import DeviceInfo, cpu_supports_bf16, pick_device
 from .imageio import read_photo
 from .metrics import psnr, ssim
 from .model import Restorer
 from .nets import build_model, count_parameters
 from .sde import MeanRevertingSDE, SDEConfig
-from .tasks import get_task
-from .validation import PRESETS, degrade_for_eval, load_kernels, restore_array
+from .tasks import TASKS, get_task
+from .validation import degrade_for_eval, load_kernels, restore_array
 from .weights import ModelCard, card_path, load_weights, read_card, save_weights
 
 LOSSES = ("x0", "ml", "ml_x0")
@@ -103,7 +103,7 @@ class TrainConfig:
     val_steps: int | None = None
     val_kernels: str | None = None  # deblur: validate on these kernels (.npz), as `irsde eval --kernels`
     val_pairs: str | None = None  # a folder of real degraded/clean pairs, scored beside val_data
-    val_preset: str | None = None  # also score val_data under this evaluation degradation (evaluate.PRESETS)
+    val_preset: str | None = None  # also score val_data under this evaluation degradation (Task.eval_presets)
     ckpt_every: int = 500
     ckpt_minutes: float = 5.0
     log_every: int = 50
@@ -120,7 +120,7 @@ class TrainConfig:
     # network there, where the photo is still almost entirely degraded (at t = 75 the clean
     # photo's share of x_t's mean is 7 %, at t = 30 it is 77 %); 0 is the uniform draw.
     t_focus: float = 0.0
-    # The training mix of degradations (``degrade.TRAINING_MIXES``), e.g. denoise's "camera" or
+    # The training mix of degradations (``Task.training_mixes``), e.g. denoise's "camera" or
     # "gaussian"; a run may change it when resumed (a shipped model fine-tuned on real noise).
     # Runs started before it existed trained on the first mix their task then had.
     degradation: str | None = None
@@ -142,13 +142,14 @@ class TrainConfig:
             raise ValueError(f"patch size for {task.name} must be a multiple of {task.scale}")
         if not self.data:
             raise ValueError("no training data folders given")
-        if self.val_preset and self.val_preset not in PRESETS.get(task.name, ()):
+        if self.val_preset and self.val_preset not in task.eval_presets:
             raise ValueError(f"no evaluation degradation {self.val_preset!r} for {task.name}")
-        if self.val_kernels and task.name != "deblur":
-            raise ValueError("validation kernels are for deblur only")
+        if self.val_kernels and not task.takes_blur:
+            blurs = " or ".join(t.name for t in TASKS.values() if t.takes_blur)
+            raise ValueError(f"validation kernels are for {blurs} only")
         if not 0.0 <= self.t_focus <= 1.0:
             raise ValueError(f"--t-focus is a share between 0 and 1, got {self.t_focus}")
-        mixes = training_mix_names(task.name)
+        mixes = task.mix_names()
         if self.degradation is not None and self.degradation not in mixes:
             raise ValueError(
                 f"unknown degradation {self.degradation!r} for {task.name}; choose one of {', '.join(mixes)}"
@@ -666,7 +667,7 @@ class Trainer:
         if dev.type == "cuda":  # from page-locked memory the copy does not wait for the GPU
             x0 = x0.pin_memory()
         x0 = x0.to(dev, non_blocking=True).float().div_(255.0)
-        x0, mu = training_pair(cfg.task, x0, self.gen, cfg.degradation)
+        x0, mu = self.task.training_pair(x0, self.gen, cfg.degradation)
         t = torch.randint(1, self.sde.T + 1, (cfg.batch,), generator=self.gen)
         if cfg.t_focus > 0:
             first_late = math.ceil(0.75 * self.sde.T)
