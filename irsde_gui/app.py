@@ -21,7 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__
+from . import __version__, desktop, platform_help
+from .logs import environment, setup_logging
 
 _MAIN_CALLED = time.perf_counter()
 
@@ -71,8 +72,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def desktop_command(install: bool) -> int:
-    from . import desktop
-
     try:
         done = desktop.install() if install else desktop.uninstall()
     except (OSError, FileNotFoundError) as exc:
@@ -100,8 +99,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.self_test:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
-    from .logs import environment, setup_logging
-
     log_path = setup_logging(faults=True)
     log = logging.getLogger("irsde_gui.app")
     log.info("starting: %s; log %s; argv %s", environment(), log_path, argv)
@@ -118,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def start_qt(qt_args: list[str]):
     """The QApplication, named for the desktop, with Qt's messages sent to the log."""
+    # deferred: Qt loads for a window or the self-test, not for --install-desktop
     from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
@@ -132,7 +130,7 @@ def start_qt(qt_args: list[str]):
 
 def run_self_test(app) -> int:
     """``--self-test``: restore the built-in photo with every installed model, offscreen."""
-    from . import selftest
+    from . import selftest  # deferred: Qt and NumPy, only for the self-test
     from .ui import theme
     from .ui.crash import CrashReporter
 
@@ -149,7 +147,7 @@ def open_window(app, args: argparse.Namespace):
 
     Returns the installed crash reporter, to uninstall when the app quits.
     """
-    from .ui import theme
+    from .ui import theme  # deferred: Qt, OpenCV and NumPy load here, for the window
     from .ui.crash import CrashReporter
     from .ui.file_open import FileOpenFilter
     from .ui.main_window import MainWindow
@@ -197,7 +195,7 @@ def open_window(app, args: argparse.Namespace):
 
 def call_after_first_paint(window, callback) -> None:
     """Call ``callback`` once, as soon as the whole window has been painted for the first time."""
-    from PySide6.QtCore import QEvent, QObject, QTimer
+    from PySide6.QtCore import QEvent, QObject, QTimer  # deferred: Qt, as in start_qt
 
     class FirstPaint(QObject):
         done = False
@@ -216,7 +214,7 @@ def close_on_signals(window) -> None:
     """Ctrl+C in the terminal or a SIGTERM closes the window the normal way: runs are
     cancelled and awaited, settings saved. (Python handles signals only when it runs,
     so a timer hands it control a few times a second.)"""
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QTimer  # deferred: Qt, as in start_qt
 
     def close_on_signal(*_args) -> None:
         QTimer.singleShot(0, window.close)
@@ -230,7 +228,7 @@ def close_on_signals(window) -> None:
 
 def report_startup_when_ready(window, timings: dict[str, float]) -> None:
     """``--measure-startup``: print the times to the first paint and a ready engine, then close."""
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QTimer  # deferred: Qt, as in start_qt
 
     def report(_engine) -> None:
         nan = float("nan")
@@ -251,7 +249,7 @@ _PLATFORM: dict = {"plugin_dirs": [], "messages": []}
 
 def qt_plugin_dirs() -> list[str]:
     """The folders Qt looks for plugins in (the PySide6 package's own, the bundle's included)."""
-    from PySide6.QtCore import QLibraryInfo
+    from PySide6.QtCore import QLibraryInfo  # deferred: Qt, as in start_qt
 
     dirs = [
         os.environ.get("QT_QPA_PLATFORM_PLUGIN_PATH", ""),
@@ -259,7 +257,7 @@ def qt_plugin_dirs() -> list[str]:
     ]
     dirs += os.environ.get("QT_PLUGIN_PATH", "").split(os.pathsep)
     try:
-        import PySide6
+        import PySide6  # deferred: Qt, as in start_qt
 
         dirs.append(str(Path(PySide6.__file__).parent / "Qt" / "plugins"))
     except (ImportError, TypeError):
@@ -271,13 +269,11 @@ def qt_message_to_log(mode, context, message: str) -> None:
     """Qt's own messages go to the log file; its warnings (mostly harmless) reach the terminal only
     with ``IRSDE_LOG=info``, critical ones always. When Qt gives up for want of a platform plugin
     (Linux), one paragraph says why and what to install (:mod:`irsde_gui.platform_help`) instead."""
-    from PySide6.QtCore import QtMsgType
+    from PySide6.QtCore import QtMsgType  # deferred: Qt, as in start_qt
 
     if "platform plugin" in message:
         _PLATFORM["messages"] = [*_PLATFORM["messages"][-20:], message]
     if mode == QtMsgType.QtFatalMsg and sys.platform.startswith("linux"):
-        from . import platform_help
-
         if platform_help.GIVES_UP in message:
             logging.getLogger("qt").info("%s", message)  # the log keeps Qt's words, the terminal ours
             logging.shutdown()

@@ -57,6 +57,7 @@ def build(
     """Run PyInstaller on the spec; returns the bundle folder."""
     root = source_root()
     try:
+        # deferred: PyInstaller is an optional extra, needed only to build a bundle
         import PyInstaller  # noqa: F401
     except ImportError:
         raise SystemExit('irsde_gui.build: PyInstaller is missing; pip install -e ".[build]"') from None

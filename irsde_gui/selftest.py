@@ -20,6 +20,7 @@ the test. Exit status 0 means passed, 1 failed (the reason is printed last).
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import math
 import os
@@ -31,8 +32,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pillow_heif
+import rawpy
+from PySide6.QtCore import QEventLoop
 
-from .core import paths
+from .core import imageio, paths
+from .core.imageio import ImageReadError, ImageWriteError, read_photo
+from .logs import environment
+from .ui.main_window import MainWindow
+from .ui.settings import Settings
+from .ui.theme import ICON_SIZES, app_icon, icon
+from .worker import RunOutcome
 
 STEPS = 3
 SIDE = 64
@@ -53,8 +63,6 @@ class TaskCheck:
 
 def builtin_photo():
     """The self-test's photo: the centre ``SIDE`` x ``SIDE`` crop of a shipped example."""
-    from .core.imageio import read_photo
-
     photo = read_photo(paths.resources_dir() / BUILTIN_PHOTO)
     h, w = photo.height, photo.width
     y, x = (h - SIDE) // 2, (w - SIDE) // 2
@@ -72,8 +80,6 @@ def centre_mask(side: int = SIDE) -> np.ndarray:
 
 def wait_until(app, done: Callable[[], bool], timeout: float) -> bool:
     """Run the event loop until ``done()`` or ``timeout`` seconds have passed."""
-    from PySide6.QtCore import QEventLoop
-
     end = time.monotonic() + timeout
     while not done():
         if time.monotonic() > end:
@@ -95,8 +101,6 @@ def weights_source(path: Path) -> str:
 
 def check_resources() -> str | None:
     """None when the icons and the icon fonts load, else what is missing."""
-    from .ui.theme import ICON_SIZES, app_icon, icon
-
     folder = paths.resources_dir() / "icons"
     missing = [s for s in ICON_SIZES if not (folder / f"irsde-studio-{s}.png").is_file()]
     if missing:
@@ -117,13 +121,11 @@ SELFTEST_RAW = Path("selftest") / "camera.dng"  # 32 x 24, turned 90 degrees by 
 def check_formats() -> tuple[str | None, str]:
     """``(None, what works)`` when HEIC and AVIF are written and read back and a camera RAW is
     developed (libheif, Pillow's AVIF and LibRaw are in this installation), else ``(problem, "")``."""
-    from .core.imageio import ImageReadError, ImageWriteError, decode_photo, encode_photo, read_photo
-
     yy, xx = np.mgrid[0:16, 0:24].astype(np.float32)
     rgb = np.dstack([xx / 23, yy / 15, 0.5 + 0 * xx])
     try:
         for fmt, name in (("HEIF", "check.heic"), ("AVIF", "check.avif")):
-            back = decode_photo(encode_photo(rgb, fmt, quality=90), name)
+            back = imageio.decode_photo(imageio.encode_photo(rgb, fmt, quality=90), name)
             if back.rgb.shape != rgb.shape or float(np.abs(back.rgb - rgb).mean()) > 0.05:
                 return f"{name} does not read back as it was written", ""
         raw = read_photo(paths.resources_dir() / SELFTEST_RAW)
@@ -131,9 +133,6 @@ def check_formats() -> tuple[str | None, str]:
         return str(exc), ""
     if raw.bit_depth != 16 or raw.rgb.shape != (32, 24, 3) or not np.isfinite(raw.rgb).all():
         return f"{SELFTEST_RAW} developed into {raw.rgb.shape} at {raw.bit_depth} bits, not 24 x 32 at 16", ""
-    import pillow_heif
-    import rawpy
-
     libheif = pillow_heif.libheif_version()
     libraw = ".".join(map(str, rawpy.libraw_version))
     return None, f"HEIC (libheif {libheif}), AVIF, camera RAW (LibRaw {libraw})"
@@ -141,8 +140,6 @@ def check_formats() -> tuple[str | None, str]:
 
 def run(app, out: Callable[[str], None] = print, steps: int = STEPS, timeout: float = TIMEOUT_S) -> int:
     """Run the self-test in ``app`` (a QApplication); returns the exit status."""
-    from .logs import environment
-
     began = time.perf_counter()
     out(f"IR-SDE Studio self-test: {environment()}")
     problem = check_resources()
@@ -186,9 +183,6 @@ def run(app, out: Callable[[str], None] = print, steps: int = STEPS, timeout: fl
 def _run_window(
     app, settings_path: Path, out, steps: int, timeout: float
 ) -> tuple[list[TaskCheck], str | None]:
-    from .ui.main_window import MainWindow
-    from .ui.settings import Settings
-
     settings = Settings(settings_path)
     settings.device = "auto"
     win = MainWindow(settings, load_engine=False)
@@ -231,8 +225,6 @@ def _run_window(
 
 
 def _restore_one(app, win, info, photo, steps: int, timeout: float) -> TaskCheck:
-    from .worker import RunOutcome
-
     name = info.name
     if not win.panel.select_task(name):
         return TaskCheck(name, "failed", detail="the task cannot be selected in the window")
@@ -292,8 +284,6 @@ def console_stdout():
     if sys.stdout is not None or os.name != "nt":
         return sys.stdout
     try:
-        import ctypes
-
         if ctypes.windll.kernel32.AttachConsole(-1):  # ATTACH_PARENT_PROCESS
             return open("CONOUT$", "w", encoding="utf-8")  # kept open for the life of the process
     except (OSError, AttributeError):

@@ -27,11 +27,15 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 
+from .blind import estimate_photo_kernel
+from .degrade import blur_with, shake_kernels
 from .device import DeviceInfo
-from .model import Restorer
+from .model import Restorer, load_task_restorer
 from .nets import build_model, count_parameters
+from .pipeline import JobSettings, create_job
 from .sde import MeanRevertingSDE
 from .tasks import TASKS, Task
 from .weights import WeightsError, load_weights
@@ -144,13 +148,6 @@ def blind_routes() -> list[Task]:
 def _blind_row(name: str, size: int, device: DeviceInfo, repeats: int) -> BenchRow:
     """Task ``name``'s deconvolution route on a ``size`` px photo of shapes blurred by a fixed
     shake kernel."""
-    import numpy as np
-
-    from .blind import estimate_photo_kernel
-    from .degrade import blur_with, shake_kernels
-    from .model import load_task_restorer
-    from .pipeline import JobSettings, create_job
-
     task = TASKS[name]
     restorer = load_task_restorer(task.prior_task, None, device)
     rng = np.random.default_rng(0)

@@ -41,7 +41,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, TiffImagePlugin, TiffTags, UnidentifiedImageError, features
+
+from .blind import checked_kernel
 
 READ_FORMATS = {"PNG", "JPEG", "MPO", "TIFF", "BMP", "WEBP", "AVIF"}
 WRITE_EXTENSIONS = {
@@ -194,8 +196,6 @@ def signed_format(data: bytes) -> str | None:
 
 def avif_supported() -> bool:
     """Pillow reads and writes AVIF (its wheels do from 11.3 on)."""
-    from PIL import features
-
     return bool(features.check("avif"))
 
 
@@ -272,7 +272,7 @@ def _decode_heif(data: bytes, name: str | Path) -> Photo:
     """A HEIC/HEIF photo through pillow-heif (libheif), at its own depth (8, 10 or 12 bits). libheif
     applies the file's rotation and mirroring boxes: the EXIF orientation is then only a note."""
     try:
-        import pillow_heif
+        import pillow_heif  # deferred: libheif loads only for a HEIC photo
     except ImportError:
         raise _fail(name, "HEIC/HEIF photos need the pillow-heif package (pip install pillow-heif)") from None
     try:
@@ -331,7 +331,7 @@ def _decode_raw(data: bytes, name: str | Path) -> Photo:
     turned upright; its camera and shooting EXIF kept where the file is TIFF-based (DNG, CR2,
     NEF, ARW, PEF…). Says its stages through :func:`reporting_stages`."""
     try:
-        import rawpy
+        import rawpy  # deferred: LibRaw loads only for a camera RAW
     except ImportError:
         raise _fail(name, "camera RAW files need the rawpy package (pip install rawpy)") from None
     _stage("Unpacking the RAW", 1, RAW_STAGES)
@@ -648,8 +648,6 @@ def read_kernel(path: str | os.PathLike) -> np.ndarray:
     """Read a known blur kernel (its point-spread function): an image whose brightness is the
     weight (colour is averaged), a ``.npy`` array, or a ``.txt``/``.csv`` grid of numbers.
     Returns float64 summing to 1; any problem raises :class:`ImageReadError` naming the file."""
-    from .blind import checked_kernel
-
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix in (".npy", ".txt", ".csv"):
@@ -695,8 +693,6 @@ def write_kernel(path: str | os.PathLike, kernel: np.ndarray) -> Path:
     weight (16-bit greyscale, the peak white: faint pixels down to 1/65535 of it survive), a
     ``.npy`` array, or a ``.csv``/``.txt`` grid of numbers (both exact, summing to 1). Written
     atomically; :class:`ImageWriteError` names the file on any problem."""
-    from .blind import checked_kernel
-
     p = Path(path)
     suffix = p.suffix.lower()
     k = checked_kernel(kernel)
@@ -841,7 +837,7 @@ def encode_heif(
     uint16 (written at 10 bits), with the photo's ICC profile and EXIF. Chroma is not subsampled
     from quality 90 on, as JPEG's is not."""
     try:
-        import pillow_heif
+        import pillow_heif  # deferred: libheif loads only for a HEIC photo
     except ImportError:
         raise ImageWriteError("HEIC photos need the pillow-heif package (pip install pillow-heif)") from None
     deep = pix.dtype == np.uint16
@@ -888,8 +884,6 @@ def encode_tiff(pix: np.ndarray, *, icc: bytes | None = None, exif: bytes | None
 
 
 def _encode_tiff(pix: np.ndarray, icc: bytes | None, exif: bytes | None) -> bytes:
-    from PIL import TiffImagePlugin, TiffTags
-
     a = pix if pix.ndim == 3 else pix[:, :, None]
     h, w, c = a.shape
     bits = 8 * a.dtype.itemsize

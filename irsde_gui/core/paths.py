@@ -11,6 +11,8 @@ import os
 import sys
 from pathlib import Path
 
+import platformdirs
+
 APP_NAME = "IR-SDE Studio"
 APP_ID = "irsde-studio"
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -40,8 +42,6 @@ def user_data_dir() -> Path:
     override = os.environ.get("IRSDE_DATA_DIR")
     if override:
         return Path(override)
-    import platformdirs
-
     return Path(platformdirs.user_data_dir(APP_ID, appauthor=False))
 
 
@@ -56,6 +56,4 @@ def user_log_dir() -> Path:
         return Path(os.environ["IRSDE_LOG_DIR"])
     if os.environ.get("IRSDE_DATA_DIR"):
         return Path(os.environ["IRSDE_DATA_DIR"]) / "logs"
-    import platformdirs
-
     return Path(platformdirs.user_log_dir(APP_ID, appauthor=False))

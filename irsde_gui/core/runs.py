@@ -14,10 +14,18 @@ import os
 import platform
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from .. import __version__
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None
 
 if TYPE_CHECKING:
     import numpy as np
@@ -31,6 +39,7 @@ if TYPE_CHECKING:
 def collect_inputs(items: list[str], skipped: list[str] | None = None) -> tuple[list[Path], list[str], bool]:
     """Expand files and folders into image files; returns (files, problems, any_folder). What a
     folder holds besides photos goes into ``skipped``, one line per folder (:func:`skipped_line`)."""
+    # deferred: OpenCV and NumPy load with the engine (module docstring)
     from .imageio import is_image_path, not_a_file
 
     files: list[Path] = []
@@ -97,8 +106,6 @@ def skip_kind(path: Path, why: str | None) -> str:
 
 def skipped_line(folder: Path, kinds: list[str]) -> str:
     """``in: skipped 5: 2 GIF, 1 SVG, 1 folder, 1 not a regular file`` (the most first)."""
-    from collections import Counter
-
     words = {
         "folder": "folders",
         "symbolic link loop": "symbolic link loops",
@@ -191,7 +198,7 @@ def find_mask(mask_arg: str | None, photo_path: Path) -> Path | None:
         return None
     m = Path(mask_arg)
     if m.is_dir():
-        from .imageio import IMAGE_EXTENSIONS
+        from .imageio import IMAGE_EXTENSIONS  # deferred: OpenCV and NumPy, as in collect_inputs
 
         for ext in ("", *IMAGE_EXTENSIONS):
             cand = m / (photo_path.name if not ext else photo_path.stem + ext)
@@ -216,13 +223,13 @@ def mask_for_photo(
     if mask_path is not None:
         mask = read_mask_for(photo, mask_path)
     elif photo.alpha is not None:
-        from .tasks import mask_from_alpha
+        from .tasks import mask_from_alpha  # deferred: NumPy, as in collect_inputs
 
         mask = mask_from_alpha(photo.alpha)
     else:
         return None, None
     if grow:
-        from .tasks import grow_mask
+        from .tasks import grow_mask  # deferred: NumPy, as in collect_inputs
 
         mask = grow_mask(mask, grow)
     return mask, filled_alpha(photo.alpha, mask)
@@ -232,7 +239,7 @@ def read_mask_for(photo: Photo, mask_path: Path) -> np.ndarray:
     """The inpainting mask in ``mask_path`` (HxW float, white = fill) for ``photo``; a mask that
     cannot be read, has another size or is empty raises :class:`~.tasks.MaskError` naming both
     files (in a batch, which photo and which mask)."""
-    from .imageio import ImageReadError, read_photo
+    from .imageio import ImageReadError, read_photo  # deferred: OpenCV and NumPy, as in collect_inputs
     from .tasks import MaskError, normalise_mask
 
     its = f"{photo.path if photo.path is not None else 'the photo'}: its mask {mask_path}"
@@ -285,12 +292,10 @@ def format_duration(seconds: float) -> str:
 def peak_memory(device_kind: str) -> tuple[float | None, str]:
     """Peak memory in MiB and what it measures (CUDA allocations, or the process's resident set)."""
     if device_kind == "cuda":
-        import torch
+        import torch  # deferred: PyTorch, only for a CUDA run
 
         return torch.cuda.max_memory_allocated() / 2**20, "CUDA memory allocated by PyTorch"
-    try:
-        import resource
-    except ImportError:  # Windows
+    if resource is None:
         return None, "not measured on this system"
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / (2**20 if sys.platform == "darwin" else 2**10), "peak resident memory of the process"
@@ -348,13 +353,11 @@ class RunReport:
         input_path: Path | str | None = None,
         stopped_early: bool = False,
     ) -> RunReport:
-        from .. import __version__
-
         weights = restorer.weights
         kernel = job.kernel
         extent = None
         if kernel is not None:  # a deconvolution: its module is loaded already
-            from .blind import blur_extent
+            from .blind import blur_extent  # deferred: OpenCV and NumPy, as in collect_inputs
 
             extent = list(blur_extent(kernel))
         peak, peak_of = peak_memory(restorer.device.kind)
@@ -395,7 +398,7 @@ class RunReport:
 
     def write(self, path: str | Path, output: str | Path | None = None) -> Path:
         """Write the report as JSON (atomically); ``output`` records the result file it belongs to."""
-        from .imageio import atomic_write_bytes
+        from .imageio import atomic_write_bytes  # deferred: OpenCV and NumPy, as in collect_inputs
 
         if output is not None:
             self.output = str(output)

@@ -240,7 +240,7 @@ def load_weights(
     task: str | None, explicit: str | os.PathLike | None = None, verify: bool = True
 ) -> LoadedWeights:
     """Find, verify and load the network for ``task`` (float32, eval mode, on the CPU)."""
-    from .nets import build_model
+    from .nets import build_model  # deferred: PyTorch; the task list reads model cards before it loads
 
     if task is None and explicit is None:
         raise WeightsError("either a task or a weights path is needed")
@@ -280,7 +280,7 @@ def verify_sha256(path: Path, card: ModelCard) -> None:
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """The tensors in a weights file, loaded safely (no code runs), all of them finite."""
-    import torch
+    import torch  # deferred: PyTorch, as in load_weights
 
     if path.stat().st_size == 0:
         raise WeightsError(f"{path} cannot be read as a weights file: it is empty")
@@ -322,7 +322,7 @@ def unpickler_reason(exc: Exception) -> str:
 
 def save_weights(net: torch.nn.Module, card: ModelCard, path: str | os.PathLike) -> Path:
     """Write the state dict (float16) and its model card with the file's sha256."""
-    import torch
+    import torch  # deferred: PyTorch, as in load_weights
 
     from .nets import count_parameters
 

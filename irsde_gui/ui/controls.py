@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.blind import blur_from_spec, describe_blur_extent
 from .mask_editor import MaskEditor, MaskToolBar
 from .suggestion import SuggestionLabel
 from .theme import icon
@@ -463,8 +464,6 @@ class RunPanel(QWidget):
 
     def _shape_kernel(self, shape: str) -> np.ndarray:
         """The kernel of the blur shape chosen, at the size (and angle) set; made once."""
-        from ..core.blind import blur_from_spec
-
         spec = self._shape_spec(shape)
         if self._shape_cache is None or self._shape_cache[0] != spec:
             self._shape_cache = (spec, blur_from_spec(spec).astype(np.float32))
@@ -566,7 +565,6 @@ class RunPanel(QWidget):
                 Qt.TransformationMode.FastTransformation,
             )
         )
-        from ..core.blind import describe_blur_extent  # loaded by then: a kernel came from it
 
         self.blur_label.setText("Blur given" if given else "Blur found")
         spans = f"spreading a point over {describe_blur_extent(k)}"

@@ -11,6 +11,7 @@ while it is open are added to it instead of opening more dialogs.
 
 from __future__ import annotations
 
+import html
 import logging
 import sys
 import threading
@@ -98,8 +99,6 @@ class CrashDialog(QDialog):
 
 
 def _escape(text: str) -> str:
-    import html
-
     return html.escape(text)
 
 

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from .. import __version__
 from ..core.imageio import RAW_EXTENSIONS, WRITE_EXTENSIONS
+from ..core.weights import search_dirs
 from .theme import app_icon, icon
 
 
@@ -356,7 +357,6 @@ def about_html(engine) -> str:
                 f"deconvolved with {html.escape(info.prior_weights.name)} as the image prior."
                 "</small></td></tr>"
             )
-    from ..core.weights import search_dirs
 
     folders = " or ".join(html.escape(str(d)) for d in search_dirs())
     engine_line = (

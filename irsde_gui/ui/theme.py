@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -96,7 +96,7 @@ def is_dark() -> bool:
 
 def icon(name: str, *, accent: bool = False, color: str | None = None) -> QIcon:
     """A qtawesome icon drawn in the palette's text colour (or the accent colour)."""
-    import qtawesome as qta
+    import qtawesome as qta  # deferred: qtawesome takes about a second to load; only drawing an icon needs it
 
     if color is None:
         color = ACCENT.name() if accent else ("#d8d8d8" if is_dark() else "#3a3a3a")
@@ -122,8 +122,6 @@ def set_icon(obj, name: str, **kw) -> None:
 
 
 def refresh_icons(root) -> None:
-    from PySide6.QtCore import QObject
-
     for obj in [root, *root.findChildren(QObject)]:
         spec = obj.property("irsde_icon")
         if spec:
