@@ -1,9 +1,20 @@
 """The restoration tasks the product offers, one module each, behind one registry.
 
-A task module defines its :class:`Task` (``TASK``): what the app shows, how the photo becomes
-``mu`` and the result is finished, and its second route if it has one. Code elsewhere asks the
-task (its flags and methods) rather than comparing its name. Adding a task is a new module here,
-listed below, plus its weights.
+A task module defines its :class:`Task` (``TASK``), a subclass where it differs from the
+plain one. Code elsewhere asks the task rather than comparing its name:
+
+- the app and the command line: ``label``, ``description``, ``icon``, ``default_steps``, and
+  what a run needs (``uses_mask``, ``scale``, ``takes_blur``);
+- a run: :meth:`Task.prepare` (photo -> ``mu``) and :meth:`Task.finish`; ``prior_task``, the
+  task whose model deconvolves this one's photos when it has no model of its own (deblur:
+  denoise), which is its second route;
+- training: :meth:`Task.training_mixes` (the first is the default);
+- evaluation: :meth:`Task.degrade_for_eval` with its ``eval_presets``, :meth:`Task.classic`
+  (``classic_name``) and :meth:`Task.rivals`, :meth:`Task.score` (``extra_metrics``);
+- suggestions: ``fixes``, the findings of :mod:`..suggest` the task answers.
+
+Adding a task is a new module here, listed below, plus its weights (``NAME.pt`` and its model
+card); a test or a plug-in may also :func:`register` one at run time.
 """
 
 from __future__ import annotations
