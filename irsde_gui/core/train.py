@@ -476,6 +476,20 @@ def _write_csv(path: Path, fields: list[str], rows: list[dict]) -> None:
 
 
 # ------------------------------------------------------------------ the trainer
+def resumed_config(config_path: Path, overrides: dict | None) -> TrainConfig:
+    """A resumed run's saved config with ``overrides`` applied.
+
+    What the network is and how it learns stays; the length of the run, the batch and patch (a
+    GPU takes more than a CPU), the data and the cadence may change.
+    """
+    saved = TrainConfig.from_dict(json.loads(config_path.read_text()))
+    for name, value in (overrides or {}).items():
+        if name not in RESUME_OVERRIDABLE:
+            raise ValueError(f"{name} cannot change when a run is resumed")
+        setattr(saved, name, value)
+    return saved
+
+
 @dataclass
 class TrainState:
     step: int = 0
@@ -503,20 +517,7 @@ class Trainer:
         ckpt_path = self.run_dir / CHECKPOINT
         config_path = self.run_dir / "config.json"
         continuing = resume and config_path.is_file()  # else a new run, here or from a pack
-        if continuing:
-            if init_from is not None:
-                raise ValueError("--init starts a new run; a resumed run keeps its own weights")
-            saved = TrainConfig.from_dict(json.loads(config_path.read_text()))
-            # What the network is and how it learns stays; the length of the run, the batch and
-            # patch (a GPU takes more than a CPU), the data and the cadence may change.
-            for name, value in (overrides or {}).items():
-                if name not in RESUME_OVERRIDABLE:
-                    raise ValueError(f"{name} cannot change when a run is resumed")
-                setattr(saved, name, value)
-            cfg = saved
-        elif ckpt_path.exists() and not resume:
-            raise FileExistsError(f"{self.run_dir} already holds a run; pass --resume to continue it")
-        self.cfg = cfg = cfg.resolved()
+        self.cfg = cfg = self._config_for_start(cfg, resume, continuing, overrides, init_from)
         self.log = log or (lambda d: None)
         self.task = get_task(cfg.task)
         self.sde = MeanRevertingSDE(SDEConfig.from_dict(cfg.sde))
@@ -552,6 +553,32 @@ class Trainer:
             if self.dist.main:  # rows logged after the last checkpoint are about to be redone
                 for name in LOG_FILES:
                     trim_csv(self.run_dir / name, self.state.step)
+        self._wrap_network(compile)
+        self._load_validation_data()
+        self._stop = False
+
+    def _config_for_start(
+        self,
+        cfg: TrainConfig,
+        resume: bool,
+        continuing: bool,
+        overrides: dict | None,
+        init_from: str | os.PathLike | None,
+    ) -> TrainConfig:
+        """The config this start trains with: the run's own when it continues one (``overrides``
+        applied), else ``cfg``; refuses to start over a run that is not resumed."""
+        if continuing:
+            if init_from is not None:
+                raise ValueError("--init starts a new run; a resumed run keeps its own weights")
+            cfg = resumed_config(self.run_dir / "config.json", overrides)
+        elif (self.run_dir / CHECKPOINT).exists() and not resume:
+            raise FileExistsError(f"{self.run_dir} already holds a run; pass --resume to continue it")
+        return cfg.resolved()
+
+    def _wrap_network(self, compile: bool) -> None:
+        """What each step calls: the network, under DDP across processes, compiled if asked, in
+        the device's mixed precision."""
+        dev = self.device.device
         self.model = self.net
         if self.dist.enabled:
             ids = [self.device.device.index] if dev.type == "cuda" else None
@@ -566,6 +593,10 @@ class Trainer:
             self.autocast = torch.autocast("cpu", dtype=torch.bfloat16)
         else:
             self.autocast = contextlib.nullcontext()
+
+    def _load_validation_data(self) -> None:
+        """The validation photos, real pairs and blur kernels (read by the main process only)."""
+        cfg = self.cfg
         self.val_images = (
             validation_set(cfg.val_data, cfg.val_crop, cfg.val_limit, self.task.scale * 16)
             if cfg.val_data and self.dist.main
@@ -582,7 +613,6 @@ class Trainer:
         crop = "whole photos" if cfg.val_crop <= 0 else f"{cfg.val_crop} px crops"
         source = f"kernels {Path(cfg.val_kernels).name}" if cfg.val_kernels else "training degradations"
         self.val_protocol = f"{len(self.val_images)} {crop}, {source}"
-        self._stop = False
 
     # ---------------------------------------------------------------- checkpoints
     def _rng_state(self) -> dict:
@@ -781,45 +811,15 @@ class Trainer:
         last_ckpt = began
         window_t, window_n, losses = began, 0, []
         start_step, start_seconds = self.state.step, self.state.seconds
-        session = {
-            "device": self.device.name,
-            "processes": self.dist.world,
-            "start_step": start_step,
-            "batch": cfg.batch,  # per process; a resumed run may change it, and the patch size
-            "patch": cfg.patch,
-            "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-            **({"annealed": True} if anneal else {}),
-            **({"compiled": True} if self.forward is not self.model else {}),
-            # What may differ between starts of one run and shapes what it learned:
-            **({"lr_scale": round(self.lr_scale, 4)} if self.lr_scale != 1.0 else {}),
-            **({"t_focus": cfg.t_focus} if cfg.t_focus else {}),
-            "degradation": cfg.degradation,
-            "seconds": 0.0,
-            "iterations": 0,
-        }
+        session = self._new_session(anneal)
         self.state.sessions.append(session)
-        # Every replica listens: the stop is agreed on at the next step (below), so a signal to
-        # any of them (torchrun forwards one to all) ends them together, with a checkpoint.
-        old_handlers = {}
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(ValueError):
-                old_handlers[sig] = signal.signal(sig, self.request_stop)
+        old_handlers = self._listen_for_stop()
         try:
             while self.state.step < cfg.iters:
                 elapsed = time.perf_counter() - began
-                stop = (
-                    self._stop
-                    or (max_seconds is not None and elapsed > max_seconds)
-                    or (max_steps is not None and self.state.step - start_step >= max_steps)
-                )
+                stop = self._stop or self._budget_spent(elapsed, max_seconds, max_steps, start_step)
                 due = time.perf_counter() - last_ckpt > cfg.ckpt_minutes * 60
-                if self.dist.enabled:
-                    # Replicas decide together: a save is a collective, and each one's clock differs
-                    # (so does the annealed rate, which must be the same on every replica).
-                    flags = self._gather((bool(stop), bool(due), elapsed))
-                    stop, due = any(f[0] for f in flags), any(f[1] for f in flags)
-                    elapsed = max(f[2] for f in flags)
-                self._elapsed = elapsed
+                stop, due = self._agree(stop, due, elapsed)
                 if stop:
                     break
                 if due:
@@ -832,25 +832,10 @@ class Trainer:
                 session["seconds"] = now - began
                 session["iterations"] = self.state.step - start_step
                 if self.state.step % cfg.log_every == 0 or self.state.step == cfg.iters:
-                    rate = window_n / max(now - window_t, 1e-9)
-                    row = {
-                        "step": self.state.step,
-                        "loss": float(torch.stack(losses).double().mean()),
-                        "lr": self.lr_now,
-                        "it_per_s": rate,
-                        "patches_per_s": rate * cfg.batch * self.dist.world,
-                        "minutes": self.state.seconds / 60,
-                    }
-                    if self.dist.main:
-                        self._append_csv("log.csv", row)
-                    self.log({"kind": "train", "iters": cfg.iters, **row})
+                    self._log_training(losses, window_n / max(now - window_t, 1e-9))
                     window_t, window_n, losses = now, 0, []
                 if cfg.val_every and self.state.step % cfg.val_every == 0 and self.dist.main:
-                    res = self.validate()
-                    if res:
-                        self._append_csv("validation.csv", res)
-                        self.log({"kind": "val", **res})
-                    self.net.train()
+                    self._validate_and_log()
                 if self.state.step % cfg.ckpt_every == 0:
                     self.save()
                     last_ckpt = time.perf_counter()
@@ -859,6 +844,78 @@ class Trainer:
             for sig, h in old_handlers.items():
                 signal.signal(sig, h)
         return self.state
+
+    def _new_session(self, anneal: bool) -> dict:
+        """This start's entry in the run's list of sessions: where and how it trains."""
+        cfg = self.cfg
+        return {
+            "device": self.device.name,
+            "processes": self.dist.world,
+            "start_step": self.state.step,
+            "batch": cfg.batch,  # per process; a resumed run may change it, and the patch size
+            "patch": cfg.patch,
+            "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+            **({"annealed": True} if anneal else {}),
+            **({"compiled": True} if self.forward is not self.model else {}),
+            # What may differ between starts of one run and shapes what it learned:
+            **({"lr_scale": round(self.lr_scale, 4)} if self.lr_scale != 1.0 else {}),
+            **({"t_focus": cfg.t_focus} if cfg.t_focus else {}),
+            "degradation": cfg.degradation,
+            "seconds": 0.0,
+            "iterations": 0,
+        }
+
+    def _listen_for_stop(self) -> dict:
+        """Stop on SIGTERM/SIGINT; returns the handlers this replaced.
+
+        Every replica listens: the stop is agreed on at the next step, so a signal to any of them
+        (torchrun forwards one to all) ends them together, with a checkpoint."""
+        old_handlers = {}
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(ValueError):
+                old_handlers[sig] = signal.signal(sig, self.request_stop)
+        return old_handlers
+
+    def _budget_spent(
+        self, elapsed: float, max_seconds: float | None, max_steps: int | None, start_step: int
+    ) -> bool:
+        """This start has used its time or step budget."""
+        if max_seconds is not None and elapsed > max_seconds:
+            return True
+        return max_steps is not None and self.state.step - start_step >= max_steps
+
+    def _agree(self, stop: bool, due: bool, elapsed: float) -> tuple[bool, bool]:
+        """Whether to stop, and to save, now; sets ``_elapsed``, as all replicas agree.
+
+        Replicas decide together: a save is a collective, and each one's clock differs (so does
+        the annealed rate, which must be the same on every replica)."""
+        if self.dist.enabled:
+            flags = self._gather((bool(stop), bool(due), elapsed))
+            stop, due = any(f[0] for f in flags), any(f[1] for f in flags)
+            elapsed = max(f[2] for f in flags)
+        self._elapsed = elapsed
+        return stop, due
+
+    def _log_training(self, losses: list[torch.Tensor], rate: float) -> None:
+        """One row of log.csv: the mean loss since the last row, the rate and the speed."""
+        row = {
+            "step": self.state.step,
+            "loss": float(torch.stack(losses).double().mean()),
+            "lr": self.lr_now,
+            "it_per_s": rate,
+            "patches_per_s": rate * self.cfg.batch * self.dist.world,
+            "minutes": self.state.seconds / 60,
+        }
+        if self.dist.main:
+            self._append_csv("log.csv", row)
+        self.log({"kind": "train", "iters": self.cfg.iters, **row})
+
+    def _validate_and_log(self) -> None:
+        res = self.validate()
+        if res:
+            self._append_csv("validation.csv", res)
+            self.log({"kind": "val", **res})
+        self.net.train()
 
 
 # ------------------------------------------------------------------ portable checkpoints
