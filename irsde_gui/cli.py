@@ -602,7 +602,7 @@ def _bench_event_loop(task: str, size: int, device: str, quiet: bool) -> list:
 # ---------------------------------------------------------------- train
 def train_config(args: argparse.Namespace):
     """The run's config from the options given, and those of them a resumed run may change."""
-    from .core.train import RESUME_OVERRIDABLE, TrainConfig
+    from .core.train import RESUME_OVERRIDABLE, TrainConfig  # deferred: PyTorch
 
     given = {
         "iters": args.iters,
@@ -765,8 +765,8 @@ def tasks_with(preset: str) -> str:
 def cmd_eval(args: argparse.Namespace) -> int:
     from .core.blind import BLIND_ROUNDS
     from .core.device import DeviceError, pick_device
-    from .core.evaluate import command_line, evaluate, format_table
-    from .core.model import load_restorer, load_task_restorer
+    from .core.evaluate import evaluate, format_table
+    from .core.model import load_task_restorer
     from .core.pipeline import is_blind
     from .core.validation import load_kernels
     from .core.weights import WeightsError
@@ -786,38 +786,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         BLIND_ROUNDS if blind else card.default_steps if card and card.default_steps else task.default_steps
     )
     kernels = load_kernels(args.kernels) if args.kernels else None
-    methods = None
     try:
         preset = eval_preset(args, task.name)
+        methods = eval_blind_methods(args, task, restorer, blind)
     except ValueError as exc:
         error(str(exc))
         return EXIT_FAILED
-    if args.rounds is not None and not args.blind:
-        error("--rounds is for the rows --blind adds")
-        return EXIT_FAILED
-    if args.blind:
-        if not task.takes_blur:
-            error(f"--blind is for --task {' or '.join(t.name for t in TASKS.values() if t.takes_blur)}")
-            return EXIT_FAILED
-        from .core.evaluate import blind_deblur_method
-
-        try:
-            prior = load_restorer(task.prior_task, None, restorer.device)
-            methods = blind_deblur_method(prior, args.rounds, task)
-        except WeightsError as exc:
-            error(f"--blind needs the {task.prior_task} model: {exc}")
-            return EXIT_FAILED
-        if blind:  # the model row already is the blind route: add only the told-the-kernel row
-            del methods["blind"]
-
-    def progress(i, n, entry):
-        if not args.quiet:
-            m = entry.get("model", {})
-            sys.stderr.write(
-                f"\r{task.name}: {i}/{n} {entry['image']}  model {m.get('psnr', 0):.2f} dB".ljust(90)
-            )
-            sys.stderr.flush()
-
     folder = args.pairs or args.data
     if not folder:
         error("give --data (clean photos) or --pairs (degraded/clean pairs)")
@@ -834,7 +808,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             args.crop,
             args.seed,
             args.sampler,
-            progress,
+            eval_progress(args, task.name),
             methods,
             pairs=bool(args.pairs),
             preset=preset,
@@ -847,23 +821,71 @@ def cmd_eval(args: argparse.Namespace) -> int:
         sys.stderr.write("\n")
     print(format_table(result, steps))
     if args.json:
-        result.update(
-            steps=steps,
-            sampler=args.sampler,
-            seed=args.seed,
-            sigma=args.sigma,
-            kernels=args.kernels,
-            crop=args.crop,
-            limit=args.limit,
-            weights=str(restorer.weights.path),
-            sha256=card.sha256 if card else None,
-            device=restorer.device.describe(),
-            command=command_line(),
-            name=args.name or f"{Path(folder).name}",
-        )
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        write_eval_json(args, result, steps, restorer, folder)
     return EXIT_OK
+
+
+def eval_blind_methods(args: argparse.Namespace, task, restorer, blind: bool) -> dict | None:
+    """The rows ``--blind`` adds (None without it); ValueError says why they cannot be scored.
+
+    ``blind``: the model row already is the blind route, so only the told-the-kernel row is added.
+    """
+    from .core.evaluate import blind_deblur_method  # deferred: PyTorch
+    from .core.model import load_restorer  # deferred: PyTorch
+
+    if args.rounds is not None and not args.blind:
+        raise ValueError("--rounds is for the rows --blind adds")
+    if not args.blind:
+        return None
+    if not task.takes_blur:
+        raise ValueError(
+            f"--blind is for --task {' or '.join(t.name for t in TASKS.values() if t.takes_blur)}"
+        )
+    try:
+        prior = load_restorer(task.prior_task, None, restorer.device)
+        methods = blind_deblur_method(prior, args.rounds, task)
+    except WeightsError as exc:
+        raise ValueError(f"--blind needs the {task.prior_task} model: {exc}") from exc
+    if blind:
+        del methods["blind"]
+    return methods
+
+
+def eval_progress(args: argparse.Namespace, task_name: str):
+    """``irsde eval``'s progress line: the photo being scored and the model's PSNR on it."""
+
+    def progress(i, n, entry):
+        if not args.quiet:
+            m = entry.get("model", {})
+            sys.stderr.write(
+                f"\r{task_name}: {i}/{n} {entry['image']}  model {m.get('psnr', 0):.2f} dB".ljust(90)
+            )
+            sys.stderr.flush()
+
+    return progress
+
+
+def write_eval_json(args: argparse.Namespace, result: dict, steps: int, restorer, folder: str) -> None:
+    """``--json``: the full results, with what reproduces them (settings, weights, command)."""
+    from .core.evaluate import command_line  # deferred: PyTorch
+
+    card = restorer.weights.card if restorer.weights else None
+    result.update(
+        steps=steps,
+        sampler=args.sampler,
+        seed=args.seed,
+        sigma=args.sigma,
+        kernels=args.kernels,
+        crop=args.crop,
+        limit=args.limit,
+        weights=str(restorer.weights.path),
+        sha256=card.sha256 if card else None,
+        device=restorer.device.describe(),
+        command=command_line(),
+        name=args.name or f"{Path(folder).name}",
+    )
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
 
 
 # ---------------------------------------------------------------- export
