@@ -393,8 +393,11 @@ def test_deblur_eval_reports_psnr_at_the_best_shift(tmp_path, tiny_weights, caps
     assert main([*args, "--steps", "1", "--json", str(out_json), "-q"]) == 0
     assert "PSNR@SH" in capsys.readouterr().out
     mean = json.loads(out_json.read_text())["mean"]
+    # PSNR@SH scores the photo less a 15 px border (here most of it) at its best shift: its own
+    # number, finite, for every row (that it is the best over the shifts: test_deblur_scoring)
     for row in ("input", "classic", "model"):
-        assert mean[row]["psnr_shifted"] >= mean[row]["psnr"] - 0.5  # a smaller area, at its best shift
+        assert np.isfinite(mean[row]["psnr_shifted"]) and mean[row]["psnr_shifted"] > 10
+        assert mean[row]["psnr_shifted"] != mean[row]["psnr"]
 
 
 def test_resume_drops_log_rows_past_the_checkpoint(photos, tmp_path):

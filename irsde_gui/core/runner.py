@@ -107,8 +107,9 @@ class Runner:
         self.frames = frames or trajectory is not None
         self.frame_side = frame_side
         self._stop = threading.Event()
-        self.job: Job | None = None
+        self.job: Job | None = None  # the job running (None between runs)
         self.index = 0  # the last step done
+        self._steps = 0  # the last job's step count
         self._began = 0.0
         self._tiles = (0, 0)
 
@@ -123,7 +124,7 @@ class Runner:
 
     @property
     def total(self) -> int:
-        return self.job.steps if self.job is not None else 0
+        return self._steps
 
     # -- the job
     @property
@@ -155,11 +156,12 @@ class Runner:
         from .pipeline import to_uint8  # deferred: PyTorch loads on the run's thread, not at start-up
         from .trajectory import Frame  # deferred: OpenCV, for the same reason
 
-        self.job, self.index = job, 0
+        self.job, self.index, self._steps = job, 0, job.steps
         side = self._side(job.steps)
         self._tiles = (0, job.tiles if job.tile else 0)
         self._began = time.perf_counter()
         if self._stop.is_set():
+            self.job = None
             raise Cancelled
         seconds: list[float] = []
         last = None
@@ -182,6 +184,9 @@ class Runner:
             pass  # stopped between tiles or stages: keep what the last whole step gave
         finally:
             steps.close()
+            # The job's hooks call back into this runner: holding the job too would make a cycle
+            # that keeps every photo's arrays alive until the garbage collector's rare full pass.
+            self.job = None
         return self._result(job, last, seconds, time.perf_counter() - self._began, input_path)
 
     # -- inside
