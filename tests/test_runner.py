@@ -100,9 +100,6 @@ def test_a_finished_run_is_freed_without_waiting_for_the_garbage_collector(insta
     """The job's hooks call back into the runner: a runner that kept the job would make a cycle
     holding every photo's arrays until Python's rare full collection (a 60-photo queue grew by
     about 100 KiB a photo)."""
-    import gc
-    import weakref
-
     restorer = load_task_restorer("denoise", device="cpu")
     runner = Runner()
     result = runner.restore(
