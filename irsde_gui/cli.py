@@ -34,7 +34,16 @@ from .core.runs import (
     report_path_for,
 )
 from .core.tasks import DEFAULT_GROW, MAX_GROW, TASKS, get_task
-from .core.weights import WeightsError
+from .core.weights import (
+    Refused,
+    WeightsError,
+    blind_prior,
+    check_weights,
+    find_weights,
+    installed_weights,
+    read_card,
+    search_dirs,
+)
 
 if TYPE_CHECKING:
     from .core.pipeline import JobSettings
@@ -489,11 +498,9 @@ def write_analysis(
 
 # ---------------------------------------------------------------- info
 def cmd_info(args: argparse.Namespace) -> int:
-    import torch
+    import torch  # deferred: PyTorch, only for irsde info
 
     from .core.device import available_devices, pick_device
-    from .core.tasks import TASKS
-    from .core.weights import Refused, blind_prior, check_weights, installed_weights, read_card, search_dirs
 
     print(f"IR-SDE Studio {__version__}")
     print(f"Python {sys.version.split()[0]}, PyTorch {torch.__version__}")
@@ -527,11 +534,10 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- bench
 def cmd_bench(args: argparse.Namespace) -> int:
-    import torch
+    import torch  # deferred: PyTorch and OpenCV, only for irsde bench
 
     from .core.bench import bench, rows_to_json
     from .core.device import DeviceError, pick_device
-    from .core.tasks import TASKS
 
     try:
         device = pick_device(args.device)
@@ -553,8 +559,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
             f"{'task':8s} {'params':>9s} {'size':>6s} {'ms/step':>9s} {'target':>7s} {'peak MB':>8s}  weights"
         )
     if args.blind:
-        from .core.weights import WeightsError, find_weights
-
         for prior in {t.prior_task for t in TASKS.values() if t.prior_task}:
             try:
                 find_weights(prior)
@@ -585,7 +589,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def _bench_event_loop(task: str, size: int, device: str, quiet: bool) -> list:
     """``bench --gui``: the app's event loop, the largest gap between its timer ticks while a run
     restores and while a photo opens from a slow drive."""
-    from .ui.loop_bench import TICK_MS, event_loop_gaps  # Qt: only for --gui, the rest runs without it
+    from .ui.loop_bench import TICK_MS, event_loop_gaps  # deferred: Qt, only for --gui
 
     gaps = event_loop_gaps(task, size, device=device)
     if not quiet:
@@ -671,10 +675,9 @@ def train_logger(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import torch
+    import torch  # deferred: PyTorch and OpenCV, only for irsde train
 
     from .core.train import Trainer
-    from .core.weights import WeightsError
 
     if args.anneal and not args.minutes:
         print("error: --anneal needs --minutes (the time over which the rate decays)", file=sys.stderr)
@@ -698,7 +701,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         error(str(exc))
         return EXIT_USAGE
     if trainer.dist.main and not args.quiet:
-        from .core.nets import count_parameters
+        from .core.nets import count_parameters  # deferred: PyTorch
 
         print(
             f"irsde: training {args.task} ({count_parameters(trainer.net) / 1e6:.2f} M parameters) "
@@ -714,7 +717,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if trainer.dist.enabled:
-        import torch.distributed as dist
+        import torch.distributed as dist  # deferred: PyTorch
 
         # No rank tears its connections down while another is still finishing the last
         # checkpoint's collectives.
@@ -763,13 +766,12 @@ def tasks_with(preset: str) -> str:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .core.blind import BLIND_ROUNDS
+    from .core.blind import BLIND_ROUNDS  # deferred: PyTorch and OpenCV, only for irsde eval
     from .core.device import DeviceError, pick_device
     from .core.evaluate import evaluate, format_table
     from .core.model import load_task_restorer
     from .core.pipeline import is_blind
     from .core.validation import load_kernels
-    from .core.weights import WeightsError
 
     task = get_task(args.task)
     passed_over: list = []
@@ -890,7 +892,7 @@ def write_eval_json(args: argparse.Namespace, result: dict, steps: int, restorer
 
 # ---------------------------------------------------------------- export
 def cmd_export(args: argparse.Namespace) -> int:
-    from .core.train import export_run
+    from .core.train import export_run  # deferred: PyTorch, only for irsde export
 
     evals = [json.loads(Path(p).read_text()) for p in args.eval or []]
     for ev in evals:
@@ -906,7 +908,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- pack / unpack
 def cmd_pack(args: argparse.Namespace) -> int:
-    from .core.train import pack_run, unpack_run
+    from .core.train import pack_run, unpack_run  # deferred: PyTorch, only for irsde pack and unpack
 
     try:
         if args.command == "pack":
@@ -922,8 +924,7 @@ def cmd_pack(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- degrade
 def cmd_degrade(args: argparse.Namespace) -> int:
-    import numpy as np
-
+    # deferred: the image libraries and PyTorch, only for irsde degrade
     from .core.imageio import ImageReadError, ImageWriteError, encode_photo, read_photo, write_photo
     from .core.validation import degrade_for_eval
 
@@ -940,7 +941,7 @@ def cmd_degrade(args: argparse.Namespace) -> int:
         )
         if deg.mask is not None:
             mask_path = Path(args.output).with_name(Path(args.output).stem + "_mask.png")
-            from .core.imageio import atomic_write_bytes
+            from .core.imageio import atomic_write_bytes  # deferred: the image libraries
 
             atomic_write_bytes(
                 mask_path, encode_photo(np.repeat(deg.mask[..., None], 3, 2), "PNG", grey=True)
@@ -956,7 +957,7 @@ def cmd_degrade(args: argparse.Namespace) -> int:
 def cmd_suggest(args: argparse.Namespace) -> int:
     """One line per photo: what it looks like it needs (or nothing), with the measurements; a
     photo that cannot be read gets one error line and the others are still measured."""
-    from .core.imageio import ImageReadError, read_photo
+    from .core.imageio import ImageReadError, read_photo  # deferred: OpenCV, only for irsde suggest
     from .core.suggest import suggest
 
     files, problems, _folder = collect_inputs(args.photos)
@@ -1027,7 +1028,7 @@ def _sizes(text: str) -> list[int]:
 
 def _rounds(text: str) -> int:
     """``--rounds``: a count of deconvolution rounds, as a blind deblur run takes them."""
-    from .core.blind import MAX_BLIND_ROUNDS
+    from .core.blind import MAX_BLIND_ROUNDS  # deferred: OpenCV; the parser is built without it
 
     try:
         n = int(text)

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.blind import describe_blur
 from ..core.chain import chain_name, stage_entry
 from ..core.imageio import (
     ImageReadError,
@@ -51,6 +52,7 @@ from ..core.imageio import (
     write_photo,
 )
 from ..core.runs import format_duration, plural, report_path_for
+from ..core.tasks import get_task, mask_from_alpha
 from ..core.trajectory import export_trajectory as write_trajectory
 from ..session import SPREAD_SEEDS, Dropped, Session, batch_message, list_dropped
 from ..worker import (
@@ -851,7 +853,6 @@ class MainWindow(QMainWindow):
         """Transparent pixels of the photo pre-fill the inpainting mask."""
         if self.photo is None or self.photo.alpha is None or not self.mask_editor.is_empty():
             return
-        from ..core.tasks import mask_from_alpha
 
         m = mask_from_alpha(self.photo.alpha)
         if m.any():
@@ -1125,8 +1126,6 @@ class MainWindow(QMainWindow):
         unit = "round" if blind else "step"
         how = f"{r.sampler}, seed {r.seed}"
         if blind:
-            from ..core.blind import describe_blur  # deferred: it imports PyTorch and OpenCV
-
             how = describe_blur(outcome.kernel, r.blur_kernel_given, r.blur_kernel_source, r.blur_doubt)
         return (
             f"Done in {format_duration(r.elapsed_seconds)}   ·   {plural(r.steps, unit)}, "
@@ -1223,7 +1222,6 @@ class MainWindow(QMainWindow):
         """The residual of the result (cached: big photos take a moment)."""
         if self._changes_cache is None or self._changes_cache[0] is not self.result:
             from ..core.analysis import residual, residual_image  # deferred: it imports PyTorch
-            from ..core.tasks import get_task
 
             task = get_task(self.outcome.report.task if self.outcome else self.panel.task)
             diff = residual(task, self.photo.rgb, self.result)
