@@ -49,6 +49,39 @@ class ModelCard:
     validation: dict = field(default_factory=dict)
     notes: str = ""
 
+    def steps_advice(self) -> str | None:
+        """What more steps do for this model, in words, from the step sweep of its first
+        validation that has one (PSNR and seconds a photo at each count); None without one."""
+        for v in self.validation.values():
+            sweep = v.get("step_sweep") if isinstance(v, dict) else None
+            if not sweep:
+                continue
+            if "steps" in sweep:  # {"1": {"psnr": .., "seconds": ..}, ...}
+                points = {int(n): (m.get("psnr"), m.get("seconds")) for n, m in sweep["steps"].items()}
+            else:  # older cards: {"psnr_y": {"1": ..}}
+                metric = next((k for k in ("psnr", "psnr_y") if k in sweep), None)
+                if metric is None:
+                    continue
+                points = {int(n): (p, None) for n, p in sweep[metric].items()}
+            points = {n: pt for n, pt in points.items() if pt[0] is not None}
+            if len(points) < 2:
+                continue
+            best = max(points, key=lambda n: points[n][0])
+            parts = [
+                f"{n}: {p:.2f} dB" + (f", {sec:.1f} s" if sec is not None else "")
+                for n, (p, sec) in sorted(points.items())
+            ]
+            what = v.get("name") or "its validation photos"
+            if best == min(points):
+                gist = (
+                    "The fewest steps score best for this model; more steps draw the result by "
+                    "sampling, with finer random detail, and take longer"
+                )
+            else:
+                gist = f"This model scores best at {best} steps; more take longer"
+            return f"{gist}. Steps, PSNR and time a photo on {what}: " + "; ".join(parts) + "."
+        return None
+
     def to_dict(self) -> dict:
         return {
             "format": FORMAT,

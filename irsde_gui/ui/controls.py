@@ -386,7 +386,16 @@ class RunPanel(QWidget):
             return
         self.mask_box.setVisible(info.uses_mask)
         self._apply_blur_choice()
+        self._apply_steps_advice(info)
         self.task_changed.emit(info.name)
+
+    def _apply_steps_advice(self, info) -> None:
+        """The steps' tooltip says what more steps do for this task's model (its card's sweep)."""
+        tip = "Network calls from noise to the result: more is slower and finer"
+        if info.method == "sde" and info.card is not None:
+            tip = info.card.steps_advice() or tip
+        self.steps_spin.setToolTip(tip)
+        self.steps_slider.setToolTip(tip)
 
     @property
     def blind(self) -> bool:
