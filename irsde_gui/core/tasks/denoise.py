@@ -67,7 +67,7 @@ class Denoise(Task):
 TASK = Denoise(
     "denoise",
     "Denoise",
-    "Remove grain and sensor noise (any strength)",
+    "Camera noise, grain and JPEG artefacts",
     "mdi6.grain",
     SDEConfig(T=100, max_sigma=10.0),
     fixes=("noise", "jpeg"),
