@@ -386,16 +386,7 @@ class RunPanel(QWidget):
             return
         self.mask_box.setVisible(info.uses_mask)
         self._apply_blur_choice()
-        self._apply_steps_advice(info)
         self.task_changed.emit(info.name)
-
-    def _apply_steps_advice(self, info) -> None:
-        """The steps' tooltip says what more steps do for this task's model (its card's sweep)."""
-        tip = "Network calls from noise to the result: more is slower and finer"
-        if info.method == "sde" and info.card is not None:
-            tip = info.card.steps_advice() or tip
-        self.steps_spin.setToolTip(tip)
-        self.steps_slider.setToolTip(tip)
 
     @property
     def blind(self) -> bool:
@@ -403,6 +394,12 @@ class RunPanel(QWidget):
         instead of steps, no seed, no sampler."""
         info = self.task_info()
         return bool(info and info.in_rounds(self.known_kernel))
+
+    @staticmethod
+    def _steps_advice(info) -> str:
+        """What more steps do for this task's model, from its card's step sweep."""
+        advice = info.card.steps_advice() if info is not None and info.card is not None else None
+        return advice or "Network calls from noise to the result: more is slower and finer"
 
     def _apply_method(self, info) -> None:
         rounds = self.blind  # deconvolution rounds: no sampler, no seed
@@ -425,7 +422,7 @@ class RunPanel(QWidget):
         tip = (
             "Rounds of deconvolution: each undoes the blur a little more and cleans up with the denoise model"
             if rounds
-            else "Network calls from noise to the result: more is slower and finer"
+            else self._steps_advice(info)
         )
         self.steps_spin.setToolTip(tip)
         self.steps_slider.setToolTip(tip)
