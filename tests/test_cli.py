@@ -19,9 +19,13 @@ def write_png(path, rgb):
     return path
 
 
-def test_cli_imports_no_qt():
+def test_the_engine_and_the_command_line_import_no_qt():
+    """Every module of the engine (irsde_gui.core, its tasks and networks), the command line and
+    the app's Qt-free session load without Qt."""
     code = (
-        "import sys, irsde_gui.cli, irsde_gui.core, irsde_gui.core.pipeline;"
+        "import sys, importlib, pkgutil, irsde_gui.core, irsde_gui.cli, irsde_gui.session;"
+        "[importlib.import_module(m.name) for m in pkgutil.walk_packages("
+        "irsde_gui.core.__path__, 'irsde_gui.core.')];"
         "irsde_gui.cli.build_parser();"
         "print(sorted(m for m in sys.modules if m.startswith(('PySide6', 'shiboken', 'qtawesome'))))"
     )
