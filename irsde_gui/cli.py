@@ -536,8 +536,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     import torch  # deferred: PyTorch and OpenCV, only for irsde bench
 
-    from .core.bench import bench, rows_to_json
     from .core.device import DeviceError, pick_device
+    from .evaluation.bench import bench, rows_to_json
 
     try:
         device = pick_device(args.device)
@@ -606,7 +606,7 @@ def _bench_event_loop(task: str, size: int, device: str, quiet: bool) -> list:
 # ---------------------------------------------------------------- train
 def train_config(args: argparse.Namespace):
     """The run's config from the options given, and those of them a resumed run may change."""
-    from .core.train import RESUME_OVERRIDABLE, TrainConfig  # deferred: PyTorch
+    from .training.train import RESUME_OVERRIDABLE, TrainConfig  # deferred: PyTorch
 
     given = {
         "iters": args.iters,
@@ -677,7 +677,7 @@ def train_logger(args: argparse.Namespace):
 def cmd_train(args: argparse.Namespace) -> int:
     import torch  # deferred: PyTorch and OpenCV, only for irsde train
 
-    from .core.train import Trainer
+    from .training.train import Trainer
 
     if args.anneal and not args.minutes:
         print("error: --anneal needs --minutes (the time over which the rate decays)", file=sys.stderr)
@@ -768,10 +768,10 @@ def tasks_with(preset: str) -> str:
 def cmd_eval(args: argparse.Namespace) -> int:
     from .core.blind import BLIND_ROUNDS  # deferred: PyTorch and OpenCV, only for irsde eval
     from .core.device import DeviceError, pick_device
-    from .core.evaluate import evaluate, format_table
     from .core.model import load_task_restorer
     from .core.pipeline import is_blind
-    from .core.validation import load_kernels
+    from .evaluation.evaluate import evaluate, format_table
+    from .evaluation.validation import load_kernels
 
     task = get_task(args.task)
     passed_over: list = []
@@ -832,8 +832,8 @@ def eval_blind_methods(args: argparse.Namespace, task, restorer, blind: bool) ->
 
     ``blind``: the model row already is the blind route, so only the told-the-kernel row is added.
     """
-    from .core.evaluate import blind_deblur_method  # deferred: PyTorch
     from .core.model import load_restorer  # deferred: PyTorch
+    from .evaluation.evaluate import blind_deblur_method  # deferred: PyTorch
 
     if args.rounds is not None and not args.blind:
         raise ValueError("--rounds is for the rows --blind adds")
@@ -869,7 +869,7 @@ def eval_progress(args: argparse.Namespace, task_name: str):
 
 def write_eval_json(args: argparse.Namespace, result: dict, steps: int, restorer, folder: str) -> None:
     """``--json``: the full results, with what reproduces them (settings, weights, command)."""
-    from .core.evaluate import command_line  # deferred: PyTorch
+    from .evaluation.evaluate import command_line  # deferred: PyTorch
 
     card = restorer.weights.card if restorer.weights else None
     result.update(
@@ -892,7 +892,7 @@ def write_eval_json(args: argparse.Namespace, result: dict, steps: int, restorer
 
 # ---------------------------------------------------------------- export
 def cmd_export(args: argparse.Namespace) -> int:
-    from .core.train import export_run  # deferred: PyTorch, only for irsde export
+    from .training.train import export_run  # deferred: PyTorch, only for irsde export
 
     evals = [json.loads(Path(p).read_text()) for p in args.eval or []]
     for ev in evals:
@@ -908,7 +908,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- pack / unpack
 def cmd_pack(args: argparse.Namespace) -> int:
-    from .core.train import pack_run, unpack_run  # deferred: PyTorch, only for irsde pack and unpack
+    from .training.train import pack_run, unpack_run  # deferred: PyTorch, only for irsde pack and unpack
 
     try:
         if args.command == "pack":
@@ -926,7 +926,7 @@ def cmd_pack(args: argparse.Namespace) -> int:
 def cmd_degrade(args: argparse.Namespace) -> int:
     # deferred: the image libraries and PyTorch, only for irsde degrade
     from .core.imageio import ImageReadError, ImageWriteError, encode_photo, read_photo, write_photo
-    from .core.validation import degrade_for_eval
+    from .evaluation.validation import degrade_for_eval
 
     try:
         photo = read_photo(args.input)

@@ -431,7 +431,7 @@ def test_the_library_exports_what_the_app_runs():
 def test_eval_scores_what_the_app_runs_the_same_as_the_blind_benchmark_row(tmp_path, denoise_only):
     """With no deblur model, ``irsde eval --task deblur`` scores the app's blind route as the
     model, and it is the same computation as the ``--blind`` row that the README quotes."""
-    from irsde_gui.core.evaluate import blind_deblur_method, evaluate, format_table
+    from irsde_gui.evaluation.evaluate import blind_deblur_method, evaluate, format_table
 
     data = tmp_path / "clean"
     data.mkdir()

@@ -9,7 +9,7 @@ from conftest import smooth_image
 
 from irsde_gui.core import degrade as D
 from irsde_gui.core.tasks import INPAINT_FILL, TASKS
-from irsde_gui.core.validation import degrade_for_eval
+from irsde_gui.evaluation.validation import degrade_for_eval
 
 
 def batch(b=4, h=64, w=64):

@@ -12,7 +12,7 @@ from PIL import Image
 from irsde_gui.cli import main
 from irsde_gui.core.classic import best_non_local_means, non_local_means
 from irsde_gui.core.metrics import psnr
-from irsde_gui.core.validation import degrade_for_eval
+from irsde_gui.evaluation.validation import degrade_for_eval
 
 
 def save(img, path, **kw):

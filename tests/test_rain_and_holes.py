@@ -10,7 +10,7 @@ from conftest import smooth_image
 
 from irsde_gui.core import holes, rain
 from irsde_gui.core.tasks import get_task
-from irsde_gui.core.validation import degrade_for_eval
+from irsde_gui.evaluation.validation import degrade_for_eval
 
 
 def photos(b=3, h=96, w=96):

@@ -12,7 +12,7 @@ from irsde_gui.core import camera, practical
 from irsde_gui.core import degrade as D
 from irsde_gui.core.metrics import psnr
 from irsde_gui.core.tasks import get_task
-from irsde_gui.core.train import TrainConfig
+from irsde_gui.training.train import TrainConfig
 
 
 def photos(b=4, h=64, w=64, seed=0):

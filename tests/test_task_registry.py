@@ -67,7 +67,7 @@ def folder(tmp_path):
 
 
 def test_a_registered_task_is_evaluated_by_its_own_definition(toy, folder):
-    from irsde_gui.core.evaluate import evaluate, format_table
+    from irsde_gui.evaluation.evaluate import evaluate, format_table
 
     result = evaluate(toy, None, str(folder))
     assert result["task"] == "toy" and result["images"] == 2
@@ -82,9 +82,9 @@ def test_a_registered_task_is_evaluated_by_its_own_definition(toy, folder):
 
 
 def test_a_registered_task_trains_on_its_own_mixes_and_is_benched(toy, folder):
-    from irsde_gui.core.bench import _row
     from irsde_gui.core.device import pick_device
-    from irsde_gui.core.train import TrainConfig
+    from irsde_gui.evaluation.bench import _row
+    from irsde_gui.training.train import TrainConfig
 
     cfg = TrainConfig(task="toy", data=[str(folder)]).resolved()
     assert cfg.degradation == "half" and cfg.network == toy.network

@@ -19,7 +19,7 @@ from PIL import Image
 
 from irsde_gui.cli import main
 from irsde_gui.core.sde import MeanRevertingSDE, SDEConfig
-from irsde_gui.core.train import TrainConfig, Trainer, lr_at, training_loss
+from irsde_gui.training.train import TrainConfig, Trainer, lr_at, training_loss
 
 
 @pytest.fixture(scope="module")
@@ -274,7 +274,7 @@ def test_shipped_weights_continue_as_a_run(photos, tmp_path):
 
 @pytest.mark.parametrize("argv0", ["/opt/venv/bin/irsde", "/src/irsde_gui/cli.py", "-m"])
 def test_eval_records_a_command_that_reproduces_it(monkeypatch, argv0):
-    from irsde_gui.core.evaluate import command_line
+    from irsde_gui.evaluation.evaluate import command_line
 
     monkeypatch.setattr(sys, "argv", [argv0, "eval", "--task", "derain", "--name", "cbsd68 (derain)"])
     assert command_line() == "irsde eval --task derain --name 'cbsd68 (derain)'"
@@ -294,8 +294,8 @@ def test_card_records_each_batch_and_patch_stage(photos, tmp_path):
 
 def test_deblur_validates_on_whole_photos_with_given_kernels(photos, tmp_path):
     from irsde_gui.core.metrics import psnr
-    from irsde_gui.core.train import validation_set
-    from irsde_gui.core.validation import degrade_for_eval
+    from irsde_gui.evaluation.validation import degrade_for_eval
+    from irsde_gui.training.train import validation_set
 
     kernels = tmp_path / "k.npz"
     line = np.zeros((9, 9), np.float32)
@@ -330,7 +330,7 @@ def test_deblur_validates_on_whole_photos_with_given_kernels(photos, tmp_path):
 
 
 def test_a_resumed_run_that_logs_a_new_column_widens_its_csv(tmp_path):
-    from irsde_gui.core.train import append_csv
+    from irsde_gui.training.train import append_csv
 
     path = tmp_path / "validation.csv"
     append_csv(path, {"step": 2, "psnr": 20.0})
@@ -436,7 +436,7 @@ def test_an_annealed_start_ends_at_the_floor_rate_and_then_resumes_the_schedule(
     import time
     import types
 
-    from irsde_gui.core import train as train_module
+    from irsde_gui.training import train as train_module
 
     cfg = config(photos, iters=100_000, warmup=1, lr=1e-3, min_lr=1e-5)
     trainer = Trainer(cfg, tmp_path / "run")
@@ -596,7 +596,7 @@ def real_pairs(tmp_path_factory):
 
 
 def test_validation_on_real_pairs_is_logged_beside_the_synthetic_set(photos, real_pairs, tmp_path):
-    from irsde_gui.core.train import pair_files
+    from irsde_gui.evaluation.validation import pair_files
 
     assert [n.name for n, _ in pair_files(real_pairs)] == ["c0.png", "c1.png", "c2.png"]
     cfg = config(photos, iters=4, val_data=[str(photos)], val_pairs=str(real_pairs), val_every=4, val_limit=2)
@@ -609,7 +609,7 @@ def test_validation_on_real_pairs_is_logged_beside_the_synthetic_set(photos, rea
 
 
 def test_pairs_folder_without_clean_photos_is_named(tmp_path):
-    from irsde_gui.core.train import pair_files
+    from irsde_gui.evaluation.validation import pair_files
 
     (tmp_path / "noisy").mkdir()
     with pytest.raises(FileNotFoundError, match="noisy/ \\(or degraded/\\) and clean/"):
@@ -617,7 +617,7 @@ def test_pairs_folder_without_clean_photos_is_named(tmp_path):
 
 
 def test_a_start_with_fresh_optimizer_moments_warms_up_again(photos, tmp_path):
-    from irsde_gui.core.train import pack_run, unpack_run
+    from irsde_gui.training.train import pack_run, unpack_run
 
     Trainer(config(photos, iters=30, warmup=5), tmp_path / "a").run()
     pack_run(tmp_path / "a", tmp_path / "a.pt")

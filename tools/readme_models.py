@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from irsde_gui.core import TASKS
-from irsde_gui.core.train import session_hardware
+from irsde_gui.training.train import session_hardware
 
 BEGIN, END = "<!-- models:begin -->", "<!-- models:end -->"
 DOCS_LINK = "docs/models.md"

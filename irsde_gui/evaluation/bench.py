@@ -30,15 +30,15 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from .blind import estimate_photo_kernel
-from .degrade import blur_with, shake_kernels
-from .device import DeviceInfo
-from .model import Restorer, load_task_restorer
-from .nets import build_model, count_parameters
-from .pipeline import JobSettings, create_job
-from .sde import MeanRevertingSDE
-from .tasks import TASKS, Task
-from .weights import WeightsError, load_weights
+from ..core.blind import estimate_photo_kernel
+from ..core.degrade import blur_with, shake_kernels
+from ..core.device import DeviceInfo
+from ..core.model import Restorer, load_task_restorer
+from ..core.nets import build_model, count_parameters
+from ..core.pipeline import JobSettings, create_job
+from ..core.sde import MeanRevertingSDE
+from ..core.tasks import TASKS, Task
+from ..core.weights import WeightsError, load_weights
 
 TARGET_SIZE = 256
 STEP_TARGET_MS = 150.0  # a network's step at TARGET_SIZE px (the speed floor of the shipped models)
@@ -187,7 +187,8 @@ def _row_in_fresh_process(name: str, size: int, repeats: int, blind: bool = Fals
     row = "_blind_row" if blind else "_row"
     call = f"bench.{row}({name!r}, {size}, device.pick_device('cpu'), {repeats})"
     code = (
-        "import json, sys, dataclasses, torch; from irsde_gui.core import bench, device;"
+        "import json, sys, dataclasses, torch;"
+        "from irsde_gui.core import device; from irsde_gui.evaluation import bench;"
         f"torch.set_num_threads({torch.get_num_threads()});"
         f"r = {call};"
         "print(json.dumps(dataclasses.asdict(r)))"

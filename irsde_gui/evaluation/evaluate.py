@@ -25,15 +25,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .blind import BLIND_ROUNDS, KNOWN_ROUNDS, placed_as_estimated
-from .imageio import read_photo
-from .metrics import SHIFT_RULE
-from .model import Restorer
-from .pipeline import BlindDeblurJob, JobSettings, is_blind
-from .runs import plural
-from .tasks import TASKS, Task
-from .train import list_images, pair_files
-from .validation import Degraded, degrade_for_eval, describe_preset, restore_array
+from ..core.blind import BLIND_ROUNDS, KNOWN_ROUNDS, placed_as_estimated
+from ..core.imageio import read_photo
+from ..core.metrics import SHIFT_RULE
+from ..core.model import Restorer
+from ..core.pipeline import BlindDeblurJob, JobSettings, is_blind
+from ..core.runs import plural
+from ..core.tasks import TASKS, Task
+from .validation import Degraded, degrade_for_eval, describe_preset, list_images, pair_files, restore_array
 
 
 def blind_deblur_method(

@@ -44,16 +44,16 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from .degrade import SR_SCALE, randn
-from .device import DeviceInfo, cpu_supports_bf16, pick_device
-from .imageio import read_photo
-from .metrics import psnr, ssim
-from .model import Restorer
-from .nets import build_model, count_parameters
-from .sde import MeanRevertingSDE, SDEConfig
-from .tasks import TASKS, get_task
-from .validation import degrade_for_eval, load_kernels, restore_array
-from .weights import ModelCard, card_path, load_weights, read_card, save_weights
+from ..core.degrade import SR_SCALE, randn
+from ..core.device import DeviceInfo, cpu_supports_bf16, pick_device
+from ..core.imageio import read_photo
+from ..core.metrics import psnr, ssim
+from ..core.model import Restorer
+from ..core.nets import build_model, count_parameters
+from ..core.sde import MeanRevertingSDE, SDEConfig
+from ..core.tasks import TASKS, get_task
+from ..core.weights import ModelCard, card_path, load_weights, read_card, save_weights
+from ..evaluation.validation import degrade_for_eval, list_images, load_kernels, pair_files, restore_array
 
 LOSSES = ("x0", "ml", "ml_x0")
 RESUME_OVERRIDABLE = (
@@ -162,22 +162,6 @@ class TrainConfig:
 
 
 # ------------------------------------------------------------------ data
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-
-
-def list_images(folders: list[str]) -> list[Path]:
-    files: list[Path] = []
-    for folder in folders:
-        p = Path(folder)
-        if p.is_file():
-            files.append(p)
-            continue
-        if not p.is_dir():
-            raise FileNotFoundError(f"training data folder not found: {p}")
-        files.extend(sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES))
-    return files
-
-
 def load_rgb_uint8(path: Path) -> np.ndarray:
     rgb = read_photo(path).rgb
     return (rgb * 255.0 + 0.5).astype(np.uint8)
@@ -413,21 +397,6 @@ def validation_set(folders: list[str], crop: int, limit: int, multiple: int = 1)
         y, x = (h - ch) // 2, (w - cw) // 2
         out.append(np.ascontiguousarray(img[y : y + ch, x : x + cw]))
     return out
-
-
-def pair_files(folder: str | os.PathLike) -> list[tuple[Path, Path]]:
-    """Degraded/clean pairs in ``folder``: ``noisy/`` (or ``degraded/``) and ``clean/``, matched by
-    file name (extensions may differ)."""
-    root = Path(folder)
-    clean_dir = root / "clean"
-    deg_dir = next((root / n for n in ("noisy", "degraded") if (root / n).is_dir()), None)
-    if deg_dir is None or not clean_dir.is_dir():
-        raise FileNotFoundError(f"{root}: expected the folders noisy/ (or degraded/) and clean/")
-    clean = {f.stem: f for f in list_images([str(clean_dir)])}
-    pairs = [(f, clean[f.stem]) for f in list_images([str(deg_dir)]) if f.stem in clean]
-    if not pairs:
-        raise FileNotFoundError(f"{root}: no file in {deg_dir.name}/ has a namesake in clean/")
-    return pairs
 
 
 def validation_pairs(folder: str, limit: int, multiple: int = 1) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -8,13 +8,14 @@ the same seed always gives the same degraded photo.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 
-from .model import Restorer
-from .pipeline import JobSettings, create_job
-from .tasks import Degraded, Task, get_task
+from ..core.model import Restorer
+from ..core.pipeline import JobSettings, create_job
+from ..core.tasks import Degraded, Task, get_task
 
 
 def degrade_for_eval(
@@ -58,3 +59,35 @@ def restore_array(
 def load_kernels(path: str | Path) -> dict[str, np.ndarray]:
     data = np.load(path)
     return {k: np.asarray(data[k], np.float32) for k in sorted(data.files)}
+
+
+# ------------------------------------------------------------------ photos and pairs on disk
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def list_images(folders: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for folder in folders:
+        p = Path(folder)
+        if p.is_file():
+            files.append(p)
+            continue
+        if not p.is_dir():
+            raise FileNotFoundError(f"training data folder not found: {p}")
+        files.extend(sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES))
+    return files
+
+
+def pair_files(folder: str | os.PathLike) -> list[tuple[Path, Path]]:
+    """Degraded/clean pairs in ``folder``: ``noisy/`` (or ``degraded/``) and ``clean/``, matched by
+    file name (extensions may differ)."""
+    root = Path(folder)
+    clean_dir = root / "clean"
+    deg_dir = next((root / n for n in ("noisy", "degraded") if (root / n).is_dir()), None)
+    if deg_dir is None or not clean_dir.is_dir():
+        raise FileNotFoundError(f"{root}: expected the folders noisy/ (or degraded/) and clean/")
+    clean = {f.stem: f for f in list_images([str(clean_dir)])}
+    pairs = [(f, clean[f.stem]) for f in list_images([str(deg_dir)]) if f.stem in clean]
+    if not pairs:
+        raise FileNotFoundError(f"{root}: no file in {deg_dir.name}/ has a namesake in clean/")
+    return pairs
