@@ -345,17 +345,7 @@ class BlindDeblurJob(_Job):
         try:
             for i, (x, z) in enumerate(rounds):
                 now = time.perf_counter()
-                if i + 1 == self.steps:
-                    self.result = self.checked(self.finish(z))
-                yield StepRecord(
-                    i + 1,
-                    self.steps,
-                    self.steps - i,
-                    self.steps - i - 1,
-                    to_tensor(x, device),
-                    to_tensor(z, device),
-                    now - began,
-                )
+                yield self._round(i, to_tensor(x, device), to_tensor(z, device), z, now - began)
                 began = time.perf_counter()
         finally:
             rounds.close()
@@ -366,18 +356,14 @@ class BlindDeblurJob(_Job):
         z = np.clip(np.asarray(self._denoise(np.clip(rgb, 0.0, 1.0)), np.float32), 0.0, 1.0)
         x_t, x0_hat = to_tensor(np.clip(rgb, 0.0, 1.0), device), to_tensor(z, device)
         for i in range(self.steps):
-            if i + 1 == self.steps:
-                self.result = self.checked(self.finish(z))
-            yield StepRecord(
-                i + 1,
-                self.steps,
-                self.steps - i,
-                self.steps - i - 1,
-                x_t,
-                x0_hat,
-                time.perf_counter() - began,
-            )
+            yield self._round(i, x_t, x0_hat, z, time.perf_counter() - began)
             began = time.perf_counter()
+
+    def _round(self, i: int, x_t, x0_hat, z: np.ndarray, seconds: float) -> StepRecord:
+        """Round ``i``'s record (0-based); the last round's estimate ``z`` is the result."""
+        if i + 1 == self.steps:
+            self.result = self.checked(self.finish(z))
+        return StepRecord(i + 1, self.steps, self.steps - i, self.steps - i - 1, x_t, x0_hat, seconds)
 
     def finish(self, x: torch.Tensor | np.ndarray) -> np.ndarray:
         """The final image from a round's estimate."""
