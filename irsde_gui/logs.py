@@ -6,7 +6,7 @@ so it never grows without bound. Messages also go to stderr at the level of
 ``IRSDE_LOG`` (default WARNING). Hard crashes (a segfault in a native library)
 are written by :mod:`faulthandler` to ``faults.log`` beside it.
 
-No Qt here: :mod:`irsde_gui.ui.crash` shows the reports.
+No Qt here: :mod:`irsde_gui.app.ui.crash` shows the reports.
 """
 
 from __future__ import annotations

@@ -54,9 +54,9 @@ class ScriptedDialogs:
 
 def make_window(qtbot, tmp_path: Path, engine: bool = True, settings_file: Path | None = None, **answers):
     """A main window with its own settings file; ``engine`` loads the (tiny) engine synchronously."""
-    from irsde_gui.ui.main_window import MainWindow
-    from irsde_gui.ui.settings import Settings
-    from irsde_gui.worker import load_engine_info
+    from irsde_gui.app.ui.main_window import MainWindow
+    from irsde_gui.app.ui.settings import Settings
+    from irsde_gui.app.worker import load_engine_info
 
     settings = Settings(settings_file or tmp_path / "settings.ini")
     win = MainWindow(settings, dialogs=ScriptedDialogs(**answers), load_engine=False)

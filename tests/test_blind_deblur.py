@@ -160,7 +160,7 @@ def test_the_command_line_deblurs_blind_and_says_so(tmp_path, denoise_only, caps
 
 # ---------------------------------------------------------------- the worker and the window
 def test_the_app_lists_deblur_as_blind_when_only_the_denoise_model_is_installed(denoise_only):
-    from irsde_gui.worker import scan_tasks
+    from irsde_gui.app.worker import scan_tasks
 
     tasks = scan_tasks()
     info = tasks["deblur"]
@@ -172,7 +172,7 @@ def test_the_app_lists_deblur_as_blind_when_only_the_denoise_model_is_installed(
 
 def test_a_blind_run_reports_the_estimate_then_one_frame_a_round(qtbot, denoise_only):
     pytest.importorskip("pytestqt")
-    from irsde_gui.worker import RestoreRun, RunRequest
+    from irsde_gui.app.worker import RestoreRun, RunRequest
 
     run = RestoreRun(RunRequest("deblur", rgb=smooth_image(40, 48), steps=2, device="cpu"))
     frames, stages = [], []
@@ -191,8 +191,8 @@ def test_a_blind_run_on_a_featureless_photo_is_only_denoised_and_says_why(qtbot,
     """A photo with no edges shows no blur: rather than fail, the run denoises it and the
     report says the blur could not be found (the window's finished line shows GENTLER)."""
     pytest.importorskip("pytestqt")
+    from irsde_gui.app.worker import RestoreRun, RunRequest
     from irsde_gui.core.blind import GENTLER, describe_blur
-    from irsde_gui.worker import RestoreRun, RunRequest
 
     run = RestoreRun(RunRequest("deblur", rgb=np.full((120, 160, 3), 0.4, np.float32), steps=2, device="cpu"))
     with qtbot.waitSignal(run.finished, timeout=30_000) as blocker:
@@ -208,7 +208,7 @@ def test_a_blind_run_on_a_featureless_photo_is_only_denoised_and_says_why(qtbot,
 
 def test_a_blind_run_stops_during_the_estimate(qtbot, denoise_only):
     pytest.importorskip("pytestqt")
-    from irsde_gui.worker import RestoreRun, RunRequest
+    from irsde_gui.app.worker import RestoreRun, RunRequest
 
     run = RestoreRun(RunRequest("deblur", rgb=smooth_image(64, 64), steps=4, device="cpu"))
     run.progress.connect(lambda p: run.cancel() if p.stage else None)
@@ -318,7 +318,7 @@ def test_the_window_deblurs_with_a_known_blur_from_a_file(qtbot, tmp_path, denoi
 def test_a_deblur_model_installed_still_offers_a_known_blur(installed_tiny_weights, monkeypatch, tmp_path):
     """With a deblur network, deblurring is the network's; a known blur is deconvolved with the
     denoise model, which is what a run given one loads. Without the denoise model, no known blur."""
-    from irsde_gui.worker import scan_tasks
+    from irsde_gui.app.worker import scan_tasks
 
     info = scan_tasks()["deblur"]
     assert info.method == "sde" and info.weights == installed_tiny_weights / "deblur.pt"

@@ -80,7 +80,7 @@ def test_bundle_layout_and_size(bundle):
         assert name not in files, name
     assert {"libqxcb.so", "libqwayland.so", "libqoffscreen.so"} <= files, "X11, Wayland and the self-test"
     modules = bundled_modules(bundle / "irsde-gui")
-    assert "irsde_gui.app" in modules and "torch" in modules and "PySide6" in modules
+    assert "irsde_gui.app.main" in modules and "torch" in modules and "PySide6" in modules
     assert (internal / "PySide6" / "QtWidgets.abi3.so").is_file()  # extension modules sit beside the archive
     left_out = ["tkinter", "matplotlib", "IPython", "tensorboard", "sympy", "pytest", "networkx",
                 "jinja2", "cryptography", "irsde_gui.build", "torch._inductor", "PySide6.QtNetwork",

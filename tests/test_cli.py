@@ -23,7 +23,7 @@ def test_the_engine_and_the_command_line_import_no_qt():
     """Every module of the engine (irsde_gui.core, its tasks and networks), the command line and
     the app's Qt-free session load without Qt."""
     code = (
-        "import sys, importlib, pkgutil, irsde_gui.core, irsde_gui.cli, irsde_gui.session;"
+        "import sys, importlib, pkgutil, irsde_gui.core, irsde_gui.cli, irsde_gui.app.session;"
         "[importlib.import_module(m.name) for m in pkgutil.walk_packages("
         "irsde_gui.core.__path__, 'irsde_gui.core.')];"
         "irsde_gui.cli.build_parser();"

@@ -51,12 +51,12 @@ def test_restore_options_are_checked_when_parsed(tmp_path, capsys, option, value
 
 def test_the_command_line_s_copies_of_engine_constants_agree():
     """The command line parses without PyTorch or OpenCV, so it keeps its own copies."""
-    from irsde_gui import cli
+    from irsde_gui.cli import common, restore
     from irsde_gui.core.imageio import WRITE_EXTENSIONS
     from irsde_gui.core.tiling import MIN_TILE
 
-    assert cli.MIN_TILE == MIN_TILE
-    assert set(cli.OUTPUT_SUFFIXES) == set(WRITE_EXTENSIONS)
+    assert common.MIN_TILE == MIN_TILE
+    assert set(restore.OUTPUT_SUFFIXES) == set(WRITE_EXTENSIONS)
 
 
 def test_bench_options_are_checked_when_parsed(capsys):

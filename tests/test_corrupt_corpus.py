@@ -17,7 +17,8 @@ from conftest import make_tiny_weights
 from corpus_support import KINDS, Kind, good_png
 from PIL import Image
 
-from irsde_gui.cli import OUTPUT_SUFFIXES, main
+from irsde_gui.cli import main
+from irsde_gui.cli.restore import OUTPUT_SUFFIXES
 from irsde_gui.core.runs import printable
 
 PHOTO_KINDS = [k for k in KINDS if k.photo]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from irsde_gui import desktop
+from irsde_gui.app import desktop
 from irsde_gui.core.paths import resources_dir
 
 MIME = ";".join(desktop.MIME_TYPES) + ";"

@@ -11,7 +11,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtGui import QFileOpenEvent
 from PySide6.QtWidgets import QApplication
 
-from irsde_gui.ui.file_open import FileOpenFilter
+from irsde_gui.app.ui.file_open import FileOpenFilter
 
 
 def test_file_open_events_wait_for_the_window_then_open_the_photo(qtbot, tmp_path):

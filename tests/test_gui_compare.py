@@ -13,8 +13,8 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QImage, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
+from irsde_gui.app.ui.compare_view import CompareView
 from irsde_gui.core.imageio import Photo
-from irsde_gui.ui.compare_view import CompareView
 
 
 def solid(w: int, h: int, colour: str) -> QImage:

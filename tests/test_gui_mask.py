@@ -13,8 +13,8 @@ from PySide6.QtCore import QEvent, QPointF, QSize, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
+from irsde_gui.app.ui.mask_editor import MaskEditor
 from irsde_gui.core.imageio import Photo
-from irsde_gui.ui.mask_editor import MaskEditor
 
 
 def mouse(view, kind, pos: QPointF, button=Qt.MouseButton.LeftButton):
@@ -148,8 +148,8 @@ def test_grow_mask_in_the_window_dilates_by_the_set_amount_and_undo_brings_it_ba
 
 
 def test_runs_fill_a_margin_beyond_the_painted_area_by_default(qtbot, tmp_path):
+    from irsde_gui.app.ui.mask_editor import DEFAULT_GROW
     from irsde_gui.core.tasks import grow_mask
-    from irsde_gui.ui.mask_editor import DEFAULT_GROW
 
     win = make_window(qtbot, tmp_path, engine=False)
     win.set_photo(Photo(smooth_image(64, 64)), "test")

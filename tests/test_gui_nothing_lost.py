@@ -319,7 +319,7 @@ def test_a_blur_kernel_file_is_read_off_the_gui_thread_and_named(qtbot, tmp_path
 def test_dropped_folders_are_listed_off_the_gui_thread_in_the_order_dropped(qtbot, tmp_path):
     """Listing a dropped folder (a slow network drive) froze the window: it is listed on a thread
     of its own, and drops are taken in the order they came, however long each takes to list."""
-    from irsde_gui.ui.main_window import list_dropped
+    from irsde_gui.app.ui.main_window import list_dropped
 
     first, second = tmp_path / "first", tmp_path / "second"
     for folder, n in ((first, 2), (second, 1)):

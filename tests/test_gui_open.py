@@ -84,7 +84,8 @@ def test_drop_of_a_folder_queues_its_photos(qtbot, tmp_path):
 def test_the_window_module_does_not_import_pytorch():
     """The window is shown before PyTorch loads: nothing on the start-up path may import it."""
     code = (
-        "import sys, irsde_gui.app, irsde_gui.ui.main_window, irsde_gui.worker;print('torch' in sys.modules)"
+        "import sys, irsde_gui.app, irsde_gui.app.ui.main_window, irsde_gui.app.worker;"
+        "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -9,7 +9,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt
 
-from irsde_gui.ui.settings import Settings
+from irsde_gui.app.ui.settings import Settings
 
 
 def test_settings_survive_a_restart(qtbot, tmp_path, installed_tiny_weights):
@@ -40,7 +40,7 @@ def test_geometry_is_restored(qtbot, tmp_path):
     win = make_window(qtbot, tmp_path, engine=False, settings_file=ini)
     win.resize(777, 555)  # the offscreen test screen is 800 x 600
     win.close()
-    from irsde_gui.ui.main_window import MainWindow
+    from irsde_gui.app.ui.main_window import MainWindow
 
     again = MainWindow(Settings(ini), load_engine=False)
     qtbot.addWidget(again)
@@ -76,7 +76,7 @@ def test_no_weights_at_all_says_so(qtbot, tmp_path, no_bundled_weights):
 def test_about_names_each_model_with_its_data_and_numbers(qtbot, tmp_path, installed_tiny_weights):
     import json
 
-    from irsde_gui.ui.dialogs import about_html
+    from irsde_gui.app.ui.dialogs import about_html
 
     card = installed_tiny_weights / "denoise.json"
     d = json.loads(card.read_text())

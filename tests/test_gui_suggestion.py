@@ -13,9 +13,9 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QPoint, Qt, QThread
 from PySide6.QtWidgets import QMenu, QVBoxLayout, QWidget
 
+from irsde_gui.app.ui.settings import Settings
+from irsde_gui.app.ui.suggestion import SuggestionLabel, SuggestionRunner, suggestions_action
 from irsde_gui.core.suggest import Finding, Suggestion, suggest
-from irsde_gui.ui.settings import Settings
-from irsde_gui.ui.suggestion import SuggestionLabel, SuggestionRunner, suggestions_action
 
 
 def noisy_photo(sigma: float = 20, seed: int = 0) -> np.ndarray:

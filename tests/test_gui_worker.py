@@ -12,7 +12,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QTimer
 
-from irsde_gui.worker import (
+from irsde_gui.app.worker import (
     FRAME_BUDGET_BYTES,
     LatestSlot,
     RestoreRun,

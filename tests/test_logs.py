@@ -17,8 +17,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QGuiApplication
 
 from irsde_gui import logs
+from irsde_gui.app.ui.crash import CrashDialog, CrashReporter
 from irsde_gui.core import paths
-from irsde_gui.ui.crash import CrashDialog, CrashReporter
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from irsde_gui import platform_help as ph
+from irsde_gui.app import platform_help as ph
 
 QT_GAVE_UP = (
     "This application failed to start because no Qt platform plugin could be initialized. "

@@ -150,7 +150,7 @@ def test_the_window_runs_the_next_model_and_says_what_it_refused(qtbot, bundled,
     pytest.importorskip("pytestqt")
     from gui_support import make_window
 
-    from irsde_gui.worker import scan_tasks
+    from irsde_gui.app.worker import scan_tasks
 
     marker = tmp_path / "ran"
     put_code(user / "denoise.pt", marker)

@@ -190,8 +190,8 @@ def test_stopped_while_the_blur_is_estimated_there_is_no_image(denoise_only):
 def restore_both_ways(qtbot, tmp_path, task: str, steps: int, seed: int) -> tuple[dict, dict, Path, Path]:
     """The same photo, task, steps and seed through ``irsde restore --report`` and through the
     app's worker (a batch run writing its report): both reports, and both results."""
+    from irsde_gui.app.worker import RestoreRun, RunRequest
     from irsde_gui.cli import main
-    from irsde_gui.worker import RestoreRun, RunRequest
 
     src = tmp_path / "photo.png"
     Image.fromarray((smooth_image(40, 52) * 255 + 0.5).astype(np.uint8)).save(src)
@@ -264,7 +264,7 @@ def toy_task(installed_tiny_weights):
 
 def test_a_registered_task_restores_through_the_command_line_and_the_app(qtbot, tmp_path, toy_task):
     pytest.importorskip("pytestqt")
-    from irsde_gui.worker import RestoreRun, RunRequest, scan_tasks
+    from irsde_gui.app.worker import RestoreRun, RunRequest, scan_tasks
 
     info = scan_tasks()["toy"]
     assert info.available and info.default_steps == 3 and info.max_steps == 20, info.problem
@@ -284,7 +284,7 @@ def test_a_registered_task_restores_through_the_command_line_and_the_app(qtbot, 
 def test_the_command_lines_bar_draws_a_runs_progress():
     import io
 
-    from irsde_gui.cli import ProgressBar
+    from irsde_gui.cli.common import ProgressBar
 
     stream = io.StringIO()
     bar = ProgressBar("p.png", 0, stream=stream, unit="round")

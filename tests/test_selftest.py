@@ -109,8 +109,8 @@ def test_a_photo_format_that_does_not_work_fails_the_self_test(monkeypatch):
     """A bundle that lost libheif (or LibRaw) must not pass: the self-test writes and reads a HEIC
     and an AVIF and develops the shipped RAW."""
     import irsde_gui.core.imageio as imageio
+    from irsde_gui.app.selftest import check_formats
     from irsde_gui.core.imageio import ImageWriteError
-    from irsde_gui.selftest import check_formats
 
     assert check_formats()[0] is None
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from irsde_gui.app.session import IDLE, RUNNING, STOPPING, Dropped, Session
 from irsde_gui.core.imageio import Photo
 from irsde_gui.core.runs import RunReport
 from irsde_gui.core.trajectory import Frame
-from irsde_gui.session import IDLE, RUNNING, STOPPING, Dropped, Session
 
 
 @dataclasses.dataclass
@@ -82,7 +82,7 @@ def record(event) -> list:
 
 
 def test_importing_the_session_imports_no_qt():
-    code = "import sys, irsde_gui.session; print('PySide6' in sys.modules, 'torch' in sys.modules)"
+    code = "import sys, irsde_gui.app.session; print('PySide6' in sys.modules, 'torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 

@@ -32,9 +32,9 @@ def test_without_a_sweep_there_is_no_advice():
 
 def test_the_window_shows_the_chosen_models_advice_on_its_steps(qtbot, tmp_path):
     pytest.importorskip("pytestqt")
-    from irsde_gui.ui.main_window import MainWindow
-    from irsde_gui.ui.settings import Settings
-    from irsde_gui.worker import load_engine_info
+    from irsde_gui.app.ui.main_window import MainWindow
+    from irsde_gui.app.ui.settings import Settings
+    from irsde_gui.app.worker import load_engine_info
 
     win = MainWindow(Settings(tmp_path / "settings.ini"), load_engine=False)
     qtbot.addWidget(win)

@@ -56,9 +56,9 @@ def main(out_dir: str) -> int:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication([sys.argv[0]])
-    from irsde_gui.ui import theme
-    from irsde_gui.ui.main_window import MainWindow
-    from irsde_gui.ui.settings import Settings
+    from irsde_gui.app.ui import theme
+    from irsde_gui.app.ui.main_window import MainWindow
+    from irsde_gui.app.ui.settings import Settings
 
     settings = Settings(Path(tempfile.mkdtemp()) / "settings.ini")
     theme.apply_theme(app, "dark")

@@ -180,10 +180,10 @@ def run_gui(photos: list[Path], out: Path, task: str, steps: int) -> tuple[Sampl
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from irsde_gui.selftest import wait_until
-    from irsde_gui.ui.main_window import MainWindow
-    from irsde_gui.ui.settings import Settings
-    from irsde_gui.worker import load_engine_info
+    from irsde_gui.app.selftest import wait_until
+    from irsde_gui.app.ui.main_window import MainWindow
+    from irsde_gui.app.ui.settings import Settings
+    from irsde_gui.app.worker import load_engine_info
 
     app = QApplication.instance() or QApplication([])
     win = MainWindow(Settings(out.parent / "settings.ini"), load_engine=False)

@@ -7,7 +7,7 @@ step).
 
 A row at 256 px carries the target a network's step is held to (150 ms): a figure
 to read beside the measurement, not a limit this module enforces. ``--gui`` adds the app's
-event loop, measured with Qt by :mod:`irsde_gui.ui.loop_bench`.
+event loop, measured with Qt by :mod:`irsde_gui.app.ui.loop_bench`.
 
 Time is the median of several network calls after warm-up, measured with the
 same :class:`~irsde_gui.core.model.Restorer` the app uses. Peak memory is the

@@ -1,7 +1,7 @@
 """The trajectory scrubber: a timeline under the canvas through every stored step of the run.
 
 Frames come from the run's :class:`~irsde_gui.core.trajectory.Trajectory`
-(stored downsampled; see :func:`irsde_gui.worker.frame_side` for the memory
+(stored downsampled; see :func:`irsde_gui.app.worker.frame_side` for the memory
 bound). During a run the scrubber follows the newest step until the user
 grabs it; afterwards it steps through ``T -> 0`` with the arrow keys. A
 two-way toggle chooses what frames show: the noisy state ``x_t`` or the clean
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.trajectory import Frame, Trajectory
+from ...core.trajectory import Frame, Trajectory
 from .theme import icon
 
 

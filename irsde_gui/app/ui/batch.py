@@ -1,7 +1,7 @@
 """The batch queue: several photos or a folder, restored one after another into an output folder.
 
 Each file is read, restored and written by the worker thread (the same
-:class:`~irsde_gui.worker.RestoreRun` as a single photo, with ``source`` and
+:class:`~irsde_gui.app.worker.RestoreRun` as a single photo, with ``source`` and
 ``output`` set), with the settings of the side panel at the time the file
 starts. A result is never written over an input of the queue, nor over another result
 (:class:`~irsde_gui.core.runs.OutputPlan`: ``photo.png``, ``photo-2.png``).
@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.imageio import WRITE_EXTENSIONS
-from ..core.runs import OutputPlan, OutputRefused, file_identity, format_duration, report_path_for
+from ...core.imageio import WRITE_EXTENSIONS
+from ...core.runs import OutputPlan, OutputRefused, file_identity, format_duration, report_path_for
 from ..worker import RestorerCache, RestoreRun, RunRequest
 from .theme import icon
 

@@ -5,10 +5,10 @@ alone, shown, and only after its first paint does a thread import the engine
 (tasks, weights, devices). ``irsde-gui --measure-startup`` prints the time from
 process start to the first painted window and to a ready engine, then quits.
 
-Also: ``--self-test`` (see :mod:`irsde_gui.selftest`), ``--install-desktop`` /
-``--uninstall-desktop`` (see :mod:`irsde_gui.desktop`). The app logs to a
+Also: ``--self-test`` (see :mod:`irsde_gui.app.selftest`), ``--install-desktop`` /
+``--uninstall-desktop`` (see :mod:`irsde_gui.app.desktop`). The app logs to a
 rotating file and shows unexpected errors in a dialog (:mod:`irsde_gui.logs`,
-:mod:`irsde_gui.ui.crash`).
+:mod:`irsde_gui.app.ui.crash`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__, desktop, platform_help
-from .logs import environment, setup_logging
+from .. import __version__
+from ..logs import environment, setup_logging
+from . import desktop, platform_help
 
 _MAIN_CALLED = time.perf_counter()
 
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
     log_path = setup_logging(faults=True)
-    log = logging.getLogger("irsde_gui.app")
+    log = logging.getLogger("irsde_gui.app.main")
     log.info("starting: %s; log %s; argv %s", environment(), log_path, argv)
     app = start_qt(qt_args)
     if args.self_test:
@@ -169,7 +170,7 @@ def open_window(app, args: argparse.Namespace):
         since_start = seconds_since_process_start()
         timings["paint_main"] = time.perf_counter() - _MAIN_CALLED
         timings["paint_process"] = since_start if since_start is not None else float("nan")
-        logging.getLogger("irsde_gui.app").info(
+        logging.getLogger("irsde_gui.app.main").info(
             "first paint %.0f ms after process start (%.0f ms after main())",
             timings["paint_process"] * 1000,
             timings["paint_main"] * 1000,
@@ -268,7 +269,7 @@ def qt_plugin_dirs() -> list[str]:
 def qt_message_to_log(mode, context, message: str) -> None:
     """Qt's own messages go to the log file; its warnings (mostly harmless) reach the terminal only
     with ``IRSDE_LOG=info``, critical ones always. When Qt gives up for want of a platform plugin
-    (Linux), one paragraph says why and what to install (:mod:`irsde_gui.platform_help`) instead."""
+    (Linux), one paragraph says why and what to install (:mod:`irsde_gui.app.platform_help`) instead."""
     from PySide6.QtCore import QtMsgType  # deferred: Qt, as in start_qt
 
     if "platform plugin" in message:
@@ -287,7 +288,3 @@ def qt_message_to_log(mode, context, message: str) -> None:
         QtMsgType.QtFatalMsg: logging.CRITICAL,
     }.get(mode, logging.WARNING)
     logging.getLogger("qt").log(level, "%s", message)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

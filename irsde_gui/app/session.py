@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from .core.chain import chain_report, next_photo, stage_entry
-from .core.imageio import Photo, is_image_path
-from .core.runs import collect_inputs, filled_alpha, format_duration, plural
-from .core.trajectory import Trajectory, concatenate
+from ..core.chain import chain_report, next_photo, stage_entry
+from ..core.imageio import Photo, is_image_path
+from ..core.runs import collect_inputs, filled_alpha, format_duration, plural
+from ..core.trajectory import Trajectory, concatenate
 
 SPREAD_SEEDS = 4  # restorations behind an uncertainty map
 
@@ -69,7 +69,7 @@ class SpreadRun:
     """An uncertainty map in the making: the same request restored once per seed, one run after
     another through the usual worker; the first seed's restoration stays the result."""
 
-    request: Any  # irsde_gui.worker.RunRequest
+    request: Any  # irsde_gui.app.worker.RunRequest
     seeds: list[int]
     acc: Any  # irsde_gui.core.analysis.SpreadAccumulator
 
@@ -89,7 +89,7 @@ class Stage:
 
     photo: Photo
     result: np.ndarray
-    outcome: Any  # irsde_gui.worker.RunOutcome
+    outcome: Any  # irsde_gui.app.worker.RunOutcome
     trajectory: Trajectory
     found_blur: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -181,7 +181,7 @@ class Session:
         self.photo_name = ""
         self.stages: list[Stage] = []  # a chain's earlier stages, oldest first
         self.result: np.ndarray | None = None
-        self.outcome: Any = None  # irsde_gui.worker.RunOutcome of the result
+        self.outcome: Any = None  # irsde_gui.app.worker.RunOutcome of the result
         self.trajectory = Trajectory()
         self.run_state = IDLE
         self.run_task_label = ""  # the task of the run in progress, as people read it

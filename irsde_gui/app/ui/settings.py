@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from ..core.tasks import TASKS
+from ...core.tasks import TASKS
 
 MAX_RECENT = 10
 SAMPLERS = ("posterior", "sde", "ode")

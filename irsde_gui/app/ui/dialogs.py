@@ -30,9 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .. import __version__
-from ..core.imageio import RAW_EXTENSIONS, WRITE_EXTENSIONS
-from ..core.weights import search_dirs
+from ... import __version__
+from ...core.imageio import RAW_EXTENSIONS, WRITE_EXTENSIONS
+from ...core.weights import search_dirs
 from .theme import app_icon, icon
 
 

@@ -36,14 +36,14 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from .core.blind import BLIND_ROUNDS, KNOWN_ROUNDS, MAX_BLIND_ROUNDS
-from .core.imageio import ImageReadError, ImageWriteError, read_photo, reporting_stages, write_photo
-from .core.memory import release_free_memory
-from .core.runner import Cancelled, Progress, RunEvents, Runner
-from .core.runs import filled_alpha, mask_for_photo
-from .core.tasks import TASKS, get_task
-from .core.trajectory import Frame, Trajectory
-from .core.weights import WeightsError, blind_prior, installed_weights, read_card, resolve_weights
+from ..core.blind import BLIND_ROUNDS, KNOWN_ROUNDS, MAX_BLIND_ROUNDS
+from ..core.imageio import ImageReadError, ImageWriteError, read_photo, reporting_stages, write_photo
+from ..core.memory import release_free_memory
+from ..core.runner import Cancelled, Progress, RunEvents, Runner
+from ..core.runs import filled_alpha, mask_for_photo
+from ..core.tasks import TASKS, get_task
+from ..core.trajectory import Frame, Trajectory
+from ..core.weights import WeightsError, blind_prior, installed_weights, read_card, resolve_weights
 
 log = logging.getLogger(__name__)
 
@@ -194,8 +194,8 @@ def load_engine_info() -> EngineInfo:
     began = time.perf_counter()
     import torch  # deferred: PyTorch loads here, off the GUI thread, after the window shows
 
-    from .core import pipeline  # noqa: F401  # deferred: as above; loaded now so the first run need not wait
-    from .core.device import available_devices, pick_device  # deferred: PyTorch, as above
+    from ..core import pipeline  # noqa: F401  # deferred: as above; loaded now so the first run need not wait
+    from ..core.device import available_devices, pick_device  # deferred: PyTorch, as above
 
     tasks = scan_tasks()
     devices = {}
@@ -401,8 +401,8 @@ class RestoreWorker(QObject):
             self.done.emit()
 
     def _run(self) -> None:
-        from .core.device import DeviceError, is_out_of_memory, pick_device  # deferred: PyTorch
-        from .core.tiling import MIN_TILE  # deferred: PyTorch
+        from ..core.device import DeviceError, is_out_of_memory, pick_device  # deferred: PyTorch
+        from ..core.tiling import MIN_TILE  # deferred: PyTorch
 
         req = self.request
         task = get_task(req.task)
@@ -452,7 +452,7 @@ class RestoreWorker(QObject):
             self.finished.emit(outcome)
 
     def _sample(self, task, restorer, rgb, mask, tile) -> RunOutcome:
-        from .core.pipeline import JobSettings  # deferred: PyTorch
+        from ..core.pipeline import JobSettings  # deferred: PyTorch
 
         req = self.request
         settings = JobSettings(
@@ -481,7 +481,7 @@ class RestoreWorker(QObject):
             self.progress_waiting.emit()
 
     def _explain(self, exc: BaseException) -> RunFailure:
-        from .core.device import DeviceError, is_out_of_memory  # deferred: PyTorch
+        from ..core.device import DeviceError, is_out_of_memory  # deferred: PyTorch
 
         if isinstance(exc, _Failure):
             return RunFailure(exc.kind, str(exc), device=exc.device)
@@ -517,7 +517,7 @@ class RestorerCache:
         self._restorer: Any = None
 
     def get(self, task: str, weights: Path | None, device) -> Any:
-        from .core.model import load_restorer  # deferred: PyTorch
+        from ..core.model import load_restorer  # deferred: PyTorch
 
         model_task, path = resolve_weights(task, weights)
         stat = path.stat()

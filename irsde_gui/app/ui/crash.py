@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..logs import describe_exception, log_file
+from ...logs import describe_exception, log_file
 from .theme import icon
 
 log = logging.getLogger("irsde_gui.crash")

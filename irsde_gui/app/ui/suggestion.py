@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
-from ..core.suggest import Suggestion, suggest
+from ...core.suggest import Suggestion, suggest
 from .settings import Settings
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
-from ..core.paths import resources_dir
+from ...core.paths import resources_dir
 
 ACCENT = QColor("#4f8cff")
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.blind import blur_from_spec, describe_blur_extent
+from ...core.blind import blur_from_spec, describe_blur_extent
 from .mask_editor import MaskEditor, MaskToolBar
 from .suggestion import SuggestionLabel
 from .theme import icon

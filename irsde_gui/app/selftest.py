@@ -4,7 +4,7 @@ The self-test builds the real main window (offscreen, with throw-away
 settings), loads the engine through the window's own loader thread, then for
 each task presses Restore on a small built-in photo (a 64 x 64 crop of
 ``resources/examples/astronaut_small.png``) for a few steps. The run goes
-through the same :class:`~irsde_gui.worker.RestoreRun` worker the window
+through the same :class:`~irsde_gui.app.worker.RestoreRun` worker the window
 always uses, and the result must come back with the right size and finite
 values in [0, 1]. One line per task gives the time (model load plus steps).
 
@@ -36,9 +36,9 @@ import pillow_heif
 import rawpy
 from PySide6.QtCore import QEventLoop
 
-from .core import imageio, paths
-from .core.imageio import ImageReadError, ImageWriteError, read_photo
-from .logs import environment
+from ..core import imageio, paths
+from ..core.imageio import ImageReadError, ImageWriteError, read_photo
+from ..logs import environment
 from .ui.main_window import MainWindow
 from .ui.settings import Settings
 from .ui.theme import ICON_SIZES, app_icon, icon
@@ -49,7 +49,7 @@ SIDE = 64
 TIMEOUT_S = 300.0
 BUILTIN_PHOTO = Path("examples") / "astronaut_small.png"
 
-log = logging.getLogger("irsde_gui.selftest")
+log = logging.getLogger("irsde_gui.app.selftest")
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 :class:`MaskEditor` holds the mask at the photo's resolution (an 8-bit alpha
 image, 255 = fill, which Qt paints and tints without a trip through NumPy)
-and is the canvas *tool* of :class:`~irsde_gui.ui.compare_view.CompareView`:
+and is the canvas *tool* of :class:`~irsde_gui.app.ui.compare_view.CompareView`:
 left button paints, right button erases, ``[``/``]`` change the brush, and
 strokes can be undone. A run fills a few pixels beyond the painted area ("grow",
 on by default), shown as an orange margin. :class:`MaskToolBar` is its row of controls.
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.tasks import DEFAULT_GROW, MAX_GROW, grow_mask
+from ...core.tasks import DEFAULT_GROW, MAX_GROW, grow_mask
 from .theme import icon
 
 MIN_BRUSH, MAX_BRUSH = 2, 400

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEventLoop, Qt, QTimer, SignalInstance
 
-from ..core.imageio import read_photo
+from ...core.imageio import read_photo
 from ..worker import FileRead, RestoreRun, RunFailure, RunRequest, load_engine_info
 
 TICK_MS = 10

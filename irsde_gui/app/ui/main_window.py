@@ -2,9 +2,9 @@
 
 Importing this module does not import PyTorch: the window is built and shown
 first, then :meth:`MainWindow.start_engine` loads the engine in a thread.
-Restoring runs in :class:`irsde_gui.worker.RestoreRun` threads. What the window
+Restoring runs in :class:`irsde_gui.app.worker.RestoreRun` threads. What the window
 shows (photo, run, result, blur, A/B, uncertainty map, chain) is kept in a Qt-free
-:class:`irsde_gui.session.Session`: this module forwards what the user and the
+:class:`irsde_gui.app.session.Session`: this module forwards what the user and the
 worker do to it, and turns its events into pixels and words.
 """
 
@@ -39,9 +39,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.blind import describe_blur
-from ..core.chain import chain_name, stage_entry
-from ..core.imageio import (
+from ...core.blind import describe_blur
+from ...core.chain import chain_name, stage_entry
+from ...core.imageio import (
     ImageReadError,
     ImageWriteError,
     Photo,
@@ -51,9 +51,9 @@ from ..core.imageio import (
     write_kernel,
     write_photo,
 )
-from ..core.runs import format_duration, plural, report_path_for
-from ..core.tasks import get_task, mask_from_alpha
-from ..core.trajectory import export_trajectory as write_trajectory
+from ...core.runs import format_duration, plural, report_path_for
+from ...core.tasks import get_task, mask_from_alpha
+from ...core.trajectory import export_trajectory as write_trajectory
 from ..session import SPREAD_SEEDS, Dropped, Session, batch_message, list_dropped
 from ..worker import (
     EngineInfo,
@@ -973,7 +973,7 @@ class MainWindow(QMainWindow):
         request = self._request()
         if request is None:
             return
-        from ..core.analysis import SpreadAccumulator  # deferred: it imports PyTorch
+        from ...core.analysis import SpreadAccumulator  # deferred: it imports PyTorch
 
         self.session.begin_spread(request, SpreadAccumulator())
         self._next_seed()
@@ -1221,7 +1221,7 @@ class MainWindow(QMainWindow):
     def _changes_image(self) -> QImage:
         """The residual of the result (cached: big photos take a moment)."""
         if self._changes_cache is None or self._changes_cache[0] is not self.result:
-            from ..core.analysis import residual, residual_image  # deferred: it imports PyTorch
+            from ...core.analysis import residual, residual_image  # deferred: it imports PyTorch
 
             task = get_task(self.outcome.report.task if self.outcome else self.panel.task)
             diff = residual(task, self.photo.rgb, self.result)
