@@ -8,8 +8,7 @@ import torch
 from conftest import smooth_image
 
 from irsde_gui.core import degrade as D
-from irsde_gui.core.tasks import INPAINT_FILL, TASKS
-from irsde_gui.evaluation.validation import degrade_for_eval
+from irsde_gui.core.tasks import INPAINT_FILL, TASKS, get_task
 
 
 def batch(b=4, h=64, w=64):
@@ -168,8 +167,8 @@ def test_rain_adds_bright_streaks():
 @pytest.mark.parametrize("task", list(TASKS))
 def test_eval_degradation_is_fixed_by_seed(task):
     clean = smooth_image(64, 64)
-    a = degrade_for_eval(task, clean, seed=3)
-    b = degrade_for_eval(task, clean, seed=3)
+    a = get_task(task).degrade_for_eval(clean, seed=3)
+    b = get_task(task).degrade_for_eval(clean, seed=3)
     np.testing.assert_array_equal(a.model_input, b.model_input)
     scale = TASKS[task].scale
     expect = (64 // scale, 64 // scale, 3)

@@ -12,7 +12,7 @@ from PIL import Image
 from irsde_gui.cli import main
 from irsde_gui.core.classic import best_non_local_means, non_local_means
 from irsde_gui.core.metrics import psnr
-from irsde_gui.evaluation.validation import degrade_for_eval
+from irsde_gui.core.tasks import get_task
 
 
 def save(img, path, **kw):
@@ -77,9 +77,9 @@ def test_eval_practical_sr_degrades_the_high_res_photo(tmp_path, tiny_weights, c
 
 def test_practical_eval_degradation_is_fixed_by_its_seed():
     clean = smooth_image(64, 64, seed=2)
-    a = degrade_for_eval("sr", clean, seed=4, preset="practical")
-    b = degrade_for_eval("sr", clean, seed=4, preset="practical")
-    c = degrade_for_eval("sr", clean, seed=5, preset="practical")
+    a = get_task("sr").degrade_for_eval(clean, seed=4, preset="practical")
+    b = get_task("sr").degrade_for_eval(clean, seed=4, preset="practical")
+    c = get_task("sr").degrade_for_eval(clean, seed=5, preset="practical")
     assert a.model_input.shape == (16, 16, 3)
     assert np.array_equal(a.model_input, b.model_input) and not np.array_equal(a.model_input, c.model_input)
 

@@ -10,7 +10,6 @@ from conftest import smooth_image
 
 from irsde_gui.core import holes, rain
 from irsde_gui.core.tasks import get_task
-from irsde_gui.evaluation.validation import degrade_for_eval
 
 
 def photos(b=3, h=96, w=96):
@@ -76,10 +75,10 @@ def test_heavy_rain_hides_the_photo_behind_its_veil():
 
 def test_heavy_preset_is_denser_than_the_light_one():
     clean = smooth_image(128, 128, seed=3)
-    heavy = degrade_for_eval("derain", clean, seed=7, preset="heavy").shown
-    light = degrade_for_eval("derain", clean, seed=7).shown
+    heavy = get_task("derain").degrade_for_eval(clean, seed=7, preset="heavy").shown
+    light = get_task("derain").degrade_for_eval(clean, seed=7).shown
     assert np.abs(heavy - clean).mean() > np.abs(light - clean).mean()
-    again = degrade_for_eval("derain", clean, seed=7, preset="heavy").shown
+    again = get_task("derain").degrade_for_eval(clean, seed=7, preset="heavy").shown
     assert np.array_equal(heavy, again)
 
 
@@ -109,7 +108,7 @@ def test_removal_masks_stay_under_half_the_patch_and_are_never_empty():
 
 def test_objects_preset_masks_object_sized_holes():
     clean = smooth_image(96, 96, seed=1)
-    deg = degrade_for_eval("inpaint", clean, seed=2, preset="objects")
+    deg = get_task("inpaint").degrade_for_eval(clean, seed=2, preset="objects")
     assert 0.15 <= deg.mask.mean() <= 0.35
 
 

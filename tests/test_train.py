@@ -19,6 +19,7 @@ from PIL import Image
 
 from irsde_gui.cli import main
 from irsde_gui.core.sde import MeanRevertingSDE, SDEConfig
+from irsde_gui.core.tasks import get_task
 from irsde_gui.training.train import TrainConfig, Trainer, lr_at, training_loss
 
 
@@ -294,7 +295,6 @@ def test_card_records_each_batch_and_patch_stage(photos, tmp_path):
 
 def test_deblur_validates_on_whole_photos_with_given_kernels(photos, tmp_path):
     from irsde_gui.core.metrics import psnr
-    from irsde_gui.evaluation.validation import degrade_for_eval
     from irsde_gui.training.train import validation_set
 
     kernels = tmp_path / "k.npz"
@@ -320,7 +320,7 @@ def test_deblur_validates_on_whole_photos_with_given_kernels(photos, tmp_path):
     assert photos_used[0].shape == (64, 80, 3)  # 72 x 80 photos, whole, rounded to 16
     expected = np.mean(
         [
-            psnr(np.clip(degrade_for_eval("deblur", c, 10_000 + i, kernel=k).shown, 0, 1), c)
+            psnr(np.clip(get_task("deblur").degrade_for_eval(c, 10_000 + i, kernel=k).shown, 0, 1), c)
             for i, (c, k) in enumerate(zip(photos_used, [line, line.T, line]))
         ]
     )

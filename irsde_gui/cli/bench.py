@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..core.tasks import TASKS
 from ..core.weights import (
@@ -13,9 +12,6 @@ from ..core.weights import (
     find_weights,
 )
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error, int_in, photo_sides
-
-if TYPE_CHECKING:
-    pass
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -8,17 +8,12 @@ import contextlib
 import signal
 import sys
 import time
-from typing import TYPE_CHECKING
 
 from ..core.runner import Progress, RunEvents
 from ..core.runs import (
     format_duration,
     printable,
 )
-
-if TYPE_CHECKING:
-    pass
-
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

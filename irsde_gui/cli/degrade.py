@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,19 +11,15 @@ from ..core.tasks import TASKS, get_task
 from .common import EXIT_FAILED, EXIT_OK, error, int_in
 from .eval import eval_presets_by_task
 
-if TYPE_CHECKING:
-    pass
-
 
 def cmd_degrade(args: argparse.Namespace) -> int:
     # deferred: the image libraries and PyTorch, only for irsde degrade
     from ..core.imageio import ImageReadError, ImageWriteError, encode_photo, read_photo, write_photo
-    from ..evaluation.validation import degrade_for_eval
 
     try:
         photo = read_photo(args.input)
-        deg = degrade_for_eval(
-            args.task, photo.rgb, args.seed, args.sigma, preset=args.degradation, quality=args.quality
+        deg = get_task(args.task).degrade_for_eval(
+            photo.rgb, args.seed, args.sigma, preset=args.degradation, quality=args.quality
         )
         write_photo(
             args.output,

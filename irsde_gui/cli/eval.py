@@ -6,16 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..core.tasks import TASKS, get_task
 from ..core.weights import (
     WeightsError,
 )
 from .common import EXIT_FAILED, EXIT_OK, error, int_in, round_count, say_passed_over
-
-if TYPE_CHECKING:
-    pass
 
 
 def eval_preset(args: argparse.Namespace, task: str) -> str | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..core.runs import (
@@ -20,9 +19,6 @@ from ..core.weights import (
     search_dirs,
 )
 from .common import EXIT_OK
-
-if TYPE_CHECKING:
-    pass
 
 
 def cmd_info(args: argparse.Namespace) -> int:

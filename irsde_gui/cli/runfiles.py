@@ -5,12 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .common import EXIT_FAILED, EXIT_OK, error
-
-if TYPE_CHECKING:
-    pass
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import TYPE_CHECKING
 
 from ..core.runs import (
     collect_inputs,
     printable,
 )
 from .common import EXIT_FAILED, EXIT_OK, error
-
-if TYPE_CHECKING:
-    pass
 
 
 def cmd_suggest(args: argparse.Namespace) -> int:

@@ -7,7 +7,6 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..core.runs import (
     format_duration,
@@ -18,9 +17,6 @@ from ..core.weights import (
     WeightsError,
 )
 from .common import EXIT_OK, EXIT_USAGE, error
-
-if TYPE_CHECKING:
-    pass
 
 
 def train_config(args: argparse.Namespace):

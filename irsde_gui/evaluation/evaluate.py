@@ -31,8 +31,8 @@ from ..core.metrics import SHIFT_RULE
 from ..core.model import Restorer
 from ..core.pipeline import BlindDeblurJob, JobSettings, is_blind
 from ..core.runs import plural
-from ..core.tasks import TASKS, Task
-from .validation import Degraded, degrade_for_eval, describe_preset, list_images, pair_files, restore_array
+from ..core.tasks import TASKS, Degraded, Task
+from .validation import describe_preset, list_images, pair_files, restore_array
 
 
 def blind_deblur_method(
@@ -168,7 +168,7 @@ def evaluate(
     per_image = []
     for i, (name, clean, lr) in enumerate(cases):
         kernel = kernel_list[i % len(kernel_list)] if kernel_list else None
-        deg = degrade_for_eval(task, clean, seed + i, sigma, kernel, lr, preset, quality)
+        deg = task.degrade_for_eval(clean, seed + i, sigma, kernel, lr, preset, quality)
         entry = {"image": name}
         began = time.perf_counter()
         entry["input"] = task.score(deg.shown, clean) | {"seconds": 0.0}

@@ -1,9 +1,8 @@
-"""The fixed-seed degradations a model is scored on: ``irsde eval`` and training's
-validation both draw their cases here, so a training curve and an eval table measure
-the same thing.
+"""The cases a model is scored on: ``irsde eval`` and training's validation both list their
+photos and restore them here, so a training curve and an eval table measure the same thing.
 
-Each task has a default degradation and may have named presets (``Task.eval_presets``);
-the same seed always gives the same degraded photo.
+Each case is degraded by its task (:meth:`~irsde_gui.core.tasks.Task.degrade_for_eval`, a
+default degradation or a named preset); the same seed always gives the same degraded photo.
 """
 
 from __future__ import annotations
@@ -15,24 +14,7 @@ import numpy as np
 
 from ..core.model import Restorer
 from ..core.pipeline import JobSettings, create_job
-from ..core.tasks import Degraded, Task, get_task
-
-
-def degrade_for_eval(
-    task: str | Task,
-    clean: np.ndarray,
-    seed: int,
-    sigma: float | None = None,
-    kernel: np.ndarray | None = None,
-    given: np.ndarray | None = None,
-    preset: str | None = None,
-    quality: int | None = None,
-) -> Degraded:
-    """The fixed-seed validation degradation of ``clean`` for ``task`` (see
-    :meth:`.tasks.Task.degrade_for_eval`: ``given`` is a degraded photo that came with it,
-    ``preset`` one of the task's ``eval_presets``, ``quality`` the JPEG's)."""
-    t = get_task(task) if isinstance(task, str) else task
-    return t.degrade_for_eval(clean, seed, sigma, kernel, given, preset, quality)
+from ..core.tasks import Task, get_task
 
 
 def describe_preset(task: str | Task, preset: str | None, quality: int | None, sigma: float | None) -> str:

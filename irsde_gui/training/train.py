@@ -53,7 +53,7 @@ from ..core.nets import build_model, count_parameters
 from ..core.sde import MeanRevertingSDE, SDEConfig
 from ..core.tasks import TASKS, get_task
 from ..core.weights import ModelCard, card_path, load_weights, read_card, save_weights
-from ..evaluation.validation import degrade_for_eval, list_images, load_kernels, pair_files, restore_array
+from ..evaluation.validation import list_images, load_kernels, pair_files, restore_array
 
 LOSSES = ("x0", "ml", "ml_x0")
 RESUME_OVERRIDABLE = (
@@ -723,7 +723,7 @@ class Trainer:
         p_in, p_out, s_out = [], [], []
         for i, clean in enumerate(self.val_images):
             kernel = self.val_kernels[i % len(self.val_kernels)] if self.val_kernels else None
-            deg = degrade_for_eval(self.task.name, clean, seed=10_000 + i, kernel=kernel)
+            deg = self.task.degrade_for_eval(clean, seed=10_000 + i, kernel=kernel)
             out = restore_array(self.task, restorer, deg.model_input, deg.mask, steps, seed=i)
             p_in.append(psnr(np.clip(deg.shown, 0, 1), clean))
             p_out.append(psnr(out, clean))
@@ -739,7 +739,7 @@ class Trainer:
         if self.cfg.val_preset:
             pin, pout = [], []
             for i, clean in enumerate(self.val_images):
-                deg = degrade_for_eval(self.task.name, clean, seed=10_000 + i, preset=self.cfg.val_preset)
+                deg = self.task.degrade_for_eval(clean, seed=10_000 + i, preset=self.cfg.val_preset)
                 out = restore_array(self.task, restorer, deg.model_input, deg.mask, steps, seed=i)
                 pin.append(psnr(np.clip(deg.shown, 0, 1), clean))
                 pout.append(psnr(out, clean))
