@@ -3,10 +3,11 @@
 A :class:`Session` holds the state of one window: the photo and its chain of earlier stages,
 the run in progress (idle, running, stopping), its trajectory, the result and its run outcome,
 the blur a blind run found, the uncertainty map in the making, the result before this one for
-A/B, the batch queue's routing and whether the result is saved. Its methods are the user's and
-the worker's intents (a photo opened, a run started, a frame came, the run finished, was
-stopped or failed, keep x0_hat, compare A/B, queue photos, saved); they change the state,
-decide what follows from it, and tell listeners through :attr:`Session.events`.
+A/B, the batch queue (:class:`~.batch_queue.BatchQueue`) and where dropped photos go, and whether
+the result is saved. Its methods are the user's and the worker's intents (a photo opened, a run
+started, a frame came, the run finished, was stopped or failed, keep x0_hat, compare A/B, queue
+photos, saved); they change the state, decide what follows from it, and tell listeners through
+:attr:`Session.events`.
 
 The window subscribes to those events and draws; running itself stays in the worker's Qt
 threads. Nothing here imports Qt (a test checks it), so all of it is tested with plain pytest.
@@ -25,6 +26,7 @@ from ..core.chain import chain_report, next_photo, stage_entry
 from ..core.imageio import Photo, is_image_path
 from ..core.runs import collect_inputs, filled_alpha, format_duration, plural
 from ..core.trajectory import Trajectory, concatenate
+from .batch_queue import BatchQueue
 
 SPREAD_SEEDS = 4  # restorations behind an uncertainty map
 
@@ -194,6 +196,7 @@ class Session:
         self.previous: Previous | None = None  # the result before this one, for A/B
         self.comparing = False  # A/B: the previous result is shown instead of the photo
         self.stopped_outcome: Any = None  # a stopped run's outcome whose x0_hat waits to be kept or not
+        self.batch = BatchQueue()  # the photos of the batch queue and what became of each
         self.batch_running = False
         self.last_saved: Path | None = None
         self.unsaved = False  # a result that was not saved since it was made

@@ -3,16 +3,14 @@
 Each file is read, restored and written by the worker thread (the same
 :class:`~irsde_gui.app.worker.RestoreRun` as a single photo, with ``source`` and
 ``output`` set), with the settings of the side panel at the time the file
-starts. A result is never written over an input of the queue, nor over another result
-(:class:`~irsde_gui.core.runs.OutputPlan`: ``photo.png``, ``photo-2.png``).
+starts. What the queue holds and decides lives in the Qt-free
+:class:`~irsde_gui.app.batch_queue.BatchQueue`: a result is never written over an input of the
+queue, nor over another result (``photo.png``, ``photo-2.png``). This panel draws it.
 """
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -29,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ...core.imageio import WRITE_EXTENSIONS
-from ...core.runs import OutputPlan, OutputRefused, file_identity, format_duration, report_path_for
+from ...core.runs import OutputRefused, format_duration
+from ..batch_queue import EMPTY, BatchItem, BatchQueue
 from ..worker import RestorerCache, RestoreRun, RunRequest
 from .theme import icon
 
@@ -43,39 +41,10 @@ STATUS_ICONS = {
 }
 
 
-@dataclass
-class BatchItem:
-    source: Path
-    status: str = "queued"
-    message: str = "Waiting"
-    output: Path | None = None
-    seconds: float = 0.0
-
-
-def batch_output_path(source: Path, folder: Path, task: str) -> Path:
-    """Where a batch writes the result of ``source``: same name and format (a camera RAW's as a
-    16-bit PNG), never the input itself."""
-    ext = source.suffix.lower() if source.suffix.lower() in WRITE_EXTENSIONS else ".png"
-    target = folder / f"{source.stem}{ext}"
-    try:
-        same_folder = folder.resolve() == source.parent.resolve()
-    except OSError:
-        same_folder = False
-    if same_folder:
-        target = folder / f"{source.stem}-{task}{ext}"
-    return target
-
-
 def progress_text(p) -> str:
     """A row's status while its photo is restored: the step, or the stage before the steps
     (developing a camera RAW, estimating the blur)."""
     return p.stage if p.stage else f"Step {p.index}/{p.total}"
-
-
-def same_file_key(path: Path) -> object:
-    """What tells two paths of the queue apart: the file they lead to, or, for one that leads
-    nowhere (a link loop, a file gone), its absolute spelling (``Path.resolve`` raises on a loop)."""
-    return file_identity(path) or os.path.abspath(path)
 
 
 class BatchPanel(QWidget):
@@ -93,18 +62,14 @@ class BatchPanel(QWidget):
         make_request: Callable[[Path], RunRequest | str],
         cache: RestorerCache,
         parent: QWidget | None = None,
+        queue: BatchQueue | None = None,
     ):
         super().__init__(parent)
         self.make_request = make_request
         self.cache = cache
-        self.items: list[BatchItem] = []
-        self.output_folder: Path | None = None
+        self.queue = queue if queue is not None else BatchQueue()
         self.run: RestoreRun | None = None
-        self._current: BatchItem | None = None
-        self._cancelled = False
-        self._started = 0.0
         self._blocked = False  # a single photo is being restored
-        self._plan = OutputPlan()  # the names this start of the queue has given its results
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 8, 8, 8)
@@ -153,7 +118,7 @@ class BatchPanel(QWidget):
     def _build_run_row(self) -> QHBoxLayout:
         """The queue's summary line, Start and Cancel all."""
         run_row = QHBoxLayout()
-        self.summary = QLabel("The queue is empty. Drop several photos or a folder on the window.")
+        self.summary = QLabel(EMPTY)
         self.summary.setProperty("hint", True)
         self.summary.setWordWrap(True)
         run_row.addWidget(self.summary, 1)
@@ -176,32 +141,31 @@ class BatchPanel(QWidget):
         return b
 
     # -- queue
+    @property
+    def items(self) -> list[BatchItem]:
+        return self.queue.items
+
+    @property
+    def output_folder(self) -> Path | None:
+        return self.queue.output_folder
+
     def set_output_folder(self, folder: str | Path | None) -> None:
-        self.output_folder = Path(folder) if folder else None
+        self.queue.set_output_folder(folder)
         self.output_label.setText(str(self.output_folder) if self.output_folder else "(choose a folder)")
         self.output_label.setToolTip(str(self.output_folder or ""))
         self._sync()
 
     def add_paths(self, paths: list[Path]) -> int:
-        known = {same_file_key(i.source) for i in self.items}
-        added = 0
-        for p in paths:
-            if same_file_key(p) in known:
-                continue
-            known.add(same_file_key(p))
-            item = BatchItem(Path(p))
-            self.items.append(item)
-            self._plan.add_input(item.source)
+        added = self.queue.add(paths)
+        for item in added:
             self._add_row(item)
-            added += 1
         self._sync()
-        return added
+        return len(added)
 
     def clear(self) -> None:
-        keep = [i for i in self.items if i.status == "running"]
-        self.items = keep
+        self.queue.clear()
         self.tree.clear()
-        for i in keep:
+        for i in self.items:
             self._add_row(i)
         self._sync()
 
@@ -246,17 +210,13 @@ class BatchPanel(QWidget):
             if self.output_folder is None:
                 self.choose_output.emit()
             return
-        for i in self.items:
-            if i.status in ("cancelled", "failed"):
-                i.status, i.message = "queued", "Waiting"
-                self._paint_row(i)
-        self._cancelled = False
-        self._plan = OutputPlan(i.source for i in self.items)
+        for i in self.queue.start():
+            self._paint_row(i)
         self.running_changed.emit(True)
         self._next()
 
     def cancel(self) -> None:
-        self._cancelled = True
+        self.queue.cancelled = True
         if self.run is not None:
             self.run.cancel()
 
@@ -264,8 +224,8 @@ class BatchPanel(QWidget):
         return self.run.wait(msecs) if self.run is not None else True
 
     def _next(self) -> None:
-        item = next((i for i in self.items if i.status == "queued"), None)
-        if item is None or self._cancelled or self.output_folder is None:
+        item = self.queue.next_item()
+        if item is None:
             self._finish_queue()
             return
         request = self.make_request(item.source)
@@ -273,17 +233,14 @@ class BatchPanel(QWidget):
             self._set(item, "failed", request)
             self._next()
             return
-        target = batch_output_path(item.source, self.output_folder, request.task)
-        report = (lambda t: [report_path_for(t)]) if request.write_report else (lambda t: [])
         try:
-            request.output = self._plan.claim(item.source, target, companions=report)
+            request.output = self.queue.claim_output(item, request.task, request.write_report)
         except OutputRefused as exc:
             self._set(item, "failed", str(exc))
             self._next()
             return
-        self._current = item
-        self._set(item, "running", "Starting…")
-        self._started = time.perf_counter()
+        self.queue.began(item)
+        self._paint_row(item)
         run = RestoreRun(request, cache=self.cache, parent=self)
         run.progress.connect(lambda p, it=item: self._set(it, "running", progress_text(p)))
         run.finished.connect(lambda o, it=item: self._done(it, o))
@@ -295,15 +252,13 @@ class BatchPanel(QWidget):
         run.start()
 
     def _done(self, item: BatchItem, outcome) -> None:
-        item.output = outcome.output
-        self._set(item, "done", f"Saved {outcome.output.name}" if outcome.output else "Done")
+        text = f"Saved {outcome.output.name}" if outcome.output else "Done"
+        self._set(item, "done", text, outcome.output)
 
-    def _set(self, item: BatchItem, status: str, message: str) -> None:
-        item.status, item.message = status, message
-        if status != "queued" and self._current is item:
-            item.seconds = time.perf_counter() - self._started
+    def _set(self, item: BatchItem, status: str, message: str, output: Path | None = None) -> None:
+        ended = self.queue.set(item, status, message, output)
         self._paint_row(item)
-        if status in ("done", "failed", "cancelled"):
+        if ended:
             self.item_finished.emit(item)
         self._sync()
 
@@ -311,25 +266,17 @@ class BatchPanel(QWidget):
         run, self.run = self.run, None
         if run is not None:
             run.deleteLater()
-        self._current = None
+        self.queue.ended()
         self._next()
 
     def _finish_queue(self) -> None:
-        done = sum(i.status == "done" for i in self.items)
-        failed = sum(i.status == "failed" for i in self.items)
         self.running_changed.emit(False)
         self._sync()
-        self.queue_finished.emit(done, failed)
+        self.queue_finished.emit(self.queue.count("done"), self.queue.count("failed"))
 
     def _sync(self) -> None:
-        queued = sum(i.status == "queued" for i in self.items)
         running = self.is_running
-        self.start_button.setEnabled(not running and queued > 0 and not self._blocked)
+        self.start_button.setEnabled(not running and self.queue.count("queued") > 0 and not self._blocked)
         self.cancel_button.setEnabled(running)
         self.clear_button.setEnabled(not running and bool(self.items))
-        if not self.items:
-            self.summary.setText("The queue is empty. Drop several photos or a folder on the window.")
-            return
-        counts = {s: sum(i.status == s for i in self.items) for s in STATUS_ICONS}
-        parts = [f"{n} {s}" for s, n in counts.items() if n]
-        self.summary.setText(", ".join(parts))
+        self.summary.setText(self.queue.summary())

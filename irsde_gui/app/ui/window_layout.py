@@ -98,7 +98,7 @@ class WindowLayout:
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.panel_dock)
 
     def _build_batch(self) -> None:
-        self.batch = BatchPanel(self._batch_request, self.cache)
+        self.batch = BatchPanel(self._batch_request, self.cache, queue=self.session.batch)
         self.batch.choose_output.connect(self.choose_batch_folder)
         self.batch.add_files_requested.connect(self._batch_add_files)
         self.batch.add_folder_requested.connect(self._batch_add_folder)
