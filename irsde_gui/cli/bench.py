@@ -7,10 +7,7 @@ import json
 from pathlib import Path
 
 from ..core.tasks import TASKS
-from ..core.weights import (
-    WeightsError,
-    find_weights,
-)
+from ..core.weights import WeightsError, find_weights
 from .common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, error, int_in, photo_sides
 
 

@@ -10,13 +10,7 @@ import sys
 import time
 
 from ..core.runner import Progress, RunEvents
-from ..core.runs import (
-    format_duration,
-    printable,
-)
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
+from ..core.runs import format_duration, printable
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

@@ -8,9 +8,7 @@ import sys
 from pathlib import Path
 
 from ..core.tasks import TASKS, get_task
-from ..core.weights import (
-    WeightsError,
-)
+from ..core.weights import WeightsError
 from .common import EXIT_FAILED, EXIT_OK, error, int_in, round_count, say_passed_over
 
 

@@ -6,18 +6,9 @@ import argparse
 import sys
 
 from .. import __version__
-from ..core.runs import (
-    printable,
-)
+from ..core.runs import printable
 from ..core.tasks import TASKS
-from ..core.weights import (
-    Refused,
-    blind_prior,
-    check_weights,
-    installed_weights,
-    read_card,
-    search_dirs,
-)
+from ..core.weights import Refused, blind_prior, check_weights, installed_weights, read_card, search_dirs
 from .common import EXIT_OK
 
 

@@ -26,9 +26,7 @@ from ..core.runs import (
     report_path_for,
 )
 from ..core.tasks import DEFAULT_GROW, MAX_GROW, TASKS
-from ..core.weights import (
-    WeightsError,
-)
+from ..core.weights import WeightsError
 from .common import (
     EXIT_FAILED,
     EXIT_OK,

@@ -5,10 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..core.runs import (
-    collect_inputs,
-    printable,
-)
+from ..core.runs import collect_inputs, printable
 from .common import EXIT_FAILED, EXIT_OK, error
 
 

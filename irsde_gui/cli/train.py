@@ -8,14 +8,9 @@ import os
 import sys
 from pathlib import Path
 
-from ..core.runs import (
-    format_duration,
-    plural,
-)
+from ..core.runs import format_duration, plural
 from ..core.tasks import TASKS
-from ..core.weights import (
-    WeightsError,
-)
+from ..core.weights import WeightsError
 from .common import EXIT_OK, EXIT_USAGE, error
 
 
