@@ -57,11 +57,14 @@ while true; do
     # One task's end alone: IRSDE_TRAIN_ITERS_DENOISE=24000 and the like.
     per_task="IRSDE_TRAIN_ITERS_$(echo "$task" | tr a-z A-Z)"
     iters=${!per_task:-$iters}
-    # A run in progress kept in the repository (training/) continues where it stopped.
+    # A run in progress kept in the repository (training/) continues where it stopped; with
+    # none, the shipped model does (its card keeps counting), as tools/device_train.sh does.
     # If it cannot be unpacked the task is skipped: starting it over would throw its steps away.
-    if [ ! -f "runs/$task/checkpoint.pt" ] && [ -f "training/$task.pt" ] &&
-      ! python -m irsde_gui.cli unpack "training/$task.pt" --out "runs/$task" >>"runs/$task.log" 2>&1; then
-      echo "$task: training/$task.pt could not be unpacked; skipped" >>"runs/$task.log"
+    packed="training/$task.pt"
+    [ -f "$packed" ] || packed="weights/$task.pt"
+    if [ ! -f "runs/$task/checkpoint.pt" ] && [ -f "$packed" ] &&
+      ! python -m irsde_gui.cli unpack "$packed" --out "runs/$task" >>"runs/$task.log" 2>&1; then
+      echo "$task: $packed could not be unpacked; skipped" >>"runs/$task.log"
       sleep 60
       continue
     fi
