@@ -240,6 +240,10 @@ def test_queue_a_batch_opens_the_first_photo_only_when_none_is_shown(tmp_path):
     assert session.queue_batch(Dropped(single=files[1])).open == files[1]
     assert "no photos found" in session.queue_batch(Dropped(notes=[])).error
     assert session.queued_message(3, route.notes).startswith("3 photos added to the batch queue (notes.txt")
+    assert "Choose the output folder" in session.queued_message(3, [])
+    session.batch.set_output_folder(tmp_path / "out")
+    said = session.queued_message(3, [])
+    assert "Choose" not in said and f"into {tmp_path / 'out'}" in said, "a set folder is not asked for"
     session.open_photo(Photo(np.zeros((8, 8, 3), np.float32)), "shown.png")
     assert session.queue_batch(Dropped(files=files)).open is None, "the photo shown stays"
     session.batch_started()

@@ -500,13 +500,16 @@ class Session:
         first = dropped.files[0] if self.photo is None and not photo_coming else None
         return Route(open=first, quiet=True, queue=list(dropped.files), notes=list(dropped.notes))
 
-    @staticmethod
-    def queued_message(added: int, notes: list[str]) -> str:
+    def queued_message(self, added: int, notes: list[str]) -> str:
+        """What to do next with photos just queued: choose a folder only when none is set."""
         extra = f" ({'; '.join(notes)})" if notes else ""
-        return (
-            f"{plural(added, 'photo')} added to the batch queue{extra}. "
-            "Choose the output folder and press Start to restore them with the current settings."
+        folder = self.batch.output_folder
+        then = (
+            f"Press Start to restore them into {folder} with the current settings."
+            if folder is not None
+            else "Choose the output folder and press Start to restore them with the current settings."
         )
+        return f"{plural(added, 'photo')} added to the batch queue{extra}. {then}"
 
     def batch_started(self) -> None:
         self.batch_running = True
