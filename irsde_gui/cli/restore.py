@@ -18,6 +18,7 @@ from ..core.runs import (
     OutputPlan,
     OutputRefused,
     collect_inputs,
+    describe_follow_up,
     find_mask,
     format_duration,
     mask_for_photo,
@@ -287,6 +288,8 @@ def took(stage: Stage, run: RunResult, seconds: float | None = None) -> str:
         which = describe_blur(job.kernel, job.kernel_given, job.kernel_source, job.doubt)
     else:
         which = f"seed {job.seed}"
+    if job.follow:
+        which += f", {describe_follow_up(job.follow)}"
     tiles = f", {job.tiles} tiles" if job.tile else ""
     spent = run.report.elapsed_seconds if seconds is None else seconds
     return f"{plural(job.steps, stage.unit)}, {format_duration(spent)}{tiles}, {which}"

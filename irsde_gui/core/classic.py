@@ -70,6 +70,28 @@ def dark_channel_prior(img: np.ndarray, patch: int = 15, omega: float = 0.95, t0
     return np.clip(out, 0, 1).astype(np.float32)
 
 
+VEIL_SIDE = 512  # longer side of the thumbnail a veil is measured on (the dark channel's scale)
+
+
+def veil_level(img: np.ndarray, patch: int = 15, quantile: float = 1.0) -> float:
+    """How much of the scene a veil (haze, or the mist of heavy rain) still hides everywhere:
+    the ``quantile`` % point of the dark channel of the photo over its airlight, which is
+    He, Sun and Tang's ``1 - t`` where the veil is thinnest. A clear photo has near-black
+    pixels somewhere, so this is near 0 (at most 0.12 on 97 % of 790 clean photos of our
+    training and validation sets); a veil lifts even the darkest pixels."""
+    h, w = img.shape[:2]
+    if max(h, w) > VEIL_SIDE:
+        s = VEIL_SIDE / max(h, w)
+        img = cv2.resize(img, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    img = np.clip(img.astype(np.float32), 0, 1)
+    kernel = np.ones((patch, patch), np.uint8)
+    dark = cv2.erode(img.min(axis=2), kernel)
+    n = max(1, dark.size // 1000)
+    brightest = np.argpartition(dark.ravel(), -n)[-n:]
+    airlight = img.reshape(-1, 3)[brightest].mean(axis=0).clip(0.3, 1)
+    return float(np.percentile(cv2.erode((img / airlight).min(axis=2), kernel), quantile))
+
+
 def non_local_means(img: np.ndarray, h: float) -> np.ndarray:
     out = cv2.fastNlMeansDenoisingColored(cv2.cvtColor(_u8(img), cv2.COLOR_RGB2BGR), None, h, h, 7, 21)
     return cv2.cvtColor(out, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0

@@ -14,6 +14,7 @@ job for a task and a restorer: the task says which model deconvolves for it
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -40,10 +41,11 @@ from .blind import (
     kernel_doubts,
 )
 from .device import available_memory
-from .model import Restorer
+from .model import Restorer, load_restorer
 from .sampler import StepRecord, sample
 from .tasks import Prepared, Task, get_task
 from .tiling import MIN_TILE, TiledPredictor, auto_tile_size
+from .weights import WeightsError
 
 
 def to_tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -82,6 +84,9 @@ class JobSettings:
     kernel_source: str | None = None
     # The blur an earlier deconvolution found in this same photo: spares the estimate.
     estimated: np.ndarray | None = None
+    # The task's second stage (:attr:`.tasks.Task.follow_up`) where its result needs it; off
+    # where the network alone is scored (validation while training).
+    follow_up: bool = True
 
 
 @dataclass
@@ -110,6 +115,8 @@ class _Job:
     # Why a blind job did not trust the blur it estimated (None: it did, or it was given); its
     # result is then a gentler one (:data:`.blind.GENTLER`, said in the finished line and report).
     doubt: str | None = None
+    # The task's second stage, when it ran: its task, model file and sha256, steps, strength.
+    follow: dict | None = None
 
     def __init__(
         self,
@@ -210,14 +217,60 @@ class RestoreJob(_Job):
         mu = to_tensor(self.prepared.mu, self.restorer.device.device)
         gen = sample(self.predict, self.restorer.sde, mu, self.steps, self.settings.sampler, self.seed)
         try:
-            last = None
-            for last in gen:
-                yield last
-            if last is not None:
-                self.result = self.checked(self.finish(last.x_t))
+            for record in gen:
+                if record.index == record.total:  # the last step: its record shows the result
+                    record = self._finished(record)
+                yield record
         finally:
             gen.close()
             del mu
+
+    def _finished(self, last: StepRecord) -> StepRecord:
+        """Set :attr:`result` from the last step, after the task's second stage where it needs
+        one (then the record shows the final image, and its time includes the stage's)."""
+        began = time.perf_counter()
+        result = self.finish(last.x_t)
+        final = self._follow_up(result)
+        self.result = self.checked(final)
+        if final is result:
+            return last
+        shown = to_tensor(final, last.x_t.device)
+        return dataclasses.replace(
+            last, x_t=shown, x0_hat=shown, seconds=last.seconds + time.perf_counter() - began
+        )
+
+    def _follow_up(self, result: np.ndarray) -> np.ndarray:
+        """The task's :attr:`~.tasks.Task.follow_up` stage blended into ``result`` by the
+        strength the task judges from it; ``result`` itself where none is needed (or its model
+        cannot be loaded: the first stage's result stands, and the report says why)."""
+        task = self.task
+        if task.follow_up is None or not self.settings.follow_up:
+            return result
+        strength = task.follow_up_strength(result)
+        if strength <= 0:
+            return result
+        if self.hooks.on_stage is not None:
+            self.hooks.on_stage(task.follow_up_label or task.follow_up, 0, 1)
+        try:
+            restorer = load_restorer(task.follow_up, device=self.restorer.device)
+        except (WeightsError, OSError, ValueError) as exc:
+            self.follow = {"task": task.follow_up, "skipped": str(exc)}
+            return result
+        hooks = JobHooks(on_tile=self.hooks.on_tile, on_shrink=self.hooks.on_shrink)
+        s = self.settings
+        settings = JobSettings(sampler=s.sampler, seed=self.seed, tile=s.tile, tile_overlap=s.tile_overlap)
+        stage = RestoreJob(get_task(task.follow_up), restorer, result, None, settings, hooks)
+        second = stage.run()
+        weights = restorer.weights
+        self.follow = {
+            "task": task.follow_up,
+            "what": task.follow_up_label,
+            "model_file": str(weights.path) if weights else "",
+            "model_sha256": weights.card.sha256 if weights else "",
+            "steps": stage.steps,
+            "strength": round(strength, 3),
+        }
+        return (result + strength * (second - result)).astype(np.float32)
 
     def finish(self, x: torch.Tensor) -> np.ndarray:
         """The final image from a state or an estimate (clipped; inpaint keeps known pixels)."""

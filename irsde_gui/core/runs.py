@@ -338,6 +338,10 @@ class RunReport:
     blur_estimate_seconds: float | None = None  # finding the blur, before the first round
     # Why the blur found was not trusted (then a gentler result was made: blind.GENTLER); None if it was
     blur_doubt: str | None = None
+    # The task's second stage, when its result needed one (derain: the dehaze model lifting the
+    # veil of heavy rain): its task, model file and sha256, steps and strength (0-1), or, where
+    # its model could not be loaded, why it was skipped. None: no second stage ran.
+    follow_up: dict | None = None
     # A chain of tasks (denoise, then upscale): every stage in order, the last one this report's
     # own (:func:`~.chain.stage_entry`). Then ``input``, ``input_size`` and ``elapsed_seconds``
     # are the whole chain's; the other fields are the last stage's. Empty for a single run.
@@ -391,6 +395,7 @@ class RunReport:
             blur_kernel_source=job.kernel_source,
             blur_estimate_seconds=None if job.estimate_seconds is None else round(job.estimate_seconds, 3),
             blur_doubt=job.doubt,
+            follow_up=job.follow,
         )
 
     def to_dict(self) -> dict:
@@ -414,6 +419,17 @@ class RunReport:
             return self.write(report_path_for(result), output=result.resolve())
         except OSError as exc:
             raise ImageWriteError(f"{result} was written, but not its run report: {exc}") from exc
+
+
+def describe_follow_up(entry: dict | None) -> str:
+    """The finished line's words for a run's second stage: ``veil lifted by the dehaze model
+    (80 %)``, why it was skipped, or "" when none ran."""
+    if not entry:
+        return ""
+    if "skipped" in entry:
+        return f"{entry['task']} stage skipped: {entry['skipped']}"
+    what = entry.get("what") or f"{entry['task']} stage"
+    return f"{what} by the {entry['task']} model ({entry['strength']:.0%})"
 
 
 def report_path_for(result_path: str | Path) -> Path:

@@ -720,11 +720,12 @@ class Trainer:
         net = self.ema.copy_to(build_model(self.cfg.network)).eval()
         restorer = Restorer(net, self.sde, self.device)
         steps = self.cfg.val_steps or self.task.default_steps
+        alone = {"follow_up": False}  # the network is scored alone, without its task's second stage
         p_in, p_out, s_out = [], [], []
         for i, clean in enumerate(self.val_images):
             kernel = self.val_kernels[i % len(self.val_kernels)] if self.val_kernels else None
             deg = self.task.degrade_for_eval(clean, seed=10_000 + i, kernel=kernel)
-            out = restore_array(self.task, restorer, deg.model_input, deg.mask, steps, seed=i)
+            out = restore_array(self.task, restorer, deg.model_input, deg.mask, steps, seed=i, **alone)
             p_in.append(psnr(np.clip(deg.shown, 0, 1), clean))
             p_out.append(psnr(out, clean))
             s_out.append(ssim(out, clean))
@@ -740,7 +741,7 @@ class Trainer:
             pin, pout = [], []
             for i, clean in enumerate(self.val_images):
                 deg = self.task.degrade_for_eval(clean, seed=10_000 + i, preset=self.cfg.val_preset)
-                out = restore_array(self.task, restorer, deg.model_input, deg.mask, steps, seed=i)
+                out = restore_array(self.task, restorer, deg.model_input, deg.mask, steps, seed=i, **alone)
                 pin.append(psnr(np.clip(deg.shown, 0, 1), clean))
                 pout.append(psnr(out, clean))
             name = self.cfg.val_preset
@@ -748,7 +749,7 @@ class Trainer:
         if self.val_pairs:
             pin, pout = [], []
             for i, (deg, clean) in enumerate(self.val_pairs):
-                out = restore_array(self.task, restorer, deg, None, steps, seed=i)
+                out = restore_array(self.task, restorer, deg, None, steps, seed=i, **alone)
                 pin.append(psnr(deg, clean))
                 pout.append(psnr(out, clean))
             row.update(real_pairs_psnr_input=float(np.mean(pin)), real_pairs_psnr=float(np.mean(pout)))

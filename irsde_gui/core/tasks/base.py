@@ -117,6 +117,10 @@ class Task:
     # runs when the task has no weights of its own (blind: the blur is estimated from the photo)
     # and for every known blur kernel. None: the task runs its own network only.
     prior_task: str | None = None
+    # A second stage: the model of task ``follow_up`` runs on this task's result, blended in by
+    # :meth:`follow_up_strength` (0: not run). Derain hands the veil heavy rain leaves to dehaze.
+    follow_up: str | None = None
+    follow_up_label: str = ""  # what the stage does, for finished lines and progress
     # What :func:`..suggest.suggest` measures on a photo ("noise", "jpeg", "blur", "haze", "size")
     # that this task fixes: a photo's first flagged finding suggests the task that claims it.
     fixes: tuple[str, ...] = ()
@@ -233,6 +237,11 @@ class Task:
     def rivals(self) -> dict[str, tuple[str, Callable[[Degraded], np.ndarray]]]:
         """More classic rows: key -> (name shown in the table, restore function of a case)."""
         return {}
+
+    def follow_up_strength(self, result: np.ndarray) -> float:
+        """How much of :attr:`follow_up`'s result replaces ``result`` (0 to 1): judged on the
+        result itself, since the stage is for what this task's network leaves behind."""
+        return 0.0
 
     def score(self, out: np.ndarray, clean: np.ndarray) -> dict[str, float]:
         """PSNR and SSIM on RGB, and the task's :attr:`extra_metrics`."""

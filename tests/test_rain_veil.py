@@ -1,0 +1,87 @@
+"""Heavy rain's veil: measured on the derained photo, and lifted by the dehaze model only where
+one remains (derain's second stage)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from irsde_gui.core import classic
+from irsde_gui.core.imageio import read_photo
+from irsde_gui.core.paths import resources_dir
+from irsde_gui.core.pipeline import JobSettings, RestoreJob
+from irsde_gui.core.runs import RunReport, describe_follow_up
+from irsde_gui.core.tasks import get_task
+
+DERAIN = get_task("derain")
+
+
+@pytest.fixture(scope="module")
+def coffee() -> np.ndarray:
+    """A clear photo (scikit-image's coffee, shipped with the examples)."""
+    return read_photo(resources_dir() / "examples" / "coffee.png").rgb
+
+
+def veiled(img: np.ndarray, hide: float, light=(0.85, 0.87, 0.9)) -> np.ndarray:
+    """``O = t B + (1 - t) A``: a veil hiding ``hide`` of the scene under light ``A``."""
+    return (1 - hide) * img + hide * np.asarray(light, np.float32)
+
+
+def test_veil_level_is_near_zero_on_a_clear_photo_and_reads_the_veil(coffee):
+    assert classic.veil_level(coffee) < 0.05
+    levels = [classic.veil_level(veiled(coffee, h)) for h in (0.1, 0.3, 0.5)]
+    assert levels == sorted(levels)
+    assert levels[1] == pytest.approx(0.3, abs=0.06) and levels[2] == pytest.approx(0.5, abs=0.06)
+
+
+def test_veil_level_reads_a_large_photo_on_a_thumbnail_alike(coffee):
+    import cv2
+
+    big = cv2.resize(veiled(coffee, 0.3), (1800, 1200), interpolation=cv2.INTER_CUBIC)
+    assert classic.veil_level(big) == pytest.approx(classic.veil_level(veiled(coffee, 0.3)), abs=0.03)
+
+
+def test_derain_lifts_a_veil_only_where_one_remains(coffee):
+    assert DERAIN.follow_up == "dehaze"
+    assert DERAIN.follow_up_strength(coffee) == 0.0
+    assert DERAIN.follow_up_strength(veiled(coffee, 0.1)) == 0.0  # within what clear photos read
+    assert DERAIN.follow_up_strength(veiled(coffee, 0.4)) == 1.0
+    assert 0 < DERAIN.follow_up_strength(veiled(coffee, 0.17)) < 1
+
+
+def _run(photo: np.ndarray, follow_up: bool = True):
+    from irsde_gui.core.model import load_restorer
+
+    job = RestoreJob(DERAIN, load_restorer("derain", device="cpu"), photo, None, JobSettings(follow_up=follow_up))
+    return job, job.run()
+
+
+def test_a_veiled_photo_gets_the_second_stage_and_its_report_says_so(installed_tiny_weights, coffee):
+    photo = veiled(coffee[:96, :128], 0.45)
+    job, out = _run(photo)
+    alone_job, alone = _run(photo, follow_up=False)
+    assert alone_job.follow is None
+    assert job.follow["task"] == "dehaze" and job.follow["strength"] == 1.0
+    assert job.follow["model_file"].endswith("dehaze.pt") and job.follow["model_sha256"]
+    assert np.isfinite(out).all() and out.shape == photo.shape
+    assert np.abs(out - alone).mean() > 1e-3  # the dehaze model's result is in it
+    report = RunReport.from_job(job, job.restorer, [0.1], 0.1)
+    assert report.to_dict()["follow_up"] == job.follow
+    assert describe_follow_up(report.follow_up) == "veil lifted by the dehaze model (100%)"
+
+
+def test_a_clear_photo_is_left_to_the_network(installed_tiny_weights, coffee):
+    job, out = _run(coffee[:96, :128])
+    assert job.follow is None
+    assert RunReport.from_job(job, job.restorer, [0.1], 0.1).follow_up is None
+    assert describe_follow_up(None) == ""
+
+
+def test_without_the_dehaze_model_the_first_stage_stands_and_says_why(installed_tiny_weights, coffee):
+    (installed_tiny_weights / "dehaze.pt").unlink()
+    photo = veiled(coffee[:96, :128], 0.45)
+    job, out = _run(photo)
+    _, alone = _run(photo, follow_up=False)
+    assert job.follow["task"] == "dehaze" and "no trained weights" in job.follow["skipped"]
+    np.testing.assert_array_equal(out, alone)
+    assert describe_follow_up(job.follow).startswith("dehaze stage skipped: ")
