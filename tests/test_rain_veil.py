@@ -67,7 +67,8 @@ def test_a_veiled_photo_gets_the_second_stage_and_its_report_says_so(installed_t
     assert np.abs(out - alone).mean() > 1e-3  # the dehaze model's result is in it
     report = RunReport.from_job(job, job.restorer, [0.1], 0.1)
     assert report.to_dict()["follow_up"] == job.follow
-    assert describe_follow_up(report.follow_up) == "veil lifted by the dehaze model (100%)"
+    assert describe_follow_up(report.follow_up) == "veil lifted (dehaze model)"
+    assert describe_follow_up({**job.follow, "strength": 0.6}) == "veil lifted 60% (dehaze model)"
 
 
 def test_a_clear_photo_is_left_to_the_network(installed_tiny_weights, coffee):
@@ -85,3 +86,24 @@ def test_without_the_dehaze_model_the_first_stage_stands_and_says_why(installed_
     assert job.follow["task"] == "dehaze" and "no trained weights" in job.follow["skipped"]
     np.testing.assert_array_equal(out, alone)
     assert describe_follow_up(job.follow).startswith("dehaze stage skipped: ")
+
+
+def test_the_window_says_the_veil_was_lifted_and_saves_its_report(qtbot, tmp_path, installed_tiny_weights, coffee):
+    pytest.importorskip("pytestqt")
+    import json
+
+    from gui_support import make_window, open_photo, restore_and_wait, write_png
+
+    src = write_png(tmp_path / "downpour.png", veiled(coffee[:96, :128], 0.45))
+    win = make_window(qtbot, tmp_path)
+    assert open_photo(qtbot, win, src)
+    win.panel.select_task("derain")
+    win.panel.set_steps(1)
+    outcome = restore_and_wait(qtbot, win)
+    assert outcome.report.follow_up["task"] == "dehaze"
+    assert "veil lifted (dehaze model)" in win.progress_label.text()
+    out = tmp_path / "out" / "clear.png"
+    win.dialogs.answers["save_image"] = str(out)
+    assert win.save() == out
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["follow_up"]["task"] == "dehaze" and report["follow_up"]["strength"] == 1.0

@@ -249,8 +249,9 @@ class RestoreJob(_Job):
         strength = task.follow_up_strength(result)
         if strength <= 0:
             return result
+        follow = get_task(task.follow_up)
         if self.hooks.on_stage is not None:
-            self.hooks.on_stage(task.follow_up_label or task.follow_up, 0, 1)
+            self.hooks.on_stage(follow.label, 0, 1)
         try:
             restorer = load_restorer(task.follow_up, device=self.restorer.device)
         except (WeightsError, OSError, ValueError) as exc:
@@ -259,7 +260,7 @@ class RestoreJob(_Job):
         hooks = JobHooks(on_tile=self.hooks.on_tile, on_shrink=self.hooks.on_shrink)
         s = self.settings
         settings = JobSettings(sampler=s.sampler, seed=self.seed, tile=s.tile, tile_overlap=s.tile_overlap)
-        stage = RestoreJob(get_task(task.follow_up), restorer, result, None, settings, hooks)
+        stage = RestoreJob(follow, restorer, result, None, settings, hooks)
         second = stage.run()
         weights = restorer.weights
         self.follow = {

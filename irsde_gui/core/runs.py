@@ -422,14 +422,16 @@ class RunReport:
 
 
 def describe_follow_up(entry: dict | None) -> str:
-    """The finished line's words for a run's second stage: ``veil lifted by the dehaze model
-    (80 %)``, why it was skipped, or "" when none ran."""
+    """The finished line's words for a run's second stage: ``veil lifted (dehaze model)``, with
+    its share where only part of its result was blended in (``veil lifted 60% (dehaze model)``),
+    why it was skipped, or "" when none ran."""
     if not entry:
         return ""
     if "skipped" in entry:
         return f"{entry['task']} stage skipped: {entry['skipped']}"
     what = entry.get("what") or f"{entry['task']} stage"
-    return f"{what} by the {entry['task']} model ({entry['strength']:.0%})"
+    share = "" if entry["strength"] >= 1 else f" {entry['strength']:.0%}"
+    return f"{what}{share} ({entry['task']} model)"
 
 
 def report_path_for(result_path: str | Path) -> Path:

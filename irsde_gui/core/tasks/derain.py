@@ -54,7 +54,7 @@ class Derain(Task):
 TASK = Derain(
     "derain",
     "Remove rain",
-    "Erase rain streaks from photos taken in the rain",
+    "Erase rain streaks, and the veil a downpour leaves",
     "mdi6.weather-pouring",
     SDEConfig(T=100, max_sigma=10.0),
     eval_presets=("heavy", "light"),
