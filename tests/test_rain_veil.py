@@ -52,7 +52,8 @@ def test_derain_lifts_a_veil_only_where_one_remains(coffee):
 def _run(photo: np.ndarray, follow_up: bool = True):
     from irsde_gui.core.model import load_restorer
 
-    job = RestoreJob(DERAIN, load_restorer("derain", device="cpu"), photo, None, JobSettings(follow_up=follow_up))
+    settings = JobSettings(follow_up=follow_up)
+    job = RestoreJob(DERAIN, load_restorer("derain", device="cpu"), photo, None, settings)
     return job, job.run()
 
 
@@ -72,7 +73,7 @@ def test_a_veiled_photo_gets_the_second_stage_and_its_report_says_so(installed_t
 
 
 def test_a_clear_photo_is_left_to_the_network(installed_tiny_weights, coffee):
-    job, out = _run(coffee[:96, :128])
+    job, _ = _run(coffee[:96, :128])
     assert job.follow is None
     assert RunReport.from_job(job, job.restorer, [0.1], 0.1).follow_up is None
     assert describe_follow_up(None) == ""
@@ -88,7 +89,9 @@ def test_without_the_dehaze_model_the_first_stage_stands_and_says_why(installed_
     assert describe_follow_up(job.follow).startswith("dehaze stage skipped: ")
 
 
-def test_the_window_says_the_veil_was_lifted_and_saves_its_report(qtbot, tmp_path, installed_tiny_weights, coffee):
+def test_the_window_says_the_veil_was_lifted_and_saves_its_report(
+    qtbot, tmp_path, installed_tiny_weights, coffee
+):
     pytest.importorskip("pytestqt")
     import json
 
