@@ -155,6 +155,20 @@ def test_practical_lowres_has_the_quarter_size_and_resembles_the_photo():
     assert 20 < mean_psnr(ev, clean_lr) < 40
 
 
+def test_photos_saved_once_are_milder_than_photos_saved_twice(monkeypatch):
+    x = photos(8, 128, 128)
+    clean_lr = D.downsample(x)
+    monkeypatch.setattr(practical, "P_ONE_ROUND", 1.0)
+    once = mean_psnr(practical.practical_lowres(x, g(5)), clean_lr)
+    monkeypatch.setattr(practical, "P_ONE_ROUND", 0.0)
+    twice = mean_psnr(practical.practical_lowres(x, g(5)), clean_lr)
+    assert once > twice + 0.5
+
+
+def test_the_shipped_share_of_photos_saved_once_is_a_share():
+    assert 0 < practical.P_ONE_ROUND < 1
+
+
 @pytest.mark.parametrize("maker", ["gaussian", "generalized", "plateau"])
 def test_blur_kernels_sum_to_one_and_are_centred(maker):
     size = 15
