@@ -1,5 +1,5 @@
-"""Heavy rain's veil: measured on the derained photo, and lifted by the dehaze model only where
-one remains (derain's second stage)."""
+"""Heavy rain's veil: measured on the rainy photo, and lifted by the dehaze model only where
+there is one, before the network erases the streaks (derain's first stage)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from irsde_gui.core import classic
 from irsde_gui.core.imageio import read_photo
 from irsde_gui.core.paths import resources_dir
 from irsde_gui.core.pipeline import JobSettings, RestoreJob
-from irsde_gui.core.runs import RunReport, describe_follow_up
+from irsde_gui.core.runs import RunReport, describe_pre_stage
 from irsde_gui.core.tasks import get_task
 
 DERAIN = get_task("derain")
@@ -41,52 +41,55 @@ def test_veil_level_reads_a_large_photo_on_a_thumbnail_alike(coffee):
     assert classic.veil_level(big) == pytest.approx(classic.veil_level(veiled(coffee, 0.3)), abs=0.03)
 
 
-def test_derain_lifts_a_veil_only_where_one_remains(coffee):
-    assert DERAIN.follow_up == "dehaze"
-    assert DERAIN.follow_up_strength(coffee) == 0.0
-    assert DERAIN.follow_up_strength(veiled(coffee, 0.1)) == 0.0  # within what clear photos read
-    assert DERAIN.follow_up_strength(veiled(coffee, 0.4)) == 1.0
-    assert 0 < DERAIN.follow_up_strength(veiled(coffee, 0.17)) < 1
+def test_derain_lifts_a_veil_only_where_there_is_one(coffee):
+    assert DERAIN.pre_stage == "dehaze"
+    assert DERAIN.pre_stage_strength(coffee) == 0.0
+    assert DERAIN.pre_stage_strength(veiled(coffee, 0.1)) == 0.0  # within what clear photos read
+    assert DERAIN.pre_stage_strength(veiled(coffee, 0.4)) == 1.0
+    assert 0 < DERAIN.pre_stage_strength(veiled(coffee, 0.17)) < 1
 
 
-def _run(photo: np.ndarray, follow_up: bool = True):
+def _run(photo: np.ndarray, pre_stage: bool = True):
     from irsde_gui.core.model import load_restorer
 
-    settings = JobSettings(follow_up=follow_up)
+    settings = JobSettings(pre_stage=pre_stage)
     job = RestoreJob(DERAIN, load_restorer("derain", device="cpu"), photo, None, settings)
     return job, job.run()
 
 
-def test_a_veiled_photo_gets_the_second_stage_and_its_report_says_so(installed_tiny_weights, coffee):
+def test_a_veiled_photo_is_dehazed_before_the_network_and_its_report_says_so(installed_tiny_weights, coffee):
     photo = veiled(coffee[:96, :128], 0.45)
     job, out = _run(photo)
-    alone_job, alone = _run(photo, follow_up=False)
-    assert alone_job.follow is None
-    assert job.follow["task"] == "dehaze" and job.follow["strength"] == 1.0
-    assert job.follow["model_file"].endswith("dehaze.pt") and job.follow["model_sha256"]
+    alone_job, alone = _run(photo, pre_stage=False)
+    assert alone_job.pre is None
+    np.testing.assert_array_equal(alone_job.prepared.mu, photo)
+    assert job.pre["task"] == "dehaze" and job.pre["strength"] == 1.0
+    assert job.pre["model_file"].endswith("dehaze.pt") and job.pre["model_sha256"]
+    assert np.abs(job.prepared.mu - photo).mean() > 1e-3  # the network started from the dehazed photo
     assert np.isfinite(out).all() and out.shape == photo.shape
-    assert np.abs(out - alone).mean() > 1e-3  # the dehaze model's result is in it
+    assert np.abs(out - alone).mean() > 1e-3
     report = RunReport.from_job(job, job.restorer, [0.1], 0.1)
-    assert report.to_dict()["follow_up"] == job.follow
-    assert describe_follow_up(report.follow_up) == "veil lifted (dehaze model)"
-    assert describe_follow_up({**job.follow, "strength": 0.6}) == "veil lifted 60% (dehaze model)"
+    assert report.to_dict()["pre_stage"] == job.pre
+    assert describe_pre_stage(report.pre_stage) == "veil lifted (dehaze model)"
+    assert describe_pre_stage({**job.pre, "strength": 0.6}) == "veil lifted 60% (dehaze model)"
 
 
 def test_a_clear_photo_is_left_to_the_network(installed_tiny_weights, coffee):
     job, _ = _run(coffee[:96, :128])
-    assert job.follow is None
-    assert RunReport.from_job(job, job.restorer, [0.1], 0.1).follow_up is None
-    assert describe_follow_up(None) == ""
+    assert job.pre is None
+    np.testing.assert_array_equal(job.prepared.mu, coffee[:96, :128])
+    assert RunReport.from_job(job, job.restorer, [0.1], 0.1).pre_stage is None
+    assert describe_pre_stage(None) == ""
 
 
-def test_without_the_dehaze_model_the_first_stage_stands_and_says_why(installed_tiny_weights, coffee):
+def test_without_the_dehaze_model_the_network_runs_alone_and_says_why(installed_tiny_weights, coffee):
     (installed_tiny_weights / "dehaze.pt").unlink()
     photo = veiled(coffee[:96, :128], 0.45)
     job, out = _run(photo)
-    _, alone = _run(photo, follow_up=False)
-    assert job.follow["task"] == "dehaze" and "no trained weights" in job.follow["skipped"]
+    _, alone = _run(photo, pre_stage=False)
+    assert job.pre["task"] == "dehaze" and "no trained weights" in job.pre["skipped"]
     np.testing.assert_array_equal(out, alone)
-    assert describe_follow_up(job.follow).startswith("dehaze stage skipped: ")
+    assert describe_pre_stage(job.pre).startswith("dehaze stage skipped: ")
 
 
 def test_the_window_says_the_veil_was_lifted_and_saves_its_report(
@@ -103,10 +106,10 @@ def test_the_window_says_the_veil_was_lifted_and_saves_its_report(
     win.panel.select_task("derain")
     win.panel.set_steps(1)
     outcome = restore_and_wait(qtbot, win)
-    assert outcome.report.follow_up["task"] == "dehaze"
+    assert outcome.report.pre_stage["task"] == "dehaze"
     assert "veil lifted (dehaze model)" in win.progress_label.text()
     out = tmp_path / "out" / "clear.png"
     win.dialogs.answers["save_image"] = str(out)
     assert win.save() == out
     report = json.loads(out.with_suffix(".json").read_text())
-    assert report["follow_up"]["task"] == "dehaze" and report["follow_up"]["strength"] == 1.0
+    assert report["pre_stage"]["task"] == "dehaze" and report["pre_stage"]["strength"] == 1.0

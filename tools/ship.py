@@ -3,6 +3,8 @@ measurement, evaluate on each of the task's validation sets, and write it all in
 
     python tools/ship.py TASK [--run runs/TASK] [--limit-sweep 16] [--limit N] [--steps 1,2,5,10,20]
                          [--default-steps N] [--data ../shared/data]
+    python tools/ship.py TASK --weights FILE ...   (score a weights file made otherwise, such as
+                                                    an ensemble: its card is rewritten, not its weights)
 
 The step sweep (PSNR and seconds per photo) runs on the first ``--limit-sweep`` photos of the
 task's first validation set; the default step count is the fewest within 0.05 dB of the best
@@ -128,16 +130,18 @@ def main() -> None:
     ap.add_argument("--limit-sweep", type=int, default=16)
     ap.add_argument("--limit", type=int)
     ap.add_argument("--default-steps", type=int)
+    ap.add_argument("--weights", help="score this weights file instead of exporting a run")
     args = ap.parse_args()
     task = args.task
     run = Path(args.run or f"runs/{task}")
-    weights = Path(args.out) / f"{task}.pt"
+    weights = Path(args.weights) if args.weights else Path(args.out) / f"{task}.pt"
     sets = [
         (n, [a.format(data=args.data) for a in al], r, need, get) for n, al, r, need, get in VALIDATIONS[task]
     ]
-    irsde("export", str(run), "--out", str(weights))
+    if not args.weights:
+        irsde("export", str(run), "--out", str(weights))
     work = run / "ship"
-    work.mkdir(exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
 
     def evaluate(set_args: list[str], steps: int, out: Path, *more: str) -> dict:
         irsde("eval", "--task", task, *set_args, "--weights", str(weights), "--steps", str(steps),
@@ -180,6 +184,11 @@ def main() -> None:
             f"{task}: {res['summary']}; floor {rule} (needs {need:.2f}): "
             + ("met" if have >= need else "NOT met")
         )
+    if args.weights:
+        from irsde_gui.training.train import rescore_weights
+
+        rescore_weights(weights, [json.loads(f.read_text()) for f in finals], steps)
+        return
     irsde(
         "export", str(run), "--out", str(weights), "--eval", *map(str, finals), "--default-steps", str(steps)
     )

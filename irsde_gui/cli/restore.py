@@ -18,7 +18,7 @@ from ..core.runs import (
     OutputPlan,
     OutputRefused,
     collect_inputs,
-    describe_follow_up,
+    describe_pre_stage,
     find_mask,
     format_duration,
     mask_for_photo,
@@ -288,8 +288,8 @@ def took(stage: Stage, run: RunResult, seconds: float | None = None) -> str:
         which = describe_blur(job.kernel, job.kernel_given, job.kernel_source, job.doubt)
     else:
         which = f"seed {job.seed}"
-    if job.follow:
-        which += f", {describe_follow_up(job.follow)}"
+    if job.pre:
+        which += f", {describe_pre_stage(job.pre)}"
     tiles = f", {job.tiles} tiles" if job.tile else ""
     spent = run.report.elapsed_seconds if seconds is None else seconds
     return f"{plural(job.steps, stage.unit)}, {format_duration(spent)}{tiles}, {which}"

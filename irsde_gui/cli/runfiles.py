@@ -13,8 +13,6 @@ def cmd_export(args: argparse.Namespace) -> int:
     from ..training.train import export_run  # deferred: PyTorch, only for irsde export
 
     evals = [json.loads(Path(p).read_text()) for p in args.eval or []]
-    for ev in evals:
-        ev.pop("per_image", None)
     try:
         path = export_run(args.run_dir, args.out, evals, args.default_steps)
     except (FileNotFoundError, ValueError) as exc:

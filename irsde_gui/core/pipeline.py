@@ -84,9 +84,9 @@ class JobSettings:
     kernel_source: str | None = None
     # The blur an earlier deconvolution found in this same photo: spares the estimate.
     estimated: np.ndarray | None = None
-    # The task's second stage (:attr:`.tasks.Task.follow_up`) where its result needs it; off
+    # The task's first stage (:attr:`.tasks.Task.pre_stage`) where the photo needs it; off
     # where the network alone is scored (validation while training).
-    follow_up: bool = True
+    pre_stage: bool = True
 
 
 @dataclass
@@ -115,8 +115,10 @@ class _Job:
     # Why a blind job did not trust the blur it estimated (None: it did, or it was given); its
     # result is then a gentler one (:data:`.blind.GENTLER`, said in the finished line and report).
     doubt: str | None = None
-    # The task's second stage, when it ran: its task, model file and sha256, steps, strength.
-    follow: dict | None = None
+    # The task's first stage, when it ran: its task, model file and sha256, steps, strength.
+    pre: dict | None = None
+    # An ensemble network's second member's share in this run (None: not an ensemble).
+    mix: float | None = None
 
     def __init__(
         self,
@@ -213,65 +215,66 @@ class RestoreJob(_Job):
         return self.predict.count(self.height, self.width) if isinstance(self.predict, TiledPredictor) else 1
 
     def steps_iter(self) -> Iterator[StepRecord]:
-        """The sampler generator; sets :attr:`result` when it runs to the end."""
+        """The sampler generator; sets :attr:`result` when it runs to the end. The task's first
+        stage, where the photo needs one, runs before the first step."""
+        strength = self._pre_stage()
+        self._set_mix(strength)
         mu = to_tensor(self.prepared.mu, self.restorer.device.device)
         gen = sample(self.predict, self.restorer.sde, mu, self.steps, self.settings.sampler, self.seed)
         try:
             for record in gen:
-                if record.index == record.total:  # the last step: its record shows the result
-                    record = self._finished(record)
+                if record.index == record.total:  # the last step
+                    self.result = self.checked(self.finish(record.x_t))
                 yield record
         finally:
             gen.close()
             del mu
 
-    def _finished(self, last: StepRecord) -> StepRecord:
-        """Set :attr:`result` from the last step, after the task's second stage where it needs
-        one (then the record shows the final image, and its time includes the stage's)."""
-        began = time.perf_counter()
-        result = self.finish(last.x_t)
-        final = self._follow_up(result)
-        self.result = self.checked(final)
-        if final is result:
-            return last
-        shown = to_tensor(final, last.x_t.device)
-        return dataclasses.replace(
-            last, x_t=shown, x0_hat=shown, seconds=last.seconds + time.perf_counter() - began
-        )
-
-    def _follow_up(self, result: np.ndarray) -> np.ndarray:
-        """The task's :attr:`~.tasks.Task.follow_up` stage blended into ``result`` by the
-        strength the task judges from it; ``result`` itself where none is needed (or its model
-        cannot be loaded: the first stage's result stands, and the report says why)."""
+    def _pre_stage(self) -> float:
+        """Blend the task's :attr:`~.tasks.Task.pre_stage` result into the photo (``mu``) by the
+        strength the task judges from it; returns that strength (0: none ran, or its model could
+        not be loaded: the photo goes to the network as it is, and the report says why)."""
         task = self.task
-        if task.follow_up is None or not self.settings.follow_up:
-            return result
-        strength = task.follow_up_strength(result)
+        if task.pre_stage is None or not self.settings.pre_stage or self.pre is not None:
+            return float((self.pre or {}).get("strength", 0.0))
+        rgb = self.prepared.mu
+        strength = task.pre_stage_strength(rgb)
         if strength <= 0:
-            return result
-        follow = get_task(task.follow_up)
+            return 0.0
+        stage_task = get_task(task.pre_stage)
         if self.hooks.on_stage is not None:
-            self.hooks.on_stage(follow.label, 0, 1)
+            self.hooks.on_stage(stage_task.label, 0, 1)
         try:
-            restorer = load_restorer(task.follow_up, device=self.restorer.device)
+            restorer = load_restorer(task.pre_stage, device=self.restorer.device)
         except (WeightsError, OSError, ValueError) as exc:
-            self.follow = {"task": task.follow_up, "skipped": str(exc)}
-            return result
+            self.pre = {"task": task.pre_stage, "skipped": str(exc)}
+            return 0.0
         hooks = JobHooks(on_tile=self.hooks.on_tile, on_shrink=self.hooks.on_shrink)
         s = self.settings
         settings = JobSettings(sampler=s.sampler, seed=self.seed, tile=s.tile, tile_overlap=s.tile_overlap)
-        stage = RestoreJob(follow, restorer, result, None, settings, hooks)
-        second = stage.run()
+        stage = RestoreJob(stage_task, restorer, rgb, None, settings, hooks)
+        staged = stage.run()
         weights = restorer.weights
-        self.follow = {
-            "task": task.follow_up,
-            "what": task.follow_up_label,
+        self.pre = {
+            "task": task.pre_stage,
+            "what": task.pre_stage_label,
             "model_file": str(weights.path) if weights else "",
             "model_sha256": weights.card.sha256 if weights else "",
             "steps": stage.steps,
             "strength": round(strength, 3),
         }
-        return (result + strength * (second - result)).astype(np.float32)
+        mu = (rgb + strength * (staged - rgb)).astype(np.float32)
+        self.prepared = dataclasses.replace(self.prepared, mu=mu)
+        return strength
+
+    def _set_mix(self, strength: float) -> None:
+        """Set an ensemble network's mix for this photo (every run sets it: the restorer is shared)."""
+        net = self.restorer.net
+        if not hasattr(net, "default_mix"):
+            return
+        mix = self.task.ensemble_mix(strength)
+        net.mix = net.default_mix if mix is None else net.checked_mix(mix)
+        self.mix = round(float(net.mix), 3)
 
     def finish(self, x: torch.Tensor) -> np.ndarray:
         """The final image from a state or an estimate (clipped; inpaint keeps known pixels)."""

@@ -338,10 +338,13 @@ class RunReport:
     blur_estimate_seconds: float | None = None  # finding the blur, before the first round
     # Why the blur found was not trusted (then a gentler result was made: blind.GENTLER); None if it was
     blur_doubt: str | None = None
-    # The task's second stage, when its result needed one (derain: the dehaze model lifting the
-    # veil of heavy rain): its task, model file and sha256, steps and strength (0-1), or, where
-    # its model could not be loaded, why it was skipped. None: no second stage ran.
-    follow_up: dict | None = None
+    # The task's first stage, when the photo needed one (derain: the dehaze model lifting the
+    # veil of heavy rain before the streaks are erased): its task, model file and sha256, steps
+    # and strength (0-1), or, where its model could not be loaded, why it was skipped. None: no
+    # first stage ran.
+    pre_stage: dict | None = None
+    # An ensemble network's second member's share in this run (derain: the downpour network's).
+    ensemble_mix: float | None = None
     # A chain of tasks (denoise, then upscale): every stage in order, the last one this report's
     # own (:func:`~.chain.stage_entry`). Then ``input``, ``input_size`` and ``elapsed_seconds``
     # are the whole chain's; the other fields are the last stage's. Empty for a single run.
@@ -395,7 +398,8 @@ class RunReport:
             blur_kernel_source=job.kernel_source,
             blur_estimate_seconds=None if job.estimate_seconds is None else round(job.estimate_seconds, 3),
             blur_doubt=job.doubt,
-            follow_up=job.follow,
+            pre_stage=job.pre,
+            ensemble_mix=job.mix,
         )
 
     def to_dict(self) -> dict:
@@ -421,8 +425,8 @@ class RunReport:
             raise ImageWriteError(f"{result} was written, but not its run report: {exc}") from exc
 
 
-def describe_follow_up(entry: dict | None) -> str:
-    """The finished line's words for a run's second stage: ``veil lifted (dehaze model)``, with
+def describe_pre_stage(entry: dict | None) -> str:
+    """The finished line's words for a run's first stage: ``veil lifted (dehaze model)``, with
     its share where only part of its result was blended in (``veil lifted 60% (dehaze model)``),
     why it was skipped, or "" when none ran."""
     if not entry:

@@ -131,7 +131,16 @@ MAX_WIDTH, MAX_BLOCKS, MAX_LEVELS = 512, 64, 8
 
 def check_network(network: dict) -> dict:
     """The numbers a card gives its network, checked with their ranges (a negative width, or
-    a width of a million, would fail deep in PyTorch or fill the memory)."""
+    a width of a million, would fail deep in PyTorch or fill the memory). An ensemble's
+    members are checked alike."""
+    members = network.get("members")
+    if members is not None:
+        if not isinstance(members, list) or not all(isinstance(m, dict) for m in members):
+            raise ValueError(f"network.members is a list of networks, got {members!r}")
+        for m in members:
+            if "members" in m:
+                raise ValueError("network.members are networks, not ensembles")
+            check_network(m)
     for name, lo, hi in (
         ("width", 1, MAX_WIDTH),
         ("mid_blocks", 0, MAX_BLOCKS),

@@ -31,12 +31,12 @@ def restore_array(
     steps: int | None,
     seed: int = 0,
     sampler: str = "posterior",
-    follow_up: bool = True,
+    pre_stage: bool = True,
 ) -> np.ndarray:
     """Run the model on one image exactly as the app does (same preparation, same sampler;
-    deblur with the denoise model deblurs blind, as in the app); ``follow_up=False`` scores the
-    network alone, without the task's second stage."""
-    settings = JobSettings(steps=steps, sampler=sampler, seed=seed, follow_up=follow_up)
+    deblur with the denoise model deblurs blind, as in the app); ``pre_stage=False`` scores the
+    network alone, without the task's first stage."""
+    settings = JobSettings(steps=steps, sampler=sampler, seed=seed, pre_stage=pre_stage)
     job = create_job(task, restorer, model_input, mask, settings)
     return job.run()
 

@@ -52,7 +52,7 @@ from ..core.model import Restorer
 from ..core.nets import build_model, count_parameters
 from ..core.sde import MeanRevertingSDE, SDEConfig
 from ..core.tasks import TASKS, get_task
-from ..core.weights import ModelCard, card_path, load_weights, read_card, save_weights
+from ..core.weights import ModelCard, card_path, load_weights, read_card, save_weights, verify_sha256
 from ..evaluation.validation import list_images, load_kernels, pair_files, restore_array
 
 LOSSES = ("x0", "ml", "ml_x0")
@@ -720,7 +720,7 @@ class Trainer:
         net = self.ema.copy_to(build_model(self.cfg.network)).eval()
         restorer = Restorer(net, self.sde, self.device)
         steps = self.cfg.val_steps or self.task.default_steps
-        alone = {"follow_up": False}  # the network is scored alone, without its task's second stage
+        alone = {"pre_stage": False}  # the network is scored alone, without its task's first stage
         p_in, p_out, s_out = [], [], []
         for i, clean in enumerate(self.val_images):
             kernel = self.val_kernels[i % len(self.val_kernels)] if self.val_kernels else None
@@ -1035,13 +1035,7 @@ def export_run(
     if out.exists() and card_path(out).exists() and not evals:
         with contextlib.suppress(Exception):
             validation = read_card(out).validation
-    summaries = []
-    for ev in evals or []:
-        validation[ev.get("name", f"{ev['task']}-{len(validation)}")] = ev
-        if ev.get("summary"):
-            summaries.append(ev["summary"])
-    if summaries:  # one line for every set the model was scored on
-        validation["summary"] = "; ".join(summaries)
+    validation = with_evals(validation, evals)
     val_csv = run / "validation.csv"
     last_val = None
     if val_csv.exists():
@@ -1078,8 +1072,47 @@ def export_run(
     return save_weights(net, card, out)
 
 
+def with_evals(validation: dict, evals: list[dict] | None) -> dict:
+    """A card's validation with ``irsde eval --json`` results added under their names (their
+    means: a card does not carry every photo's row), and a summary line naming every set scored."""
+    validation = dict(validation)
+    summaries = []
+    for ev in evals or []:
+        ev = {k: v for k, v in ev.items() if k != "per_image"}
+        validation[ev.get("name", f"{ev['task']}-{len(validation)}")] = ev
+        if ev.get("summary"):
+            summaries.append(ev["summary"])
+    if summaries:  # one line for every set the model was scored on
+        validation["summary"] = "; ".join(summaries)
+    return validation
+
+
+def rescore_weights(path: str | os.PathLike, evals: list[dict], default_steps: int | None = None) -> Path:
+    """Put new evaluations (and a default step count) into the card of a weights file; the weights
+    themselves, and so their sha256, stay as they are."""
+    path = Path(path)
+    card = read_card(path)
+    verify_sha256(path, card)
+    card.validation = with_evals({}, evals)
+    if default_steps is not None:
+        card.default_steps = default_steps
+    tmp = card_path(path).with_name(card_path(path).name + ".tmp")
+    tmp.write_text(json.dumps(card.to_dict(), indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, card_path(path))
+    return path
+
+
 def param_summary(cfg: TrainConfig) -> str:
     return f"{count_parameters(build_model(cfg.resolved().network)) / 1e6:.2f} M parameters"
 
 
-__all__ = ["LOSSES", "SR_SCALE", "TrainConfig", "Trainer", "export_run", "training_loss"]
+__all__ = [
+    "LOSSES",
+    "SR_SCALE",
+    "TrainConfig",
+    "Trainer",
+    "export_run",
+    "rescore_weights",
+    "training_loss",
+    "with_evals",
+]

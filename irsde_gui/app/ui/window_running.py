@@ -9,7 +9,7 @@ from PySide6.QtGui import QImage
 
 from ...core.blind import describe_blur
 from ...core.chain import stage_entry
-from ...core.runs import describe_follow_up, format_duration, plural
+from ...core.runs import describe_pre_stage, format_duration, plural
 from ...core.tasks import get_task
 from ..worker import RestoreRun, RunFailure, RunOutcome, RunRequest
 from .trajectory import qimage_from_rgb
@@ -187,8 +187,8 @@ class WindowRunning:
         how = f"{r.sampler}, seed {r.seed}"
         if blind:
             how = describe_blur(outcome.kernel, r.blur_kernel_given, r.blur_kernel_source, r.blur_doubt)
-        if r.follow_up:
-            how += f"   ·   {describe_follow_up(r.follow_up)}"
+        if r.pre_stage:
+            how += f"   ·   {describe_pre_stage(r.pre_stage)}"
         return (
             f"Done in {format_duration(r.elapsed_seconds)}   ·   {plural(r.steps, unit)}, "
             f"{r.seconds_per_step:.2f} s/{unit}"

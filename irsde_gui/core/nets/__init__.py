@@ -1,6 +1,7 @@
 """Conditional networks for the IR-SDE, built from a config dict through a registry.
 
-A config is ``{"name": "cnafnet", ...keyword arguments...}``; it is stored in
+A config is ``{"name": "cnafnet", ...keyword arguments...}`` (or an ensemble of two such,
+``{"name": "ensemble", "members": [config, config], "mix": 0.5}``); it is stored in
 every model card, so a weight file always says how to rebuild its network.
 """
 
@@ -11,8 +12,19 @@ from collections.abc import Callable
 from torch import nn
 
 from .cnafnet import ConditionalNAFNet
+from .ensemble import EnsembleNet
 
-NETWORKS: dict[str, Callable[..., nn.Module]] = {"cnafnet": ConditionalNAFNet}
+
+def build_ensemble(members: list[dict], mix: float = 0.5) -> EnsembleNet:
+    """An :class:`EnsembleNet` of two networks given by their configs."""
+    if not isinstance(members, list) or len(members) != 2 or not all(isinstance(m, dict) for m in members):
+        raise ValueError("an ensemble has exactly two members, each a network config")
+    if any(m.get("name") == "ensemble" for m in members):
+        raise ValueError("an ensemble's members are networks, not ensembles")
+    return EnsembleNet([build_model(m) for m in members], mix)
+
+
+NETWORKS: dict[str, Callable[..., nn.Module]] = {"cnafnet": ConditionalNAFNet, "ensemble": build_ensemble}
 
 
 def register_network(name: str, factory: Callable[..., nn.Module]) -> None:
@@ -36,4 +48,12 @@ def count_parameters(net: nn.Module) -> int:
     return sum(p.numel() for p in net.parameters())
 
 
-__all__ = ["NETWORKS", "ConditionalNAFNet", "build_model", "count_parameters", "register_network"]
+__all__ = [
+    "NETWORKS",
+    "ConditionalNAFNet",
+    "EnsembleNet",
+    "build_ensemble",
+    "build_model",
+    "count_parameters",
+    "register_network",
+]

@@ -117,10 +117,11 @@ class Task:
     # runs when the task has no weights of its own (blind: the blur is estimated from the photo)
     # and for every known blur kernel. None: the task runs its own network only.
     prior_task: str | None = None
-    # A second stage: the model of task ``follow_up`` runs on this task's result, blended in by
-    # :meth:`follow_up_strength` (0: not run). Derain hands the veil heavy rain leaves to dehaze.
-    follow_up: str | None = None
-    follow_up_label: str = ""  # what the stage does, for finished lines and progress
+    # A first stage: the model of task ``pre_stage`` runs on the photo before this task's network,
+    # blended in by :meth:`pre_stage_strength` (0: not run). Derain has dehaze lift the veil
+    # heavy rain lays over the streaks (``O = t (B + S) + (1 - t) A``) before it erases them.
+    pre_stage: str | None = None
+    pre_stage_label: str = ""  # what the stage does, for finished lines and progress
     # What :func:`..suggest.suggest` measures on a photo ("noise", "jpeg", "blur", "haze", "size")
     # that this task fixes: a photo's first flagged finding suggests the task that claims it.
     fixes: tuple[str, ...] = ()
@@ -238,10 +239,15 @@ class Task:
         """More classic rows: key -> (name shown in the table, restore function of a case)."""
         return {}
 
-    def follow_up_strength(self, result: np.ndarray) -> float:
-        """How much of :attr:`follow_up`'s result replaces ``result`` (0 to 1): judged on the
-        result itself, since the stage is for what this task's network leaves behind."""
+    def pre_stage_strength(self, rgb: np.ndarray) -> float:
+        """How much of :attr:`pre_stage`'s result replaces the photo ``rgb`` (0 to 1) before this
+        task's network runs: judged on the photo itself."""
         return 0.0
+
+    def ensemble_mix(self, strength: float) -> float | None:
+        """The second member's share of an ensemble network (:class:`..nets.EnsembleNet`) for a
+        photo whose first stage had ``strength``; None: the network's own default."""
+        return None
 
     def score(self, out: np.ndarray, clean: np.ndarray) -> dict[str, float]:
         """PSNR and SSIM on RGB, and the task's :attr:`extra_metrics`."""

@@ -1,10 +1,12 @@
 """Derain: rain streaks, from drizzle to downpour, and the veil they leave.
 
-Trains on rain at several depths with its veil and splashes (:func:`..degrade.derain_mix`) or
-lighter streaks ("light"). The veil a downpour leaves is more than the network lifts on whole
-photos: where one remains (:func:`..classic.veil_level`), the dehaze model lifts it after.
-Scored on light streaks by default, or heavy rain ("heavy": dense streaks at every depth plus
-their veil), against a median filter.
+Heavy rain is ``O = t (B + S) + (1 - t) A``: streaks ``S`` on the scene ``B``, under a veil of
+scattered light. Where the photo reads a veil (:func:`..classic.veil_level`), the dehaze model
+lifts it first, leaving ``B + S``; then the network erases the streaks. The shipped network is an
+ensemble (:class:`..nets.EnsembleNet`) of one network trained on light streaks and one on
+downpours (:func:`..degrade.derain_mix`: streaks at several depths, veil, splashes, JPEG); the
+more veil, the more the downpour network has its say. Scored on light streaks by default, or on
+heavy rain ("heavy": dense streaks at every depth plus their veil), against a median filter.
 """
 
 from __future__ import annotations
@@ -14,18 +16,24 @@ import numpy as np
 from ..sdeconfig import SDEConfig
 from .base import Degraded, EvalCase, Task, same_clean, to_batch, to_image
 
-# Where the veil left on a derained photo starts to be lifted, and where it is lifted in full
-# (:func:`..classic.veil_level`). Clear photos read 0-0.12 (97 % of 790), heavy rain's veil after
-# the network 0.10-0.38; the dehaze model on a clear photo costs it 7-17 dB, so the stage starts
+# Where the veil on a rainy photo starts to be lifted before the streaks are erased, and where
+# it is lifted in full (:func:`..classic.veil_level`). Clear photos read 0-0.12 (97 % of 790),
+# heavy rain 0.13-0.39; the dehaze model on a clear photo costs it 7-17 dB, so the stage starts
 # above nearly every clear photo.
 VEIL_FROM, VEIL_FULL = 0.14, 0.20
 
 
 class Derain(Task):
-    def follow_up_strength(self, result: np.ndarray) -> float:
+    def pre_stage_strength(self, rgb: np.ndarray) -> float:
         from .. import classic  # deferred: OpenCV loads slowly
 
-        return float(np.clip((classic.veil_level(result) - VEIL_FROM) / (VEIL_FULL - VEIL_FROM), 0, 1))
+        return float(np.clip((classic.veil_level(rgb) - VEIL_FROM) / (VEIL_FULL - VEIL_FROM), 0, 1))
+
+    def ensemble_mix(self, strength: float) -> float:
+        """Half each on a photo without a veil (light rain, or dense streaks alone: the mean kept
+        light rain within 0.2 dB of the light-rain network and gained 1.2-1.3 dB on dense streaks),
+        all the downpour network's under a full veil."""
+        return 0.5 + 0.5 * float(np.clip(strength, 0.0, 1.0))
 
     def training_mixes(self):
         from .. import degrade as D  # deferred: PyTorch loads after the app's window shows
@@ -59,6 +67,6 @@ TASK = Derain(
     SDEConfig(T=100, max_sigma=10.0),
     eval_presets=("heavy", "light"),
     classic_name="median filter 5x5",
-    follow_up="dehaze",
-    follow_up_label="veil lifted",
+    pre_stage="dehaze",
+    pre_stage_label="veil lifted",
 )
