@@ -48,6 +48,17 @@ def test_denoise_then_upscale_runs_both_and_reports_every_stage(tmp_path, tiny_w
         assert gif.size == (128, 96), "the denoise frames enlarged to the upscaled ones"
 
 
+def test_a_chain_stage_lists_what_its_own_first_stage_did(tmp_path, installed_tiny_weights):
+    """Remove rain on a downpour lifts the veil first: the chain's report says so for that stage."""
+    veiled = (0.55 * smooth_image(24, 32) + 0.45 * np.float32(0.85)).astype(np.float32)
+    src = write_png(tmp_path / "downpour.png", veiled)
+    out = tmp_path / "clear.png"
+    assert restore(src, "-o", out, "--task", "derain,sr", "--steps", "1", "--report") == 0
+    derain, sr = json.loads(out.with_suffix(".json").read_text())["stages"]
+    assert derain["pre_stage"]["task"] == "dehaze" and derain["pre_stage"]["strength"] == 1.0
+    assert sr["pre_stage"] is None and sr["ensemble_mix"] is None  # tiny weights: no ensembles
+
+
 def test_a_single_task_report_has_no_stages(tmp_path, tiny_weights):
     src = write_png(tmp_path / "photo.png", smooth_image(24, 32))
     assert restore(src, "-o", tmp_path / "out.png", "--task", "denoise", "--steps", "1",
