@@ -36,6 +36,11 @@ while true; do
       dehaze|inpaint|deblur|sr|derain) patch=128; batch=8 ;;
       *) patch=64; batch=16 ;;
     esac
+    # One task's patch and batch alone: IRSDE_TRAIN_PATCH_INPAINT=256 IRSDE_TRAIN_BATCH_INPAINT=4
+    # (inpainting ends on large patches, so that it learns to carry structure across wide holes).
+    up=$(echo "$task" | tr a-z A-Z)
+    per_patch="IRSDE_TRAIN_PATCH_$up" per_batch="IRSDE_TRAIN_BATCH_$up"
+    patch=${!per_patch:-$patch} batch=${!per_batch:-$batch}
     # Deblur is validated as it is judged: whole photos, the benchmark kernels (never trained on).
     extra=""
     [ "$task" = deblur ] && extra="--val-crop 0 --val-steps 1 --val-kernels $kernels --val-every 1000"
