@@ -162,3 +162,47 @@ def test_rescoring_a_card_keeps_the_weights_and_not_every_photos_row(tiny_weight
     assert card.default_steps == 3 and "per_image" not in card.validation["heavy"]
     assert card.validation["summary"] == "heavy: 22 dB"
     load_weights("derain", path)  # its sha256 still matches
+
+
+def test_the_mix_follows_the_veil_even_when_the_dehaze_model_is_missing(installed_tiny_weights, joined):
+    import shutil
+
+    from irsde_gui.core.model import load_restorer
+    from irsde_gui.core.pipeline import JobSettings, RestoreJob
+    from irsde_gui.core.tasks import get_task
+
+    _, _, out = joined
+    shutil.copy(out, installed_tiny_weights / "derain.pt")
+    shutil.copy(out.with_suffix(".json"), installed_tiny_weights / "derain.json")
+    (installed_tiny_weights / "dehaze.pt").unlink()
+    downpour = (0.55 * smooth_image(48, 64) + 0.45 * np.float32(0.85)).astype(np.float32)
+    job = RestoreJob(
+        get_task("derain"), load_restorer("derain", device="cpu"), downpour, None, JobSettings(steps=1)
+    )
+    job.run()
+    assert "skipped" in job.pre and job.mix == 1.0
+
+
+def test_an_ensemble_is_not_unpacked_as_one_training_run(joined, tmp_path):
+    from irsde_gui.training.train import unpack_run
+
+    _, _, out = joined
+    with pytest.raises(ValueError, match="joins two networks"):
+        unpack_run(out, tmp_path / "run")
+
+
+def test_the_joining_tool_refuses_two_different_sdes(tiny_weights, tmp_path):
+    from irsde_gui.core.sdeconfig import SDEConfig
+    from irsde_gui.core.weights import ModelCard, read_card, save_weights
+
+    other = tmp_path / "other" / "derain.pt"
+    card = read_card(tiny_weights / "derain.pt")
+    sde = SDEConfig(T=card.sde.T, max_sigma=card.sde.max_sigma + 5)
+    save_weights(build_model(TINY_NET), ModelCard(task="derain", network=dict(TINY_NET), sde=sde), other)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "ensemble_weights.py"), "derain",
+         str(tiny_weights / "derain.pt"), str(other), "--out", str(tmp_path / "j.pt")],
+        capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 2 and "different SDEs" in done.stderr
+    assert not (tmp_path / "j.pt").exists()

@@ -92,6 +92,49 @@ def test_without_the_dehaze_model_the_network_runs_alone_and_says_why(installed_
     assert describe_pre_stage(job.pre).startswith("dehaze stage skipped: ")
 
 
+def test_a_broken_dehaze_model_is_skipped_and_the_network_runs_alone(
+    installed_tiny_weights, coffee, monkeypatch
+):
+    """A dehaze result with NaN is no reason to lose the run: the stage is skipped, said why."""
+    from irsde_gui.core.model import Restorer
+
+    real = Restorer.__call__
+
+    def broken(self, x_t, mu, t):
+        out = real(self, x_t, mu, t)
+        return out * float("nan") if self.weights and self.weights.card.task == "dehaze" else out
+
+    monkeypatch.setattr(Restorer, "__call__", broken)
+    photo = veiled(coffee[:96, :128], 0.45)
+    job, out = _run(photo)
+    assert job.pre["task"] == "dehaze" and "not finite" in job.pre["skipped"]
+    assert np.isfinite(out).all()
+    np.testing.assert_array_equal(job.prepared.mu, photo)
+
+
+def test_stopping_during_the_dehaze_stage_stops_the_run(installed_tiny_weights, coffee):
+    from irsde_gui.core.model import load_restorer
+    from irsde_gui.core.pipeline import JobHooks
+
+    class Stop(Exception):
+        """What a stop raises from a hook (the runner's Cancelled)."""
+
+    seen = []
+
+    def on_stage(what, done, total):
+        seen.append((what, done, total))
+        if done == 1:
+            raise Stop
+
+    hooks = JobHooks(on_stage=on_stage)
+    job = RestoreJob(DERAIN, load_restorer("derain", device="cpu"), veiled(coffee[:96, :128], 0.45), None,
+                     JobSettings(), hooks)  # fmt: skip
+    with pytest.raises(Stop):
+        job.run()
+    assert seen[0][1:] == (0, 1) and seen[-1][1] == 1  # reported step by step, stopped at the first
+    assert job.result is None and job.pre_seconds is not None
+
+
 def test_the_window_says_the_veil_was_lifted_and_saves_its_report(
     qtbot, tmp_path, installed_tiny_weights, coffee
 ):

@@ -4,7 +4,9 @@
 
 Both files are verified and must share the task and the SDE. The card records each member
 (its file's name, sha256, network and training) and takes the second member's training record
-as its own when that run continued the first (its steps then count the first's too). Score it
+as its own when that run continued the first (its steps then count the first's too), else the
+sum of both. ``--mix`` is the default share of the second; a task may set it per photo (derain
+leans on its downpour member as the veil thickens). Score it
 after with ``python tools/ship.py TASK --weights weights/TASK.pt``.
 """
 
@@ -31,6 +33,16 @@ def member_entry(loaded) -> dict:
     }
 
 
+def continued(first: dict, second: dict) -> bool:
+    """Whether the second run continued the first: its sessions begin with the first's."""
+    a, b = first.get("sessions") or [], second.get("sessions") or []
+    return (
+        bool(a)
+        and len(b) >= len(a)
+        and [s.get("started") for s in b[: len(a)]] == [s.get("started") for s in a]
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("task")
@@ -47,9 +59,17 @@ def main() -> int:
     net = build_model(network)
     net.members[0].load_state_dict(a.net.state_dict())
     net.members[1].load_state_dict(b.net.state_dict())
-    training = copy.deepcopy(b.card.training)
-    if isinstance(training.get("config"), dict):
-        training["config"]["network"] = network  # a continued run trains the ensemble whole
+    if continued(a.card.training, b.card.training):
+        training = copy.deepcopy(b.card.training)
+        training.pop("config", None)  # an ensemble is not trained whole: its members are
+    else:  # two separate runs: both counted
+        ta, tb = a.card.training, b.card.training
+        training = {
+            "data": sorted(set(ta.get("data", [])) | set(tb.get("data", []))),
+            "iterations": int(ta.get("iterations", 0)) + int(tb.get("iterations", 0)),
+            "minutes": round(float(ta.get("minutes", 0)) + float(tb.get("minutes", 0)), 1),
+            "hardware": sorted(set(ta.get("hardware", [])) | set(tb.get("hardware", []))),
+        }
     training["ensemble"] = {"members": [member_entry(a), member_entry(b)], "mix": args.mix}
     card = ModelCard(
         task=args.task,

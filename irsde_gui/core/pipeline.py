@@ -119,6 +119,8 @@ class _Job:
     pre: dict | None = None
     # An ensemble network's second member's share in this run (None: not an ensemble).
     mix: float | None = None
+    # How long the task's first stage took, before the first step (no step's time: see runner).
+    pre_seconds: float | None = None
 
     def __init__(
         self,
@@ -137,6 +139,7 @@ class _Job:
         self.prepared: Prepared = task.prepare(rgb, mask)
         self.height, self.width = self.prepared.mu.shape[:2]
         self.result: np.ndarray | None = None
+        self._need: float | None = None  # the first stage's strength, once measured
         self._setup()
 
     def _steps(self) -> int:
@@ -232,28 +235,45 @@ class RestoreJob(_Job):
 
     def _pre_stage(self) -> float:
         """Blend the task's :attr:`~.tasks.Task.pre_stage` result into the photo (``mu``) by the
-        strength the task judges from it; returns that strength (0: none ran, or its model could
-        not be loaded: the photo goes to the network as it is, and the report says why)."""
+        strength the task judges from it, and return that strength, measured on the photo whether
+        or not the stage ran (it is what the photo needs: the ensemble's mix follows it). The
+        stage is skipped where its model cannot be loaded or gives a broken result: the photo goes
+        to the network as it is, and the report says why."""
         task = self.task
-        if task.pre_stage is None or not self.settings.pre_stage or self.pre is not None:
-            return float((self.pre or {}).get("strength", 0.0))
-        rgb = self.prepared.mu
-        strength = task.pre_stage_strength(rgb)
-        if strength <= 0:
+        if task.pre_stage is None:
             return 0.0
+        if self._need is None:  # measured once, on the photo as given
+            self._need = float(task.pre_stage_strength(self.prepared.mu))
+        strength = self._need
+        if strength <= 0 or not self.settings.pre_stage or self.pre is not None:
+            return strength
         stage_task = get_task(task.pre_stage)
-        if self.hooks.on_stage is not None:
-            self.hooks.on_stage(stage_task.label, 0, 1)
+        on_stage = self.hooks.on_stage
+        if on_stage is not None:
+            on_stage(stage_task.label, 0, 1)
         try:
             restorer = load_restorer(task.pre_stage, device=self.restorer.device)
         except (WeightsError, OSError, ValueError) as exc:
             self.pre = {"task": task.pre_stage, "skipped": str(exc)}
-            return 0.0
+            return strength
         hooks = JobHooks(on_tile=self.hooks.on_tile, on_shrink=self.hooks.on_shrink)
         s = self.settings
         settings = JobSettings(sampler=s.sampler, seed=self.seed, tile=s.tile, tile_overlap=s.tile_overlap)
+        rgb = self.prepared.mu
         stage = RestoreJob(stage_task, restorer, rgb, None, settings, hooks)
-        staged = stage.run()
+        began = time.perf_counter()
+        steps = stage.steps_iter()
+        try:
+            for record in steps:  # each step reported (and a chance to stop the run)
+                if on_stage is not None:
+                    on_stage(stage_task.label, record.index, record.total)
+        except NonFiniteResult as exc:
+            self.pre = {"task": task.pre_stage, "skipped": str(exc)}
+            return strength
+        finally:
+            steps.close()
+            self.pre_seconds = time.perf_counter() - began
+        staged = stage.result
         weights = restorer.weights
         self.pre = {
             "task": task.pre_stage,
@@ -262,6 +282,7 @@ class RestoreJob(_Job):
             "model_sha256": weights.card.sha256 if weights else "",
             "steps": stage.steps,
             "strength": round(strength, 3),
+            "seconds": round(self.pre_seconds, 3),
         }
         mu = (rgb + strength * (staged - rgb)).astype(np.float32)
         self.prepared = dataclasses.replace(self.prepared, mu=mu)

@@ -968,6 +968,11 @@ def training_stages(sessions: list[dict]) -> list[dict]:
 def _run_from_weights(path: Path, state: dict) -> dict:
     card = read_card(path)
     tr = card.training
+    if card.network.get("name") == "ensemble":
+        raise ValueError(
+            f"{path.name} joins two networks (an ensemble): continue one of its members' runs "
+            f"instead (training/{card.task}.pt), then join them again with tools/ensemble_weights.py"
+        )
     if "config" not in tr or "step" not in tr:
         raise ValueError(f"the model card of {path.name} does not describe its training run")
     return {
