@@ -121,3 +121,15 @@ def test_new_training_mixes_are_the_default_and_deterministic(task):
     assert torch.equal(a, t.training_pair(x, g(0), t.mix_names()[0])[1])
     old = t.training_pair(x, g(0), t.mix_names()[1])[1]
     assert not torch.equal(a, old)
+
+
+def test_photo_editor_streaks_draw_their_layers_and_more_layers_cover_more():
+    """The light preset's streaks keep their draw (1-3 layers); training also draws up to six."""
+    from irsde_gui.core import degrade as D
+
+    x = photos(b=2, h=64, w=64) * 0.5  # mid-grey photos: streaks brighten them
+    assert torch.equal(D.derain(x, g(3)), D.derain(x, g(3), layers=(1, 3)))
+    assert torch.equal(D.derain(x, g(3), layers=(1, 6)), D.derain(x, g(3), layers=(1, 6)))
+    light = np.mean([float((D.derain(x, g(s), layers=(1, 1)) - x).mean()) for s in range(12)])
+    dense = np.mean([float((D.derain(x, g(s), layers=(6, 6)) - x).mean()) for s in range(12)])
+    assert dense > 2.5 * light > 0

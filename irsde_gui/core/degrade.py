@@ -282,8 +282,10 @@ def rain_layer(shape, g: torch.Generator, device, size: int = 31) -> Tensor:
     return (streaks * bright).clamp(0, 1)
 
 
-def derain(x0: Tensor, g: torch.Generator) -> Tensor:
-    layers = int(torch.randint(1, 4, (1,), generator=g))
+def derain(x0: Tensor, g: torch.Generator, layers: tuple[int, int] = (1, 3)) -> Tensor:
+    """Streaks made as photo editors make rain (sparse drops smeared along a direction), in
+    ``layers`` (lo, hi) layers: the evaluation's light rain draws 1-3."""
+    layers = int(torch.randint(layers[0], layers[1] + 1, (1,), generator=g))
     rain = torch.zeros_like(x0[:, :1])
     for _ in range(layers):
         rain = 1 - (1 - rain) * (1 - rain_layer(x0.shape, g, x0.device).to(x0.dtype))
@@ -458,8 +460,10 @@ def sr_practical_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
 
 def derain_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
     """Rain from drizzle to downpour at several depths, with its veil, splashes and JPEG
-    (:mod:`.rain`), for most of the batch; the lighter streaks of :func:`derain` for the rest."""
-    mu = derain(x0, g)
+    (:mod:`.rain`), for most of the batch; the streaks of :func:`derain` for the rest, in up to
+    six layers, as dense as a downpour drawn that way (the downpour network, which saw at most
+    three, scored 2.8 dB under the light-rain network on three times the light preset's streaks)."""
+    mu = derain(x0, g, layers=(1, 6))
     heavy = (torch.rand(x0.shape[0], generator=g) < 0.7).to(x0.device)
     if heavy.any():
         mu[heavy] = rain.rain(x0[heavy], g, photo_size=(320, 1024)).to(mu.dtype)
