@@ -379,10 +379,17 @@ def save_weights(net: torch.nn.Module, card: ModelCard, path: str | os.PathLike)
     os.replace(tmp, path)
     card.sha256 = sha256_of(path)
     card.parameters = count_parameters(net)
-    tmpc = card_path(path).with_name(card_path(path).name + ".tmp")
-    tmpc.write_text(json.dumps(card.to_dict(), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmpc, card_path(path))
+    write_card(path, card)
     return path
+
+
+def write_card(weights_path: Path, card: ModelCard) -> Path:
+    """Write the model card beside its weights file (atomically: a reader never sees half a card)."""
+    target = card_path(weights_path)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(json.dumps(card.to_dict(), indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, target)
+    return target
 
 
 def installed_weights(

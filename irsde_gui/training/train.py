@@ -52,7 +52,15 @@ from ..core.model import Restorer
 from ..core.nets import build_model, count_parameters
 from ..core.sde import MeanRevertingSDE, SDEConfig
 from ..core.tasks import TASKS, get_task
-from ..core.weights import ModelCard, card_path, load_weights, read_card, save_weights, verify_sha256
+from ..core.weights import (
+    ModelCard,
+    card_path,
+    load_weights,
+    read_card,
+    save_weights,
+    verify_sha256,
+    write_card,
+)
 from ..evaluation.validation import list_images, load_kernels, pair_files, restore_array
 
 LOSSES = ("x0", "ml", "ml_x0")
@@ -1101,9 +1109,7 @@ def rescore_weights(path: str | os.PathLike, evals: list[dict], default_steps: i
     card.validation = with_evals({}, evals)
     if default_steps is not None:
         card.default_steps = default_steps
-    tmp = card_path(path).with_name(card_path(path).name + ".tmp")
-    tmp.write_text(json.dumps(card.to_dict(), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, card_path(path))
+    write_card(path, card)
     return path
 
 

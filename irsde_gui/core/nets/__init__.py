@@ -16,11 +16,10 @@ from .ensemble import EnsembleNet
 
 
 def build_ensemble(members: list[dict], mix: float = 0.5) -> EnsembleNet:
-    """An :class:`EnsembleNet` of two networks given by their configs."""
-    if not isinstance(members, list) or len(members) != 2 or not all(isinstance(m, dict) for m in members):
-        raise ValueError("an ensemble has exactly two members, each a network config")
-    if any(m.get("name") == "ensemble" for m in members):
-        raise ValueError("an ensemble's members are networks, not ensembles")
+    """An :class:`EnsembleNet` of the networks given by their configs (it checks how many, and
+    that none is an ensemble)."""
+    if not isinstance(members, list) or not all(isinstance(m, dict) for m in members):
+        raise ValueError("an ensemble's members are network configs")
     return EnsembleNet([build_model(m) for m in members], mix)
 
 
