@@ -151,6 +151,57 @@ def test_a_cancel_from_progress_stops_the_estimate(shake):
         blind.estimate_kernel(blurred(shapes(), shake, 0.01), size=15, progress=cancel)
 
 
+def test_refining_a_too_diffuse_estimate_brings_it_back_to_the_blur(shake):
+    # an estimate as a photo with few clean edges leaves it: the true trail, smeared
+    wrong = cv2.GaussianBlur(shake, (0, 0), 1.5)
+    wrong = blind.centre_kernel(wrong / wrong.sum())
+    photo = blurred(shapes(), shake, 0.01)
+    before = best_match(wrong, shake)[0]
+    refined = blind.refine_kernel(photo, wrong, lambda x: x)
+    assert refined.shape == (15, 15) and refined.min() >= 0
+    assert refined.sum() == pytest.approx(1.0, abs=1e-5)
+    after = best_match(refined, shake)[0]
+    assert before < 0.7 and after > 0.85
+
+
+def test_refining_reports_every_round_and_can_be_cancelled(shake):
+    photo = blurred(shapes(), shake, 0.01)
+    calls = []
+    blind.refine_kernel(
+        photo, shake, lambda x: x, passes=2, rounds=3, progress=lambda d, t: calls.append((d, t))
+    )
+    assert calls == [(i, 6) for i in range(1, 7)]
+
+    class Cancelled(Exception):
+        pass
+
+    def cancel(done, total):
+        raise Cancelled
+
+    with pytest.raises(Cancelled):
+        blind.refine_kernel(photo, shake, lambda x: x, progress=cancel)
+    with pytest.raises(ValueError, match="square and odd"):
+        blind.refine_kernel(photo, np.ones((4, 4)), lambda x: x)
+
+
+def test_a_photo_s_blur_is_refined_when_a_prior_is_given(shake, monkeypatch):
+    photo = blurred(shapes(), shake, 0.01)
+    seen = []
+    real = blind.refine_kernel
+    monkeypatch.setattr(blind, "refine_kernel", lambda *a, **kw: seen.append(a[1]) or real(*a, **kw))
+    calls = []
+    k = blind.estimate_photo_kernel(
+        photo, size=15, denoise=lambda x: x, progress=lambda d, t: calls.append((d, t))
+    )
+    assert len(seen) == 1 and k.shape == (15, 15)
+    total = calls[-1][1]  # the estimate's alternations, then the refining rounds, in one count
+    assert calls[-1][0] == total and all(t == total for _, t in calls)
+    assert [d for d, _ in calls] == list(range(1, total + 1))
+    assert total - blind.REFINE_PASSES * blind.REFINE_ROUNDS > 0
+    blind.estimate_photo_kernel(photo, size=15)  # no prior: the estimate as found
+    assert len(seen) == 1
+
+
 def test_bad_sizes_are_refused_with_a_reason():
     with pytest.raises(ValueError, match="odd"):
         blind.estimate_kernel(shapes(), size=14)

@@ -366,6 +366,11 @@ class BlindDeblurJob(_Job):
         self._denoiser_tiles = 1
         self._denoiser_tile: int | None = None
 
+    def find_blur(self, progress=None, info: dict | None = None) -> np.ndarray:
+        """The photo's blur, estimated and then refined with the denoise model as the prior
+        (:func:`.blind.estimate_photo_kernel`); raises :class:`.blind.NoBlurFound`."""
+        return estimate_photo_kernel(self.prepared.mu, progress=progress, info=info, denoise=self._denoise)
+
     def _steps(self) -> int:
         s = self.settings
         steps = int(s.steps or (BLIND_ROUNDS if s.kernel is None else KNOWN_ROUNDS))
@@ -400,7 +405,7 @@ class BlindDeblurJob(_Job):
         if self.kernel is None:
             info: dict = {}
             try:
-                self.kernel = estimate_photo_kernel(rgb, progress=progress, info=info)
+                self.kernel = self.find_blur(progress, info)
                 self.doubt = "; ".join(kernel_doubts(self.kernel, info)) or None
             except NoBlurFound as exc:  # nothing to deconvolve: the photo is only denoised
                 self.doubt = str(exc)

@@ -30,7 +30,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from ..core.blind import estimate_photo_kernel
 from ..core.degrade import blur_with, shake_kernels
 from ..core.device import DeviceInfo
 from ..core.model import Restorer, load_task_restorer
@@ -162,11 +161,10 @@ def _blind_row(name: str, size: int, device: DeviceInfo, repeats: int) -> BenchR
     blurred = blurred[0].permute(1, 2, 0).numpy()
     _reset_cpu_peak()
     base = _proc_status_kb("VmRSS")
-    began = time.perf_counter()
-    kernel_estimate = estimate_photo_kernel(blurred)
-    setup = (time.perf_counter() - began) * 1000.0
     job = create_job(task, restorer, blurred, settings=JobSettings(steps=repeats + 1))
-    job.kernel = kernel_estimate
+    began = time.perf_counter()
+    job.kernel = job.find_blur()  # estimated and refined, as in the app
+    setup = (time.perf_counter() - began) * 1000.0
     times = [rec.seconds * 1000.0 for rec in job.steps_iter()][1:]  # the first round warms up
     hwm = _proc_status_kb("VmHWM")
     peak = None if hwm is None or base is None or device.kind != "cpu" else max(0, hwm - base) / 1024.0
