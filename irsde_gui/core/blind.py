@@ -355,11 +355,28 @@ def _fit_window(y: np.ndarray, lit: np.ndarray, ks: int) -> tuple[np.ndarray, np
     return blurred, inner
 
 
+def _middle(a: np.ndarray, max_side: int) -> np.ndarray:
+    """``a``'s centre, at most ``max_side`` px square: the part a blur is measured on (a uniform
+    blur is the same everywhere, and the time grows with the area)."""
+    h, w = a.shape[:2]
+    ch, cw = min(h, max_side), min(w, max_side)
+    return a[(h - ch) // 2 : (h - ch) // 2 + ch, (w - cw) // 2 : (w - cw) // 2 + cw]
+
+
+SCALE_RATIO = np.sqrt(0.5)  # between the estimate's scales, coarse to fine
+ESTIMATE_ITERS = 5  # alternations at each scale
+
+
+def _scale_count(size: int) -> int:
+    """How many scales the estimate of a ``size`` px kernel runs, the coarsest about 5 px."""
+    return max(int(np.floor(np.log(5.0 / size) / np.log(SCALE_RATIO))), 0) + 1
+
+
 def estimate_kernel(
     rgb: np.ndarray,
     size: int = 31,
     lam: float = 4e-3,
-    iters: int = 5,
+    iters: int = ESTIMATE_ITERS,
     max_side: int = 640,
     tikhonov: float = 20.0,
     progress: Progress | None = None,
@@ -380,16 +397,14 @@ def estimate_kernel(
     :func:`_fit_residual`) and ``scored`` (the share of the photo the fit could use)."""
     if size < 3 or size % 2 == 0:
         raise ValueError(f"the kernel size must be odd and at least 3, got {size}")
-    grey = _grey(rgb)
-    h, w = grey.shape
+    h, w = rgb.shape[:2]
     if min(h, w) < 2 * size:
         raise ValueError(f"the photo ({w}x{h}) is too small to estimate a {size} px blur")
-    ch, cw = min(h, max_side), min(w, max_side)
-    window = (slice((h - ch) // 2, (h - ch) // 2 + ch), slice((w - cw) // 2, (w - cw) // 2 + cw))
-    grey = grey[window]
-    clipped = clipped_mask(np.asarray(rgb)[window]).astype(np.float32)
-    ratio = np.sqrt(0.5)
-    scales = max(int(np.floor(np.log(5.0 / size) / np.log(ratio))), 0) + 1
+    part = _middle(np.asarray(rgb), max_side)
+    grey = _grey(part)
+    clipped = clipped_mask(part).astype(np.float32)
+    ratio = SCALE_RATIO
+    scales = _scale_count(size)
     sizes = [_odd(size * ratio**s) for s in range(scales)]
     total, done = scales * iters, 0
     k = None
@@ -458,7 +473,6 @@ def refine_kernel(
     max_side: int = 640,
     tikhonov: float = 20.0,
     progress: Progress | None = None,
-    info: dict | None = None,
 ) -> np.ndarray:
     """An estimated blur ``kernel`` (square, odd) of ``rgb`` (float HxWx3 in [0, 1]), re-fitted
     ``passes`` times to the photo deconvolved with it (``rounds`` rounds of :func:`deconvolve`,
@@ -467,15 +481,13 @@ def refine_kernel(
 
     Like the estimate, it works on the photo's centre (at most ``max_side`` px square) and
     leaves out what clipped light reached. ``progress(done, total)`` is called after every
-    round; it may raise to cancel. ``info``, a dict, receives ``settled``: how alike the last
-    two passes' kernels are (1: the kernel stopped moving; see :func:`kernel_doubts`)."""
+    round; it may raise to cancel."""
     k = checked_kernel(kernel).astype(np.float64)
     if k.shape[0] != k.shape[1] or k.shape[0] % 2 == 0:
         raise ValueError(f"a kernel to refine is square and odd, got {k.shape[1]}x{k.shape[0]}")
     ks = k.shape[0]
-    h, w = rgb.shape[:2]
-    ch, cw = min(h, max_side), min(w, max_side)
-    part = np.asarray(rgb, np.float32)[(h - ch) // 2 : (h - ch) // 2 + ch, (w - cw) // 2 : (w - cw) // 2 + cw]
+    part = _middle(np.asarray(rgb, np.float32), max_side)
+    ch, cw = part.shape[:2]
     blurred, inner = _fit_window(_grey(part), clipped_mask(part), ks)
     blurred_grads = _grads(blurred)
     bh, bw = blurred.shape
@@ -487,9 +499,7 @@ def refine_kernel(
         grads = _strongest(_grads(sharp), inner, share)
         start = centre_kernel(k, rel=0.0)
         fitted = kernel_least_squares(grads, blurred_grads, inner, ks, tikhonov, start=start)
-        before, k = k, centre_kernel(_prune(fitted))
-        if info is not None:
-            info["settled"] = _likeness(before, k)
+        k = centre_kernel(_prune(fitted))
     return k.astype(np.float32)
 
 
@@ -519,14 +529,9 @@ def estimate_photo_kernel(
     ks = min(size, fits if fits % 2 else fits - 1)
     if ks < 5:
         raise NoBlurFound(f"the photo ({w}x{h} px) is too small to estimate its blur: it needs 10 px a side")
+    estimating = _scale_count(ks) * ESTIMATE_ITERS
     refining = 0 if denoise is None else REFINE_PASSES * REFINE_ROUNDS
-    estimating = [0]  # the estimate's own count of steps, known at its first report
-
-    def estimated(done: int, total: int) -> None:
-        estimating[0] = total
-        if progress:
-            progress(done, total + refining)
-
+    estimated = None if progress is None else (lambda d, _t: progress(d, estimating + refining))
     k = estimate_kernel(small, ks, progress=estimated, info=info).astype(np.float64)
     # A photo without edges (a flat or featureless picture) leaves the kernel unconstrained: the
     # estimate can come out spread evenly over the whole square, which no camera blur is (the
@@ -536,9 +541,8 @@ def estimate_photo_kernel(
             f"no blur could be measured in this photo ({w}x{h} px): it has too few edges to show one"
         )
     if denoise is not None and max(blur_extent(k)) > 1:  # a point is no blur to refine
-        n = estimating[0]
-        step = None if progress is None else (lambda d, t: progress(n + d, n + t))
-        k = refine_kernel(small, k, denoise, progress=step, info=info).astype(np.float64)
+        step = None if progress is None else (lambda d, t: progress(estimating + d, estimating + t))
+        k = refine_kernel(small, k, denoise, progress=step).astype(np.float64)
     if f < 1.0:
         n = _odd(ks / f)
         k = np.maximum(cv2.resize(k, (n, n), interpolation=cv2.INTER_LINEAR), 0.0)
