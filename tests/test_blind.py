@@ -168,7 +168,7 @@ def test_refining_reports_every_round_and_can_be_cancelled(shake):
     photo = blurred(shapes(), shake, 0.01)
     calls = []
     blind.refine_kernel(
-        photo, shake, lambda x: x, passes=2, rounds=3, progress=lambda d, t: calls.append((d, t))
+        photo, shake, lambda x: x, strengths=(25.0, 8.0), rounds=3, progress=lambda d, t: calls.append((d, t))
     )
     assert calls == [(i, 6) for i in range(1, 7)]
 
@@ -182,6 +182,20 @@ def test_refining_reports_every_round_and_can_be_cancelled(shake):
         blind.refine_kernel(photo, shake, lambda x: x, progress=cancel)
     with pytest.raises(ValueError, match="square and odd"):
         blind.refine_kernel(photo, np.ones((4, 4)), lambda x: x)
+
+
+def test_each_refining_pass_deconvolves_at_its_own_strength(shake, monkeypatch):
+    photo = blurred(shapes(), shake, 0.01)
+    used = []
+    real = blind.deconvolve
+    monkeypatch.setattr(blind, "deconvolve", lambda *a, **kw: used.append(kw["strength"]) or real(*a, **kw))
+    blind.refine_kernel(photo, shake, lambda x: x)
+    assert used == list(blind.REFINE_STRENGTHS)
+    assert used[0] > used[-1] == blind.ESTIMATED_STRENGTH  # the refined kernel is trusted more
+    used.clear()
+    spread = np.ones((15, 15)) / 225  # a kernel the guard doubts is deconvolved gently every pass
+    blind.refine_kernel(photo, spread, lambda x: x, strengths=(25.0,))
+    assert used == [blind.GENTLE_STRENGTH]
 
 
 def test_a_photo_s_blur_is_refined_when_a_prior_is_given(shake, monkeypatch):
@@ -332,3 +346,42 @@ def test_tiled_deconvolution_agrees_with_the_whole_photo(shake):
     for rows, cols, keep_r, keep_c in parts:
         covered[rows, cols][keep_r, keep_c] += 1
     assert (covered == 1).all(), "every pixel is kept from exactly one tile"
+
+
+def _periodic_blur(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """``kernel`` (centred on its middle pixel) over a periodic grey photo, in NumPy."""
+    return np.fft.irfft2(np.fft.rfft2(x) * blind._rotf(kernel, x.shape), s=x.shape)
+
+
+def test_kernel_least_squares_recovers_the_kernel_and_leaves_its_start_alone(shake):
+    sharp = blind._grey(shapes(96, seed=4))
+    k = np.zeros((15, 15))
+    k[:, :] = shake
+    grads = blind._grads(sharp)
+    blurred_grads = tuple(_periodic_blur(g, k) for g in grads)
+    start = np.full((15, 15), 1.0 / 225)
+    kept = start.copy()
+    fitted = blind.kernel_least_squares(grads, blurred_grads, np.ones(sharp.shape), 15, 1e-4, 200, start)
+    assert np.array_equal(start, kept)  # the caller's start is not written to
+    assert blind._likeness(fitted, k) > 0.99
+    assert abs(fitted.sum() - 1.0) < 0.02
+
+
+def test_sparse_sharp_with_no_blur_keeps_the_photo_s_edges():
+    y = blind._grey(shapes(96, seed=5))
+    s = blind.sparse_sharp(y, blind._delta(5), lam=1e-4)
+    assert s.dtype == np.float64 and s.shape == y.shape
+    assert psnr(np.clip(s, 0, 1), y) > 35.0
+
+
+def test_a_fourier_step_balances_the_photo_against_the_prior(shake):
+    rng = np.random.default_rng(0)
+    photo = rng.random((40, 50, 3)).astype(np.float32)
+    prior = rng.random((40, 50, 3)).astype(np.float32)
+    point = blind._delta(5)
+    # No blur: the step is (photo + a prior) / (1 + a), pixel by pixel.
+    for a in (0.0, 1.0, 3.0):
+        step = blind._fourier_step(photo, prior, point, a, {})
+        assert np.allclose(step, (photo + a * prior) / (1.0 + a), atol=1e-5)
+    # A blur and a heavy pull towards the prior: the prior comes back.
+    assert np.allclose(blind._fourier_step(photo, prior, shake, 1e6, {}), prior, atol=1e-4)
