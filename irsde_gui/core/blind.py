@@ -37,11 +37,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import torch
-
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 Progress = Callable[[int, int], None]
 
@@ -173,20 +173,22 @@ class NoBlurFound(ValueError):
     """The photo shows no blur that could be measured (too few edges, or too few pixels)."""
 
 
-def _t(a: np.ndarray) -> torch.Tensor:
-    """A float64 CPU tensor of ``a``. The estimate's transforms run in PyTorch: its real
-    transforms are 2-2.5x faster than NumPy's on one thread, and use every thread it is given.
-    PyTorch is imported where it is used: the window opens before it loads, and a blur's shape
-    or file is read without it."""
-    import torch
+def _torch():
+    """PyTorch, for the transforms: its real transforms are 2-2.5x faster than NumPy's on one
+    thread, and use every thread it is given."""
+    import torch  # deferred: the window opens, and reads a blur's shape or file, before it loads
 
-    return torch.from_numpy(np.ascontiguousarray(a, np.float64))
+    return torch
+
+
+def _t(a: np.ndarray) -> torch.Tensor:
+    """A float64 CPU tensor of ``a``."""
+    return _torch().from_numpy(np.ascontiguousarray(a, np.float64))
 
 
 def _t_rotf(kernel: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
     """:func:`_rotf` of a tensor kernel."""
-    import torch
-
+    torch = _torch()
     kh, kw = kernel.shape
     pad = kernel.new_zeros(shape)
     pad[:kh, :kw] = kernel
@@ -195,8 +197,7 @@ def _t_rotf(kernel: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
 
 def _t_otf2psf(rotf: torch.Tensor, shape: tuple[int, int], size: int) -> torch.Tensor:
     """:func:`_otf2psf` of a tensor spectrum."""
-    import torch
-
+    torch = _torch()
     a = torch.fft.irfft2(rotf, s=shape)
     rows = torch.arange(-(size // 2), size - size // 2) % shape[0]
     cols = torch.arange(-(size // 2), size - size // 2) % shape[1]
@@ -204,16 +205,14 @@ def _t_otf2psf(rotf: torch.Tensor, shape: tuple[int, int], size: int) -> torch.T
 
 
 def _t_grads(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    import torch
-
+    torch = _torch()
     return torch.roll(x, -1, 1) - x, torch.roll(x, -1, 0) - x
 
 
 def sparse_sharp(blurred: np.ndarray, kernel: np.ndarray, lam: float, beta_max: float = 1e5) -> np.ndarray:
     """``argmin_S |kernel * S - blurred|^2 + lam |grad S|_0`` (grey, periodic),
     by half-quadratic splitting."""
-    import torch
-
+    torch = _torch()
     shape = blurred.shape
     y = _t(blurred)
     K = _t_rotf(_t(kernel), shape)
@@ -246,8 +245,7 @@ def kernel_least_squares(
 ) -> np.ndarray:
     """``argmin_k sum_g |W (g_sharp * k - g_blurred)|^2 + tikhonov |k|^2`` over ``size`` x ``size``
     kernels, by conjugate gradients; ``W`` (``weight_map``) keeps the score away from the borders."""
-    import torch
-
+    torch = _torch()
     shape = sharp_grads[0].shape
     ffts = [torch.fft.rfft2(_t(g)) for g in sharp_grads]
     w = _t(weight_map)
@@ -821,8 +819,7 @@ def _fourier_step(
     light's reach) the photo is replaced by ``kernel * prior``, the current estimate blurred, so
     those pixels pull the estimate nowhere (one step of the usual way to minimise a weighted
     data term, as each round's estimate is the next one's prior)."""
-    import torch
-
+    torch = _torch()
     h, w = blurred.shape[:2]
     shape = (2 * fast_length(h), 2 * fast_length(w))
     if shape not in cache:
