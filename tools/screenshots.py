@@ -40,6 +40,14 @@ def wait_for(signal, timeout_ms: int = 300_000):
     return got[0]
 
 
+def open_photo(win, path: Path) -> None:
+    """Open a photo and wait until it is shown: the window reads photos off its thread."""
+    win.open_path(path)
+    (shown,) = wait_for(win.photo_opened)
+    if not shown:
+        raise SystemExit(f"screenshots: {path} could not be opened")
+
+
 def shoot(window, out: Path) -> None:
     settle()
     raw = out.with_suffix(".raw.png")
@@ -79,7 +87,7 @@ def main(out_dir: str) -> int:
 def shoot_denoising(win, out: Path) -> None:
     """A denoise run live, the result compared four ways, and an A/B of step counts."""
     # 1. a denoise run streaming: the clean estimate x0_hat at step 4 of 10
-    win.open_path(EXAMPLES / "chelsea_noisy.png")
+    open_photo(win, EXAMPLES / "chelsea_noisy.png")
     win.panel.select_task("denoise")
     win.panel.set_steps(10)
     win.scrubber.set_kind("estimate")
@@ -126,7 +134,7 @@ def shoot_denoising(win, out: Path) -> None:
 def shoot_inpainting(win, out: Path) -> None:
     """The area to fill painted over a photo, and the uncertainty map of the fill."""
     # 4. inpainting: the area to fill painted over the photo
-    win.open_path(EXAMPLES / "astronaut_holes.png")
+    open_photo(win, EXAMPLES / "astronaut_holes.png")
     win.panel.select_task("inpaint")
     from irsde_gui.core.imageio import read_photo
 
@@ -144,7 +152,7 @@ def shoot_inpainting(win, out: Path) -> None:
 
 def shoot_deblurring(win, out: Path) -> None:
     # 6. deblurring with no deblur model: the blur estimated from the photo, then undone
-    win.open_path(EXAMPLES / "chelsea_blurry.png")
+    open_photo(win, EXAMPLES / "chelsea_blurry.png")
     win.panel.select_task("deblur")
     win.restore()
     wait_for(win.run_finished)
