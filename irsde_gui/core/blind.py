@@ -28,8 +28,8 @@ a 481x321 photo's kernel estimate from 13.8 s to 2.9 s, and its deconvolution fr
 
 The transforms run in PyTorch (its real transforms are 2-2.5x faster than NumPy's on one thread,
 and use every thread it is given): on 2 cores that took the estimate of a 512 px photo's blur
-from 5.6 s to 2.8 s, and a deconvolution round from 387 ms to 225 ms. The rest is NumPy/OpenCV;
-the denoiser is any ``HxWx3 -> HxWx3`` callable.
+from about 6 s to 2.8 s, and a deconvolution round there from 313 ms to 199 ms (the denoiser is
+most of a round). The rest is NumPy/OpenCV; the denoiser is any ``HxWx3 -> HxWx3`` callable.
 """
 
 from __future__ import annotations
@@ -501,8 +501,8 @@ REFINE_PASSES = len(REFINE_STRENGTHS)
 REFINE_ROUNDS = 4  # rounds of each refining deconvolution (the result's rounds are the user's)
 REFINE_SHARE = 0.1  # the share of the deconvolved photo's gradients the kernel is fitted to
 # The centre refined, at most this many px square. 384 rather than the estimate's 640: on the deblur
-# benchmark (481x321 photos) 26.77 dB against 26.75, none below their input either way, and a
-# 512 px photo's blur refined in 1.8 s rather than 3.2 (2 cores).
+# benchmark (481x321 photos; three passes at 25) 26.77 dB against 26.75, none below their input
+# either way, and a 512 px photo's blur refined in 1.8 s rather than 3.2 (2 cores).
 REFINE_SIDE = 384
 
 
