@@ -216,7 +216,7 @@ def sparse_sharp(blurred: np.ndarray, kernel: np.ndarray, lam: float, beta_max: 
     shape = blurred.shape
     y = _t(blurred)
     K = _t_rotf(_t(kernel), shape)
-    fx, fy = (torch.from_numpy(f).to(K.dtype) for f in _difference_otfs(shape))
+    fx, fy = (torch.from_numpy(f) for f in _difference_otfs(shape))
     data = K.abs() ** 2
     smooth = fx.abs() ** 2 + fy.abs() ** 2
     rhs = K.conj() * torch.fft.rfft2(y)
@@ -231,7 +231,7 @@ def sparse_sharp(blurred: np.ndarray, kernel: np.ndarray, lam: float, beta_max: 
         back = torch.roll(h, 1, 1) - h + torch.roll(v, 1, 0) - v
         s = torch.fft.irfft2((rhs + beta * torch.fft.rfft2(back)) / (data + beta * smooth), s=shape)
         beta *= 2.0
-    return s.double().numpy()
+    return s.numpy()
 
 
 def kernel_least_squares(
@@ -258,7 +258,8 @@ def kernel_least_squares(
     b = _t_otf2psf(
         sum(f.conj() * torch.fft.rfft2(w * _t(g)) for f, g in zip(ffts, blurred_grads)), shape, size
     )
-    k = (_t(start) if start is not None else _t(np.full((size, size), 1.0 / size**2))).clone()
+    flat = torch.full((size, size), 1.0 / size**2, dtype=torch.float64)
+    k = _t(start).clone() if start is not None else flat
     r = b - normal(k)
     p = r.clone()
     rs = float((r * r).sum())
@@ -272,7 +273,7 @@ def kernel_least_squares(
             break
         p = r + (rn / rs) * p
         rs = rn
-    return k.double().numpy()
+    return k.numpy()
 
 
 def _prune(kernel: np.ndarray, rel: float = 0.05, min_mass: float = 0.1) -> np.ndarray:
@@ -523,7 +524,7 @@ def refine_kernel(
     strengths: tuple[float, ...] = REFINE_STRENGTHS,
     rounds: int = REFINE_ROUNDS,
     share: float = REFINE_SHARE,
-    max_side: int | None = None,
+    max_side: int = REFINE_SIDE,
     tikhonov: float = 20.0,
     progress: Progress | None = None,
 ) -> np.ndarray:
@@ -537,7 +538,6 @@ def refine_kernel(
     leaves out what clipped light reached. ``progress(done, total)`` is called after every
     round; it may raise to cancel."""
     passes = len(strengths)
-    max_side = REFINE_SIDE if max_side is None else max_side
     k = checked_kernel(kernel).astype(np.float64)
     if k.shape[0] != k.shape[1] or k.shape[0] % 2 == 0:
         raise ValueError(f"a kernel to refine is square and odd, got {k.shape[1]}x{k.shape[0]}")
@@ -549,7 +549,7 @@ def refine_kernel(
     bh, bw = blurred.shape
     for p, trust in enumerate(strengths):
         strength = GENTLE_STRENGTH if kernel_doubts(k) else trust
-        step = None if progress is None else (lambda d, _t, p=p: progress(p * rounds + d, passes * rounds))
+        step = None if progress is None else (lambda d, _n, p=p: progress(p * rounds + d, passes * rounds))
         z = deconvolve(part, k, denoise, iters=rounds, strength=strength, progress=step)
         sharp = cv2.copyMakeBorder(_grey(z), ks, bh - ch - ks, ks, bw - cw - ks, cv2.BORDER_REFLECT_101)
         grads = _strongest(_grads(sharp), inner, share)
@@ -587,7 +587,7 @@ def estimate_photo_kernel(
         raise NoBlurFound(f"the photo ({w}x{h} px) is too small to estimate its blur: it needs 10 px a side")
     estimating = _scale_count(ks) * ESTIMATE_ITERS
     refining = 0 if denoise is None else REFINE_PASSES * REFINE_ROUNDS
-    estimated = None if progress is None else (lambda d, _t: progress(d, estimating + refining))
+    estimated = None if progress is None else (lambda d, _n: progress(d, estimating + refining))
     k = estimate_kernel(small, ks, progress=estimated, info=info).astype(np.float64)
     # A photo without edges (a flat or featureless picture) leaves the kernel unconstrained: the
     # estimate can come out spread evenly over the whole square, which no camera blur is (the
