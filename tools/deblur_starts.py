@@ -5,8 +5,9 @@ refines it with the denoiser as the prior. On small crops that estimate can come
 times too large, and the result falls below the blurred photo. The deblur network (not shipped:
 alone it scores far under the route) gives another start: a kernel fitted to the network's
 output, refined the same way. This tool runs both on each photo, and the rule "keep the one whose
-refined kernel explains the photo's strongest edges better" (the lower fit residual), and prints
-each photo's gains at the best shift (PSNR@SH) and a summary.
+refined kernel explains the photo's strongest edges better" (the lower fit residual; also with the
+route's gentle result kept wherever the route doubts its own estimate), and prints each photo's
+gains at the best shift (PSNR@SH) and a summary.
 
     irsde unpack training/deblur.pt --out /tmp/deblur_run
     irsde export /tmp/deblur_run --out /tmp/deblur_net.pt
@@ -123,12 +124,14 @@ def main() -> None:
         gains = [best_shift(np.clip(a, 0, 1), clean)[0] - base for a in (own, started, sharp)]
         row = {"photo": name, "route": gains[0], "network start": gains[1], "network alone": gains[2]}
         row["lower fit"] = gains[1] if fit_residual(y, k_net, started) < fit_own else gains[0]
+        # A photo whose own estimate the route doubts (too few edges) keeps the route's gentle result.
+        row["lower fit, undoubted"] = gains[0] if job.doubt else row["lower fit"]
         rows.append(row)
         print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
     print(f"\n{len(rows)} photos, gain over the blurred input at the best shift (PSNR@SH):")
-    for key in ("route", "network start", "network alone", "lower fit"):
+    for key in ("route", "network start", "network alone", "lower fit", "lower fit, undoubted"):
         v = np.array([r[key] for r in rows])
-        print(f"  {key:14s} mean {v.mean():+.2f} dB, {(v < 0).sum()} below their input, worst {v.min():+.2f}")
+        print(f"  {key:20s} mean {v.mean():+.2f} dB, {(v < 0).sum()} below their input, worst {v.min():+.2f}")
 
 
 if __name__ == "__main__":
