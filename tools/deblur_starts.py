@@ -40,23 +40,11 @@ from irsde_gui.evaluation.validation import load_kernels, restore_array
 SIGMA = 2.55 / 255.0
 
 
-def fit_window(y: np.ndarray, ks: int):
-    part = B._middle(np.asarray(y, np.float32), B.REFINE_SIDE)
-    blurred, inner = B._fit_window(B._grey(part), B.clipped_mask(part), ks)
-    return part, blurred, inner
-
-
-def strongest_grads(sharp: np.ndarray, part: np.ndarray, blurred: np.ndarray, inner: np.ndarray, ks: int):
-    """The strongest gradients of ``sharp``'s centre, laid out as the blurred photo's fit window."""
-    s = B._middle(np.asarray(sharp, np.float32), B.REFINE_SIDE)
-    (ch, cw), (bh, bw) = part.shape[:2], blurred.shape
-    grey = cv2.copyMakeBorder(B._grey(s), ks, bh - ch - ks, ks, bw - cw - ks, cv2.BORDER_REFLECT_101)
-    return B._strongest(B._grads(grey), inner, B.REFINE_SHARE)
-
-
 def kernel_fitted_to(y: np.ndarray, sharp: np.ndarray, ks: int = 31) -> np.ndarray:
-    part, blurred, inner = fit_window(y, ks)
-    grads = strongest_grads(sharp, part, blurred, inner, ks)
+    """The ``ks`` px kernel that maps ``sharp``'s strongest edges onto the blurred photo's, from
+    a point, by the refinement's least squares."""
+    _, blurred, inner = B.refine_window(y, ks)
+    grads = B.strongest_in_window(B._middle(sharp, B.REFINE_SIDE), blurred.shape, inner, ks)
     k = B.kernel_least_squares(grads, B._grads(blurred), inner, ks, 20.0, start=B._delta(ks))
     return B.centre_kernel(B._prune(k))
 
@@ -64,8 +52,8 @@ def kernel_fitted_to(y: np.ndarray, sharp: np.ndarray, ks: int = 31) -> np.ndarr
 def fit_residual(y: np.ndarray, kernel: np.ndarray, result: np.ndarray) -> float:
     """How much of the photo's strongest edges the kernel over the result leaves unexplained."""
     ks = kernel.shape[0]
-    part, blurred, inner = fit_window(y, ks)
-    grads = strongest_grads(result, part, blurred, inner, ks)
+    _, blurred, inner = B.refine_window(y, ks)
+    grads = B.strongest_in_window(B._middle(result, B.REFINE_SIDE), blurred.shape, inner, ks)
     return B._fit_residual(grads, B._grads(blurred), inner, np.asarray(kernel, np.float64))
 
 

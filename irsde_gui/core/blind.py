@@ -517,6 +517,28 @@ def _strongest(grads: tuple[np.ndarray, np.ndarray], where: np.ndarray, share: f
     return tuple(np.where(mag >= t, g, 0.0) for g in grads)
 
 
+def refine_window(
+    rgb: np.ndarray, ks: int, max_side: int = REFINE_SIDE
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(part, blurred, inner)``: the photo's centre (at most ``max_side`` px square) that a
+    ``ks`` px kernel is fitted on, its grey fit window and the window's weights
+    (:func:`_fit_window`)."""
+    part = _middle(np.asarray(rgb, np.float32), max_side)
+    blurred, inner = _fit_window(_grey(part), clipped_mask(part), ks)
+    return part, blurred, inner
+
+
+def strongest_in_window(
+    sharp: np.ndarray, window: tuple[int, int], inner: np.ndarray, ks: int, share: float = REFINE_SHARE
+) -> tuple[np.ndarray, np.ndarray]:
+    """The strongest ``share`` of the gradients of ``sharp`` (a sharp photo of the centre that
+    :func:`refine_window` took), laid out as its fit window of shape ``window``."""
+    ch, cw = sharp.shape[:2]
+    bh, bw = window
+    grey = cv2.copyMakeBorder(_grey(sharp), ks, bh - ch - ks, ks, bw - cw - ks, cv2.BORDER_REFLECT_101)
+    return _strongest(_grads(grey), inner, share)
+
+
 def refine_kernel(
     rgb: np.ndarray,
     kernel: np.ndarray,
@@ -542,17 +564,13 @@ def refine_kernel(
     if k.shape[0] != k.shape[1] or k.shape[0] % 2 == 0:
         raise ValueError(f"a kernel to refine is square and odd, got {k.shape[1]}x{k.shape[0]}")
     ks = k.shape[0]
-    part = _middle(np.asarray(rgb, np.float32), max_side)
-    ch, cw = part.shape[:2]
-    blurred, inner = _fit_window(_grey(part), clipped_mask(part), ks)
+    part, blurred, inner = refine_window(rgb, ks, max_side)
     blurred_grads = _grads(blurred)
-    bh, bw = blurred.shape
     for p, trust in enumerate(strengths):
         strength = GENTLE_STRENGTH if kernel_doubts(k) else trust
         step = None if progress is None else (lambda d, _n, p=p: progress(p * rounds + d, passes * rounds))
         z = deconvolve(part, k, denoise, iters=rounds, strength=strength, progress=step)
-        sharp = cv2.copyMakeBorder(_grey(z), ks, bh - ch - ks, ks, bw - cw - ks, cv2.BORDER_REFLECT_101)
-        grads = _strongest(_grads(sharp), inner, share)
+        grads = strongest_in_window(z, blurred.shape, inner, ks, share)
         start = centre_kernel(k, rel=0.0)
         fitted = kernel_least_squares(grads, blurred_grads, inner, ks, tikhonov, start=start)
         k = centre_kernel(_prune(fitted))
