@@ -216,6 +216,60 @@ def test_a_photo_s_blur_is_refined_when_a_prior_is_given(shake, monkeypatch):
     assert len(seen) == 1
 
 
+def test_a_second_start_from_a_sharp_guess_replaces_a_wrong_estimate(shake):
+    sharp = shapes()
+    photo = blurred(sharp, shake, 0.01)
+    wrong = blind.motion_kernel(13, 120.0)  # a long trail the wrong way: what a failed estimate gives
+    wrong = np.pad(wrong, [((15 - n) // 2,) * 2 for n in wrong.shape])
+    assert best_match(wrong, shake)[0] < 0.5
+    info = {"residual": 0.9, "start": "photo"}
+    calls = []
+    k = blind.second_start(
+        photo, wrong, lambda x: x, lambda x: sharp, info, lambda d, t: calls.append((d, t))
+    )
+    assert k.shape == (15, 15) and best_match(k, shake)[0] > 0.85
+    assert info["start"] == "network" and "residual" not in info  # the estimate's own fit judged the other
+    assert calls == [(d, blind.SECOND_START_UNITS) for d in range(1, blind.SECOND_START_UNITS + 1)]
+
+
+def test_a_second_start_keeps_the_estimate_that_explains_the_photo_better(shake):
+    photo = blurred(shapes(), shake, 0.01)
+    info = {"residual": 0.3, "start": "photo"}
+    # a guess no sharper than the photo: its kernel is about a point, which explains less
+    assert blind.second_start(photo, shake, lambda x: x, lambda x: x, info) is shake
+    assert info == {"residual": 0.3, "start": "photo"}
+    # no network to ask, or an answer that is no photo: nothing else runs
+    for guess in (None, np.full(photo.shape, np.nan, np.float32), photo[:20]):
+        assert blind.second_start(photo, shake, lambda x: 1 / 0, lambda x, g=guess: g, info) is shake
+
+
+def test_a_photo_s_estimate_gets_a_second_start_only_when_it_explains_too_little(shake, monkeypatch):
+    photo = blurred(shapes(), shake, 0.01)
+    asked = []
+    calls = []
+
+    def sharpen(x):
+        asked.append(x.shape)
+        return None
+
+    k = blind.estimate_photo_kernel(photo, size=15, denoise=lambda x: x, sharpen=sharpen)
+    assert not asked and k.shape == (15, 15)  # a clean photo of shapes: its own estimate fits
+    monkeypatch.setattr(blind, "SECOND_START_RESIDUAL", -1.0)
+    info: dict = {}
+    blind.estimate_photo_kernel(
+        photo,
+        size=15,
+        denoise=lambda x: x,
+        sharpen=sharpen,
+        info=info,
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    assert asked == [photo.shape] and info["start"] == "photo"
+    assert calls[-1][0] < calls[-1][1]  # no guess: the rest of the second start is not run ...
+    assert calls[-1][1] == calls[0][1] + blind.SECOND_START_UNITS  # ... which was counted once it began
+    assert [d for d, _ in calls] == list(range(1, calls[-1][0] + 1))
+
+
 def test_bad_sizes_are_refused_with_a_reason():
     with pytest.raises(ValueError, match="odd"):
         blind.estimate_kernel(shapes(), size=14)

@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import smooth_image
+from conftest import make_tiny_weights, smooth_image
 from PIL import Image
 
 from irsde_gui.cli import main
@@ -83,6 +83,63 @@ def test_a_blind_job_estimates_the_blur_then_yields_one_record_a_round(denoise_o
     assert report.method == "blind" and report.blur_kernel_px == job.kernel.shape[0]
     assert report.blur_extent_px == list(blur_extent(job.kernel)), "the blur itself, not its array"
     assert report.model_file.endswith("denoise.pt")
+
+
+@pytest.fixture
+def with_start_network(denoise_only):
+    """The deblur network installed as the blind route's helper (not as the deblur model)."""
+    make_tiny_weights(denoise_only / "made")
+    for suffix in (".pt", ".json"):
+        (denoise_only / "made" / f"deblur{suffix}").rename(denoise_only / f"deblur_start{suffix}")
+    assert resolve_weights("deblur")[0] == "denoise"  # the route stays blind
+    return denoise_only
+
+
+def test_a_blind_job_asks_the_start_network_when_its_estimate_explains_too_little(
+    with_start_network, monkeypatch
+):
+    import irsde_gui.core.blind as blind_module
+
+    restorer = load_task_restorer("deblur", device="cpu")
+    photo = smooth_image(48, 64)
+    monkeypatch.setattr(blind_module, "SECOND_START_RESIDUAL", -1.0)  # every estimate gets one
+    seen = []
+    real = blind_module.second_start
+    monkeypatch.setattr(blind_module, "second_start", lambda *a, **kw: seen.append(a[3]) or real(*a, **kw))
+    stages = []
+    hooks = JobHooks(on_stage=lambda what, done, total: stages.append((what, done, total)))
+    job = create_job(get_task("deblur"), restorer, photo, settings=JobSettings(steps=2), hooks=hooks)
+    records = list(job.steps_iter())
+    assert len(seen) == 1 and len(records) == 2
+    guess = seen[0](photo)  # the helper's one step: a photo of the same size
+    assert guess.shape == photo.shape and np.isfinite(guess).all() and np.abs(guess - photo).max() > 1e-4
+    assert job.blur_start in ("photo", "network")
+    assert [d for _, d, _ in stages] == list(range(1, stages[-1][2] + 1)), "one count, to the end"
+    first = stages[0][2]
+    assert {w for w, _, t in stages if t == first} == {"Estimating the blur"}
+    assert {w for w, _, t in stages if t > first} == {"Estimating the blur again, from the deblur network"}
+    report = RunReport.from_job(job, restorer, [r.seconds for r in records], 1.0)
+    assert report.blur_start == job.blur_start
+    # turned off, the helper is not even loaded
+    import irsde_gui.core.pipeline as pipeline_module
+
+    monkeypatch.setattr(pipeline_module, "load_helper", lambda *a: 1 / 0)
+    seen.clear()
+    off = create_job(get_task("deblur"), restorer, photo, settings=JobSettings(steps=2, second_start=False))
+    off.run()
+    assert not seen and off.blur_start == "photo"
+
+
+def test_a_start_network_that_is_missing_or_refused_is_done_without(denoise_only, caplog):
+    from irsde_gui.core.device import pick_device
+    from irsde_gui.core.model import load_helper
+
+    device = pick_device("cpu")
+    assert load_helper("deblur_start", device) is None  # not installed: nothing said
+    (denoise_only / "deblur_start.pt").write_bytes(b"not a network")
+    (denoise_only / "deblur_start.json").write_text("{}")
+    assert load_helper("deblur_start", device) is None
+    assert "deblur_start: not used" in caplog.text
 
 
 def test_a_known_kernel_skips_the_estimate(denoise_only):

@@ -12,17 +12,19 @@ from irsde_gui.core.model import load_restorer
 from irsde_gui.core.paths import bundled_weights_dir
 from irsde_gui.core.pipeline import JobSettings, RestoreJob
 from irsde_gui.core.tasks import TASKS
+from irsde_gui.core.weights import HELPERS
 
 SHIPPED = sorted(p.stem for p in bundled_weights_dir().glob("*.pt"))
 
 
-def test_only_known_tasks_are_shipped():
-    assert set(SHIPPED) <= set(TASKS)
+def test_only_known_tasks_and_helpers_are_shipped():
+    assert set(SHIPPED) <= set(TASKS) | set(HELPERS)
 
 
-@pytest.mark.parametrize("task", SHIPPED)
-def test_shipped_model_is_verified_small_and_documented(task):
-    path = bundled_weights_dir() / f"{task}.pt"
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_model_is_verified_small_and_documented(name):
+    path = bundled_weights_dir() / f"{name}.pt"
+    task = HELPERS.get(name, name)  # a helper's card names the task its network was trained for
     assert path.stat().st_size < 20 * 2**20
     restorer = load_restorer(task, path, "cpu")  # checks the sha256 and the architecture
     card = json.loads(path.with_suffix(".json").read_text())

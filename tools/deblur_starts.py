@@ -1,21 +1,19 @@
-"""Measure the blind deblur route from two starts: its own blur estimate, and the deblur network.
+"""Measure the blind deblur route's two starts for the blur: its own estimate, and the deblur network.
 
-The shipped route estimates the blur from the photo alone (a sparse-edged cartoon of it), then
-refines it with the denoiser as the prior. On small crops that estimate can come out several
-times too large, and the result falls below the blurred photo. The deblur network (not shipped:
-alone it scores far under the route) gives another start: a kernel fitted to the network's
-output, refined the same way. This tool runs both on each photo, and the rule "keep the one whose
-refined kernel explains the photo's strongest edges better" (the lower fit residual; also with the
-route's gentle result kept wherever the route doubts its own estimate), and prints each photo's
-gains at the best shift (PSNR@SH) and a summary.
+The route estimates the blur from the photo alone (a sparse-edged cartoon of it), then refines it
+with the denoiser as the prior. On small crops that estimate can come out several times too
+large, and the result falls below the blurred photo. The deblur network's sharp guess gives
+another start: a kernel fitted to it, refined the same way. The app runs that second start where
+the refined estimate leaves much of the photo unexplained, and keeps whichever start explains the
+photo better (``blind.second_start``). This tool scores, on each photo, the route with its first
+start only, with the network's start only, the network alone (one step), and the route as the app
+runs it, at the best shift (PSNR@SH), with a summary.
 
-    irsde unpack training/deblur.pt --out /tmp/deblur_run
-    irsde export /tmp/deblur_run --out /tmp/deblur_net.pt
-    python tools/deblur_starts.py --network /tmp/deblur_net.pt --train DATA/train/bsds500_train --count 40
-    python tools/deblur_starts.py --network /tmp/deblur_net.pt --eval DATA/val/cbsd68 \\
-        --kernels DATA/kernels/levin09.npz --crop 256
+    python tools/deblur_starts.py --train DATA/train/bsds500_train --count 40
+    python tools/deblur_starts.py --eval DATA/val/cbsd68 --kernels DATA/kernels/levin09.npz --crop 256
 
-Blurs for training photos come from our own blur mix (seeded), never from the benchmark.
+``--network`` defaults to the shipped helper (``weights/deblur_start.pt``). Blurs for training
+photos come from our own blur mix (seeded), never from the benchmark.
 """
 
 from __future__ import annotations
@@ -34,27 +32,11 @@ from irsde_gui.core.metrics import best_shift
 from irsde_gui.core.model import load_task_restorer
 from irsde_gui.core.pipeline import JobSettings, create_job
 from irsde_gui.core.tasks import TASKS
+from irsde_gui.core.weights import find_weights
 from irsde_gui.evaluation.evaluate import load_cases
 from irsde_gui.evaluation.validation import load_kernels, restore_array
 
 SIGMA = 2.55 / 255.0
-
-
-def kernel_fitted_to(y: np.ndarray, sharp: np.ndarray, ks: int = 31) -> np.ndarray:
-    """The ``ks`` px kernel that maps ``sharp``'s strongest edges onto the blurred photo's, from
-    a point, by the refinement's least squares."""
-    _, blurred, inner = B.refine_window(y, ks)
-    grads = B.strongest_in_window(B._middle(sharp, B.REFINE_SIDE), blurred.shape, inner, ks)
-    k = B.kernel_least_squares(grads, B._grads(blurred), inner, ks, 20.0, start=B._delta(ks))
-    return B.centre_kernel(B._prune(k))
-
-
-def fit_residual(y: np.ndarray, kernel: np.ndarray, result: np.ndarray) -> float:
-    """How much of the photo's strongest edges the kernel over the result leaves unexplained."""
-    ks = kernel.shape[0]
-    _, blurred, inner = B.refine_window(y, ks)
-    grads = B.strongest_in_window(B._middle(result, B.REFINE_SIDE), blurred.shape, inner, ks)
-    return B._fit_residual(grads, B._grads(blurred), inner, np.asarray(kernel, np.float64))
 
 
 def cases(args) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -86,7 +68,7 @@ def cases(args) -> list[tuple[str, np.ndarray, np.ndarray]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--network", required=True, help="the deblur network's weights (irsde export)")
+    ap.add_argument("--network", help="the deblur network's weights (default: the shipped helper)")
     ap.add_argument("--train", help="a folder of sharp photos, blurred by our own blur mix")
     ap.add_argument("--eval", help="a benchmark folder, degraded as irsde eval does")
     ap.add_argument("--kernels", help="the benchmark's kernels (.npz), with --eval")
@@ -98,28 +80,31 @@ def main() -> None:
     if args.train and args.count is None:
         args.count = 40
     task = TASKS["deblur"]
-    prior = load_task_restorer("deblur")  # no deblur network installed: the denoiser, as the app
-    network = load_task_restorer("deblur", args.network)
+    prior = load_task_restorer("deblur")  # no deblur model installed: the denoiser, as the app
+    network = load_task_restorer("deblur", args.network or find_weights("deblur_start"))
     rows = []
     for name, clean, y in cases(args):
         base = best_shift(y, clean)[0]
-        job = create_job(task, prior, y, None, JobSettings(seed=0))
-        own = job.run()  # the shipped route, its doubts and all
+        own = create_job(task, prior, y, None, JobSettings(seed=0, second_start=False))
+        first = own.run()  # the route with its own start only, its doubts and all
+        app = create_job(task, prior, y, None, JobSettings(seed=0))
+        shipped = app.run()
         sharp = restore_array(task, network, y, None, 1, 0)
-        k_net = B.refine_kernel(y, kernel_fitted_to(y, sharp), job._denoise)
+        ks = own.kernel.shape[0] if own.kernel is not None else min(31, (min(y.shape[:2]) // 2) | 1)
+        k_net = B.refine_kernel(y, B.kernel_fitted_to(y, sharp, ks), own._denoise)
         started = create_job(task, prior, y, None, JobSettings(seed=0, estimated=k_net)).run()
-        fit_own = fit_residual(y, job.kernel, own) if job.kernel is not None else 1.0
-        gains = [best_shift(np.clip(a, 0, 1), clean)[0] - base for a in (own, started, sharp)]
-        row = {"photo": name, "route": gains[0], "network start": gains[1], "network alone": gains[2]}
-        row["lower fit"] = gains[1] if fit_residual(y, k_net, started) < fit_own else gains[0]
-        # A photo whose own estimate the route doubts (too few edges) keeps the route's gentle result.
-        row["lower fit, undoubted"] = gains[0] if job.doubt else row["lower fit"]
+        gains = [best_shift(np.clip(a, 0, 1), clean)[0] - base for a in (first, started, sharp, shipped)]
+        row = dict(zip(COLUMNS, gains), photo=name, start=app.blur_start)
         rows.append(row)
         print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
     print(f"\n{len(rows)} photos, gain over the blurred input at the best shift (PSNR@SH):")
-    for key in ("route", "network start", "network alone", "lower fit", "lower fit, undoubted"):
+    for key in COLUMNS:
         v = np.array([r[key] for r in rows])
-        print(f"  {key:20s} mean {v.mean():+.2f} dB, {(v < 0).sum()} below their input, worst {v.min():+.2f}")
+        print(f"  {key:14s} mean {v.mean():+.2f} dB, {(v < 0).sum()} below their input, worst {v.min():+.2f}")
+    print(f"  the app took the network's start on {sum(r['start'] == 'network' for r in rows)} photos")
+
+
+COLUMNS = ("route's start", "network start", "network alone", "the app")
 
 
 if __name__ == "__main__":

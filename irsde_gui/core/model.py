@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 
 import torch
 
 from .device import DeviceInfo, pick_device
 from .sde import MeanRevertingSDE
-from .weights import LoadedWeights, Refused, load_weights, resolve_weights
+from .weights import (
+    HELPERS,
+    LoadedWeights,
+    Refused,
+    WeightsError,
+    find_weights,
+    load_weights,
+    resolve_weights,
+)
 
 
 class Restorer:
@@ -93,3 +102,26 @@ def load_task_restorer(
     passed over because they would be refused go into ``refused``."""
     model_task, path = resolve_weights(task, weights, refused)
     return load_restorer(model_task, path, device)
+
+
+_helpers: dict[tuple, Restorer | None] = {}
+
+
+def load_helper(name: str, device: DeviceInfo) -> Restorer | None:
+    """The helper network ``name`` (a stem of :data:`.weights.HELPERS`) on ``device``, loaded once
+    while its file stays the same; None where none is installed, or where its file would be
+    refused (logged once): the route it helps then runs without it."""
+    try:
+        path = find_weights(name)
+        st = path.stat()
+    except (WeightsError, OSError):
+        return None
+    key = (str(path), st.st_size, st.st_mtime_ns, device.describe())
+    if key not in _helpers:
+        try:
+            loaded = load_weights(HELPERS[name], path)
+            _helpers[key] = Restorer(loaded.net, MeanRevertingSDE(loaded.card.sde), device, weights=loaded)
+        except WeightsError as exc:
+            logging.getLogger(__name__).warning("%s: not used (%s)", name, exc)
+            _helpers[key] = None
+    return _helpers[key]

@@ -41,7 +41,7 @@ from .blind import (
     kernel_doubts,
 )
 from .device import available_memory
-from .model import Restorer, load_restorer
+from .model import Restorer, load_helper, load_restorer
 from .sampler import StepRecord, sample
 from .tasks import Prepared, Task, get_task
 from .tiling import MIN_TILE, TiledPredictor, auto_tile_size
@@ -84,6 +84,9 @@ class JobSettings:
     kernel_source: str | None = None
     # The blur an earlier deconvolution found in this same photo: spares the estimate.
     estimated: np.ndarray | None = None
+    # An estimate that leaves much of the photo unexplained gets a second start from the deblur
+    # network's sharp guess, where that network is installed (:func:`.blind.second_start`).
+    second_start: bool = True
     # The task's first stage (:attr:`.tasks.Task.pre_stage`) where the photo needs it; off
     # where the network alone is scored (validation while training).
     pre_stage: bool = True
@@ -112,6 +115,9 @@ class _Job:
     kernel_given = False  # a blind job told its kernel rather than estimating it
     kernel_source: str | None = None  # where a given kernel came from: its file, or its shape
     estimate_seconds: float | None = None  # how long a blind job took to find its kernel
+    # Where the blur a blind job kept was found from: "photo" (its own edges) or "network" (the
+    # deblur network's sharp guess, a second start); None where no blur was estimated.
+    blur_start: str | None = None
     # Why a blind job did not trust the blur it estimated (None: it did, or it was given); its
     # result is then a gentler one (:data:`.blind.GENTLER`, said in the finished line and report).
     doubt: str | None = None
@@ -369,7 +375,20 @@ class BlindDeblurJob(_Job):
     def find_blur(self, progress=None, info: dict | None = None) -> np.ndarray:
         """The photo's blur, estimated and then refined with the denoise model as the prior
         (:func:`.blind.estimate_photo_kernel`); raises :class:`.blind.NoBlurFound`."""
-        return estimate_photo_kernel(self.prepared.mu, progress=progress, info=info, denoise=self._denoise)
+        sharpen = self._sharpen if self.settings.second_start else None
+        return estimate_photo_kernel(
+            self.prepared.mu, progress=progress, info=info, denoise=self._denoise, sharpen=sharpen
+        )
+
+    def _sharpen(self, rgb: np.ndarray) -> np.ndarray | None:
+        """The deblur network's sharp guess at ``rgb`` (one step), or None where it is not installed."""
+        helper = load_helper("deblur_start", self.restorer.device)
+        if helper is None:
+            return None
+        s = self.settings
+        settings = JobSettings(steps=1, seed=0, tile=s.tile, tile_overlap=s.tile_overlap)
+        hooks = JobHooks(on_shrink=self.hooks.on_shrink)
+        return RestoreJob(self.task, helper, rgb, None, settings, hooks).run()
 
     def _steps(self) -> int:
         s = self.settings
@@ -399,13 +418,14 @@ class BlindDeblurJob(_Job):
         set with the last record."""
         rgb = self.prepared.mu
         stage = self.hooks.on_stage
-        progress = (lambda done, total: stage("Estimating the blur", done, total)) if stage else None
+        progress = self._estimate_progress(stage) if stage else None
         began = time.perf_counter()
         strength = KNOWN_STRENGTH if self.kernel_given else ESTIMATED_STRENGTH
         if self.kernel is None:
             info: dict = {}
             try:
                 self.kernel = self.find_blur(progress, info)
+                self.blur_start = info.get("start")
                 self.doubt = "; ".join(kernel_doubts(self.kernel, info)) or None
             except NoBlurFound as exc:  # nothing to deconvolve: the photo is only denoised
                 self.doubt = str(exc)
@@ -432,6 +452,21 @@ class BlindDeblurJob(_Job):
                 began = time.perf_counter()
         finally:
             rounds.close()
+
+    @staticmethod
+    def _estimate_progress(stage: Callable[[str, int, int], None]) -> Callable[[int, int], None]:
+        """The estimate's progress as the stage "Estimating the blur"; once its count grows (the
+        refined estimate explained too little, and a second start is tried), as
+        "Estimating the blur again, from the deblur network", counted on from where it was."""
+        first: list[int] = []
+        again = "Estimating the blur again, from the deblur network"
+
+        def progress(done: int, total: int) -> None:
+            if not first:
+                first.append(total)
+            stage(again if total > first[0] else "Estimating the blur", done, total)
+
+        return progress
 
     def _denoised_only(self, rgb: np.ndarray, began: float) -> Iterator[StepRecord]:
         """No blur was found: the photo denoised once, shown as every round's result."""

@@ -336,6 +336,9 @@ class RunReport:
     blur_kernel_given: bool = False
     blur_kernel_source: str | None = None  # a given kernel's file, or its shape (motion:15:30)
     blur_estimate_seconds: float | None = None  # finding the blur, before the first round
+    # Where the blur kept was found from: "photo" (its own edges) or "network" (the deblur
+    # network's sharp guess: the estimate's second start); None where none was estimated.
+    blur_start: str | None = None
     # Why the blur found was not trusted (then a gentler result was made: blind.GENTLER); None if it was
     blur_doubt: str | None = None
     # The task's first stage, when the photo needed one (derain: the dehaze model lifting the
@@ -397,6 +400,7 @@ class RunReport:
             blur_kernel_given=job.kernel_given,
             blur_kernel_source=job.kernel_source,
             blur_estimate_seconds=None if job.estimate_seconds is None else round(job.estimate_seconds, 3),
+            blur_start=job.blur_start,
             blur_doubt=job.doubt,
             pre_stage=job.pre,
             ensemble_mix=job.mix,

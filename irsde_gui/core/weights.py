@@ -186,6 +186,12 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+# Networks that help a task's route without being its model, by file stem (``weights/STEM.pt``),
+# with the task their card names: ``deblur_start`` is a deblur network whose sharp guess gives the
+# blind deblur route a second start for its blur (not ``deblur.pt``, which would replace the route).
+HELPERS = {"deblur_start": "deblur"}
+
+
 def search_dirs() -> list[Path]:
     """Folders searched for ``TASK.pt``, in order: user data dir, then bundled."""
     return [paths.user_weights_dir(), paths.bundled_weights_dir()]
