@@ -228,7 +228,7 @@ def test_a_second_start_from_a_sharp_guess_replaces_a_wrong_estimate(shake):
         photo, wrong, lambda x: x, lambda x: sharp, info, lambda d, t: calls.append((d, t))
     )
     assert k.shape == (15, 15) and best_match(k, shake)[0] > 0.85
-    assert info["start"] == "network" and "residual" not in info  # the estimate's own fit judged the other
+    assert info["start"] == "network"
     assert calls == [(d, blind.SECOND_START_UNITS) for d in range(1, blind.SECOND_START_UNITS + 1)]
 
 
@@ -268,6 +268,10 @@ def test_a_photo_s_estimate_gets_a_second_start_only_when_it_explains_too_little
     assert calls[-1][0] < calls[-1][1]  # no guess: the rest of the second start is not run ...
     assert calls[-1][1] == calls[0][1] + blind.SECOND_START_UNITS  # ... which was counted once it began
     assert [d for d, _ in calls] == list(range(1, calls[-1][0] + 1))
+    # an estimate doubted for explaining too little is run gently, and gets no second start
+    monkeypatch.setattr(blind, "MAX_RESIDUAL", -1.0)
+    blind.estimate_photo_kernel(photo, size=15, denoise=lambda x: x, sharpen=sharpen)
+    assert len(asked) == 1
 
 
 def test_bad_sizes_are_refused_with_a_reason():

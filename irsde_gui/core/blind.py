@@ -608,7 +608,8 @@ def estimate_photo_kernel(
     for a ``size`` px kernel gets the largest that fits. With ``denoise`` (the deconvolution's
     prior), the estimate is then refined there (:func:`refine_kernel`); ``progress`` counts
     both. With ``sharpen`` too (a network's sharp guess at a blurred photo), a refined estimate
-    that leaves much of the photo unexplained gets a second start (:func:`second_start`).
+    that leaves much of the photo unexplained gets a second start (:func:`second_start`), unless
+    the estimate is doubted for explaining too little of it (:func:`kernel_doubts`).
     ``info["start"]`` says which start the kernel came from: ``"photo"`` or ``"network"``."""
     h, w = rgb.shape[:2]
     f = min(1.0, work_side / max(h, w))
@@ -636,7 +637,10 @@ def estimate_photo_kernel(
     if denoise is not None and max(blur_extent(k)) > 1:  # a point is no blur to refine
         step = None if progress is None else (lambda d, t: progress(estimating + d, estimating + t))
         k = refine_kernel(small, k, denoise, progress=step, info=info).astype(np.float64)
-        if sharpen is not None and info["refined_residual"] > SECOND_START_RESIDUAL:
+        # Not where the estimate itself explained too little (doubted, so run gently): there the
+        # network's start, deconvolved as trusted or gently, left photos below their input.
+        doubted = info.get("residual", 0.0) > MAX_RESIDUAL
+        if sharpen is not None and info["refined_residual"] > SECOND_START_RESIDUAL and not doubted:
             done = estimating + refining
             step = None if progress is None else (lambda d, t: progress(done + d, done + t))
             k = second_start(small, k, denoise, sharpen, info, step).astype(np.float64)
@@ -690,8 +694,7 @@ def second_start(
     """``kernel`` (refined by :func:`refine_kernel`), or the kernel of the same size fitted to
     ``sharpen(rgb)`` (None: no guess to be had) and refined, whichever leaves less of the photo's
     strongest edges :func:`unexplained`. Where the second is kept, ``info["start"]`` becomes
-    ``"network"`` and the estimate's own residual (``info["residual"]``, which judged the first
-    start) is dropped. ``progress`` counts :data:`SECOND_START_UNITS`."""
+    ``"network"``. ``progress`` counts :data:`SECOND_START_UNITS`."""
     ks = kernel.shape[0]
     total = SECOND_START_UNITS
     sharp = sharpen(np.asarray(rgb, np.float32))
@@ -706,7 +709,6 @@ def second_start(
     mine = unexplained(rgb, kernel, denoise, after(1))
     k2 = refine_kernel(rgb, kernel_fitted_to(rgb, sharp, ks), denoise, progress=after(1 + BLIND_ROUNDS))
     if unexplained(rgb, k2, denoise, after(total - BLIND_ROUNDS)) < mine:
-        info.pop("residual", None)
         info["start"] = "network"
         return k2
     return kernel

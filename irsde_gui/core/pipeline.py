@@ -45,7 +45,7 @@ from .model import Restorer, load_helper, load_restorer
 from .sampler import StepRecord, sample
 from .tasks import Prepared, Task, get_task
 from .tiling import MIN_TILE, TiledPredictor, auto_tile_size
-from .weights import WeightsError
+from .weights import WeightsError, find_weights
 
 
 def to_tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -332,6 +332,15 @@ def create_job(
     return (BlindDeblurJob if blind else RestoreJob)(task, restorer, rgb, mask, settings, hooks)
 
 
+def _start_network_installed() -> bool:
+    """Whether a file for the blind route's helper network is installed (loaded only when asked)."""
+    try:
+        find_weights("deblur_start", vet=False)
+    except WeightsError:
+        return False
+    return True
+
+
 class BlindDeblurJob(_Job):
     """Deblur one photo (float32 HxWx3 in [0, 1]) with no deblur network.
 
@@ -375,7 +384,7 @@ class BlindDeblurJob(_Job):
     def find_blur(self, progress=None, info: dict | None = None) -> np.ndarray:
         """The photo's blur, estimated and then refined with the denoise model as the prior
         (:func:`.blind.estimate_photo_kernel`); raises :class:`.blind.NoBlurFound`."""
-        sharpen = self._sharpen if self.settings.second_start else None
+        sharpen = self._sharpen if self.settings.second_start and _start_network_installed() else None
         return estimate_photo_kernel(
             self.prepared.mu, progress=progress, info=info, denoise=self._denoise, sharpen=sharpen
         )
