@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 import torch
 
+from . import coarse
 from .blind import (
     BLIND_ROUNDS,
     BYTES_PER_PIXEL,
@@ -90,6 +91,9 @@ class JobSettings:
     # The task's first stage (:attr:`.tasks.Task.pre_stage`) where the photo needs it; off
     # where the network alone is scored (validation while training).
     pre_stage: bool = True
+    # Holes too wide for the network filled at half size first, guiding the full-size fill
+    # (:attr:`.tasks.Task.coarse_to_fine`); off where the network alone is scored.
+    coarse_to_fine: bool = True
 
 
 @dataclass
@@ -127,6 +131,10 @@ class _Job:
     mix: float | None = None
     # How long the task's first stage took, before the first step (no step's time: see runner).
     pre_seconds: float | None = None
+    # Inpainting a wide hole: the sizes (2: half, 4: quarter...) it was filled at before the
+    # photo's own, and how long that took (before the first step, as the first stage).
+    coarse_scales: tuple[int, ...] = ()
+    coarse_seconds: float | None = None
 
     def __init__(
         self,
@@ -228,8 +236,9 @@ class RestoreJob(_Job):
         stage, where the photo needs one, runs before the first step."""
         strength = self._pre_stage()
         self._set_mix(strength)
+        predict = self._coarse_guided(self.predict)
         mu = to_tensor(self.prepared.mu, self.restorer.device.device)
-        gen = sample(self.predict, self.restorer.sde, mu, self.steps, self.settings.sampler, self.seed)
+        gen = sample(predict, self.restorer.sde, mu, self.steps, self.settings.sampler, self.seed)
         try:
             for record in gen:
                 if record.index == record.total:  # the last step
@@ -293,6 +302,44 @@ class RestoreJob(_Job):
         mu = (rgb + strength * (staged - rgb)).astype(np.float32)
         self.prepared = dataclasses.replace(self.prepared, mu=mu)
         return strength
+
+    # The size this job's photo has against the user's (2: a coarse pass at half size).
+    coarse_scale = 1
+
+    def _coarse_guided(self, predict):
+        """``predict``, guided inside a hole too wide for the network by the photo filled at half
+        size (:mod:`.coarse`); that fill is a job of its own, run here before the first step,
+        coarse to fine in turn. ``predict`` as it is for other tasks and narrow holes."""
+        mask = self.prepared.mask
+        if not (self.task.coarse_to_fine and self.settings.coarse_to_fine and mask is not None):
+            return predict
+        if not coarse.needs_coarse_pass(mask):
+            return predict
+        began = time.perf_counter()
+        small_rgb, small_mask = coarse.half_size(self.prepared.mu, mask)
+        s = self.settings
+        settings = JobSettings(
+            steps=self.steps, sampler=s.sampler, seed=self.seed, tile=s.tile, tile_overlap=s.tile_overlap
+        )
+        hooks = JobHooks(on_shrink=self.hooks.on_shrink, on_stage=self.hooks.on_stage)
+        small = RestoreJob(self.task, self.restorer, small_rgb, small_mask, settings, hooks)
+        small.coarse_scale = 2 * self.coarse_scale
+        on_stage = self.hooks.on_stage
+        label = f"Filling the hole at 1/{small.coarse_scale} size"
+        steps = small.steps_iter()
+        try:
+            for record in steps:  # each step reported (and a chance to stop the run)
+                if on_stage is not None:
+                    on_stage(label, record.index, record.total)
+        finally:
+            steps.close()
+        assert small.result is not None
+        device = self.restorer.device.device
+        guide = coarse.upsample(small.result, self.height, self.width)
+        weight = torch.from_numpy(coarse.guide_weight(mask))[None, None].to(device)
+        self.coarse_scales = (small.coarse_scale, *small.coarse_scales)
+        self.coarse_seconds = time.perf_counter() - began
+        return coarse.GuidedPredictor(predict, to_tensor(guide, device), weight)
 
     def _set_mix(self, strength: float) -> None:
         """Set an ensemble network's mix for this photo (every run sets it: the restorer is shared)."""

@@ -229,10 +229,13 @@ class Runner:
     def _progress(self, stage: str = "") -> None:
         elapsed = time.perf_counter() - self._began
         index, total = self.index, self.total
-        # What came before the first step (finding the blur, a first stage such as derain's veil)
-        # is no step's time: counted in, it would swell every step's share and the time left.
+        # What came before the first step (finding the blur, a first stage such as derain's veil,
+        # a wide hole's coarse fill) is no step's time: counted in, it would swell every step's
+        # share and the time left.
         job = self.job
-        before = (job.estimate_seconds or 0.0) + (job.pre_seconds or 0.0) if job is not None else 0.0
+        before = 0.0
+        if job is not None:
+            before = (job.estimate_seconds or 0.0) + (job.pre_seconds or 0.0) + (job.coarse_seconds or 0.0)
         per = (elapsed - before) / index if index else 0.0
         p = Progress(index, total, per, elapsed, per * (total - index), *self._tiles, stage=stage)
         self.events.progress(p)

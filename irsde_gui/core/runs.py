@@ -348,6 +348,9 @@ class RunReport:
     pre_stage: dict | None = None
     # An ensemble network's second member's share in this run (derain: the downpour network's).
     ensemble_mix: float | None = None
+    # Inpainting a hole too wide for the network: the sizes it was first filled at, coarser each
+    # (2: half the photo's, 4: a quarter), each guiding the next; empty where the hole is narrow.
+    coarse_scales: list[int] = field(default_factory=list)
     # A chain of tasks (denoise, then upscale): every stage in order, the last one this report's
     # own (:func:`~.chain.stage_entry`). Then ``input``, ``input_size`` and ``elapsed_seconds``
     # are the whole chain's; the other fields are the last stage's. Empty for a single run.
@@ -404,6 +407,7 @@ class RunReport:
             blur_doubt=job.doubt,
             pre_stage=job.pre,
             ensemble_mix=job.mix,
+            coarse_scales=list(job.coarse_scales),
         )
 
     def to_dict(self) -> dict:

@@ -122,6 +122,9 @@ class Task:
     # heavy rain lays over the streaks (``O = t (B + S) + (1 - t) A``) before it erases them.
     pre_stage: str | None = None
     pre_stage_label: str = ""  # what the stage does, for finished lines and progress
+    # Holes too wide for the network to see across are filled at half size first, and that fill
+    # guides the full-size one (:mod:`..coarse`): inpainting.
+    coarse_to_fine: bool = False
     # What :func:`..suggest.suggest` measures on a photo ("noise", "jpeg", "blur", "haze", "size")
     # that this task fixes: a photo's first flagged finding suggests the task that claims it.
     fixes: tuple[str, ...] = ()

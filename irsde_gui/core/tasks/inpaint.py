@@ -106,6 +106,7 @@ TASK = Inpaint(
     "mdi6.brush",
     SDEConfig(T=100, max_sigma=30.0),
     uses_mask=True,
+    coarse_to_fine=True,
     eval_presets=("objects", "strokes"),
     classic_name="Telea (OpenCV)",
 )

@@ -1,0 +1,178 @@
+"""Wide holes filled coarse to fine (:mod:`irsde_gui.core.coarse`): the half-size photo and
+mask, the guide's weight, the guided estimate, and an inpainting job that runs its coarse passes
+first, reports them and fills a wide hole better than the network alone could."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from irsde_gui.core import coarse
+from irsde_gui.core.model import Restorer
+from irsde_gui.core.pipeline import JobSettings, create_job
+from irsde_gui.core.runner import Progress, RunEvents, Runner
+from irsde_gui.core.sde import MeanRevertingSDE
+from irsde_gui.core.tasks import get_task
+from irsde_gui.core.tasks.inpaint import INPAINT_FILL
+
+REACH = 12  # how far the stand-in network below sees from a hole's edge, px
+
+
+class NearbyFill(torch.nn.Module):
+    """A stand-in inpainting network that sees only ``REACH`` px: it fills each pixel of the
+    hole (where ``mu`` holds the fill value) with the mean of the known pixels within that
+    distance, and leaves the fill value where there are none, as a real network smears."""
+
+    predict = "x0"
+
+    def forward(self, x_t, mu, t):
+        hole = (mu == INPAINT_FILL).all(dim=1, keepdim=True).float()
+        known = 1.0 - hole
+        size = 2 * REACH + 1
+        total = F.avg_pool2d(mu * known, size, stride=1, padding=REACH, count_include_pad=True)
+        count = F.avg_pool2d(known, size, stride=1, padding=REACH, count_include_pad=True)
+        fill = torch.where(count > 0, total / count.clamp_min(1e-6), torch.full_like(mu, INPAINT_FILL))
+        return hole * (fill - mu)
+
+
+def nearby_restorer() -> Restorer:
+    return Restorer(NearbyFill(), MeanRevertingSDE(get_task("inpaint").sde))
+
+
+def ramp(h: int = 256, w: int = 256) -> np.ndarray:
+    """A smooth photo whose every part a far-seeing fill could continue."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    return np.stack([0.1 + 0.8 * xx / w, 0.1 + 0.8 * yy / h, 0.9 - 0.4 * (xx + yy) / (h + w)], axis=2)
+
+
+def disc(h: int, w: int, radius: float) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w]
+    return ((yy - h / 2) ** 2 + (xx - w / 2) ** 2 <= radius**2).astype(np.float32)
+
+
+def test_hole_depth_and_when_a_coarse_pass_is_needed():
+    m = np.zeros((200, 200), np.float32)
+    m[50:150, 50:150] = 1
+    depth = coarse.hole_depth(m)
+    assert depth[0, 0] == 0 and depth[50, 100] > 0
+    assert 45 <= depth.max() <= 52  # the square's centre is 50 px from the nearest known pixel
+    assert coarse.needs_coarse_pass(m)
+    strokes = np.zeros((200, 200), np.float32)
+    strokes[:, 95:105] = 1  # 10 px wide: within the network's reach
+    assert not coarse.needs_coarse_pass(strokes)
+    small = np.ones((100, 100), np.float32)  # whole photo a hole, but too small to halve
+    assert not coarse.needs_coarse_pass(small)
+    assert not coarse.needs_coarse_pass(np.zeros((300, 300), np.float32))
+
+
+def test_half_size_keeps_the_hole_and_lets_nothing_painted_out_leak():
+    rgb = np.full((51, 77, 3), 0.2, np.float32)
+    mask = np.zeros((51, 77), np.float32)
+    mask[10:21, 31:42] = 1
+    rgb[mask > 0] = (1.0, 0.0, 0.0)  # the object to remove, bright red
+    small, small_mask = coarse.half_size(rgb, mask)
+    assert small.shape == (26, 39, 3) and small_mask.shape == (26, 39)
+    assert small.dtype == np.float32 and small_mask.dtype == np.float32
+    # Every small pixel that covers any of the hole is in the small hole...
+    assert small_mask[5:11, 15:21].all()
+    # ...so no pixel left known at half size holds any of the object's red.
+    np.testing.assert_allclose(small[small_mask == 0], 0.2, atol=1e-6)
+
+
+def test_guide_weight_rises_from_the_hole_edge():
+    mask = disc(200, 200, 80)
+    w = coarse.guide_weight(mask, blend=32)
+    assert w[0, 0] == 0 and w.min() == 0 and w.max() == 1
+    assert w[100, 100] == 1  # 80 px inside
+    edge = w[100, 21:25]  # the hole's left edge: barely weighted
+    assert (edge < 0.15).all()
+    assert (w[mask == 0] == 0).all()
+
+
+def test_guided_estimate_takes_broad_shapes_from_the_guide_and_keeps_the_detail():
+    yy, xx = np.mgrid[0:32, 0:32]
+    checker = torch.from_numpy(0.4 + 0.2 * ((yy + xx) % 2)).float()[None, None].repeat(1, 3, 1, 1)
+    guide = torch.full_like(checker, 0.7)
+    weight = torch.zeros(1, 1, 32, 32)
+    weight[..., 8:24, 8:24] = 1.0
+    guided = coarse.GuidedPredictor(lambda x, mu, t: checker.clone(), guide, weight)
+    out = guided(checker, checker, 50)
+    # Unweighted: the network's estimate as it was.
+    torch.testing.assert_close(out[..., :8, :], checker[..., :8, :])
+    # Weighted: the checkerboard (the detail) on the guide's level (its broad shape).
+    inside = out[..., 8:24, 8:24]
+    torch.testing.assert_close(inside - inside.mean(), checker[..., 8:24, 8:24] - 0.5)
+    assert abs(float(inside.mean()) - 0.7) < 1e-5
+
+
+def test_a_wide_hole_is_filled_coarse_to_fine_and_better_than_at_full_size_only():
+    clean = ramp()
+    mask = disc(256, 256, 60)
+    task, restorer = get_task("inpaint"), nearby_restorer()
+    plain = create_job(task, restorer, clean, mask, JobSettings(steps=1, coarse_to_fine=False))
+    fine = create_job(task, restorer, clean, mask, JobSettings(steps=1))
+    flat, guided = plain.run(), fine.run()
+    assert plain.coarse_scales == () and plain.coarse_seconds is None
+    assert fine.coarse_scales == (2, 4) and fine.coarse_seconds > 0
+    hole = mask > 0
+    err_plain = float(np.abs(flat - clean)[hole].mean())
+    err_guided = float(np.abs(guided - clean)[hole].mean())
+    assert err_guided < 0.5 * err_plain, (err_plain, err_guided)
+    # The known pixels stay exactly as they were.
+    np.testing.assert_array_equal(guided[~hole], clean[~hole])
+
+
+def test_a_narrow_hole_gets_no_coarse_pass():
+    mask = np.zeros((256, 256), np.float32)
+    mask[:, 120:136] = 1
+    job = create_job(get_task("inpaint"), nearby_restorer(), ramp(), mask, JobSettings(steps=1))
+    job.run()
+    assert job.coarse_scales == ()
+
+
+class Stages(RunEvents):
+    def __init__(self):
+        self.stages: list[str] = []
+        self.steps: list[int] = []
+
+    def progress(self, progress: Progress) -> None:
+        if progress.stage:
+            self.stages.append(progress.stage)
+
+    def step(self, record, frame) -> None:
+        self.steps.append(record.index)
+
+
+def test_the_runner_reports_each_coarse_pass_and_the_report_names_them():
+    events = Stages()
+    runner = Runner(events)
+    result = runner.restore(
+        get_task("inpaint"), nearby_restorer(), ramp(), disc(256, 256, 60), JobSettings(steps=2)
+    )
+    # The quarter-size fill guides the half-size one, which guides the photo's: each pass's
+    # steps are counted before the photo's own first step.
+    assert events.stages == [
+        "Filling the hole at 1/4 size 1/2",
+        "Filling the hole at 1/4 size 2/2",
+        "Filling the hole at 1/2 size 1/2",
+        "Filling the hole at 1/2 size 2/2",
+    ]
+    assert events.steps == [1, 2]
+    assert result.report.coarse_scales == [2, 4]
+    assert np.isfinite(result.image).all()
+
+
+def test_stopping_during_a_coarse_pass_stops_before_the_first_step():
+    class StopAtOnce(Stages):
+        def progress(self, progress: Progress) -> None:
+            super().progress(progress)
+            if progress.stage:
+                runner.stop()
+
+    events = StopAtOnce()
+    runner = Runner(events)
+    result = runner.restore(
+        get_task("inpaint"), nearby_restorer(), ramp(), disc(256, 256, 60), JobSettings(steps=3)
+    )
+    assert events.steps == [] and result.image is None and result.stopped
