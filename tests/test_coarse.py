@@ -176,3 +176,13 @@ def test_stopping_during_a_coarse_pass_stops_before_the_first_step():
         get_task("inpaint"), nearby_restorer(), ramp(), disc(256, 256, 60), JobSettings(steps=3)
     )
     assert events.steps == [] and result.image is None and result.stopped
+
+
+def test_the_coarse_fill_is_smoothed_so_its_pixel_pattern_does_not_become_a_grid():
+    yy, xx = np.mgrid[0:40, 0:40]
+    checker = np.repeat((0.5 + 0.1 * ((yy + xx) % 2 * 2 - 1))[..., None], 3, axis=2).astype(np.float32)
+    raw = coarse.upsample(checker, 80, 80, smooth=0)
+    smoothed = coarse.upsample(checker, 80, 80)
+    assert smoothed.shape == (80, 80, 3) and smoothed.dtype == np.float32
+    assert float(smoothed[8:-8, 8:-8].std()) < 0.1 * float(raw[8:-8, 8:-8].std())
+    assert abs(float(smoothed.mean()) - 0.5) < 1e-3

@@ -25,6 +25,10 @@ import torch.nn.functional as F
 REACH = 24  # a hole reaching further than this from its edge (px) gets a coarser pass first
 BLEND = 32  # px from the hole's edge at which the coarse fill has taken over the broad shapes
 MIN_SIDE = 64  # no coarser pass for a photo whose shorter side would fall below this
+# The network's fill of a wide hole carries a faint pattern at the pixel scale of each size it
+# runs at; brought up twice at each size it becomes a visible grid in a large photo's hole. The
+# coarse fill only gives broad shapes, so it is smoothed first (Gaussian, px at its own size).
+SMOOTH = 1.0
 
 
 def hole_depth(mask: np.ndarray) -> np.ndarray:
@@ -68,8 +72,11 @@ def low_pass(x: torch.Tensor) -> torch.Tensor:
     return F.interpolate(small, size=(h, w), mode="bicubic", align_corners=False)
 
 
-def upsample(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
-    """A half-size fill (HxWx3) brought up to ``height`` x ``width`` (bicubic)."""
+def upsample(rgb: np.ndarray, height: int, width: int, smooth: float = SMOOTH) -> np.ndarray:
+    """A half-size fill (HxWx3), smoothed by ``smooth`` px, brought up to ``height`` x ``width``
+    (bicubic)."""
+    if smooth > 0:
+        rgb = cv2.GaussianBlur(rgb, (0, 0), smooth)
     return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_CUBIC).astype(np.float32)
 
 
