@@ -140,3 +140,40 @@ def test_scrubber_shows_the_stored_frame_of_the_chosen_step(qtbot, tmp_path, ins
     assert win.scrubber.index == 3
     qtbot.keyClick(win.view, Qt.Key.Key_Home)
     assert win.scrubber.index == 0
+
+
+class SolidMask:
+    """A mask tool whose painted area is the whole canvas, drawn in opaque green."""
+
+    radius = 5.0
+
+    def __init__(self, w: int, h: int):
+        self.image = solid(w, h, "lime")
+        self.pressed = 0
+
+    def overlay(self) -> QImage:
+        return self.image
+
+    def press(self, pt, erase=False):
+        self.pressed += 1
+
+    def move(self, pt):
+        pass
+
+    def release(self):
+        pass
+
+
+def test_the_result_side_of_the_split_shows_the_fill_not_the_mask(view, qtbot):
+    view.tool = SolidMask(200, 100)
+    view.set_split(0.5)
+    grab = view.grab().toImage()
+    left, right = grab.pixelColor(150, 150), grab.pixelColor(250, 150)
+    assert left.green() > 200 and left.red() < 50  # the painted area over the photo
+    assert right.blue() > 200 and right.green() < 50  # the result, uncovered
+    # While a stroke is painted, the mask shows on both sides.
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=QPoint(250, 150))
+    assert view.tool.pressed == 1
+    assert view.grab().toImage().pixelColor(250, 150).green() > 200
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=QPoint(250, 150))
+    assert view.grab().toImage().pixelColor(250, 150).blue() > 200

@@ -393,7 +393,9 @@ class CompareView(QWidget):
                 left = QRectF(0, 0, x, pane.height())
                 right = QRectF(x, 0, pane.width() - x, pane.height())
                 self._paint_pane(p, pane, self._before, clip=left, overlay=True)
-                self._paint_pane(p, pane, self._after, clip=right, overlay=True)
+                # The result shows what filled the painted area: the mask covers it only while a
+                # stroke is being painted on that side, as feedback.
+                self._paint_pane(p, pane, self._after, clip=right, overlay=self._drag == "tool")
                 self._paint_split(p, x)
                 if x > 90:
                     self._chip(p, QPointF(12, 12), self.before_label)
