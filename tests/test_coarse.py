@@ -186,3 +186,76 @@ def test_the_coarse_fill_is_smoothed_so_its_pixel_pattern_does_not_become_a_grid
     assert smoothed.shape == (80, 80, 3) and smoothed.dtype == np.float32
     assert float(smoothed[8:-8, 8:-8].std()) < 0.1 * float(raw[8:-8, 8:-8].std())
     assert abs(float(smoothed.mean()) - 0.5) < 1e-3
+
+
+def test_hole_region_is_the_hole_and_its_surroundings_on_a_large_photo_only():
+    mask = np.zeros((2000, 3000), np.float32)
+    mask[900:1100, 1400:1500] = 1  # 200 x 100 px: grown by at least 128 px on each side
+    ys, xs = coarse.hole_region(mask)
+    assert (ys.start, ys.stop, xs.start, xs.stop) == (772, 1228, 1272, 1628)
+    mask[100:1100, 1400:1900] = 1  # 1000 px tall: grown by half that
+    ys, xs = coarse.hole_region(mask)
+    assert (ys.start, ys.stop, xs.start, xs.stop) == (0, 1600, 900, 2400)
+    mask[:, :] = 0
+    mask[10:30, 10:30] = 1  # at the corner: kept inside the photo
+    ys, xs = coarse.hole_region(mask)
+    assert (ys.start, xs.start) == (0, 0) and ys.stop == 30 + 128 and xs.stop == 30 + 128
+    assert coarse.hole_region(np.zeros((500, 500), np.float32)) is None
+    wide = np.zeros((400, 400), np.float32)
+    wide[100:300, 100:300] = 1  # the region would be most of the photo: the whole is filled
+    assert coarse.hole_region(wide) is None
+
+
+def test_a_large_photo_is_filled_from_the_region_around_its_hole():
+    h, w = 720, 960
+    clean = ramp(h, w)
+    mask = np.zeros((h, w), np.float32)
+    yy, xx = np.mgrid[0:h, 0:w]
+    mask[(yy - 300) ** 2 + (xx - 400) ** 2 <= 50**2] = 1
+    task, restorer = get_task("inpaint"), nearby_restorer()
+    events = Stages()
+    result = Runner(events).restore(task, restorer, clean, mask, JobSettings(steps=2, seed=3))
+    job = result.job
+    ys, xs = job.region
+    assert (ys.start, ys.stop, xs.start, xs.stop) == (122, 479, 222, 579)
+    assert result.report.fill_region == [222, 122, 357, 357]
+    assert result.report.coarse_scales == [2, 4]  # the region's own coarse passes
+    assert result.image.shape == clean.shape and events.steps == [1, 2]
+    hole = mask > 0
+    np.testing.assert_array_equal(result.image[~hole], clean[~hole])
+    # The same fill as the whole photo's, but for where the halving falls.
+    whole = create_job(task, restorer, clean, mask, JobSettings(steps=2, seed=3, hole_region=False))
+    full = whole.run()
+    assert whole.region is None
+    assert float(np.abs(result.image - full)[hole].mean()) < 0.02
+    assert float(np.abs(result.image - clean)[hole].mean()) < 0.05
+
+
+def test_every_step_of_a_region_fill_shows_the_whole_photo():
+    h, w = 720, 960
+    mask = np.zeros((h, w), np.float32)
+    mask[300:340, 400:440] = 1
+    job = create_job(get_task("inpaint"), nearby_restorer(), ramp(h, w), mask, JobSettings(steps=3))
+    records = list(job.steps_iter())
+    assert [r.index for r in records] == [1, 2, 3]
+    assert all(r.x_t.shape == (1, 3, h, w) and r.x0_hat.shape == (1, 3, h, w) for r in records)
+    assert job.result is not None and job.result.shape == (h, w, 3)
+    assert job.tiles == 1
+
+
+def test_coarse_passes_fill_their_whole_smaller_photo_and_count_their_sizes():
+    # The half-size photo is large enough that it would be filled around its hole alone; a
+    # coarse pass is for far context, so it runs whole, and its sizes double pass by pass.
+    h, w = 1500, 2000
+    mask = disc(h, w, 100)
+    events = Stages()
+    result = Runner(events).restore(
+        get_task("inpaint"), nearby_restorer(), ramp(h, w), mask, JobSettings(steps=1, hole_region=False)
+    )
+    assert result.job.region is None and result.report.fill_region is None
+    assert result.report.coarse_scales == [2, 4, 8]
+    assert events.stages == [
+        "Filling the hole at 1/8 size 1/1",
+        "Filling the hole at 1/4 size 1/1",
+        "Filling the hole at 1/2 size 1/1",
+    ]

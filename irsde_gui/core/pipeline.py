@@ -94,6 +94,9 @@ class JobSettings:
     # Holes too wide for the network filled at half size first, guiding the full-size fill
     # (:attr:`.tasks.Task.coarse_to_fine`); off where the network alone is scored.
     coarse_to_fine: bool = True
+    # A large photo's hole filled from the region around it only (:func:`.coarse.hole_region`),
+    # for the same tasks: the network's work outside it would be thrown away.
+    hole_region: bool = True
 
 
 @dataclass
@@ -135,6 +138,8 @@ class _Job:
     # photo's own, and how long that took (before the first step, as the first stage).
     coarse_scales: tuple[int, ...] = ()
     coarse_seconds: float | None = None
+    # The rows and columns a hole was filled from (None: the whole photo was run).
+    region: tuple[slice, slice] | None = None
 
     def __init__(
         self,
@@ -191,6 +196,21 @@ class RestoreJob(_Job):
     """Restore one photo by sampling the reverse SDE of the task's network."""
 
     def _setup(self) -> None:
+        seed = self.settings.seed
+        self.seed = int(seed) if seed is not None else secrets.randbelow(2**31)
+        self._inner: RestoreJob | None = None
+        mask = self.prepared.mask
+        if self.task.coarse_to_fine and self.settings.hole_region and mask is not None:
+            self.region = coarse.hole_region(mask)
+        if self.region is not None:  # a job of its own on the region, its steps shown full size
+            ys, xs = self.region
+            photo = self.prepared.known if self.prepared.known is not None else self.prepared.mu
+            settings = dataclasses.replace(self.settings, seed=self.seed, hole_region=False)
+            self._inner = RestoreJob(
+                self.task, self.restorer, photo[ys, xs], mask[ys, xs], settings, self.hooks
+            )
+            self.predict = self._inner.predict
+            return
         h, w, hooks, restorer = self.height, self.width, self.hooks, self.restorer
         tile = self.settings.tile
         if tile is None:
@@ -208,8 +228,6 @@ class RestoreJob(_Job):
                 on_tile=hooks.on_tile,
                 on_shrink=hooks.on_shrink,
             )
-        seed = self.settings.seed
-        self.seed = int(seed) if seed is not None else secrets.randbelow(2**31)
 
     def _steps(self) -> int:
         card = self.restorer.weights.card if self.restorer.weights else None
@@ -222,6 +240,8 @@ class RestoreJob(_Job):
     @property
     def tile(self) -> int | None:
         """The tile size in use, or None while the photo is processed whole."""
+        if self._inner is not None:
+            return self._inner.tile
         p = self.predict
         if isinstance(p, TiledPredictor) and p.count(self.height, self.width) > 1:
             return p.tile
@@ -229,11 +249,16 @@ class RestoreJob(_Job):
 
     @property
     def tiles(self) -> int:
+        if self._inner is not None:
+            return self._inner.tiles
         return self.predict.count(self.height, self.width) if isinstance(self.predict, TiledPredictor) else 1
 
     def steps_iter(self) -> Iterator[StepRecord]:
         """The sampler generator; sets :attr:`result` when it runs to the end. The task's first
         stage, where the photo needs one, runs before the first step."""
+        if self._inner is not None:
+            yield from self._steps_in_region()
+            return
         strength = self._pre_stage()
         self._set_mix(strength)
         predict = self._coarse_guided(self.predict)
@@ -303,6 +328,28 @@ class RestoreJob(_Job):
         self.prepared = dataclasses.replace(self.prepared, mu=mu)
         return strength
 
+    def _steps_in_region(self) -> Iterator[StepRecord]:
+        """The region's job, step by step, each state and estimate set into the whole photo
+        (which shows the fill value in the hole until the region's first step)."""
+        inner = self._inner
+        assert inner is not None and self.region is not None
+        ys, xs = self.region
+        whole = to_tensor(self.prepared.mu, self.restorer.device.device)
+        steps = inner.steps_iter()
+        try:
+            for record in steps:
+                self.coarse_scales, self.coarse_seconds = inner.coarse_scales, inner.coarse_seconds
+                self.mix = inner.mix
+                x_t, x0_hat = whole.clone(), whole.clone()
+                x_t[..., ys, xs] = record.x_t
+                x0_hat[..., ys, xs] = record.x0_hat
+                if record.index == record.total:
+                    self.result = self.checked(self.finish(x_t))
+                yield dataclasses.replace(record, x_t=x_t, x0_hat=x0_hat)
+        finally:
+            steps.close()
+            del whole
+
     # The size this job's photo has against the user's (2: a coarse pass at half size).
     coarse_scale = 1
 
@@ -318,8 +365,14 @@ class RestoreJob(_Job):
         began = time.perf_counter()
         small_rgb, small_mask = coarse.half_size(self.prepared.mu, mask)
         s = self.settings
+        # The whole (half-size) photo: its far context is what the pass is for.
         settings = JobSettings(
-            steps=self.steps, sampler=s.sampler, seed=self.seed, tile=s.tile, tile_overlap=s.tile_overlap
+            steps=self.steps,
+            sampler=s.sampler,
+            seed=self.seed,
+            tile=s.tile,
+            tile_overlap=s.tile_overlap,
+            hole_region=False,
         )
         hooks = JobHooks(on_shrink=self.hooks.on_shrink, on_stage=self.hooks.on_stage)
         small = RestoreJob(self.task, self.restorer, small_rgb, small_mask, settings, hooks)

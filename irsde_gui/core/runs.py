@@ -351,6 +351,9 @@ class RunReport:
     # Inpainting a hole too wide for the network: the sizes it was first filled at, coarser each
     # (2: half the photo's, 4: a quarter), each guiding the next; empty where the hole is narrow.
     coarse_scales: list[int] = field(default_factory=list)
+    # A large photo's hole filled from the region around it only: [x, y, width, height] of that
+    # region in the photo (None: the whole photo was run).
+    fill_region: list[int] | None = None
     # A chain of tasks (denoise, then upscale): every stage in order, the last one this report's
     # own (:func:`~.chain.stage_entry`). Then ``input``, ``input_size`` and ``elapsed_seconds``
     # are the whole chain's; the other fields are the last stage's. Empty for a single run.
@@ -408,6 +411,7 @@ class RunReport:
             pre_stage=job.pre,
             ensemble_mix=job.mix,
             coarse_scales=list(job.coarse_scales),
+            fill_region=_region_box(job.region),
         )
 
     def to_dict(self) -> dict:
@@ -431,6 +435,14 @@ class RunReport:
             return self.write(report_path_for(result), output=result.resolve())
         except OSError as exc:
             raise ImageWriteError(f"{result} was written, but not its run report: {exc}") from exc
+
+
+def _region_box(region: tuple[slice, slice] | None) -> list[int] | None:
+    """A job's fill region (rows, columns) as [x, y, width, height]."""
+    if region is None:
+        return None
+    ys, xs = region
+    return [int(xs.start), int(ys.start), int(xs.stop - xs.start), int(ys.stop - ys.start)]
 
 
 def describe_pre_stage(entry: dict | None) -> str:
