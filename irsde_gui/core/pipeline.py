@@ -195,6 +195,9 @@ class _Job:
 class RestoreJob(_Job):
     """Restore one photo by sampling the reverse SDE of the task's network."""
 
+    # The size this job's photo has against the user's (2: a coarse pass at half size).
+    coarse_scale = 1
+
     def _setup(self) -> None:
         seed = self.settings.seed
         self.seed = int(seed) if seed is not None else secrets.randbelow(2**31)
@@ -349,9 +352,6 @@ class RestoreJob(_Job):
         finally:
             steps.close()
             del whole
-
-    # The size this job's photo has against the user's (2: a coarse pass at half size).
-    coarse_scale = 1
 
     def _coarse_guided(self, predict):
         """``predict``, guided inside a hole too wide for the network by the photo filled at half
