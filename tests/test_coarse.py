@@ -150,9 +150,11 @@ def test_the_runner_reports_each_coarse_pass_and_the_report_names_them():
     result = runner.restore(
         get_task("inpaint"), nearby_restorer(), ramp(), disc(256, 256, 60), JobSettings(steps=2)
     )
-    # The quarter-size fill guides the half-size one, which guides the photo's: each pass's
-    # steps are counted before the photo's own first step.
+    # The quarter-size fill guides the half-size one, which guides the photo's: each pass is
+    # announced as it begins and its steps are counted, all before the photo's own first step.
     assert events.stages == [
+        "Filling the hole at 1/2 size 0/2",
+        "Filling the hole at 1/4 size 0/2",
         "Filling the hole at 1/4 size 1/2",
         "Filling the hole at 1/4 size 2/2",
         "Filling the hole at 1/2 size 1/2",
@@ -254,8 +256,23 @@ def test_coarse_passes_fill_their_whole_smaller_photo_and_count_their_sizes():
     )
     assert result.job.region is None and result.report.fill_region is None
     assert result.report.coarse_scales == [2, 4, 8]
-    assert events.stages == [
+    assert [s for s in events.stages if s.endswith(" 1/1")] == [
         "Filling the hole at 1/8 size 1/1",
         "Filling the hole at 1/4 size 1/1",
         "Filling the hole at 1/2 size 1/1",
     ]
+
+
+def test_low_pass_keeps_any_size_and_what_a_half_size_photo_holds():
+    for h, w in ((32, 32), (33, 47), (1, 5)):
+        x = torch.rand(1, 3, h, w)
+        low = coarse.low_pass(x)
+        assert low.shape == x.shape
+        flat = torch.full((1, 3, h, w), 0.3)
+        torch.testing.assert_close(coarse.low_pass(flat), flat)
+    # A pattern finer than a half-size photo can hold is removed; a broad one is kept.
+    yy, xx = torch.meshgrid(torch.arange(33.0), torch.arange(47.0), indexing="ij")
+    fine = (0.5 + 0.2 * ((yy + xx) % 2 * 2 - 1))[None, None].repeat(1, 3, 1, 1)
+    assert float((coarse.low_pass(fine) - 0.5).abs()[..., :28, :42].max()) < 1e-5
+    broad = (0.5 + 0.2 * torch.sin(xx / 8))[None, None].repeat(1, 3, 1, 1)
+    assert float((coarse.low_pass(broad) - broad).abs()[..., 2:-2, 2:-2].max()) < 0.02

@@ -95,10 +95,14 @@ def guide_weight(mask: np.ndarray, blend: float = BLEND) -> np.ndarray:
 
 
 def low_pass(x: torch.Tensor) -> torch.Tensor:
-    """``x`` halved (area) and brought back (bicubic): what a half-size fill can hold."""
+    """``x`` halved (2x2 means) and brought back (bicubic): what a half-size fill can hold. An odd
+    side is padded by its last row or column first (``F.interpolate(mode="area")`` to a size that
+    does not divide refuses to run on Apple GPUs)."""
     h, w = x.shape[-2:]
-    small = F.interpolate(x, size=((h + 1) // 2, (w + 1) // 2), mode="area")
-    return F.interpolate(small, size=(h, w), mode="bicubic", align_corners=False)
+    padded = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate") if (h % 2 or w % 2) else x
+    small = F.avg_pool2d(padded, 2)
+    up = F.interpolate(small, size=padded.shape[-2:], mode="bicubic", align_corners=False)
+    return up[..., :h, :w]
 
 
 def upsample(rgb: np.ndarray, height: int, width: int, smooth: float = SMOOTH) -> np.ndarray:

@@ -263,8 +263,8 @@ class RestoreJob(_Job):
             yield from self._steps_in_region()
             return
         strength = self._pre_stage()
+        predict = self._coarse_guided(self.predict)  # before the mix: a coarse pass sets its own
         self._set_mix(strength)
-        predict = self._coarse_guided(self.predict)
         mu = to_tensor(self.prepared.mu, self.restorer.device.device)
         gen = sample(predict, self.restorer.sde, mu, self.steps, self.settings.sampler, self.seed)
         try:
@@ -337,15 +337,16 @@ class RestoreJob(_Job):
         inner = self._inner
         assert inner is not None and self.region is not None
         ys, xs = self.region
-        whole = to_tensor(self.prepared.mu, self.restorer.device.device)
+        # Kept in the CPU's memory: the device's is the region's, sized for its network.
+        whole = to_tensor(self.prepared.mu, torch.device("cpu"))
         steps = inner.steps_iter()
         try:
             for record in steps:
                 self.coarse_scales, self.coarse_seconds = inner.coarse_scales, inner.coarse_seconds
                 self.mix = inner.mix
                 x_t, x0_hat = whole.clone(), whole.clone()
-                x_t[..., ys, xs] = record.x_t
-                x0_hat[..., ys, xs] = record.x0_hat
+                x_t[..., ys, xs] = record.x_t.float().cpu()
+                x0_hat[..., ys, xs] = record.x0_hat.float().cpu()
                 if record.index == record.total:
                     self.result = self.checked(self.finish(x_t))
                 yield dataclasses.replace(record, x_t=x_t, x0_hat=x0_hat)
@@ -374,14 +375,26 @@ class RestoreJob(_Job):
             tile_overlap=s.tile_overlap,
             hole_region=False,
         )
-        hooks = JobHooks(on_shrink=self.hooks.on_shrink, on_stage=self.hooks.on_stage)
+        on_stage = self.hooks.on_stage
+        label = f"Filling the hole at 1/{2 * self.coarse_scale} size"
+        done = 0
+
+        def tile_done(_done: int, _total: int) -> None:  # the pass's label, and a chance to stop
+            on_stage(label, done, self.steps)
+
+        hooks = JobHooks(
+            on_tile=tile_done if on_stage is not None else None,
+            on_shrink=self.hooks.on_shrink,
+            on_stage=on_stage,
+        )
         small = RestoreJob(self.task, self.restorer, small_rgb, small_mask, settings, hooks)
         small.coarse_scale = 2 * self.coarse_scale
-        on_stage = self.hooks.on_stage
-        label = f"Filling the hole at 1/{small.coarse_scale} size"
+        if on_stage is not None:
+            on_stage(label, 0, self.steps)
         steps = small.steps_iter()
         try:
             for record in steps:  # each step reported (and a chance to stop the run)
+                done = record.index
                 if on_stage is not None:
                     on_stage(label, record.index, record.total)
         finally:

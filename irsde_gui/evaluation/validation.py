@@ -35,9 +35,15 @@ def restore_array(
 ) -> np.ndarray:
     """Run the model on one image exactly as the app does (same preparation, same sampler;
     deblur with the denoise model deblurs blind, as in the app); ``pre_stage=False`` scores the
-    network alone, without the task's first stage or a wide hole's coarse pass."""
+    network alone, without the task's first stage, a wide hole's coarse passes or its region."""
+    alone = not pre_stage
     settings = JobSettings(
-        steps=steps, sampler=sampler, seed=seed, pre_stage=pre_stage, coarse_to_fine=pre_stage
+        steps=steps,
+        sampler=sampler,
+        seed=seed,
+        pre_stage=not alone,
+        coarse_to_fine=not alone,
+        hole_region=not alone,
     )
     job = create_job(task, restorer, model_input, mask, settings)
     return job.run()
