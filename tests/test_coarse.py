@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from irsde_gui.core import coarse
+from irsde_gui.core.chain import stage_entry
 from irsde_gui.core.model import Restorer
 from irsde_gui.core.pipeline import JobSettings, create_job
 from irsde_gui.core.runner import Progress, RunEvents, Runner
@@ -161,7 +162,9 @@ def test_the_runner_reports_each_coarse_pass_and_the_report_names_them():
         "Filling the hole at 1/2 size 2/2",
     ]
     assert events.steps == [1, 2]
-    assert result.report.coarse_scales == [2, 4]
+    assert result.report.coarse_scales == [2, 4] and result.report.coarse_seconds > 0
+    entry = stage_entry(result.report)  # a chain's stage says so too
+    assert entry["coarse_scales"] == [2, 4] and entry["fill_region"] is None
     assert np.isfinite(result.image).all()
 
 

@@ -26,6 +26,7 @@ WALL_CLOCK = {
     "elapsed_seconds",
     "step_seconds",
     "blur_estimate_seconds",
+    "coarse_seconds",
     "peak_memory_mib",
     "created",
     "output",

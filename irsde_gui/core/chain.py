@@ -49,7 +49,8 @@ def next_photo(photo: Photo, result: np.ndarray, alpha: np.ndarray | None) -> Ph
 def stage_entry(report: RunReport) -> dict:
     """One stage of a chain, as its run report lists it: the task, the model (file and sha256),
     sampler, steps and seed, sizes and time, and what a stage of its own did first (derain's
-    dehaze stage) and its ensemble's mix, so that the stage can be run again alike."""
+    dehaze stage), its ensemble's mix, and the coarse passes and region a hole was filled with, so
+    that the stage can be run again alike."""
     if report.stages:  # a chain's report: its own stage is the last one
         return dict(report.stages[-1])
     return {
@@ -68,6 +69,8 @@ def stage_entry(report: RunReport) -> dict:
         "blur_kernel_source": report.blur_kernel_source,
         "pre_stage": report.pre_stage,
         "ensemble_mix": report.ensemble_mix,
+        "coarse_scales": list(report.coarse_scales),
+        "fill_region": report.fill_region,
     }
 
 

@@ -351,6 +351,7 @@ class RunReport:
     # Inpainting a hole too wide for the network: the sizes it was first filled at, coarser each
     # (2: half the photo's, 4: a quarter), each guiding the next; empty where the hole is narrow.
     coarse_scales: list[int] = field(default_factory=list)
+    coarse_seconds: float | None = None  # those passes, before the first step
     # A large photo's hole filled from the region around it only: [x, y, width, height] of that
     # region in the photo (None: the whole photo was run).
     fill_region: list[int] | None = None
@@ -411,6 +412,7 @@ class RunReport:
             pre_stage=job.pre,
             ensemble_mix=job.mix,
             coarse_scales=list(job.coarse_scales),
+            coarse_seconds=None if job.coarse_seconds is None else round(job.coarse_seconds, 3),
             fill_region=_region_box(job.region),
         )
 
