@@ -661,3 +661,34 @@ def test_a_network_grown_with_global_blocks_starts_from_the_tasks_own_model(phot
             tmp_path / "x",
             init_from=shipped,
         )
+
+
+def test_rescaled_patches_show_more_of_the_scene(tmp_path):
+    """Half the patches come from the photo shrunk (down to --rescale): a coarse pattern of 8 px
+    squares then shows squares smaller than 8 px; with 1 every patch is at the photo's own size."""
+    from irsde_gui.training.train import PatchSampler
+
+    yy, xx = np.mgrid[:256, :256]
+    board = (((yy // 8) + (xx // 8)) % 2 * 255).astype(np.uint8)
+    Image.fromarray(np.dstack([board] * 3)).save(tmp_path / "board.png")
+
+    def edges_per_row(sampler):
+        b = sampler.batch(64).float()[:, 0]
+        return (b[:, :, 1:] - b[:, :, :-1]).abs().gt(60).float().sum(-1).mean(-1)  # per patch
+
+    own = edges_per_row(PatchSampler([str(tmp_path)], 64, seed=1))
+    assert torch.allclose(own, torch.full_like(own, 8.0), atol=1.0)  # 64 px: 8 squares a row
+    shrunk = edges_per_row(PatchSampler([str(tmp_path)], 64, seed=1, rescale=0.25))
+    more = (shrunk > 10).float().mean()
+    assert 0.25 < more < 0.75  # about half the patches are shrunk, by up to 4x
+    assert shrunk.max() > 20
+
+
+def test_rescale_is_deterministic_and_a_scale(photos, tmp_path):
+    from irsde_gui.training.train import PatchSampler
+
+    a = PatchSampler([str(photos)], 32, seed=3, rescale=0.5).batch(8)
+    b = PatchSampler([str(photos)], 32, seed=3, rescale=0.5).batch(8)
+    assert torch.equal(a, b) and a.shape == (8, 3, 32, 32)
+    with pytest.raises(ValueError, match="rescale"):
+        config(photos, rescale=0.0).resolved()

@@ -41,6 +41,10 @@ while true; do
     up=$(echo "$task" | tr a-z A-Z)
     per_patch="IRSDE_TRAIN_PATCH_$up" per_batch="IRSDE_TRAIN_BATCH_$up"
     patch=${!per_patch:-$patch} batch=${!per_batch:-$batch}
+    # Patches from shrunk photos too: IRSDE_TRAIN_RESCALE_INPAINT=0.25 (the coarse passes run
+    # the inpainting network on the photo at half and quarter size).
+    per_rescale="IRSDE_TRAIN_RESCALE_$up"
+    rescale=${!per_rescale:+--rescale ${!per_rescale}}
     # Deblur is validated as it is judged: whole photos, the benchmark kernels (never trained on).
     extra=""
     [ "$task" = deblur ] && extra="--val-crop 0 --val-steps 1 --val-kernels $kernels --val-every 1000"
@@ -91,7 +95,7 @@ sys.exit(torch.load('runs/$task/checkpoint.pt', map_location='cpu', weights_only
     rm -rf "$code" && mkdir -p "$code" && cp -r irsde_gui "$code/"
     (cd "$code" && $launch train --task "$task" --data "$data"/* --val "$val" \
       --val-limit 8 --val-every 2000 --out "$root/runs/$task" --iters "$iters" --batch "$batch" \
-      --patch "$patch" --threads "$threads" --minutes "$minutes" $extra $resume) >>"runs/$task.log" 2>&1
+      --patch "$patch" --threads "$threads" --minutes "$minutes" $extra $rescale $resume) >>"runs/$task.log" 2>&1
   done
   # Every task finished: stop rather than spin.
   [ "$(echo ${done_tasks:-} | wc -w)" -ge "$(echo $tasks | wc -w)" ] && exit 0

@@ -39,6 +39,7 @@ def train_config(args: argparse.Namespace):
         "degradation": args.degradation,
         "val_pairs": str(Path(args.val_pairs).resolve()) if args.val_pairs else None,
         "val_preset": args.val_degradation,
+        "rescale": args.rescale,
     }
     given = {k: v for k, v in given.items() if v is not None}
     cfg = TrainConfig(task=args.task, **{"data": [], **given})
@@ -182,6 +183,13 @@ def add_train_command(sub) -> None:
         metavar="MIX",
         help="what the network learns to undo: denoise 'camera' (camera noise, JPEG and Gaussian "
         "noise; the default) or 'gaussian'; sr 'bicubic'; the other tasks 'standard'",
+    )
+    t.add_argument(
+        "--rescale",
+        type=float,
+        metavar="SCALE",
+        help="draw half the patches from photos shrunk by a random factor down to SCALE "
+        "(e.g. 0.25), so the network also sees whole scenes at smaller sizes (default 1: own size)",
     )
     t.add_argument("--minutes", type=float, help="stop (with a checkpoint) after this many minutes")
     t.add_argument("--resume", action="store_true", help="continue the run in --out")

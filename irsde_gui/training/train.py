@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 import torch.distributed as dist
@@ -82,6 +83,7 @@ RESUME_OVERRIDABLE = (
     "log_every",
     "t_focus",
     "degradation",
+    "rescale",
 )
 CHECKPOINT = "checkpoint.pt"
 
@@ -132,6 +134,10 @@ class TrainConfig:
     # "gaussian"; a run may change it when resumed (a shipped model fine-tuned on real noise).
     # Runs started before it existed trained on the first mix their task then had.
     degradation: str | None = None
+    # The smallest scale a patch is drawn at: half the patches come from the photo shrunk by a
+    # factor between this and 1 (log-uniform), so the network also learns whole scenes at the
+    # sizes the coarse passes run it at (inpainting's half and quarter size). 1: own size only.
+    rescale: float = 1.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -157,6 +163,8 @@ class TrainConfig:
             raise ValueError(f"validation kernels are for {blurs} only")
         if not 0.0 <= self.t_focus <= 1.0:
             raise ValueError(f"--t-focus is a share between 0 and 1, got {self.t_focus}")
+        if not 0.0 < self.rescale <= 1.0:
+            raise ValueError(f"--rescale is the smallest scale, between 0 and 1, got {self.rescale}")
         mixes = task.mix_names()
         if self.degradation is not None and self.degradation not in mixes:
             raise ValueError(
@@ -176,13 +184,16 @@ def load_rgb_uint8(path: Path) -> np.ndarray:
 
 
 class PatchSampler:
-    """Random crops with flips and 90° rotations from photos held in memory.
+    """Random crops with flips and 90° rotations from photos held in memory; with ``rescale`` < 1,
+    half of them from the photo shrunk by a random factor down to ``rescale`` (never below the
+    patch), so that a patch holds more of the scene, as on a photo seen at a smaller size.
 
     All randomness comes from one numpy generator whose state is checkpointed.
     """
 
-    def __init__(self, folders: list[str], patch: int, seed: int):
+    def __init__(self, folders: list[str], patch: int, seed: int, rescale: float = 1.0):
         self.patch = patch
+        self.rescale = rescale
         self.images = []
         skipped = 0
         for f in list_images(folders):
@@ -199,6 +210,13 @@ class PatchSampler:
     def __len__(self) -> int:
         return len(self.images)
 
+    def _scale(self, h: int, w: int) -> float:
+        """The factor this patch's photo is shrunk by (1: its own size)."""
+        smallest = max(self.rescale, self.patch / min(h, w))
+        if smallest >= 1.0 or self.rng.random() < 0.5:
+            return 1.0
+        return float(np.exp(self.rng.uniform(np.log(smallest), 0.0)))
+
     def batch(self, size: int) -> torch.Tensor:
         """A uint8 batch (B x 3 x P x P)."""
         p = self.patch
@@ -207,9 +225,13 @@ class PatchSampler:
         for i, k in enumerate(idx):
             img = self.images[k]
             h, w = img.shape[:2]
-            y = int(self.rng.integers(0, h - p + 1))
-            x = int(self.rng.integers(0, w - p + 1))
-            crop = img[y : y + p, x : x + p]
+            s = self._scale(h, w) if self.rescale < 1.0 else 1.0
+            c = min(h, w, round(p / s))  # the region of the photo the patch shows
+            y = int(self.rng.integers(0, h - c + 1))
+            x = int(self.rng.integers(0, w - c + 1))
+            crop = img[y : y + c, x : x + c]
+            if c != p:
+                crop = cv2.resize(crop, (p, p), interpolation=cv2.INTER_AREA)
             op = int(self.rng.integers(0, 8))
             if op & 4:
                 crop = crop[:, ::-1]
@@ -517,7 +539,7 @@ class Trainer:
             self.net.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay, **fused
         )
         rank_seed = cfg.seed + 1000 * self.dist.rank
-        self.data = PatchSampler(cfg.data, cfg.patch, rank_seed)
+        self.data = PatchSampler(cfg.data, cfg.patch, rank_seed, cfg.rescale)
         self.gen = torch.Generator().manual_seed(rank_seed + 1)
         self.state = TrainState()
         self.anneal_seconds: float | None = None  # set by run(anneal=True)
@@ -839,6 +861,7 @@ class Trainer:
             **({"lr_scale": round(self.lr_scale, 4)} if self.lr_scale != 1.0 else {}),
             **({"t_focus": cfg.t_focus} if cfg.t_focus else {}),
             "degradation": cfg.degradation,
+            **({"rescale": cfg.rescale} if cfg.rescale < 1.0 else {}),
             "seconds": 0.0,
             "iterations": 0,
         }
