@@ -60,6 +60,7 @@ class CompareView(QWidget):
         self._mouse: QPointF | None = None
         self._space = False
         self.tool = None  # an object with press(pt, erase), move(pt), release(), overlay(), radius
+        self._after_revision: int | None = None  # the tool's revision when the result was set
         self.before_label = "Before"
         self.after_label = "After"
         self.empty_title = "Drop a photo here"
@@ -83,6 +84,7 @@ class CompareView(QWidget):
     def set_after(self, image: QImage | None, label: str | None = None) -> None:
         """The current image (a streamed frame or the result); any size, drawn over the canvas."""
         self._after = QPixmap.fromImage(image) if image is not None else None
+        self._after_revision = getattr(self.tool, "revision", None)
         if label is not None:
             self.after_label = label
         self.update()
@@ -394,8 +396,10 @@ class CompareView(QWidget):
                 right = QRectF(x, 0, pane.width() - x, pane.height())
                 self._paint_pane(p, pane, self._before, clip=left, overlay=True)
                 # The result shows what filled the painted area: the mask covers it only while a
-                # stroke is being painted on that side, as feedback.
-                self._paint_pane(p, pane, self._after, clip=right, overlay=self._drag == "tool")
+                # stroke is being painted on that side, and once painted since the result (the
+                # next object to remove), as feedback.
+                edited = getattr(self.tool, "revision", None) != self._after_revision
+                self._paint_pane(p, pane, self._after, clip=right, overlay=self._drag == "tool" or edited)
                 self._paint_split(p, x)
                 if x > 90:
                     self._chip(p, QPointF(12, 12), self.before_label)

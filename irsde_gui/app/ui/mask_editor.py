@@ -54,6 +54,7 @@ class MaskEditor(QObject):
         self.grow_on = True
         self.grow_px = DEFAULT_GROW
         self._grown: np.ndarray | None = None  # cached until the next edit
+        self.revision = 0  # counts edits: a view tells a mask painted since its result by it
 
     # -- the mask
     def reset(self, size: QSize) -> None:
@@ -151,6 +152,7 @@ class MaskEditor(QObject):
         del self._undo[:-UNDO_DEPTH]
 
     def _edited(self) -> None:
+        self.revision += 1
         self._overlay = None
         self._grown = None
         self.changed.emit()
