@@ -692,3 +692,33 @@ def test_rescale_is_deterministic_and_a_scale(photos, tmp_path):
     assert torch.equal(a, b) and a.shape == (8, 3, 32, 32)
     with pytest.raises(ValueError, match="rescale"):
         config(photos, rescale=0.0).resolved()
+
+
+def test_a_network_grown_with_more_blocks_computes_the_same_at_first(photos, tmp_path):
+    """More NAF blocks at a level (each starts as the identity) grow a trained network: it loads,
+    computes exactly what it did, and its card's init says what was added. Fewer blocks do not."""
+    Trainer(config(photos, "inpaint", iters=4), tmp_path / "run").run()
+    shipped = tmp_path / "w" / "inpaint.pt"
+    assert main(["export", str(tmp_path / "run"), "--out", str(shipped)]) == 0
+    enc, dec = list(TINY_NET["enc_blocks"]), list(TINY_NET["dec_blocks"])
+    grown = {
+        **TINY_NET,
+        "mid_blocks": TINY_NET["mid_blocks"] + 2,
+        "enc_blocks": [*enc[:-1], enc[-1] + 1],
+        "dec_blocks": [dec[0] + 1, *dec[1:]],
+    }
+    t = Trainer(config(photos, "inpaint", iters=8, network=grown), tmp_path / "grown", init_from=shipped)
+    assert t.cfg.init["grown"] == {k: grown[k] for k in ("mid_blocks", "enc_blocks", "dec_blocks")}
+    from irsde_gui.core.weights import load_weights
+
+    old = load_weights(None, shipped).net.eval()
+    g = torch.Generator().manual_seed(0)
+    x, mu = torch.rand(1, 3, 32, 32, generator=g), torch.rand(1, 3, 32, 32, generator=g)
+    t_ = torch.tensor([50])
+    with torch.no_grad():
+        assert torch.allclose(t.net.float().eval()(x, mu, t_), old.float()(x, mu, t_), atol=1e-6)
+    t.net.train()
+    t.run()
+    fewer = {**TINY_NET, "mid_blocks": TINY_NET["mid_blocks"] - 1}
+    with pytest.raises(ValueError, match="inpaint model itself"):
+        Trainer(config(photos, "inpaint", iters=8, network=fewer), tmp_path / "x", init_from=shipped)

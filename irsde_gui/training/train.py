@@ -399,9 +399,33 @@ def init_weights(
     }
 
 
-# Options that add zero-initialised modules to a network (their weights' prefix): a trained model
-# loads into the larger network and computes the same output until the new modules learn.
-GROWABLE = {"global_blocks": "global_blocks."}
+# Options that add zero-initialised modules to a network: a trained model loads into the larger
+# network and computes the same output until the new modules learn. Each maps the option's old
+# and new value to the prefixes of the added weights. A NAF block starts as the identity (its two
+# branches enter through zero scales), so more blocks at a level only grow the network; they are
+# appended after that level's own.
+def _added_blocks(name: str, old, new) -> tuple[str, ...] | None:
+    """``name.LEVEL.I.`` for the blocks ``new`` (counts per level) adds to ``old``; None if it
+    removes any or changes the number of levels."""
+    old, new = list(old), list(new)
+    if len(old) != len(new) or any(n < o for o, n in zip(old, new)):
+        return None
+    return tuple(f"{name}.{lv}.{i}." for lv, (o, n) in enumerate(zip(old, new)) for i in range(o, n))
+
+
+def _added_modules(name: str, old, new) -> tuple[str, ...] | None:
+    """``name.I.`` for the modules a larger count ``new`` adds to ``old``."""
+    if new < old:
+        return None
+    return tuple(f"{name}.{i}." for i in range(old, new))
+
+
+GROWABLE = {
+    "global_blocks": lambda o, n: _added_modules("global_blocks", o or 0, n or 0),
+    "mid_blocks": lambda o, n: _added_modules("middle", o, n),
+    "enc_blocks": lambda o, n: _added_blocks("encoders", o, n),
+    "dec_blocks": lambda o, n: _added_blocks("decoders", o, n),
+}
 
 
 def _grown_network(old: dict, new: dict) -> tuple[str, ...] | None:
@@ -409,9 +433,15 @@ def _grown_network(old: dict, new: dict) -> tuple[str, ...] | None:
     changed = {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
     if not changed or not changed <= GROWABLE.keys():
         return None
-    if any(new.get(k, 0) < old.get(k, 0) for k in changed):
-        return None
-    return tuple(GROWABLE[k] for k in changed)
+    prefixes: list[str] = []
+    for k in sorted(changed):
+        if old.get(k) is None and k != "global_blocks":
+            return None  # a count the old network's card does not state
+        added = GROWABLE[k](old.get(k), new.get(k))
+        if added is None:
+            return None
+        prefixes += added
+    return tuple(prefixes)
 
 
 # ------------------------------------------------------------------ validation
