@@ -181,22 +181,27 @@ def test_the_result_side_of_the_split_shows_the_fill_not_the_mask(view, qtbot):
 
 def test_a_stroke_painted_on_the_result_side_stays_in_view_until_the_next_result(view, qtbot):
     """Painting the next object to remove over the result: the new stroke must not vanish from the
-    result side on release (it did: the result hid the whole mask); a new result hides it again."""
+    result side on release (it did: the result hid the whole mask), and the area already filled
+    stays uncovered; a new result, filled with both, hides the new stroke too."""
     from PySide6.QtCore import QSize
 
     from irsde_gui.app.ui.mask_editor import MaskEditor
 
     editor = MaskEditor()
     editor.reset(QSize(200, 100))
-    editor.set_brush(30)
+    editor.set_brush(20)
     view.tool = editor
     view.set_split(0.25)
-    view.set_after(solid(200, 100, "blue"))  # a result, made with the (empty) mask
-    spot = QPoint(300, 150)
-    before = view.grab().toImage().pixelColor(spot)
-    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=spot)
-    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=spot)
-    assert not editor.is_empty()
-    assert view.grab().toImage().pixelColor(spot) != before  # the new stroke shows over the result
-    view.set_after(solid(200, 100, "blue"))  # the next result, filled with that mask
-    assert view.grab().toImage().pixelColor(spot) == before
+    old, new = QPoint(230, 150), QPoint(330, 150)
+    plain = view.grab().toImage()
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=old)  # the first object
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=old)
+    view.set_after(solid(200, 100, "blue"))  # its result
+    assert view.grab().toImage().pixelColor(old) == plain.pixelColor(old)  # the fill, uncovered
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=new)  # the next object, over the result
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=new)
+    shot = view.grab().toImage()
+    assert shot.pixelColor(new) != plain.pixelColor(new)  # the new stroke shows over the result
+    assert shot.pixelColor(old) == plain.pixelColor(old)  # the first fill is still not covered
+    view.set_after(solid(200, 100, "blue"))  # the next result, filled with both
+    assert view.grab().toImage().pixelColor(new) == plain.pixelColor(new)

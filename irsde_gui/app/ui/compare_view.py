@@ -59,8 +59,9 @@ class CompareView(QWidget):
         self._offset_from = QPointF()
         self._mouse: QPointF | None = None
         self._space = False
-        self.tool = None  # an object with press(pt, erase), move(pt), release(), overlay(), radius
-        self._after_revision: int | None = None  # the tool's revision when the result was set
+        # An object with press(pt, erase), move(pt), release(), overlay(), radius; optionally
+        # mark_filled() and new_overlay(): what was painted since the result shown.
+        self.tool = None
         self.before_label = "Before"
         self.after_label = "After"
         self.empty_title = "Drop a photo here"
@@ -84,7 +85,8 @@ class CompareView(QWidget):
     def set_after(self, image: QImage | None, label: str | None = None) -> None:
         """The current image (a streamed frame or the result); any size, drawn over the canvas."""
         self._after = QPixmap.fromImage(image) if image is not None else None
-        self._after_revision = getattr(self.tool, "revision", None)
+        if image is not None and hasattr(self.tool, "mark_filled"):
+            self.tool.mark_filled()
         if label is not None:
             self.after_label = label
         self.update()
@@ -395,11 +397,9 @@ class CompareView(QWidget):
                 left = QRectF(0, 0, x, pane.height())
                 right = QRectF(x, 0, pane.width() - x, pane.height())
                 self._paint_pane(p, pane, self._before, clip=left, overlay=True)
-                # The result shows what filled the painted area: the mask covers it only while a
-                # stroke is being painted on that side, and once painted since the result (the
-                # next object to remove), as feedback.
-                edited = getattr(self.tool, "revision", None) != self._after_revision
-                self._paint_pane(p, pane, self._after, clip=right, overlay=self._drag == "tool" or edited)
+                # The result shows what filled the painted area, never covered by the mask; only
+                # what is painted since (the next object to remove) shows over it.
+                self._paint_pane(p, pane, self._after, clip=right, overlay=self._result_overlay())
                 self._paint_split(p, x)
                 if x > 90:
                     self._chip(p, QPointF(12, 12), self.before_label)
@@ -410,13 +410,22 @@ class CompareView(QWidget):
             self._paint_drop_hint(p)
         p.end()
 
+    def _result_overlay(self) -> QImage | None:
+        """What the mask shows over the result: the strokes painted since it (a tool without that
+        notion: its whole mask, while a stroke is being painted)."""
+        if self.tool is None:
+            return None
+        if hasattr(self.tool, "new_overlay"):
+            return self.tool.new_overlay()
+        return self.tool.overlay() if self._drag == "tool" else None
+
     def _paint_pane(
         self,
         p: QPainter,
         pane: QRectF,
         pix: QPixmap,
         clip: QRectF | None = None,
-        overlay: bool = False,
+        overlay: bool | QImage | None = False,
         dim: bool = False,
     ) -> None:
         p.save()
@@ -437,7 +446,9 @@ class CompareView(QWidget):
             p.drawPixmap(target, pix, source)
             if dim:
                 p.fillRect(target, QColor(0, 0, 0, 140))
-            ov = self.tool.overlay() if (overlay and self.tool is not None) else None
+            ov = overlay if isinstance(overlay, QImage) else None
+            if overlay is True and self.tool is not None:
+                ov = self.tool.overlay()
             if ov is not None:
                 p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
                 p.drawImage(canvas, ov)

@@ -54,7 +54,11 @@ class MaskEditor(QObject):
         self.grow_on = True
         self.grow_px = DEFAULT_GROW
         self._grown: np.ndarray | None = None  # cached until the next edit
-        self.revision = 0  # counts edits: a view tells a mask painted since its result by it
+        self.revision = 0  # counts edits
+        # The mask the shown result was filled with, and what was painted since (cached).
+        self._filled: QImage | None = None
+        self._filled_revision = -1
+        self._new_overlay: tuple[int, QImage | None] | None = None
 
     # -- the mask
     def reset(self, size: QSize) -> None:
@@ -240,6 +244,30 @@ class MaskEditor(QObject):
                 ov = margin
             self._overlay = ov
         return self._overlay
+
+    def mark_filled(self) -> None:
+        """Remember the mask as the one the result now shown was filled with."""
+        if self._filled_revision != self.revision:
+            self._filled = None if self._mask.isNull() else self._mask.copy()
+            self._filled_revision = self.revision
+
+    def new_overlay(self) -> QImage | None:
+        """What was painted since :meth:`mark_filled` (the next area to fill), as a colour layer;
+        None where nothing was. Drawn over a result, it shows the new strokes without hiding the
+        fill the result already holds."""
+        if self._mask.isNull() or self.revision == self._filled_revision:
+            return None
+        if self._new_overlay is None or self._new_overlay[0] != self.revision:
+            new = self._mask.copy()
+            if self._filled is not None and self._filled.size() == new.size():
+                p = QPainter(new)
+                p.setCompositionMode(QPainter.CompositionMode.CompositionMode_DestinationOut)
+                p.drawImage(0, 0, self._filled)
+                p.end()
+            bpl = new.bytesPerLine()
+            painted = np.frombuffer(new.constBits(), np.uint8, count=bpl * new.height()).any()
+            self._new_overlay = (self.revision, self._tinted(new, OVERLAY_COLOUR) if painted else None)
+        return self._new_overlay[1]
 
     def _tinted(self, alpha: QImage, colour: QColor) -> QImage:
         ov = QImage(alpha.size(), QImage.Format.Format_ARGB32_Premultiplied)
