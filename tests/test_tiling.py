@@ -14,14 +14,15 @@ RADIUS = 2  # receptive-field radius of the stub network
 
 
 def conv_stub():
-    """A translation-equivariant stand-in for a network: a fixed 5x5 filter mixing x_t and mu."""
+    """A translation-equivariant stand-in for a network: a fixed 5x5 filter mixing x_t and mu,
+    reflecting the photo at its edges as the networks pad it."""
     g = torch.Generator().manual_seed(0)
     k = torch.rand(3, 6, 5, 5, generator=g)
     k = k / k.sum(dim=(1, 2, 3), keepdim=True)
 
     def predict(x_t, mu, t):
         inp = torch.cat([x_t, mu], dim=1)
-        return F.conv2d(F.pad(inp, (RADIUS,) * 4, mode="replicate"), k.to(x_t.dtype))
+        return F.conv2d(F.pad(inp, (RADIUS,) * 4, mode="reflect"), k.to(x_t.dtype))
 
     return predict
 
@@ -124,3 +125,35 @@ def test_whole_photo_run_retries_in_tiles_when_memory_runs_out(tiny_weights):
     never = RestoreJob(TASKS["denoise"], r, smooth_image(150, 200), settings=JobSettings(steps=2, tile=0))
     with pytest.raises(torch.OutOfMemoryError):
         never.run()
+
+
+@pytest.mark.parametrize(
+    "length,tile,overlap", [(100, 32, 8), (65, 64, 16), (1000, 256, 32), (1003, 256, 0), (517, 64, 3)]
+)
+def test_tile_starts_on_the_jpeg_grid_cover_without_gaps(length, tile, overlap):
+    starts = tile_starts(length, tile, overlap, align=8)
+    assert all(s % 8 == 0 for s in starts)
+    assert starts[-1] + tile >= length and starts[-1] < length - tile + 8  # past the end by < 8 px
+    assert all(b - a <= tile - max(min(overlap, tile // 2), 1) for a, b in zip(starts, starts[1:]))
+
+
+def test_every_tile_sees_the_jpeg_grid_where_the_photo_has_it():
+    """A JPEG's blocks start at multiples of 8 from the photo's corner, where the networks learned
+    them: no tile may show them shifted (the last one used to start wherever it fitted), and the
+    tiles still put the photo back together exactly."""
+    h, w = 203, 331
+    grid = torch.zeros(1, 3, h, w)
+    grid[:, :, ::8, :] = 1.0
+    grid[:, :, :, ::8] = 1.0
+    seen = []
+
+    def check(x_t, mu, t):
+        for tile in x_t:  # (the last 7 rows and columns may be a last tile's padding)
+            rows = (tile[0, :-7, :-7] == 1.0).all(dim=1).nonzero().flatten().tolist()
+            cols = (tile[0, :-7, :-7] == 1.0).all(dim=0).nonzero().flatten().tolist()
+            seen.append(all(r % 8 == 0 for r in rows) and all(c % 8 == 0 for c in cols))
+        return x_t
+
+    out = TiledPredictor(check, tile=64, overlap=20, batch=4, multiple=16)(grid, grid, 5)
+    assert len(seen) > 4 and all(seen)
+    assert torch.allclose(out, grid, atol=1e-6)

@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 
 from .device import is_out_of_memory
 
@@ -24,14 +25,30 @@ Predictor = Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]
 MIN_TILE = 64
 
 
-def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
-    """Start offsets covering ``[0, length)`` with tiles of ``tile`` px overlapping by ``overlap``."""
+# A JPEG's 8x8 blocks sit on a grid anchored at the photo's corner, and the networks learned them
+# there: shifted off that grid by 1, 2 or 4 px (padded at its top left), JPEG-20 photos came out
+# 0.28, 0.83 and 0.07 dB worse (the denoiser, 6 CBSD68 photos; 8 px: no loss). So every tile
+# starts on the grid, and a last tile that would end past the photo is padded (reflected) instead.
+JPEG_BLOCK = 8
+
+
+def tile_starts(length: int, tile: int, overlap: int, align: int = 1) -> list[int]:
+    """Start offsets covering ``[0, length)`` with tiles of ``tile`` px overlapping by at least
+    ``overlap``. With ``align`` > 1 every start is a multiple of it: the last tile may then reach
+    up to ``align - 1`` px past the end (its caller pads it)."""
     if tile >= length:
         return [0]
-    stride = max(tile - overlap, 1)
-    n = math.ceil((length - tile) / stride) + 1
-    starts = [min(i * stride, length - tile) for i in range(n)]
-    return sorted(set(starts))
+    if align <= 1:
+        stride = max(tile - overlap, 1)
+        n = math.ceil((length - tile) / stride) + 1
+        starts = [min(i * stride, length - tile) for i in range(n)]
+        return sorted(set(starts))
+    # A stride on the grid that leaves the tiles at least ``align`` px of overlap, so that the
+    # last start, rounded up onto the grid, still leaves no gap.
+    stride = max(align, (tile - max(overlap, align)) // align * align)
+    last = -(-(length - tile) // align) * align
+    n = math.ceil(last / stride) + 1
+    return sorted({min(i * stride, last) for i in range(n)})
 
 
 def blend_window(
@@ -72,6 +89,7 @@ class TiledPredictor:
         multiple: int = 16,
         on_tile: Callable[[int, int], None] | None = None,
         on_shrink: Callable[[int], None] | None = None,
+        align: int = JPEG_BLOCK,
     ):
         if tile < MIN_TILE:
             raise ValueError(f"tile size must be at least {MIN_TILE} px, got {tile}")
@@ -82,6 +100,7 @@ class TiledPredictor:
         self.batch = max(1, batch)
         self.on_tile = on_tile
         self.on_shrink = on_shrink
+        self.align = align
 
     def _round(self, tile: int) -> int:
         return max(MIN_TILE, tile // self.multiple * self.multiple)
@@ -89,7 +108,8 @@ class TiledPredictor:
     def count(self, height: int, width: int) -> int:
         """How many tiles an image of this size needs."""
         ov = min(self.overlap, self.tile // 2)
-        return len(tile_starts(height, self.tile, ov)) * len(tile_starts(width, self.tile, ov))
+        a = self.align
+        return len(tile_starts(height, self.tile, ov, a)) * len(tile_starts(width, self.tile, ov, a))
 
     def __call__(self, x_t: torch.Tensor, mu: torch.Tensor, t: int) -> torch.Tensor:
         while True:
@@ -114,22 +134,29 @@ class TiledPredictor:
             return self.predict(x_t, mu, t)
         ov = min(self.overlap, tile // 2)
         th, tw = min(tile, h), min(tile, w)
-        ys, xs = tile_starts(h, th, ov), tile_starts(w, tw, ov)
+        ys, xs = tile_starts(h, th, ov, self.align), tile_starts(w, tw, ov, self.align)
         boxes = [(y, x) for y in ys for x in xs]
         out = torch.zeros_like(x_t)
         norm = torch.zeros((1, 1, h, w), device=x_t.device, dtype=x_t.dtype)
+
+        def cut(img: torch.Tensor, y: int, x: int) -> torch.Tensor:
+            part = img[:, :, y : y + th, x : x + tw]
+            ph, pw = th - part.shape[-2], tw - part.shape[-1]  # a last tile past the end
+            return F.pad(part, (0, pw, 0, ph), mode="reflect") if ph or pw else part
+
         for k in range(0, len(boxes), self.batch):
             chunk = boxes[k : k + self.batch]
-            xb = torch.cat([x_t[:, :, y : y + th, x : x + tw] for y, x in chunk])
-            mb = torch.cat([mu[:, :, y : y + th, x : x + tw] for y, x in chunk])
+            xb = torch.cat([cut(x_t, y, x) for y, x in chunk])
+            mb = torch.cat([cut(mu, y, x) for y, x in chunk])
             pred = self.predict(xb, mb, t)
             for j, (y, x) in enumerate(chunk):
+                eh, ew = min(th, h - y), min(tw, w - x)
                 wgt = (
-                    blend_window(y, th, h, ov, x_t.device, x_t.dtype)[:, None]
-                    * blend_window(x, tw, w, ov, x_t.device, x_t.dtype)[None, :]
+                    blend_window(y, eh, h, ov, x_t.device, x_t.dtype)[:, None]
+                    * blend_window(x, ew, w, ov, x_t.device, x_t.dtype)[None, :]
                 )
-                out[:, :, y : y + th, x : x + tw] += pred[j * n : (j + 1) * n] * wgt
-                norm[:, :, y : y + th, x : x + tw] += wgt
+                out[:, :, y : y + eh, x : x + ew] += pred[j * n : (j + 1) * n, :, :eh, :ew] * wgt
+                norm[:, :, y : y + eh, x : x + ew] += wgt
             if self.on_tile is not None:
                 self.on_tile(min(k + self.batch, len(boxes)), len(boxes))
         return out / norm
