@@ -105,7 +105,12 @@ def restore_files(args: argparse.Namespace) -> int:
             error(str(exc))
         return exc.status
     settings = JobSettings(
-        steps=args.steps, sampler=args.sampler, seed=args.seed, tile=args.tile, tile_overlap=args.tile_overlap
+        steps=args.steps,
+        sampler=args.sampler,
+        seed=args.seed,
+        tile=args.tile,
+        tile_overlap=args.tile_overlap,
+        flip_average=args.flip_average,
     )
     done = 0
     for path, target in planned:
@@ -420,6 +425,13 @@ def add_restore_command(sub, samplers) -> None:
         "degrees counter-clockwise), defocus:RADIUS or gaussian:SIGMA (px); used as --kernel is",
     )
     r.add_argument("--tile", type=tile_side, help="tile size in px (default: automatic; 0 = never tile)")
+    r.add_argument(
+        "--flip-average",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="average each step's estimate with that of the photo turned half a turn: a little "
+        "cleaner, for twice the network's work (default: on for denoise, off for the others)",
+    )
     r.add_argument(
         "--tile-overlap",
         type=int_in(0, 256, "a tile overlap", "px"),

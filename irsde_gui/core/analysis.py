@@ -59,6 +59,7 @@ def uncertainty_runs(
                 seed=seed,
                 tile=settings.tile,
                 tile_overlap=settings.tile_overlap,
+                flip_average=settings.flip_average,
             ),
         )
         yield i, len(seeds), job.run()

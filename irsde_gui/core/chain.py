@@ -71,6 +71,7 @@ def stage_entry(report: RunReport) -> dict:
         "ensemble_mix": report.ensemble_mix,
         "coarse_scales": list(report.coarse_scales),
         "fill_region": report.fill_region,
+        "flip_average": report.flip_average,
     }
 
 

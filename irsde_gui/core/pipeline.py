@@ -42,6 +42,7 @@ from .blind import (
     kernel_doubts,
 )
 from .device import available_memory
+from .flips import FlipAveraged
 from .model import Restorer, load_helper, load_restorer
 from .sampler import StepRecord, sample
 from .tasks import Prepared, Task, get_task
@@ -97,6 +98,10 @@ class JobSettings:
     # A large photo's hole filled from the region around it only (:func:`.coarse.hole_region`),
     # for the same tasks: the network's work outside it would be thrown away.
     hole_region: bool = True
+    # The network's estimate averaged with that of the photo turned half a turn (:mod:`.flips`);
+    # None: the task's choice (:attr:`.tasks.Task.flip_average`). Off where the network alone is
+    # scored, and for the denoiser inside a deconvolution (its rounds keep their time).
+    flip_average: bool | None = None
 
 
 @dataclass
@@ -140,6 +145,8 @@ class _Job:
     coarse_seconds: float | None = None
     # The rows and columns a hole was filled from (None: the whole photo was run).
     region: tuple[slice, slice] | None = None
+    # Whether each step averaged the estimate with the half-turned photo's (:mod:`.flips`).
+    flip_average: bool = False
 
     def __init__(
         self,
@@ -213,18 +220,23 @@ class RestoreJob(_Job):
                 self.task, self.restorer, photo[ys, xs], mask[ys, xs], settings, self.hooks
             )
             self.predict = self._inner.predict
+            self.flip_average = self._inner.flip_average
             return
         h, w, hooks, restorer = self.height, self.width, self.hooks, self.restorer
+        flips = self.settings.flip_average
+        self.flip_average = bool(self.task.flip_average if flips is None else flips)
+        network = FlipAveraged(restorer) if self.flip_average else restorer
         tile = self.settings.tile
         if tile is None:
-            tile = auto_tile_size(h, w, restorer.bytes_per_pixel, available_memory(restorer.device.device))
-        self.predict = restorer
+            per_pixel = restorer.bytes_per_pixel * (2 if self.flip_average else 1)  # a batch of two
+            tile = auto_tile_size(h, w, per_pixel, available_memory(restorer.device.device))
+        self.predict = network
         if tile != 0 or self.settings.tile is None:
             # Even a photo that fits whole goes through the tiler, so that running out of
             # memory retries the step with smaller tiles instead of failing the run.
             whole = -(-max(h, w) // 16) * 16
             self.predict = TiledPredictor(
-                restorer,
+                network,
                 max(tile or whole, MIN_TILE),
                 self.settings.tile_overlap,
                 multiple=restorer.multiple,
@@ -301,7 +313,13 @@ class RestoreJob(_Job):
             return strength
         hooks = JobHooks(on_tile=self.hooks.on_tile, on_shrink=self.hooks.on_shrink)
         s = self.settings
-        settings = JobSettings(sampler=s.sampler, seed=self.seed, tile=s.tile, tile_overlap=s.tile_overlap)
+        settings = JobSettings(
+            sampler=s.sampler,
+            seed=self.seed,
+            tile=s.tile,
+            tile_overlap=s.tile_overlap,
+            flip_average=s.flip_average,
+        )
         rgb = self.prepared.mu
         stage = RestoreJob(stage_task, restorer, rgb, None, settings, hooks)
         began = time.perf_counter()
@@ -374,6 +392,7 @@ class RestoreJob(_Job):
             tile=s.tile,
             tile_overlap=s.tile_overlap,
             hole_region=False,
+            flip_average=s.flip_average,
         )
         on_stage = self.hooks.on_stage
         label = f"Filling the hole at 1/{2 * self.coarse_scale} size"
@@ -530,7 +549,8 @@ class BlindDeblurJob(_Job):
     def _denoise(self, rgb: np.ndarray) -> np.ndarray:
         s = self.settings
         hooks = JobHooks(self.hooks.on_tile, self.hooks.on_shrink)
-        settings = JobSettings(steps=1, seed=0, tile=s.tile, tile_overlap=s.tile_overlap)
+        # The prior as the route was tuned and timed with: one estimate a round.
+        settings = JobSettings(steps=1, seed=0, tile=s.tile, tile_overlap=s.tile_overlap, flip_average=False)
         job = RestoreJob(get_task(self.task.prior_task), self.restorer, rgb, None, settings, hooks)
         self._denoiser_tiles, self._denoiser_tile = job.tiles, job.tile
         return job.run()

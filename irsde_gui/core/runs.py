@@ -355,6 +355,9 @@ class RunReport:
     # A large photo's hole filled from the region around it only: [x, y, width, height] of that
     # region in the photo (None: the whole photo was run).
     fill_region: list[int] | None = None
+    # Each step averaged the network's estimate with its estimate of the photo turned half a turn
+    # (denoise; irsde_gui.core.flips).
+    flip_average: bool = False
     # A chain of tasks (denoise, then upscale): every stage in order, the last one this report's
     # own (:func:`~.chain.stage_entry`). Then ``input``, ``input_size`` and ``elapsed_seconds``
     # are the whole chain's; the other fields are the last stage's. Empty for a single run.
@@ -414,6 +417,7 @@ class RunReport:
             coarse_scales=list(job.coarse_scales),
             coarse_seconds=None if job.coarse_seconds is None else round(job.coarse_seconds, 3),
             fill_region=_region_box(job.region),
+            flip_average=job.flip_average,
         )
 
     def to_dict(self) -> dict:

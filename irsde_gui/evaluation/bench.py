@@ -32,6 +32,7 @@ import torch
 
 from ..core.degrade import blur_with, shake_kernels
 from ..core.device import DeviceInfo
+from ..core.flips import FlipAveraged
 from ..core.model import Restorer, load_task_restorer
 from ..core.nets import build_model, count_parameters
 from ..core.pipeline import JobSettings, create_job
@@ -75,8 +76,11 @@ def _reset_cpu_peak() -> bool:
         return False
 
 
-def measure(restorer: Restorer, size: int, repeats: int = 5, warmup: int = 2) -> tuple[float, float | None]:
-    """Median milliseconds per network call at ``size``x``size`` and the peak memory in MB.
+def measure(
+    restorer: Restorer, size: int, repeats: int = 5, warmup: int = 2, flip_average: bool = False
+) -> tuple[float, float | None]:
+    """Median milliseconds per step's network work at ``size``x``size`` (a call, or two in one
+    batch where the task averages flips) and the peak memory in MB.
 
     The peak is measured from before the first call at this size, so it is honest only
     in a process that has not run this size before (see :func:`bench`).
@@ -94,10 +98,11 @@ def measure(restorer: Restorer, size: int, repeats: int = 5, warmup: int = 2) ->
         base = torch.cuda.memory_allocated(dev)
     elif dev.type == "cpu" and _reset_cpu_peak():
         base = _proc_status_kb("VmRSS")
+    call = FlipAveraged(restorer) if flip_average else restorer
     times = []
     for i in range(warmup + repeats):
         began = time.perf_counter()
-        restorer(x, mu, t)
+        call(x, mu, t)
         if dev.type == "cuda":
             torch.cuda.synchronize(dev)
         elif dev.type == "mps":
@@ -127,7 +132,7 @@ def _restorer_for(name: str, device: DeviceInfo) -> tuple[Restorer, str]:
 
 def _row(name: str, size: int, device: DeviceInfo, repeats: int) -> BenchRow:
     restorer, source = _restorer_for(name, device)
-    ms, peak = measure(restorer, size, repeats=repeats)
+    ms, peak = measure(restorer, size, repeats=repeats, flip_average=TASKS[name].flip_average)
     return BenchRow(
         name,
         source,

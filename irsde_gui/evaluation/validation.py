@@ -35,7 +35,8 @@ def restore_array(
 ) -> np.ndarray:
     """Run the model on one image exactly as the app does (same preparation, same sampler;
     deblur with the denoise model deblurs blind, as in the app); ``pre_stage=False`` scores the
-    network alone, without the task's first stage, a wide hole's coarse passes or its region."""
+    network alone, without the task's first stage, a wide hole's coarse passes or its region, or
+    flip averaging."""
     alone = not pre_stage
     settings = JobSettings(
         steps=steps,
@@ -43,6 +44,7 @@ def restore_array(
         seed=seed,
         pre_stage=not alone,
         coarse_to_fine=not alone,
+        flip_average=False if alone else None,
         hole_region=not alone,
     )
     job = create_job(task, restorer, model_input, mask, settings)

@@ -125,6 +125,9 @@ class Task:
     # Holes too wide for the network to see across are filled at half size first, and that fill
     # guides the full-size one (:mod:`..coarse`): inpainting.
     coarse_to_fine: bool = False
+    # The network's estimate averaged with its estimate of the photo turned half a turn
+    # (:mod:`..flips`): a cleaner result for twice the network's work at each step.
+    flip_average: bool = False
     # What :func:`..suggest.suggest` measures on a photo ("noise", "jpeg", "blur", "haze", "size")
     # that this task fixes: a photo's first flagged finding suggests the task that claims it.
     fixes: tuple[str, ...] = ()

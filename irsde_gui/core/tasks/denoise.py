@@ -74,4 +74,5 @@ TASK = Denoise(
     eval_presets=("jpeg", "camera"),
     eval_sigma=25.0,
     classic_name="non-local means (OpenCV)",
+    flip_average=True,
 )
