@@ -107,3 +107,16 @@ def test_the_denoiser_inside_a_deconvolution_runs_once_a_round(tiny_weights):
     assert calls and set(calls) == {1}
     create_job(get_task("denoise"), restorer, photo, None, JobSettings(steps=1)).run()
     assert calls[-1] == 2  # the same network, run as the denoise task
+
+
+def test_upscaling_keeps_the_grid_of_the_small_photo_s_blocks():
+    """x4 runs on the photo upsampled, where a JPEG's 8 px blocks are 32 px: tiles start on that
+    grid, and a flip-averaged run pads to it."""
+    restorer, net = leaning_restorer()
+    restorer.multiple = 16
+    photo = np.full((45, 53, 3), 0.5, np.float32)
+    job = create_job(get_task("sr"), restorer, photo, None, JobSettings(steps=1, tile=64, flip_average=True))
+    assert job.predict.align == 32 and job.predict.predict.align == 32
+    out = job.run()
+    assert out.shape == (180, 212, 3) and np.isfinite(out).all()
+    assert net.calls and all(shape[0] % 2 == 0 for shape in net.calls)  # each tile with its turned copy

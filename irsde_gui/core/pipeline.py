@@ -46,7 +46,7 @@ from .flips import FlipAveraged
 from .model import Restorer, load_helper, load_restorer
 from .sampler import StepRecord, sample
 from .tasks import Prepared, Task, get_task
-from .tiling import MIN_TILE, TiledPredictor, auto_tile_size
+from .tiling import JPEG_BLOCK, MIN_TILE, TiledPredictor, auto_tile_size
 from .weights import WeightsError, find_weights
 
 
@@ -225,7 +225,9 @@ class RestoreJob(_Job):
         h, w, hooks, restorer = self.height, self.width, self.hooks, self.restorer
         flips = self.settings.flip_average
         self.flip_average = bool(self.task.flip_average if flips is None else flips)
-        network = FlipAveraged(restorer) if self.flip_average else restorer
+        # A JPEG's 8 px blocks, as large as the network sees them (x4: mu is the photo upsampled).
+        grid = JPEG_BLOCK * self.task.scale
+        network = FlipAveraged(restorer, grid) if self.flip_average else restorer
         tile = self.settings.tile
         if tile is None:
             per_pixel = restorer.bytes_per_pixel * (2 if self.flip_average else 1)  # a batch of two
@@ -242,6 +244,7 @@ class RestoreJob(_Job):
                 multiple=restorer.multiple,
                 on_tile=hooks.on_tile,
                 on_shrink=hooks.on_shrink,
+                align=grid,
             )
 
     def _steps(self) -> int:
