@@ -113,3 +113,32 @@ def test_a_remembered_gpu_that_is_missing_falls_back_with_a_message(qtbot, tmp_p
     win = make_window(qtbot, tmp_path, settings_file=ini)
     assert win.panel.device == "auto"
     assert "MPS" in win.message_bar.text and "was not found" in win.message_bar.text
+
+
+def test_averaging_with_the_turned_photo_follows_the_task_and_is_remembered(
+    qtbot, tmp_path, installed_tiny_weights
+):
+    """On by default where the task averages (denoise), off elsewhere; the run does what the box
+    says and its report says so; the choice is remembered per task across a restart."""
+    import numpy as np
+    from gui_support import open_photo, restore_and_wait
+    from PIL import Image
+
+    ini = tmp_path / "prefs.ini"
+    win = make_window(qtbot, tmp_path, settings_file=ini)
+    p = win.panel
+    assert p.select_task("denoise") and p.flip_check.isChecked() and p.flip_average is True
+    assert p.select_task("dehaze") and not p.flip_check.isChecked()
+    photo = tmp_path / "p.png"
+    Image.fromarray(np.full((40, 48, 3), 128, np.uint8)).save(photo)
+    assert open_photo(qtbot, win, photo)
+    assert p.select_task("denoise")
+    p.set_steps(1)
+    assert restore_and_wait(qtbot, win).report.flip_average is True
+    p.flip_check.setChecked(False)
+    assert restore_and_wait(qtbot, win).report.flip_average is False
+    win.close()
+
+    again = make_window(qtbot, tmp_path, settings_file=ini)
+    assert again.panel.select_task("denoise") and not again.panel.flip_check.isChecked()
+    assert Settings(ini).flip_average("denoise") is False and Settings(ini).flip_average("sr") is None

@@ -113,6 +113,8 @@ class TaskInfo:
     # Weight files passed over because they would be refused (a bad hash, a pickle with code…),
     # one line each naming the file: the window says so, rather than hide that they were.
     refused: list[str] = field(default_factory=list)
+    # Each step averaged with the photo turned half a turn unless the user says otherwise.
+    flip_average: bool = False
 
     @property
     def available(self) -> bool:
@@ -154,6 +156,7 @@ def scan_tasks(vet: bool = True) -> dict[str, TaskInfo]:
             name, t.label, t.description, t.icon, t.default_steps, t.sde.T, t.scale, t.uses_mask, path
         )
         info.refused = [str(r) for r in refused.get(name, [])]
+        info.flip_average = t.flip_average
         prior = blind_prior(name, vet=vet) if path is None else None
         if prior is not None:
             # No deblur network: deblur blind, with the denoise model as the image prior.
@@ -313,6 +316,7 @@ class RunRequest:
     write_report: bool = False  # batch: also write the JSON run report beside ``output``
     jpeg_quality: int = 95
     keep_frames: bool = True
+    flip_average: bool | None = None  # None: the task's choice (JobSettings.flip_average)
 
 
 @dataclass
@@ -463,6 +467,7 @@ class RestoreWorker(QObject):
             kernel=req.kernel,
             kernel_source=req.kernel_source,
             estimated=req.estimated_kernel,
+            flip_average=req.flip_average,
         )
         run = self.runner.restore(task, restorer, rgb, mask, settings, input_path=req.source)
         kernel = run.job.kernel

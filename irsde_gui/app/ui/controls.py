@@ -8,6 +8,7 @@ import numpy as np
 from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -150,6 +151,7 @@ class RunPanel(QWidget):
         super().__init__(parent)
         self.engine = None
         self._steps_by_task: dict[str, int] = {}
+        self._flips_by_task: dict[str, bool] = {}
         self._known_kernel: np.ndarray | None = None
         self._known_kernel_source: str | None = None
         self._blur_source_index = 0
@@ -212,6 +214,14 @@ class RunPanel(QWidget):
         form.addRow("Sampler", self.sampler_combo)
         self._sampler_row = form.rowCount() - 1
         self._add_seed_row(form)
+        self.flip_check = QCheckBox("Average with an upside-down copy")
+        self.flip_check.setToolTip(
+            "Run each step on the photo and on it turned upside down, and average the two: a little "
+            "cleaner (about 0.1 dB on heavy noise), for twice the model's work"
+        )
+        self.flip_check.toggled.connect(self._flips_toggled)
+        form.addRow("Averaging", self.flip_check)
+        self._flip_row = form.rowCount() - 1
         self.device_combo = QComboBox()
         for key, label in DEVICE_CHOICES:
             self.device_combo.addItem(label, key)
@@ -432,7 +442,7 @@ class RunPanel(QWidget):
         # rows go (as the mask tools go for tasks without a mask).
         for w in (self.sampler_combo, self.seed_spin, self.dice_button):
             w.setEnabled(not rounds)
-        for row in (self._sampler_row, self._seed_row):
+        for row in (self._sampler_row, self._seed_row, self._flip_row):
             self._form.setRowVisible(row, not rounds)
         offered = bool(info and info.offers_known_blur)
         self._form.setRowVisible(self._blur_source_row, offered)
@@ -551,6 +561,7 @@ class RunPanel(QWidget):
             w.blockSignals(False)
         self._apply_method(info)
         self._restore_steps()
+        self._restore_flips()
         self.show_blur(self.known_kernel, given=True)
 
     def show_blur(self, kernel, given: bool = False) -> None:
@@ -624,6 +635,30 @@ class RunPanel(QWidget):
         self.steps_slider.blockSignals(False)
         if self.steps_key:
             self._steps_by_task[self.steps_key] = value
+        self.settings_changed.emit()
+
+    # -- averaging with the photo turned half a turn
+    def remember_flip_average(self, task: str, on: bool | None) -> None:
+        if on is not None:
+            self._flips_by_task[task] = bool(on)
+
+    @property
+    def flip_average(self) -> bool | None:
+        """The user's choice for the task shown (None: deconvolution rounds, which never average)."""
+        return None if self.blind else self.flip_check.isChecked()
+
+    def _restore_flips(self) -> None:
+        """The choice last made for this task, else the task's own."""
+        info = self.task_info()
+        if info is None:
+            return
+        self.flip_check.blockSignals(True)
+        self.flip_check.setChecked(self._flips_by_task.get(info.name, info.flip_average))
+        self.flip_check.blockSignals(False)
+
+    def _flips_toggled(self, on: bool) -> None:
+        if self.task:
+            self._flips_by_task[self.task] = on
         self.settings_changed.emit()
 
     @property

@@ -147,6 +147,8 @@ class MainWindow(WindowLayout, WindowFiles, WindowRunning, WindowSaving, QMainWi
             s.task = self.panel.task
             if self.panel.steps_key == self.panel.task:  # a known blur's rounds last one session
                 s.set_steps(self.panel.task, self.panel.steps)
+            if self.panel.flip_average is not None:
+                s.set_flip_average(self.panel.task, self.panel.flip_average)
         s.sampler = self.panel.sampler
         s.seed = self.panel.seed
         for key, value in self.panel.blur_shape_values().items():  # not the choice: it starts
@@ -217,6 +219,7 @@ class MainWindow(WindowLayout, WindowFiles, WindowRunning, WindowSaving, QMainWi
             steps = self.settings.steps(name)
             if steps:
                 self.panel.remember_steps(name, steps)
+            self.panel.remember_flip_average(name, self.settings.flip_average(name))
         self.panel.set_engine(engine, self.panel.task or self.settings.task)
         if not self.panel.set_device(self._wanted_device):
             if self._wanted_device != "auto":
@@ -275,6 +278,7 @@ class MainWindow(WindowLayout, WindowFiles, WindowRunning, WindowSaving, QMainWi
             sampler=self.panel.sampler,
             seed=self.panel.seed,
             device=self.panel.device,
+            flip_average=self.panel.flip_average,
             weights=info.weights_for(self.panel.known_kernel),
             kernel=self.panel.known_kernel,
             kernel_source=self.panel.known_kernel_source,

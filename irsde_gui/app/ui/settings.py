@@ -93,6 +93,14 @@ class Settings:
     def set_steps(self, task: str, steps: int) -> None:
         self._set(f"steps/{task}", int(steps))
 
+    def flip_average(self, task: str) -> bool | None:
+        """Whether ``task`` averages each step with the photo turned half a turn; None: never set."""
+        key = f"flips/{task}"
+        return self._bool(key, False) if self.q.contains(key) else None
+
+    def set_flip_average(self, task: str, on: bool) -> None:
+        self._set(f"flips/{task}", bool(on))
+
     def blur_shape(self, name: str) -> float | None:
         """The size last set for a blur shape (``motion``, ``defocus``, ``gaussian``) or the
         motion's ``angle``; None: never set (or unreadable)."""

@@ -78,6 +78,7 @@ class WindowRunning:
             sampler=self.panel.sampler,
             seed=self.panel.seed,
             device=self.panel.device,
+            flip_average=self.panel.flip_average,
             weights=info.weights_for(known),
             kernel=known,
             kernel_source=self.panel.known_kernel_source,
