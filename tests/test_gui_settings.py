@@ -135,8 +135,10 @@ def test_averaging_with_the_turned_photo_follows_the_task_and_is_remembered(
     assert p.select_task("denoise")
     p.set_steps(1)
     assert restore_and_wait(qtbot, win).report.flip_average is True
+    assert "upside-down copy" in win.progress_label.text()
     p.flip_check.setChecked(False)
     assert restore_and_wait(qtbot, win).report.flip_average is False
+    assert "upside-down" not in win.progress_label.text()
     win.close()
 
     again = make_window(qtbot, tmp_path, settings_file=ini)

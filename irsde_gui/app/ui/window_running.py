@@ -190,6 +190,8 @@ class WindowRunning:
             how = describe_blur(outcome.kernel, r.blur_kernel_given, r.blur_kernel_source, r.blur_doubt)
         if r.pre_stage:
             how += f"   ·   {describe_pre_stage(r.pre_stage)}"
+        if r.flip_average:
+            how += "   ·   averaged with an upside-down copy"
         return (
             f"Done in {format_duration(r.elapsed_seconds)}   ·   {plural(r.steps, unit)}, "
             f"{r.seconds_per_step:.2f} s/{unit}"
