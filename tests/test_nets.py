@@ -90,3 +90,50 @@ def test_spectral_blocks_start_silent_and_see_the_whole_image():
         d = (grown(x2, mu, t) - grown(x, mu, t)).abs()[..., -4:, -4:].sum()
         d_small = (small(x2, mu, t) - small(x, mu, t)).abs()[..., -4:, -4:].sum()
     assert float(d) > 10 * float(d_small) + 1e-6
+
+
+def _perturbed(config: dict) -> torch.nn.Module:
+    torch.manual_seed(1)
+    net = build_model(config).eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    return net
+
+
+def test_block_folds_its_modulation_and_scales_exactly():
+    """The block folds FiLM into its norms and beta/gamma into its convolutions: the sums of the
+    NAFNet block as written out, per sample (training) and for a batch sharing one time step."""
+    from irsde_gui.core.nets.cnafnet import CondNAFBlock
+
+    torch.manual_seed(0)
+    blk = CondNAFBlock(8, 16)
+    with torch.no_grad():
+        for p in blk.parameters():
+            p.add_(0.2 * torch.randn_like(p))
+
+    def written_out(x, emb):
+        s1, b1, s2, b2 = blk.film(emb)[:, :, None, None].chunk(4, dim=1)
+        y = blk.norm1(x) * (1 + s1) + b1
+        y = blk.sg(blk.conv2(blk.conv1(y)))
+        y = y * blk.sca(y)
+        x = x + blk.conv3(y) * blk.beta
+        y = blk.norm2(x) * (1 + s2) + b2
+        return x + blk.conv5(blk.sg(blk.conv4(y))) * blk.gamma
+
+    x = torch.randn(3, 8, 12, 10)
+    for emb in (torch.randn(3, 16), torch.randn(1, 16)):
+        assert torch.allclose(blk(x, emb), written_out(x, emb), atol=1e-5)
+
+
+def test_batch_sharing_a_time_step_matches_each_photo_alone():
+    """One time step for the batch takes the folded path; a mixed batch the per-sample one."""
+    net = _perturbed(TINY_NET | {"global_blocks": 1})
+    x, mu = torch.rand(2, 3, 16, 24), torch.rand(2, 3, 16, 24)
+    with torch.no_grad():
+        together = net(x, mu, torch.tensor([30, 30]))
+        mixed = net(x, mu, torch.tensor([30, 70]))
+        alone = [net(x[i : i + 1], mu[i : i + 1], torch.tensor([t])) for i, t in enumerate((30, 70))]
+    assert torch.allclose(together[1], net(x[1:], mu[1:], torch.tensor(30))[0], atol=1e-5)
+    assert torch.allclose(mixed[0], alone[0][0], atol=1e-5)
+    assert torch.allclose(mixed[1], alone[1][0], atol=1e-5)
