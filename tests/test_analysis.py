@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -63,3 +65,35 @@ def test_running_spread_matches_numpy():
     assert u.seeds == [0, 1, 2, 3]
     with pytest.raises(ValueError):
         acc.add(np.zeros((2, 2, 3), np.float32), 9)
+
+
+def test_sub_jobs_carry_every_setting_but_the_photos_blur():
+    """A stage, a coarse pass or one seed of an uncertainty map restores as the user asked (tiles,
+    averaging, no first stage...), without the blur or step count that belong to the main job."""
+    s = JobSettings(
+        steps=7,
+        sampler="euler",
+        seed=3,
+        tile=128,
+        tile_overlap=16,
+        kernel=np.ones((3, 3)) / 9,
+        kernel_source="motion:3:0",
+        estimated=np.ones((3, 3)) / 9,
+        second_start=False,
+        pre_stage=False,
+        coarse_to_fine=False,
+        hole_region=False,
+        flip_average=True,
+    )
+    sub = s.for_sub_job(seed=5)
+    assert sub.steps is None and sub.kernel is None and sub.kernel_source is None and sub.estimated is None
+    assert sub.seed == 5
+    carried = {f.name for f in dataclasses.fields(JobSettings)} - {
+        "steps",
+        "kernel",
+        "kernel_source",
+        "estimated",
+        "seed",
+    }
+    assert all(getattr(sub, k) == getattr(s, k) for k in carried)
+    assert s.for_sub_job(steps=2).steps == 2

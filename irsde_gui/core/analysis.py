@@ -53,14 +53,7 @@ def uncertainty_runs(
             restorer,
             rgb,
             mask,
-            JobSettings(
-                steps=settings.steps,
-                sampler=settings.sampler,
-                seed=seed,
-                tile=settings.tile,
-                tile_overlap=settings.tile_overlap,
-                flip_average=settings.flip_average,
-            ),
+            settings.for_sub_job(steps=settings.steps, seed=seed),
         )
         yield i, len(seeds), job.run()
 

@@ -103,6 +103,13 @@ class JobSettings:
     # scored, and for the denoiser inside a deconvolution (its rounds keep their time).
     flip_average: bool | None = None
 
+    def for_sub_job(self, **changes) -> JobSettings:
+        """These settings for a job run inside this one (a first stage, a coarse pass, one seed of
+        an uncertainty map): all carried but the photo's own blur and the step count (the sub-job
+        task's default), unless ``changes`` set them."""
+        base = {"steps": None, "kernel": None, "kernel_source": None, "estimated": None}
+        return dataclasses.replace(self, **(base | changes))
+
 
 @dataclass
 class JobHooks:
@@ -315,14 +322,7 @@ class RestoreJob(_Job):
             self.pre = {"task": task.pre_stage, "skipped": str(exc)}
             return strength
         hooks = JobHooks(on_tile=self.hooks.on_tile, on_shrink=self.hooks.on_shrink)
-        s = self.settings
-        settings = JobSettings(
-            sampler=s.sampler,
-            seed=self.seed,
-            tile=s.tile,
-            tile_overlap=s.tile_overlap,
-            flip_average=s.flip_average,
-        )
+        settings = self.settings.for_sub_job(seed=self.seed)
         rgb = self.prepared.mu
         stage = RestoreJob(stage_task, restorer, rgb, None, settings, hooks)
         began = time.perf_counter()
@@ -386,17 +386,8 @@ class RestoreJob(_Job):
             return predict
         began = time.perf_counter()
         small_rgb, small_mask = coarse.half_size(self.prepared.mu, mask)
-        s = self.settings
         # The whole (half-size) photo: its far context is what the pass is for.
-        settings = JobSettings(
-            steps=self.steps,
-            sampler=s.sampler,
-            seed=self.seed,
-            tile=s.tile,
-            tile_overlap=s.tile_overlap,
-            hole_region=False,
-            flip_average=s.flip_average,
-        )
+        settings = self.settings.for_sub_job(steps=self.steps, seed=self.seed, hole_region=False)
         on_stage = self.hooks.on_stage
         label = f"Filling the hole at 1/{2 * self.coarse_scale} size"
         done = 0
@@ -529,8 +520,7 @@ class BlindDeblurJob(_Job):
         helper = load_helper("deblur_start", self.restorer.device)
         if helper is None:
             return None
-        s = self.settings
-        settings = JobSettings(steps=1, seed=0, tile=s.tile, tile_overlap=s.tile_overlap)
+        settings = self.settings.for_sub_job(steps=1, seed=0, flip_average=None)
         hooks = JobHooks(on_shrink=self.hooks.on_shrink)
         return RestoreJob(self.task, helper, rgb, None, settings, hooks).run()
 
@@ -553,7 +543,7 @@ class BlindDeblurJob(_Job):
         s = self.settings
         hooks = JobHooks(self.hooks.on_tile, self.hooks.on_shrink)
         # The prior as the route was tuned and timed with: one estimate a round.
-        settings = JobSettings(steps=1, seed=0, tile=s.tile, tile_overlap=s.tile_overlap, flip_average=False)
+        settings = s.for_sub_job(steps=1, seed=0, flip_average=False)
         job = RestoreJob(get_task(self.task.prior_task), self.restorer, rgb, None, settings, hooks)
         self._denoiser_tiles, self._denoiser_tile = job.tiles, job.tile
         return job.run()
