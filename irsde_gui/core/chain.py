@@ -72,6 +72,7 @@ def stage_entry(report: RunReport) -> dict:
         "coarse_scales": list(report.coarse_scales),
         "fill_region": report.fill_region,
         "flip_average": report.flip_average,
+        "jpeg_blocks_at": report.jpeg_blocks_at,
     }
 
 

@@ -43,6 +43,7 @@ from .blind import (
 )
 from .device import available_memory
 from .flips import FlipAveraged
+from .jpeggrid import GridShifted, block_start, grid_padding
 from .model import Restorer, load_helper, load_restorer
 from .sampler import StepRecord, sample
 from .tasks import Prepared, Task, get_task
@@ -154,6 +155,8 @@ class _Job:
     region: tuple[slice, slice] | None = None
     # Whether each step averaged the estimate with the half-turned photo's (:mod:`.flips`).
     flip_average: bool = False
+    # Where the photo's JPEG blocks start (row, column; (0, 0): on the grid from the corner).
+    blocks_at: tuple[int, int] = (0, 0)
 
     def __init__(
         self,
@@ -169,6 +172,8 @@ class _Job:
         self.settings = settings or JobSettings()
         self.hooks = hooks or JobHooks()
         self.steps = self._steps()
+        # Where the photo's JPEG blocks start, for a task whose network learned them on the grid.
+        self.blocks_at = block_start(rgb) if task.jpeg_grid else (0, 0)
         self.prepared: Prepared = task.prepare(rgb, mask)
         self.height, self.width = self.prepared.mu.shape[:2]
         self.result: np.ndarray | None = None
@@ -235,6 +240,9 @@ class RestoreJob(_Job):
         # A JPEG's 8 px blocks, as large as the network sees them (x4: mu is the photo upsampled).
         grid = JPEG_BLOCK * self.task.scale
         network = FlipAveraged(restorer, grid) if self.flip_average else restorer
+        top, left = grid_padding(self.blocks_at, self.task.scale)
+        if top or left:
+            network = GridShifted(network, top, left)
         tile = self.settings.tile
         if tile is None:
             per_pixel = restorer.bytes_per_pixel * (2 if self.flip_average else 1)  # a batch of two

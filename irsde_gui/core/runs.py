@@ -358,6 +358,9 @@ class RunReport:
     # Each step averaged the network's estimate with its estimate of the photo turned half a turn
     # (denoise; irsde_gui.core.flips).
     flip_average: bool = False
+    # Where the photo's JPEG blocks started, [row, column], when not on the grid from its corner
+    # (a photo cropped after it was saved): the network saw it padded onto that grid. None: on it.
+    jpeg_blocks_at: list[int] | None = None
     # A chain of tasks (denoise, then upscale): every stage in order, the last one this report's
     # own (:func:`~.chain.stage_entry`). Then ``input``, ``input_size`` and ``elapsed_seconds``
     # are the whole chain's; the other fields are the last stage's. Empty for a single run.
@@ -418,6 +421,7 @@ class RunReport:
             coarse_seconds=None if job.coarse_seconds is None else round(job.coarse_seconds, 3),
             fill_region=_region_box(job.region),
             flip_average=job.flip_average,
+            jpeg_blocks_at=list(job.blocks_at) if any(job.blocks_at) else None,
         )
 
     def to_dict(self) -> dict:

@@ -128,6 +128,9 @@ class Task:
     # The network's estimate averaged with its estimate of the photo turned half a turn
     # (:mod:`..flips`): a cleaner result for twice the network's work at each step.
     flip_average: bool = False
+    # The network learned JPEG blocks on their grid from the corner: a photo cropped after it was
+    # saved is run with its blocks moved back onto that grid (:mod:`..jpeggrid`).
+    jpeg_grid: bool = False
     # What :func:`..suggest.suggest` measures on a photo ("noise", "jpeg", "blur", "haze", "size")
     # that this task fixes: a photo's first flagged finding suggests the task that claims it.
     fixes: tuple[str, ...] = ()

@@ -75,4 +75,5 @@ TASK = Denoise(
     eval_sigma=25.0,
     classic_name="non-local means (OpenCV)",
     flip_average=True,
+    jpeg_grid=True,
 )

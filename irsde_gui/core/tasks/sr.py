@@ -69,4 +69,5 @@ TASK = Upscale(
     eval_presets=("practical",),
     classic_name="bicubic",
     extra_metrics=("psnr_y", "ssim_y"),
+    jpeg_grid=True,
 )
