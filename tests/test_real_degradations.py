@@ -38,9 +38,10 @@ def mean_psnr(a, b):
         lambda x, gen: practical.practical_lowres(x, gen),
         lambda x, gen: practical.eval_lowres(x, gen),
         lambda x, gen: D.denoise_camera_mix(x, gen)[1],
+        lambda x, gen: D.denoise_colour_nr_mix(x, gen)[1],
         lambda x, gen: D.sr_practical_mix(x, gen)[1],
     ],
-    ids=["camera", "jpeg", "practical", "eval-practical", "denoise-mix", "sr-mix"],
+    ids=["camera", "jpeg", "practical", "eval-practical", "denoise-mix", "colour-nr-mix", "sr-mix"],
 )
 def test_each_chain_is_deterministic_under_a_seed(make):
     x = photos()
@@ -84,6 +85,24 @@ def test_demosaicing_correlates_neighbouring_noise():
     white = torch.randn(256, 256, generator=g(1))
     corr = float(torch.corrcoef(torch.stack([white[:, :-1].flatten(), white[:, 1:].flatten()]))[0, 1])
     assert abs(corr) < 0.05
+
+
+def test_colour_noise_reduction_leaves_colour_blotches_wider_than_the_grain():
+    """Cameras smooth colour noise far more than brightness noise: what is left of the colour is
+    correlated over several pixels, the grain over fewer."""
+
+    def neighbour_corr(a, step):
+        return float(torch.corrcoef(torch.stack([a[:, :-step].flatten(), a[:, step:].flatten()]))[0, 1])
+
+    noise = torch.randn(1, 3, 128, 128, generator=g(0))
+    for seed in range(1, 6):
+        out = camera.colour_noise_reduction(noise, g(seed))
+        assert out.shape == noise.shape
+        luma = out.mean(dim=1)[0]
+        chroma = (out - out.mean(dim=1, keepdim=True))[0, 0]
+        assert neighbour_corr(chroma, 1) > 0.7
+        assert neighbour_corr(chroma, 2) > neighbour_corr(luma, 2) + 0.1
+        assert torch.equal(out, camera.colour_noise_reduction(noise, g(seed)))
 
 
 def test_bilinear_demosaicing_keeps_a_flat_colour():
@@ -205,6 +224,8 @@ def test_training_pair_names_its_mixes():
     b = denoise.training_pair(x, g(0), "camera")
     assert torch.equal(a[1], b[1])
     _, gauss = denoise.training_pair(x, g(0), "gaussian")
+    _, nr = denoise.training_pair(x, g(0), "colour_nr")
+    assert nr.shape == x.shape and not torch.equal(nr, a[1])
     assert gauss.shape == x.shape
     with pytest.raises(ValueError, match="unknown degradation 'rain'"):
         denoise.training_pair(x, g(0), "rain")
@@ -218,5 +239,5 @@ def test_training_config_checks_the_degradation():
         TrainConfig(task="sr", data=["x"], patch=64, degradation="bicubic").resolved().degradation
         == "bicubic"
     )
-    with pytest.raises(ValueError, match="choose one of camera, gaussian"):
+    with pytest.raises(ValueError, match="choose one of camera, colour_nr, gaussian"):
         TrainConfig(task="denoise", data=["x"], degradation="practical").resolved()

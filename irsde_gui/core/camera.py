@@ -190,8 +190,22 @@ def resize(x: Tensor, size: tuple[int, int], mode: str) -> Tensor:
 
 
 # ----------------------------------------------------------------- the camera
-def _sensor_noise(x0: Tensor, g: torch.Generator, shot_range) -> Tensor:
-    """One photo (1 x 3 x H x W, sRGB) through the sensor and the camera's processing, no JPEG."""
+def colour_noise_reduction(noise: Tensor, g: torch.Generator) -> Tensor:
+    """In-camera noise reduction as cameras run it, on brightness and colour apart: the colour
+    noise smoothed far more than the grain (a 1-3 px blur against 0-0.8), so the colour noise
+    that survives is blotches a few pixels wide, as high-ISO camera JPEGs show."""
+    luma = noise.mean(dim=1, keepdim=True)
+    chroma = gaussian_blur(noise - luma, _u(g, 1.0, 3.0))
+    sigma = _u(g, 0.0, 0.8)
+    if sigma >= 0.3:
+        luma = gaussian_blur(luma, sigma)
+    return luma + chroma
+
+
+def _sensor_noise(x0: Tensor, g: torch.Generator, shot_range, colour_nr: bool = False) -> Tensor:
+    """One photo (1 x 3 x H x W, sRGB) through the sensor and the camera's processing, no JPEG.
+    ``colour_nr``: half the photos get the camera's brightness/colour noise reduction
+    (:func:`colour_noise_reduction`) instead of the plain smoothing below."""
     gamma, contrast = _u(g, 0.8, 1.25), _u(g, 0.0, 0.6) if _chance(g, 0.5) else 0.0
     ccm = colour_matrix(g).to(x0.device)
     wb = torch.tensor([_u(g, 1.5, 2.6), 1.0, _u(g, 1.3, 2.2)], device=x0.device).view(1, 3, 1, 1)
@@ -207,7 +221,9 @@ def _sensor_noise(x0: Tensor, g: torch.Generator, shot_range) -> Tensor:
     # Only the noise is carried forward (the demosaiced difference): the clean photo stays the
     # exact target, while the noise is correlated as the camera's interpolation makes it.
     noise = demosaic(noisy_m, phase) - demosaic(clean_m, phase)
-    if _chance(g, 0.3):  # in-camera noise reduction: the fine grain goes, blotches stay
+    if colour_nr and _chance(g, 0.5):
+        noise = colour_noise_reduction(noise, g)
+    elif _chance(g, 0.3):  # in-camera noise reduction: the fine grain goes, blotches stay
         noise = gaussian_blur(noise, _u(g, 0.4, 1.2))
     lin_noisy = (lin + torch.einsum("ij,bjhw->bihw", ccm, noise * wb / exposure)).clamp(0, 1)
     return x0 + (tone(lin_noisy, gamma, contrast) - tone(lin, gamma, contrast))
@@ -220,9 +236,11 @@ def camera_noise(
     p_resize: float = 0.3,
     p_jpeg: float = 0.8,
     jpeg_range: tuple[int, int] = JPEG_RANGE,
+    colour_nr: bool = False,
 ) -> Tensor:
     """Each photo of ``x0`` (B x 3 x H x W, sRGB in [0, 1]) as a camera would have taken it: noise
-    at the sensor, demosaiced, colour-processed, sometimes smoothed or resized, then a JPEG."""
+    at the sensor, demosaiced, colour-processed, sometimes smoothed (``colour_nr``: often as
+    cameras do, colour apart from brightness) or resized, then a JPEG."""
     out = []
     h, w = x0.shape[-2:]
     for img in x0.split(1):
@@ -235,9 +253,9 @@ def camera_noise(
             big = (max(8, round(h * s)), max(8, round(w * s)))
             up = resize(img, big, "bicubic").clamp(0, 1)
             mode = RESIZE_MODES[int(torch.randint(0, 3, (1,), generator=g))]
-            noisy = img + resize(_sensor_noise(up, g, shot_range) - up, (h, w), mode)
+            noisy = img + resize(_sensor_noise(up, g, shot_range, colour_nr) - up, (h, w), mode)
         else:
-            noisy = _sensor_noise(img, g, shot_range)
+            noisy = _sensor_noise(img, g, shot_range, colour_nr)
         out.append(noisy.clamp(0, 1))
     noisy = torch.cat(out)
     if p_jpeg > 0:

@@ -20,7 +20,11 @@ class Denoise(Task):
     def training_mixes(self):
         from .. import degrade as D  # deferred: PyTorch loads after the app's window shows
 
-        return {"camera": D.denoise_camera_mix, "gaussian": same_clean(D.denoise)}
+        return {
+            "camera": D.denoise_camera_mix,
+            "colour_nr": D.denoise_colour_nr_mix,
+            "gaussian": same_clean(D.denoise),
+        }
 
     def eval_degradation(self, clean, g, case: EvalCase, given) -> Degraded:
         """ "jpeg": a clean photo saved as a poor JPEG, no noise; "camera": a phone's high-ISO
