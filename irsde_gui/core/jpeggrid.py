@@ -31,6 +31,7 @@ MIN_PEAK = 1.2
 MIN_LEAD = 1.1
 CLIP = 24 / 255
 MIN_SIDE = 4 * JPEG_BLOCK  # too few blocks to tell below this
+SAMPLE = 1024  # lines of a large photo looked at, along each axis
 
 
 def _axis_start(luma: np.ndarray) -> int:
@@ -51,7 +52,9 @@ def block_start(rgb: np.ndarray) -> tuple[int, int]:
     the grid from the corner, or none are clear. ``rgb``: float HxWx3 (or HxW)."""
     a = np.asarray(rgb, np.float32)
     luma = a @ np.array([0.299, 0.587, 0.114], np.float32) if a.ndim == 3 else a
-    return _axis_start(luma.T), _axis_start(luma)
+    # Along each axis a thousand lines or so across the photo tell the phase as well as all.
+    h, w = luma.shape
+    return _axis_start(luma[:, :: max(1, w // SAMPLE)].T), _axis_start(luma[:: max(1, h // SAMPLE)])
 
 
 def grid_padding(start: tuple[int, int], scale: int = 1) -> tuple[int, int]:
