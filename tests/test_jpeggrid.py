@@ -10,6 +10,7 @@ import pytest
 import torch
 from conftest import smooth_image
 
+from irsde_gui.core import camera
 from irsde_gui.core.jpeggrid import GridShifted, block_start, grid_padding
 from irsde_gui.core.metrics import psnr
 from irsde_gui.core.tasks import TASKS
@@ -26,10 +27,8 @@ def textured(h: int = 96, w: int = 120, seed: int = 0) -> np.ndarray:
 
 
 def jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
-    u8 = (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
-    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(u8[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, quality])
-    assert ok
-    return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].astype(np.float32) / 255
+    x = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))[None]
+    return camera.jpeg(x, [quality])[0].permute(1, 2, 0).numpy()
 
 
 @pytest.mark.parametrize("quality", [20, 40])
@@ -104,3 +103,16 @@ def test_run_report_says_where_the_blocks_were():
     assert on_grid.report.jpeg_blocks_at is None
     assert cropped.report.jpeg_blocks_at == [5, 7]
     assert cropped.report.to_dict()["jpeg_blocks_at"] == [5, 7]
+
+
+def test_settings_can_say_where_the_blocks_are():
+    """A photo that is not a file's pixels (a deconvolution's estimate between rounds) is not
+    searched for blocks: its settings say (0, 0)."""
+    from irsde_gui.core.model import load_restorer
+    from irsde_gui.core.pipeline import JobSettings, RestoreJob
+
+    restorer = load_restorer("denoise", device="cpu")
+    cropped = jpeg(textured(), 20)[3:, 1:]
+    assert RestoreJob(TASKS["denoise"], restorer, cropped, None, JobSettings(steps=1)).blocks_at == (5, 7)
+    told = JobSettings(steps=1, blocks_at=(0, 0))
+    assert RestoreJob(TASKS["denoise"], restorer, cropped, None, told).blocks_at == (0, 0)

@@ -7,8 +7,8 @@ found and moved back onto the grid, and with that turned off (seen off the grid)
     python tools/jpeg_grid.py --task denoise --data DATA/val/cbsd68 --quality 20 --limit 16
     python tools/jpeg_grid.py --task sr --data DATA/val/set14_x4 --quality 40 --limit 10
 
-For ``sr``, ``--data`` holds Set14's ``*_LR.png`` / ``*_HR.png`` pairs: the small photo is saved
-as the JPEG, and scored in Y against the large one cropped alike (4x the crop).
+For ``sr``, ``--data`` holds ``*_LR`` / ``*_HR`` pairs (as ``irsde eval`` reads them): the small
+photo is saved as the JPEG, and scored in Y against the large one cropped alike (4x the crop).
 """
 
 from __future__ import annotations
@@ -21,34 +21,19 @@ import cv2
 import numpy as np
 import torch
 
-from irsde_gui.core.imageio import read_photo
+from irsde_gui.core import camera
 from irsde_gui.core.jpeggrid import block_start
 from irsde_gui.core.metrics import psnr, rgb_to_y
 from irsde_gui.core.model import load_restorer
 from irsde_gui.core.tasks import get_task
+from irsde_gui.evaluation.evaluate import load_cases
 from irsde_gui.evaluation.validation import restore_array
 
 
 def saved_as_jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
-    u8 = (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
-    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(u8[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise RuntimeError("JPEG encoding failed")
-    return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].astype(np.float32) / 255
-
-
-def pairs(task: str, folder: Path, limit: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(name, photo to save as a JPEG, its clean target) for each photo of ``folder``."""
-    if task == "sr":
-        found = sorted(folder.glob("*_LR.png"))[:limit]
-        out = []
-        for lr_path in found:
-            lr = read_photo(lr_path).rgb
-            hr = read_photo(lr_path.with_name(lr_path.name.replace("_LR", "_HR"))).rgb
-            out.append((lr_path.name, lr, hr[: 4 * lr.shape[0], : 4 * lr.shape[1]]))
-        return out
-    found = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".bmp", ".tif", ".tiff"))
-    return [(p.name, read_photo(p).rgb, read_photo(p).rgb) for p in found[:limit]]
+    """``rgb`` saved as a JPEG at ``quality`` and read back (:func:`irsde_gui.core.camera.jpeg`)."""
+    x = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))[None]
+    return camera.jpeg(x, [quality])[0].permute(1, 2, 0).numpy()
 
 
 def main() -> None:
@@ -68,7 +53,9 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     rows = []
     print(f"{'photo':28s} crop  found   input  off grid  on grid")
-    for i, (name, photo, clean) in enumerate(pairs(args.task, args.data, args.limit)):
+    # (name, clean photo, the small photo x4 is given): the photo to save is the small one for x4.
+    for i, (name, clean, small) in enumerate(load_cases(task, str(args.data), args.limit, None)):
+        photo = small if scale > 1 else clean
         dy, dx = (int(v) for v in rng.integers(1, 8, 2))
         degraded = np.ascontiguousarray(saved_as_jpeg(photo, args.quality)[dy:, dx:])
         target = clean[scale * dy :, scale * dx :]

@@ -103,6 +103,10 @@ class JobSettings:
     # None: the task's choice (:attr:`.tasks.Task.flip_average`). Off where the network alone is
     # scored, and for the denoiser inside a deconvolution (its rounds keep their time).
     flip_average: bool | None = None
+    # Where the photo's JPEG blocks start (:mod:`.jpeggrid`); None: found in the photo, for a task
+    # whose network learned them on the grid. (0, 0) for photos that are not a file's pixels, such
+    # as the estimates between a deconvolution's rounds.
+    blocks_at: tuple[int, int] | None = None
 
     def for_sub_job(self, **changes) -> JobSettings:
         """These settings for a job run inside this one (a first stage, a coarse pass, one seed of
@@ -172,8 +176,10 @@ class _Job:
         self.settings = settings or JobSettings()
         self.hooks = hooks or JobHooks()
         self.steps = self._steps()
-        # Where the photo's JPEG blocks start, for a task whose network learned them on the grid.
-        self.blocks_at = block_start(rgb) if task.jpeg_grid else (0, 0)
+        found = self.settings.blocks_at
+        if found is None:
+            found = block_start(rgb) if task.jpeg_grid else (0, 0)
+        self.blocks_at = found
         self.prepared: Prepared = task.prepare(rgb, mask)
         self.height, self.width = self.prepared.mu.shape[:2]
         self.result: np.ndarray | None = None
@@ -551,7 +557,7 @@ class BlindDeblurJob(_Job):
         s = self.settings
         hooks = JobHooks(self.hooks.on_tile, self.hooks.on_shrink)
         # The prior as the route was tuned and timed with: one estimate a round.
-        settings = s.for_sub_job(steps=1, seed=0, flip_average=False)
+        settings = s.for_sub_job(steps=1, seed=0, flip_average=False, blocks_at=(0, 0))
         job = RestoreJob(get_task(self.task.prior_task), self.restorer, rgb, None, settings, hooks)
         self._denoiser_tiles, self._denoiser_tile = job.tiles, job.tile
         return job.run()

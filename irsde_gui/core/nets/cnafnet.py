@@ -48,12 +48,10 @@ class LayerNorm2d(nn.Module):
         row for the whole batch (one time step, as when sampling) folds them into the norm."""
         k = 1 + scale
         weight, bias = self.weight * k, self.bias * k + shift
-        c = x.shape[1]
-        if weight.shape[0] == 1:
-            y = F.layer_norm(x.permute(0, 2, 3, 1), (c,), weight[0], bias[0], self.eps)
-            return y.permute(0, 3, 1, 2)
-        y = F.layer_norm(x.permute(0, 2, 3, 1), (c,), None, None, self.eps).permute(0, 3, 1, 2)
-        return torch.addcmul(bias[:, :, None, None], y, weight[:, :, None, None])
+        shared = weight.shape[0] == 1
+        affine = (weight[0], bias[0]) if shared else (None, None)
+        y = F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), *affine, self.eps).permute(0, 3, 1, 2)
+        return y if shared else torch.addcmul(bias[:, :, None, None], y, weight[:, :, None, None])
 
 
 class SimpleGate(nn.Module):
