@@ -39,9 +39,19 @@ def mean_psnr(a, b):
         lambda x, gen: practical.eval_lowres(x, gen),
         lambda x, gen: D.denoise_camera_mix(x, gen)[1],
         lambda x, gen: D.denoise_colour_nr_mix(x, gen)[1],
+        lambda x, gen: D.denoise_sharpened_mix(x, gen)[1],
         lambda x, gen: D.sr_practical_mix(x, gen)[1],
     ],
-    ids=["camera", "jpeg", "practical", "eval-practical", "denoise-mix", "colour-nr-mix", "sr-mix"],
+    ids=[
+        "camera",
+        "jpeg",
+        "practical",
+        "eval-practical",
+        "denoise-mix",
+        "colour-nr-mix",
+        "sharpened-mix",
+        "sr-mix",
+    ],
 )
 def test_each_chain_is_deterministic_under_a_seed(make):
     x = photos()
@@ -239,5 +249,24 @@ def test_training_config_checks_the_degradation():
         TrainConfig(task="sr", data=["x"], patch=64, degradation="bicubic").resolved().degradation
         == "bicubic"
     )
-    with pytest.raises(ValueError, match="choose one of camera, colour_nr, gaussian"):
+    with pytest.raises(ValueError, match="choose one of camera, colour_nr, sharpened, gaussian"):
         TrainConfig(task="denoise", data=["x"], degradation="practical").resolved()
+
+
+def test_sharpened_grain_is_stronger_and_crisper():
+    """In-camera sharpening boosts the fine grain: more of it, and less alike from one pixel to
+    the next, while a flat clean photo stays the target."""
+
+    def neighbour_corr(a):
+        return float(torch.corrcoef(torch.stack([a[..., :-1].flatten(), a[..., 1:].flatten()]))[0, 1])
+
+    grain = camera.gaussian_blur(torch.randn(1, 3, 128, 128, generator=g(0)) * 0.01, 0.5)
+    for seed in range(1, 6):
+        out = camera.sharpen_grain(grain, g(seed))
+        assert torch.equal(out, camera.sharpen_grain(grain, g(seed)))
+        assert float(out.std()) > 1.1 * float(grain.std())
+        assert neighbour_corr(out.mean(1)) < neighbour_corr(grain.mean(1)) - 0.05
+    x = photos(8, 32, 32)
+    _, noisy = D.denoise_sharpened_mix(x, g(0))
+    assert noisy.shape == x.shape and torch.isfinite(noisy).all()
+    assert not torch.equal(noisy, D.denoise_camera_mix(x, g(0))[1])

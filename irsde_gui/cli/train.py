@@ -181,8 +181,11 @@ def add_train_command(sub) -> None:
     t.add_argument(
         "--degradation",
         metavar="MIX",
-        help="what the network learns to undo: denoise 'camera' (camera noise, JPEG and Gaussian "
-        "noise; the default) or 'gaussian'; sr 'bicubic'; the other tasks 'standard'",
+        help="what the network learns to undo, the first named being the default: denoise "
+        "'camera' (camera noise, JPEG and Gaussian noise), 'sharpened' (the same, with the grain of "
+        "half the camera photos sharpened as cameras do), 'colour_nr' or 'gaussian'; sr 'practical' "
+        "(blur, resize, noise, JPEG) or 'bicubic'; derain 'rain' or 'light'; inpaint 'removal' or "
+        "'strokes'; deblur and dehaze 'standard'",
     )
     t.add_argument(
         "--rescale",

@@ -202,10 +202,23 @@ def colour_noise_reduction(noise: Tensor, g: torch.Generator) -> Tensor:
     return luma + chroma
 
 
-def _sensor_noise(x0: Tensor, g: torch.Generator, shot_range, colour_nr: bool = False) -> Tensor:
+def sharpen_grain(noise: Tensor, g: torch.Generator) -> Tensor:
+    """In-camera sharpening (an unsharp mask on brightness, as image processors run it after noise
+    reduction) of the noise in an sRGB photo: the fine grain comes out stronger and crisper than
+    the sensor left it, which a denoiser that never saw it reads as texture. Only the noise is
+    sharpened: the clean photo stands for the camera's own sharpened one."""
+    luma = noise.mean(dim=1, keepdim=True)
+    amount = _u(g, 0.5, 2.0)
+    return noise + amount * (luma - gaussian_blur(luma, _u(g, 0.7, 1.5)))
+
+
+def _sensor_noise(
+    x0: Tensor, g: torch.Generator, shot_range, colour_nr: bool = False, sharpen: float = 0.0
+) -> Tensor:
     """One photo (1 x 3 x H x W, sRGB) through the sensor and the camera's processing, no JPEG.
     ``colour_nr``: half the photos get the camera's brightness/colour noise reduction
-    (:func:`colour_noise_reduction`) instead of the plain smoothing below."""
+    (:func:`colour_noise_reduction`) instead of the plain smoothing below; ``sharpen``: the share
+    of photos whose grain the camera then sharpens (:func:`sharpen_grain`)."""
     gamma, contrast = _u(g, 0.8, 1.25), _u(g, 0.0, 0.6) if _chance(g, 0.5) else 0.0
     ccm = colour_matrix(g).to(x0.device)
     wb = torch.tensor([_u(g, 1.5, 2.6), 1.0, _u(g, 1.3, 2.2)], device=x0.device).view(1, 3, 1, 1)
@@ -226,7 +239,10 @@ def _sensor_noise(x0: Tensor, g: torch.Generator, shot_range, colour_nr: bool = 
     elif _chance(g, 0.3):  # in-camera noise reduction: the fine grain goes, blotches stay
         noise = gaussian_blur(noise, _u(g, 0.4, 1.2))
     lin_noisy = (lin + torch.einsum("ij,bjhw->bihw", ccm, noise * wb / exposure)).clamp(0, 1)
-    return x0 + (tone(lin_noisy, gamma, contrast) - tone(lin, gamma, contrast))
+    grain = tone(lin_noisy, gamma, contrast) - tone(lin, gamma, contrast)
+    if sharpen > 0 and _chance(g, sharpen):
+        grain = sharpen_grain(grain, g)
+    return x0 + grain
 
 
 def camera_noise(
@@ -237,10 +253,12 @@ def camera_noise(
     p_jpeg: float = 0.8,
     jpeg_range: tuple[int, int] = JPEG_RANGE,
     colour_nr: bool = False,
+    sharpen: float = 0.0,
 ) -> Tensor:
     """Each photo of ``x0`` (B x 3 x H x W, sRGB in [0, 1]) as a camera would have taken it: noise
     at the sensor, demosaiced, colour-processed, sometimes smoothed (``colour_nr``: often as
-    cameras do, colour apart from brightness) or resized, then a JPEG."""
+    cameras do, colour apart from brightness), sharpened (the share ``sharpen``) or resized, then
+    a JPEG."""
     out = []
     h, w = x0.shape[-2:]
     for img in x0.split(1):
@@ -253,9 +271,9 @@ def camera_noise(
             big = (max(8, round(h * s)), max(8, round(w * s)))
             up = resize(img, big, "bicubic").clamp(0, 1)
             mode = RESIZE_MODES[int(torch.randint(0, 3, (1,), generator=g))]
-            noisy = img + resize(_sensor_noise(up, g, shot_range, colour_nr) - up, (h, w), mode)
+            noisy = img + resize(_sensor_noise(up, g, shot_range, colour_nr, sharpen) - up, (h, w), mode)
         else:
-            noisy = _sensor_noise(img, g, shot_range, colour_nr)
+            noisy = _sensor_noise(img, g, shot_range, colour_nr, sharpen)
         out.append(noisy.clamp(0, 1))
     noisy = torch.cat(out)
     if p_jpeg > 0:

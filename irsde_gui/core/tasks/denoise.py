@@ -23,6 +23,7 @@ class Denoise(Task):
         return {
             "camera": D.denoise_camera_mix,
             "colour_nr": D.denoise_colour_nr_mix,
+            "sharpened": D.denoise_sharpened_mix,
             "gaussian": same_clean(D.denoise),
         }
 
