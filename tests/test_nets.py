@@ -137,3 +137,35 @@ def test_batch_sharing_a_time_step_matches_each_photo_alone():
     assert torch.allclose(together[1], net(x[1:], mu[1:], torch.tensor(30))[0], atol=1e-5)
     assert torch.allclose(mixed[0], alone[0][0], atol=1e-5)
     assert torch.allclose(mixed[1], alone[1][0], atol=1e-5)
+
+
+@pytest.mark.parametrize("h,w", [(16, 16), (17, 31), (5, 9)])
+def test_unshuffled_network_works_at_a_quarter_size_and_keeps_any_size(h, w):
+    """Folded 4x4 into channels, the blocks see a quarter of the size; the output is the input's
+    size, an untrained network returns mu, and each output pixel comes from its own place."""
+    net = build_model({**TINY_NET, "unshuffle": 4}).eval()
+    assert net.multiple == 4 * build_model(TINY_NET).multiple
+    x = torch.rand(1, 3, h, w)
+    out = net(x, x, torch.tensor([50]))
+    assert out.shape == x.shape and torch.equal(out, torch.zeros_like(out))
+    seen = []
+    net.encoders[0][0].register_forward_hook(lambda m, i, o: seen.append(o.shape[-2:]))
+    net(torch.rand(1, 3, 32, 48), torch.rand(1, 3, 32, 48), torch.tensor([50]))
+    assert tuple(seen[0]) == (8, 12)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+        a = torch.rand(1, 3, 32, 32)
+        b = a.clone()
+        b[..., 0, 0] += 0.5  # one pixel changed: its own output changes
+        assert not torch.allclose(net(a, a, torch.tensor([50])), net(b, a, torch.tensor([50])))
+
+
+def test_unshuffle_is_checked_on_a_card():
+    from irsde_gui.core.weights import check_network
+
+    assert check_network({**TINY_NET, "unshuffle": 4})["unshuffle"] == 4
+    for bad in (0, 9, 2.5, True):
+        with pytest.raises(ValueError, match=r"network\.unshuffle"):
+            check_network({**TINY_NET, "unshuffle": bad})

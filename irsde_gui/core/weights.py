@@ -126,7 +126,7 @@ def whole_number(name: str, value: object, lo: int, hi: int) -> int:
     return value
 
 
-MAX_WIDTH, MAX_BLOCKS, MAX_LEVELS = 512, 64, 8
+MAX_WIDTH, MAX_BLOCKS, MAX_LEVELS, MAX_UNSHUFFLE = 512, 64, 8, 8
 
 
 def check_network(network: dict) -> dict:
@@ -145,6 +145,7 @@ def check_network(network: dict) -> dict:
         ("width", 1, MAX_WIDTH),
         ("mid_blocks", 0, MAX_BLOCKS),
         ("global_blocks", 0, MAX_BLOCKS),
+        ("unshuffle", 1, MAX_UNSHUFFLE),
     ):
         if name in network:
             whole_number(f"network.{name}", network[name], lo, hi)

@@ -8,6 +8,13 @@ a "simple gate" (split channels, multiply halves) instead of an activation, and
 a cheap channel attention. Blocks are concentrated at low resolution, where they
 cost little, because a 2-core CPU is the design target.
 
+``unshuffle`` s > 1 folds each s x s square of pixels into channels before the U-Net and unfolds
+the output after it (pixel unshuffle and shuffle, as in ESPCN): the blocks then work at 1/s of
+the size, with s*s times the channels going in. For x4 upscaling, where ``mu`` is a low-res
+photo enlarged 4x, s = 4 runs the network at the low-res photo's own size: its reach in that
+photo's pixels is four times longer (JPEG blocks and noise there are 32 px wide at full size),
+at about a third of the time a training step takes at full size.
+
 The network predicts either the clean image as a residual over ``mu``
 (``predict="x0"``) or the noise (``predict="noise"``); :mod:`irsde_gui.core.sde`
 turns either into ``x0_hat``, the score and the posterior step.
@@ -138,7 +145,7 @@ class ConditionalNAFNet(nn.Module):
     ``len(enc_blocks)`` downsamplings. Any input size works: the input is
     reflect-padded to a multiple of ``2 ** len(enc_blocks)`` and cropped back.
     ``global_blocks`` :class:`SpectralBlock` s follow the middle blocks: the whole photo in
-    view at once, for inpainting large holes.
+    view at once, for inpainting large holes. ``unshuffle``: see the module docstring.
     """
 
     def __init__(
@@ -151,6 +158,7 @@ class ConditionalNAFNet(nn.Module):
         emb_dim: int | None = None,
         predict: str = "x0",
         global_blocks: int = 0,
+        unshuffle: int = 1,
     ):
         super().__init__()
         if predict not in ("x0", "noise"):
@@ -165,8 +173,10 @@ class ConditionalNAFNet(nn.Module):
             nn.Linear(width, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim), nn.SiLU()
         )
         self.width = width
-        self.intro = nn.Conv2d(2 * in_channels, width, 3, padding=1)
-        self.ending = nn.Conv2d(width, in_channels, 3, padding=1)
+        self.unshuffle = unshuffle
+        folded = in_channels * unshuffle * unshuffle
+        self.intro = nn.Conv2d(2 * folded, width, 3, padding=1)
+        self.ending = nn.Conv2d(width, folded, 3, padding=1)
         self.encoders = nn.ModuleList()
         self.downs = nn.ModuleList()
         self.ups = nn.ModuleList()
@@ -182,7 +192,7 @@ class ConditionalNAFNet(nn.Module):
             self.ups.append(nn.Sequential(nn.Conv2d(c, 2 * c, 1, bias=False), nn.PixelShuffle(2)))
             c //= 2
             self.decoders.append(nn.ModuleList(CondNAFBlock(c, emb_dim) for _ in range(n)))
-        self.multiple = 2 ** len(enc_blocks)
+        self.multiple = unshuffle * 2 ** len(enc_blocks)
         # Start as the identity x0_hat = mu (or zero noise): a sane untrained output.
         nn.init.zeros_(self.ending.weight)
         nn.init.zeros_(self.ending.bias)
@@ -199,6 +209,8 @@ class ConditionalNAFNet(nn.Module):
             mode = "reflect" if (ph < h and pw < w) else "replicate"
             inp = F.pad(inp, (0, pw, 0, ph), mode=mode)
         emb = self.time_mlp(timestep_embedding(t.to(inp.device), self.width)).to(inp.dtype)
+        if self.unshuffle > 1:
+            inp = F.pixel_unshuffle(inp, self.unshuffle)
         x = self.intro(inp)
         skips = []
         for blocks, down in zip(self.encoders, self.downs):
@@ -215,4 +227,6 @@ class ConditionalNAFNet(nn.Module):
             for blk in blocks:
                 x = blk(x, emb)
         out = self.ending(x)
+        if self.unshuffle > 1:
+            out = F.pixel_shuffle(out, self.unshuffle)
         return out[..., :h, :w]
