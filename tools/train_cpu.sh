@@ -6,6 +6,10 @@
 #
 #   tools/train_cpu.sh [MINUTES_PER_TURN] [TASK...]
 #
+# A TASK may name a run of its own, TASK_NAME (sr_lowres: an sr network of another shape),
+# kept in runs/TASK_NAME and training/TASK_NAME.pt; it continues only from those, never from
+# the shipped model, and its variables below take its whole name (IRSDE_TRAIN_ITERS_SR_LOWRES).
+#
 # IRSDE_TRAIN_ITERS sets where every task's cosine schedule ends (default 200k; deblur 100k);
 # IRSDE_TRAIN_ITERS_SR (and so on) one task's.
 set -u
@@ -27,7 +31,8 @@ procs=${IRSDE_TRAIN_PROCS:-1}
 launch="python -m irsde_gui.cli"
 [ "$procs" -gt 1 ] && launch="torchrun --standalone --nproc_per_node $procs -m irsde_gui.cli"
 while true; do
-  for task in $tasks; do
+  for run in $tasks; do
+    task=${run%%_*}
     # Haze, holes and large blur kernels need context: bigger patches, fewer of them.
     case "$task" in
       # x4 from real photos needs the low-res patch to hold JPEG blocks and noise: 32 px at least.
@@ -38,7 +43,7 @@ while true; do
     esac
     # One task's patch and batch alone: IRSDE_TRAIN_PATCH_INPAINT=256 IRSDE_TRAIN_BATCH_INPAINT=4
     # (inpainting ends on large patches, so that it learns to carry structure across wide holes).
-    up=$(echo "$task" | tr a-z A-Z)
+    up=$(echo "$run" | tr a-z A-Z)
     per_patch="IRSDE_TRAIN_PATCH_$up" per_batch="IRSDE_TRAIN_BATCH_$up"
     patch=${!per_patch:-$patch} batch=${!per_batch:-$batch}
     # Patches from shrunk photos too: IRSDE_TRAIN_RESCALE_INPAINT=0.25 (the coarse passes run
@@ -66,36 +71,41 @@ while true; do
     iters=${IRSDE_TRAIN_ITERS:-200000}
     [ "$task" = deblur ] && iters=${IRSDE_TRAIN_ITERS:-100000}
     # One task's end alone: IRSDE_TRAIN_ITERS_DENOISE=24000 and the like.
-    per_task="IRSDE_TRAIN_ITERS_$(echo "$task" | tr a-z A-Z)"
+    per_task="IRSDE_TRAIN_ITERS_$up"
     iters=${!per_task:-$iters}
     # A run in progress kept in the repository (training/) continues where it stopped; with
     # none, the shipped model does (its card keeps counting), as tools/device_train.sh does.
     # If it cannot be unpacked the task is skipped: starting it over would throw its steps away.
-    packed="training/$task.pt"
-    [ -f "$packed" ] || packed="weights/$task.pt"
-    if [ ! -f "runs/$task/checkpoint.pt" ] && [ -f "$packed" ] &&
-      ! python -m irsde_gui.cli unpack "$packed" --out "runs/$task" >>"runs/$task.log" 2>&1; then
-      echo "$task: $packed could not be unpacked; skipped" >>"runs/$task.log"
+    packed="training/$run.pt"
+    [ -f "$packed" ] || [ "$run" != "$task" ] || packed="weights/$task.pt"
+    if [ "$run" != "$task" ] && [ ! -f "runs/$run/checkpoint.pt" ] && [ ! -f "$packed" ]; then
+      echo "$run: neither runs/$run nor $packed to continue; skipped" >>"runs/$run.log"
+      done_tasks="${done_tasks:-} $run"
+      continue
+    fi
+    if [ ! -f "runs/$run/checkpoint.pt" ] && [ -f "$packed" ] &&
+      ! python -m irsde_gui.cli unpack "$packed" --out "runs/$run" >>"runs/$run.log" 2>&1; then
+      echo "$run: $packed could not be unpacked; skipped" >>"runs/$run.log"
       sleep 60
       continue
     fi
     resume=""
-    [ -f "runs/$task/checkpoint.pt" ] && resume="--resume"
+    [ -f "runs/$run/checkpoint.pt" ] && resume="--resume"
     # A run that has reached its end is left alone (a larger IRSDE_TRAIN_ITERS continues it).
     if [ -n "$resume" ] && python -c "import sys, torch
-sys.exit(torch.load('runs/$task/checkpoint.pt', map_location='cpu', weights_only=False)['step'] < $iters)"; then
-      echo "$task: finished at $iters iterations" >>"runs/$task.log"
-      done_tasks="${done_tasks:-} $task"
+sys.exit(torch.load('runs/$run/checkpoint.pt', map_location='cpu', weights_only=False)['step'] < $iters)"; then
+      echo "$run: finished at $iters iterations" >>"runs/$run.log"
+      done_tasks="${done_tasks:-} $run"
       continue
     fi
     # Each turn runs a snapshot of the code: editing the source while it trains must not break
     # a lazy import (validation) halfway through a turn.
     # One snapshot per task, so that two loops (one per core) never delete each other's.
-    code="runs/.code-$task"
+    code="runs/.code-$run"
     rm -rf "$code" && mkdir -p "$code" && cp -r irsde_gui "$code/"
     (cd "$code" && $launch train --task "$task" --data "$data"/* --val "$val" \
-      --val-limit 8 --val-every 2000 --out "$root/runs/$task" --iters "$iters" --batch "$batch" \
-      --patch "$patch" --threads "$threads" --minutes "$minutes" $extra $rescale $resume) >>"runs/$task.log" 2>&1
+      --val-limit 8 --val-every 2000 --out "$root/runs/$run" --iters "$iters" --batch "$batch" \
+      --patch "$patch" --threads "$threads" --minutes "$minutes" $extra $rescale $resume) >>"runs/$run.log" 2>&1
   done
   # Every task finished: stop rather than spin.
   [ "$(echo ${done_tasks:-} | wc -w)" -ge "$(echo $tasks | wc -w)" ] && exit 0
