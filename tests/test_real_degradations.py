@@ -40,6 +40,7 @@ def mean_psnr(a, b):
         lambda x, gen: D.denoise_camera_mix(x, gen)[1],
         lambda x, gen: D.denoise_colour_nr_mix(x, gen)[1],
         lambda x, gen: D.denoise_sharpened_mix(x, gen)[1],
+        lambda x, gen: D.denoise_faded_colour_mix(x, gen)[1],
         lambda x, gen: D.sr_practical_mix(x, gen)[1],
     ],
     ids=[
@@ -50,6 +51,7 @@ def mean_psnr(a, b):
         "denoise-mix",
         "colour-nr-mix",
         "sharpened-mix",
+        "faded-colour-mix",
         "sr-mix",
     ],
 )
@@ -249,7 +251,9 @@ def test_training_config_checks_the_degradation():
         TrainConfig(task="sr", data=["x"], patch=64, degradation="bicubic").resolved().degradation
         == "bicubic"
     )
-    with pytest.raises(ValueError, match="choose one of camera, colour_nr, sharpened, gaussian"):
+    with pytest.raises(
+        ValueError, match="choose one of camera, colour_nr, sharpened, faded_colour, gaussian"
+    ):
         TrainConfig(task="denoise", data=["x"], degradation="practical").resolved()
 
 
@@ -268,5 +272,22 @@ def test_sharpened_grain_is_stronger_and_crisper():
         assert neighbour_corr(out.mean(1)) < neighbour_corr(grain.mean(1)) - 0.05
     x = photos(8, 32, 32)
     _, noisy = D.denoise_sharpened_mix(x, g(0))
+    assert noisy.shape == x.shape and torch.isfinite(noisy).all()
+    assert not torch.equal(noisy, D.denoise_camera_mix(x, g(0))[1])
+
+
+def test_faded_colour_noise_keeps_the_grain_and_weakens_the_colour():
+    """Cameras' colour noise reduction: the colour part of the noise weaker (a tenth to seven
+    tenths), the brightness part exactly as it was."""
+    noise = torch.randn(1, 3, 64, 64, generator=g(0)) * 0.01
+    luma = noise.mean(dim=1, keepdim=True)
+    for seed in range(1, 6):
+        out = camera.fade_colour(noise, g(seed))
+        assert torch.equal(out, camera.fade_colour(noise, g(seed)))
+        assert torch.allclose(out.mean(dim=1, keepdim=True), luma, atol=1e-7)
+        ratio = float((out - luma).std() / (noise - luma).std())
+        assert 0.1 - 1e-4 <= ratio <= 0.7 + 1e-4
+    x = photos(8, 32, 32)
+    _, noisy = D.denoise_faded_colour_mix(x, g(0))
     assert noisy.shape == x.shape and torch.isfinite(noisy).all()
     assert not torch.equal(noisy, D.denoise_camera_mix(x, g(0))[1])

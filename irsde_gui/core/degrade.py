@@ -429,7 +429,7 @@ def dehaze_patches(x0: Tensor, g: torch.Generator) -> Tensor:
 # Each returns (clean, degraded): a mix may change the clean photo too (e.g. make it black and
 # white). Which task trains on which is for the task to say (``Task.training_mixes``).
 def denoise_camera_mix(
-    x0: Tensor, g: torch.Generator, colour_nr: bool = False, sharpen: float = 0.0
+    x0: Tensor, g: torch.Generator, colour_nr: bool = False, sharpen: float = 0.0, fade: float = 0.0
 ) -> tuple[Tensor, Tensor]:
     """What people bring to denoise: camera noise (58 %), white Gaussian noise (25 %, so the blind
     Gaussian task holds), and clean photos saved as poor JPEGs (17 %; 12 % until step 19,000 of
@@ -437,7 +437,8 @@ def denoise_camera_mix(
     quality 20); 8 % of photos black-and-white. ``colour_nr``: the camera noise often reduced as
     cameras do, colour apart from brightness (:func:`.camera.colour_noise_reduction`);
     ``sharpen``: the share of camera photos whose grain the camera sharpened
-    (:func:`.camera.sharpen_grain`)."""
+    (:func:`.camera.sharpen_grain`); ``fade``: whose colour noise it weakened
+    (:func:`.camera.fade_colour`)."""
     b = x0.shape[0]
     kind = torch.rand(b, generator=g)
     grey = (torch.rand(b, generator=g) < 0.08).view(-1, 1, 1, 1).to(x0.device)
@@ -448,7 +449,7 @@ def denoise_camera_mix(
         mu[jpeg.to(x0.device)] = camera.jpeg_only(x0[jpeg.to(x0.device)], g)
     if cam.any():
         mu[cam.to(x0.device)] = camera.camera_noise(
-            x0[cam.to(x0.device)], g, colour_nr=colour_nr, sharpen=sharpen
+            x0[cam.to(x0.device)], g, colour_nr=colour_nr, sharpen=sharpen, fade=fade
         )
     return x0, mu
 
@@ -468,6 +469,13 @@ def denoise_sharpened_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tenso
     sharpen after their noise reduction: on real photos (PolyU) the camera-mix model left 54 % of
     the fine grain, 75 % on the photos it gained least on (``tools/noise_bands.py``)."""
     return denoise_camera_mix(x0, g, sharpen=0.5)
+
+
+def denoise_faded_colour_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
+    """:func:`denoise_camera_mix` with the colour noise of half the camera photos weakened, as
+    cameras' colour noise reduction leaves it (:func:`.camera.fade_colour`): real camera JPEGs
+    carry grain with little colour noise, which the camera mix alone rarely shows."""
+    return denoise_camera_mix(x0, g, fade=0.5)
 
 
 def sr_practical_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:

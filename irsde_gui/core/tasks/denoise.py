@@ -24,6 +24,7 @@ class Denoise(Task):
             "camera": D.denoise_camera_mix,
             "colour_nr": D.denoise_colour_nr_mix,
             "sharpened": D.denoise_sharpened_mix,
+            "faded_colour": D.denoise_faded_colour_mix,
             "gaussian": same_clean(D.denoise),
         }
 
