@@ -205,8 +205,9 @@ def colour_noise_reduction(noise: Tensor, g: torch.Generator) -> Tensor:
 def sharpen_grain(noise: Tensor, g: torch.Generator) -> Tensor:
     """In-camera sharpening (an unsharp mask on brightness, as image processors run it after noise
     reduction) of the noise in an sRGB photo: the fine grain comes out stronger and crisper than
-    the sensor left it, which a denoiser that never saw it reads as texture. Only the noise is
-    sharpened: the clean photo stands for the camera's own sharpened one."""
+    the sensor left it. Only the noise is sharpened: the clean photo stands for the camera's own
+    sharpened one. Real camera JPEGs measured so far (PolyU) carry grain smoother than the sensor
+    chain's, not crisper (``tools/noise_stats.py``), so no default mix uses it."""
     luma = noise.mean(dim=1, keepdim=True)
     amount = _u(g, 0.5, 2.0)
     return noise + amount * (luma - gaussian_blur(luma, _u(g, 0.7, 1.5)))

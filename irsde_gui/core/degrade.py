@@ -465,9 +465,10 @@ def denoise_colour_nr_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tenso
 
 
 def denoise_sharpened_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
-    """:func:`denoise_camera_mix` with the grain of half the camera photos sharpened, as cameras
-    sharpen after their noise reduction: on real photos (PolyU) the camera-mix model left 54 % of
-    the fine grain, 75 % on the photos it gained least on (``tools/noise_bands.py``)."""
+    """:func:`denoise_camera_mix` with the grain of half the camera photos sharpened, as some
+    cameras sharpen after their noise reduction. Tried on 2026-12-04 against the fine grain the
+    camera-mix model left on PolyU (54 %), then measured to move the grain away from PolyU's
+    (``tools/noise_stats.py``): an option, not the default."""
     return denoise_camera_mix(x0, g, sharpen=0.5)
 
 
