@@ -21,6 +21,7 @@ import torch
 
 from irsde_gui.core import camera
 from irsde_gui.core.imageio import read_photo
+from irsde_gui.core.tasks.base import to_batch, to_image
 from irsde_gui.evaluation.validation import pair_files
 
 COARSE = 3.0  # px: the Gaussian whose blur of the noise is taken out as the shots' differences
@@ -59,16 +60,16 @@ def main() -> None:
     ap.add_argument("--jpeg", type=int, nargs=2, default=(85, 95), help="JPEG qualities drawn")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    shot, quality = tuple(args.shot), tuple(args.jpeg)
     rows: dict[str, list[dict[str, float]]] = {"real": [], **{k: [] for k in VARIANTS}}
     for i, (noisy_file, clean_file) in enumerate(pair_files(args.pairs)[: args.limit]):
         noisy, clean = read_photo(noisy_file).rgb, read_photo(clean_file).rgb
         rows["real"].append(noise_stats(noisy - clean))
-        x = torch.from_numpy(clean.transpose(2, 0, 1).copy())[None].float()
+        x = to_batch(clean)
         for name, options in VARIANTS.items():
             g = torch.Generator().manual_seed(i)  # the same noise for every variant of a photo
-            shot, quality = tuple(args.shot), tuple(args.jpeg)
             y = camera.camera_noise(x, g, shot, p_resize=0, jpeg_range=quality, p_jpeg=1, **options)
-            rows[name].append(noise_stats(y[0].numpy().transpose(1, 2, 0) - clean))
+            rows[name].append(noise_stats(to_image(y) - clean))
     keys = list(rows["real"][0])
     print(f"{'median of ' + str(len(rows['real'])) + ' photos':24}" + "".join(f"{k:>17}" for k in keys))
     for name, stats in rows.items():

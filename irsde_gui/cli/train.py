@@ -183,8 +183,8 @@ def add_train_command(sub) -> None:
         metavar="MIX",
         help="what the network learns to undo, the first named being the default: denoise "
         "'camera' (camera noise, JPEG and Gaussian noise), 'sharpened' (the same, with the grain of "
-        "half the camera photos sharpened as cameras do), 'faded_colour' (their colour noise "
-        "weakened, as cameras' colour noise reduction leaves it), 'colour_nr' or 'gaussian'; sr "
+        "half the camera photos sharpened), 'faded_colour' (their colour noise weakened, as "
+        "cameras' colour noise reduction leaves it), 'colour_nr' or 'gaussian'; sr "
         "'practical' (blur, resize, noise, JPEG) or 'bicubic'; derain 'rain' or 'light'; inpaint "
         "'removal' or 'strokes'; deblur and dehaze 'standard'",
     )
