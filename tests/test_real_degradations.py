@@ -41,6 +41,7 @@ def mean_psnr(a, b):
         lambda x, gen: D.denoise_colour_nr_mix(x, gen)[1],
         lambda x, gen: D.denoise_sharpened_mix(x, gen)[1],
         lambda x, gen: D.denoise_faded_colour_mix(x, gen)[1],
+        lambda x, gen: D.denoise_tone_shaped_mix(x, gen)[1],
         lambda x, gen: D.sr_practical_mix(x, gen)[1],
     ],
     ids=[
@@ -52,6 +53,7 @@ def mean_psnr(a, b):
         "colour-nr-mix",
         "sharpened-mix",
         "faded-colour-mix",
+        "tone-shaped-mix",
         "sr-mix",
     ],
 )
@@ -252,7 +254,7 @@ def test_training_config_checks_the_degradation():
         == "bicubic"
     )
     with pytest.raises(
-        ValueError, match="choose one of camera, colour_nr, sharpened, faded_colour, gaussian"
+        ValueError, match="choose one of camera, colour_nr, sharpened, faded_colour, tone_shaped, gaussian"
     ):
         TrainConfig(task="denoise", data=["x"], degradation="practical").resolved()
 
@@ -291,3 +293,22 @@ def test_faded_colour_noise_keeps_the_grain_and_weakens_the_colour():
     _, noisy = D.denoise_faded_colour_mix(x, g(0))
     assert noisy.shape == x.shape and torch.isfinite(noisy).all()
     assert not torch.equal(noisy, D.denoise_camera_mix(x, g(0))[1])
+
+
+def test_tone_shaped_noise_is_full_in_the_mid_tones_and_weaker_at_the_ends():
+    """A camera's tone curve and noise reduction: the noise near black kept at 0.4-0.8, near white
+    at 0.1-0.6, untouched at mid-grey; the same under a seed."""
+    ramp = torch.linspace(0, 1, 101).view(1, 1, 1, -1).expand(1, 3, 8, 101)
+    noise = torch.full_like(ramp, 0.01)
+    for seed in range(1, 8):
+        out = camera.shape_by_tone(noise, ramp, g(seed))
+        assert torch.equal(out, camera.shape_by_tone(noise, ramp, g(seed)))
+        gain = out[0, 0, 0] / 0.01
+        assert abs(float(gain[50]) - 1) < 1e-4
+        assert 0.4 - 1e-4 <= float(gain[0]) <= 0.8 + 1e-4
+        assert 0.1 - 1e-4 <= float(gain[100]) <= 0.6 + 1e-4
+        assert float(gain.max()) <= 1 + 1e-4
+    x = photos(8, 32, 32)
+    _, noisy = D.denoise_tone_shaped_mix(x, g(0))
+    assert noisy.shape == x.shape and torch.isfinite(noisy).all()
+    assert not torch.equal(noisy, D.denoise_faded_colour_mix(x, g(0))[1])

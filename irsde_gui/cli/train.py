@@ -184,7 +184,8 @@ def add_train_command(sub) -> None:
         help="what the network learns to undo, the first named being the default: denoise "
         "'camera' (camera noise, JPEG and Gaussian noise), 'sharpened' (the same, with the grain of "
         "half the camera photos sharpened), 'faded_colour' (their colour noise weakened, as "
-        "cameras' colour noise reduction leaves it), 'colour_nr' or 'gaussian'; sr "
+        "cameras' colour noise reduction leaves it), 'tone_shaped' (and the noise weakened in "
+        "shadows and highlights, as camera tone curves leave it), 'colour_nr' or 'gaussian'; sr "
         "'practical' (blur, resize, noise, JPEG) or 'bicubic'; derain 'rain' or 'light'; inpaint "
         "'removal' or 'strokes'; deblur and dehaze 'standard'",
     )

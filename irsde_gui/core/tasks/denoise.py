@@ -25,6 +25,7 @@ class Denoise(Task):
             "colour_nr": D.denoise_colour_nr_mix,
             "sharpened": D.denoise_sharpened_mix,
             "faded_colour": D.denoise_faded_colour_mix,
+            "tone_shaped": D.denoise_tone_shaped_mix,
             "gaussian": same_clean(D.denoise),
         }
 
