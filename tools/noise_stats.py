@@ -4,10 +4,11 @@ For real noisy/clean pairs, the noise (noisy - clean, its coarse part taken out:
 photo is averaged from differ in brightness and framing) is described by the grain's strength
 (std of the brightness, of 255), how alike neighbouring grain is (correlation at 1 and 2 px), the
 colour noise's strength and its neighbour correlation, and the grain near black and near white
-against the mid-tones' (how the camera's tone curve and noise reduction shape it). The same clean photos then go through the
-camera chain (:func:`irsde_gui.core.camera.camera_noise`, at a moderate ISO, saved as a good
-JPEG) as it is and with each of its camera processings, and the medians are printed side by side:
-a processing that brings the synthetic numbers towards the real ones aims at the real noise.
+against the mid-tones' (how the camera's tone curve and noise reduction shape it). The same
+clean photos then go through the camera chain (:func:`irsde_gui.core.camera.camera_noise`, at a
+moderate ISO, saved as a good JPEG) as it is and with each of its camera processings, and the
+medians are printed side by side: a processing that brings the synthetic numbers towards the
+real ones aims at the real noise.
 
     python tools/noise_stats.py --pairs DATA/val/polyu_real_noise [--limit 40]
 """
