@@ -40,6 +40,18 @@ def test_the_mix_is_the_second_members_share():
     assert net.predict == "x0" and net.multiple == a.multiple and net.default_mix == 0.5
 
 
+def test_an_ensemble_pads_to_a_size_every_member_takes():
+    """Members working at a half and a third of the size (unshuffle 2 and 3): the photo is padded
+    to a multiple of both, and any size comes back whole."""
+    members = [{**TINY_NET, "unshuffle": 2}, {**TINY_NET, "unshuffle": 3}]
+    net = build_model({"name": "ensemble", "members": members})
+    plain, folded = (int(m.multiple) for m in net.members)
+    assert net.multiple % plain == 0 and net.multiple % folded == 0
+    x = torch.rand(1, 3, 13, 22)
+    with torch.no_grad():
+        assert net(x, x, torch.tensor([40])).shape == x.shape
+
+
 @pytest.mark.parametrize(
     "network, words",
     [

@@ -10,6 +10,8 @@ of the same kind, step after step of the reverse SDE.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -30,7 +32,8 @@ class EnsembleNet(nn.Module):
         if len(predicts) != 1:
             raise ValueError("an ensemble's members must predict the same quantity")
         self.predict = predicts.pop()
-        self.multiple = max(int(getattr(m, "multiple", 1)) for m in self.members)
+        # Padded to a size every member takes (an unshuffled member's is not a power of two).
+        self.multiple = math.lcm(*(int(getattr(m, "multiple", 1)) for m in self.members))
         # They run one after the other: the peak memory is the larger member's, not the sum.
         self.width = max(int(getattr(m, "width", 16)) for m in self.members)
         self.default_mix = self.mix = self.checked_mix(mix)
