@@ -165,3 +165,47 @@ def test_opening_another_photo_during_a_run_stops_it(qtbot, tmp_path, installed_
     assert win.photo.rgb.shape == (24, 32, 3)
     assert win.result is None and len(win.trajectory) == 0 and win.message_bar.isHidden()
     assert win.run is None and win.restore_action.isEnabled()
+
+
+def test_the_strength_slider_blends_the_result_shown_and_saved(restored, tmp_path):
+    """Dragging Strength to 40 % shows and saves 40 % of the restoration at once (no new run),
+    and its report says so; inpainting hides the slider."""
+    win, _src = restored
+    full = win.session.full_result.copy()
+    photo = win.photo.rgb
+    win.panel.strength_slider.setValue(40)
+    assert win.panel.strength_spin.value() == 40 and not win.session.running
+    np.testing.assert_allclose(win.result, photo + 0.4 * (full - photo), atol=1e-6)
+    assert win.view.after_label == "Result at 40 % strength"
+    out = tmp_path / "gentle.png"
+    win.dialogs.answers["save_image"] = str(out)
+    assert win.save() == out
+    saved = np.asarray(Image.open(out)) / 255.0
+    assert np.abs(saved - win.result).max() <= 0.5 / 255 + 1e-6
+    assert json.loads(out.with_suffix(".json").read_text())["strength"] == 0.4
+    form = win.panel._form
+    assert form.isRowVisible(win.panel._strength_row)
+    win.panel.select_task("inpaint")
+    assert not form.isRowVisible(win.panel._strength_row)
+
+
+def test_a_batch_writes_its_results_at_the_strength_chosen(qtbot, tmp_path, installed_tiny_weights):
+    """The batch takes the slider's strength: each photo written blends the same way as the window's
+    result does, and its report says so."""
+    (tmp_path / "in").mkdir()
+    src = write_png(tmp_path / "in" / "a.png", smooth_image(24, 32))
+    out = tmp_path / "out"
+    win = make_window(qtbot, tmp_path, choose_folder=str(out))
+    win.settings.save_report = True
+    win.panel.select_task("denoise")
+    win.panel.set_steps(2)
+    win.panel.strength_slider.setValue(0)
+    assert win.batch.add_paths([src]) == 1
+    win.choose_batch_folder()
+    with qtbot.waitSignal(win.batch.queue_finished, timeout=120_000):
+        win.batch.start()
+    written = [p for p in out.rglob("*.png")]
+    assert len(written) == 1
+    photo = np.asarray(Image.open(src), np.float64)
+    assert np.abs(np.asarray(Image.open(written[0]), np.float64) - photo).max() <= 1.0  # none kept
+    assert json.loads(written[0].with_suffix(".json").read_text())["strength"] == 0.0

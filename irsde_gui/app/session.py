@@ -25,6 +25,8 @@ import numpy as np
 from ..core.chain import chain_report, next_photo, stage_entry
 from ..core.imageio import Photo, is_image_path
 from ..core.runs import collect_inputs, filled_alpha, format_duration, plural
+from ..core.strength import apply_strength, check_strength, offers_strength
+from ..core.tasks import TASKS
 from ..core.trajectory import Trajectory, concatenate
 from .batch_queue import BatchQueue
 
@@ -182,7 +184,9 @@ class Session:
         self.photo: Photo | None = None
         self.photo_name = ""
         self.stages: list[Stage] = []  # a chain's earlier stages, oldest first
-        self.result: np.ndarray | None = None
+        self.result: np.ndarray | None = None  # as shown and saved: at the strength chosen
+        self.full_result: np.ndarray | None = None  # the run's own result, all of the restoration
+        self.strength = 1.0  # the share of the restoration kept (irsde_gui.core.strength)
         self.outcome: Any = None  # irsde_gui.app.worker.RunOutcome of the result
         self.trajectory = Trajectory()
         self.run_state = IDLE
@@ -234,7 +238,7 @@ class Session:
         (a run in progress must have been abandoned by the caller); ``stages`` continue a chain."""
         self.photo, self.photo_name = photo, name
         self.stages = list(stages or [])
-        self.result = self.outcome = self.previous = self.stopped_outcome = None
+        self.result = self.full_result = self.outcome = self.previous = self.stopped_outcome = None
         self.found_blur = None
         self.spread_run = None
         self.comparing = False
@@ -345,9 +349,34 @@ class Session:
 
     def _take_result(self, outcome) -> None:
         self._keep_previous()
-        self.result, self.outcome = outcome.image, self._chained(outcome)
+        self.full_result, self.outcome = outcome.image, self._chained(outcome)
+        self.result = self._at_strength()
         self.unsaved = True
         self.events.result_changed.emit()
+
+    # ------------------------------------------------------------ strength
+    def strength_applies(self) -> bool:
+        """Whether the result can be blended back towards the photo (not an inpainted one)."""
+        r = self.outcome.report if self.outcome is not None else None
+        return r is not None and r.task in TASKS and offers_strength(TASKS[r.task])
+
+    def _at_strength(self) -> np.ndarray | None:
+        """The run's result at the strength chosen; its report says the strength it was saved at."""
+        if self.full_result is None or self.photo is None or not self.strength_applies():
+            return self.full_result
+        self.outcome.report.strength = self.strength if self.strength < 1 else None
+        return apply_strength(self.photo.rgb, self.full_result, self.strength)
+
+    def set_strength(self, amount: float) -> bool:
+        """Keep ``amount`` (0-1) of the restoration in this result and the next ones; True when
+        the result shown changed (there is one, and it is not an inpainted one)."""
+        self.strength = check_strength(amount)
+        if self.full_result is None or not self.strength_applies():
+            return False
+        self.result = self._at_strength()
+        self.unsaved = True
+        self.events.result_changed.emit()
+        return True
 
     def _chained(self, outcome):
         """The result of a chain's later stage: its run report lists every stage, and names the
@@ -428,11 +457,14 @@ class Session:
 
     def result_label(self) -> str:
         """The caption over the result."""
+        kept = ""
+        if self.strength < 1 and self.strength_applies():
+            kept = f" at {round(self.strength * 100)} % strength"
         if self.outcome is not None and self.outcome.stopped:
-            return f"Result (x0_hat, step {self.outcome.steps_done})"
+            return f"Result (x0_hat, step {self.outcome.steps_done}){kept}"
         if self.outcome is not None and self.comparing:
-            return f"Result: {settings_text(self.outcome.report)}"  # beside the previous run's
-        return "Result"
+            return f"Result: {settings_text(self.outcome.report)}{kept}"  # beside the previous run's
+        return f"Result{kept}"
 
     # ------------------------------------------------------------ A/B
     def _keep_previous(self) -> None:
@@ -474,7 +506,9 @@ class Session:
             return None
         *chain, stage = self.stages
         self.open_photo(stage.photo, self.photo_name, chain)
-        self.result, self.outcome = stage.result, stage.outcome
+        self.result, self.outcome = stage.result, stage.outcome  # as it was continued from
+        whole = getattr(stage.outcome, "image", None)
+        self.full_result = whole if whole is not None else stage.result
         self.found_blur = stage.found_blur
         self.trajectory = stage.trajectory
         self.events.result_changed.emit()

@@ -41,6 +41,7 @@ from ..core.imageio import ImageReadError, ImageWriteError, read_photo, reportin
 from ..core.memory import release_free_memory
 from ..core.runner import Cancelled, Progress, RunEvents, Runner
 from ..core.runs import filled_alpha, mask_for_photo
+from ..core.strength import apply_strength, offers_strength
 from ..core.tasks import TASKS, get_task
 from ..core.trajectory import Frame, Trajectory
 from ..core.weights import WeightsError, blind_prior, installed_weights, read_card, resolve_weights
@@ -317,6 +318,9 @@ class RunRequest:
     jpeg_quality: int = 95
     keep_frames: bool = True
     flip_average: bool | None = None  # None: the task's choice (JobSettings.flip_average)
+    # Batch: the share of the restoration written (irsde_gui.core.strength). The window's own
+    # runs keep the whole result, and the window blends it as the slider moves.
+    strength: float = 1.0
 
 
 @dataclass
@@ -476,7 +480,11 @@ class RestoreWorker(QObject):
         )
 
     def _write(self, photo, alpha, outcome: RunOutcome, req: RunRequest) -> None:
-        out = write_photo(req.output, outcome.image, like=photo, alpha=alpha, quality=req.jpeg_quality)
+        image = outcome.image
+        if req.strength < 1 and offers_strength(get_task(req.task)):
+            image = apply_strength(photo.rgb, image, req.strength)
+            outcome.report.strength = req.strength
+        out = write_photo(req.output, image, like=photo, alpha=alpha, quality=req.jpeg_quality)
         outcome.output = out
         if req.write_report and outcome.report is not None:
             outcome.report.write_beside(out)

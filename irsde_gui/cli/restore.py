@@ -26,6 +26,7 @@ from ..core.runs import (
     printable,
     report_path_for,
 )
+from ..core.strength import STRENGTH_HELP, apply_strength, check_strength, offers_strength
 from ..core.tasks import DEFAULT_GROW, MAX_GROW, TASKS
 from ..core.weights import WeightsError
 from .common import (
@@ -97,6 +98,8 @@ def restore_files(args: argparse.Namespace) -> int:
     try:
         if args.uncertainty is not None and args.uncertainty < 2:
             raise CommandRefused("--uncertainty needs at least 2 seeds")
+        if args.strength < 1 and not all(offers_strength(t) for t in tasks):
+            raise CommandRefused("--strength is not for inpaint: under a hole is what it removes")
         blur = known_blur(args, tasks)
         planned, several, failures = plan_photos(args)
         stages = load_stages(args, tasks, blur)
@@ -263,9 +266,11 @@ def restore_photo(
             bar.close(f"{path.name}: {task.name} done ({took(stage, run)})")
             earlier.append(stage_entry(run.report))
             current = next_photo(current, run.image, alpha)
-    write_photo(
-        target, run.image, like=photo, overwrite_input=args.overwrite, alpha=alpha, quality=args.quality
-    )
+    image = run.image
+    if args.strength < 1:  # the whole chain's restoration, blended back towards the photo
+        image = apply_strength(photo.rgb, run.image, args.strength)
+        run.report.strength = args.strength
+    write_photo(target, image, like=photo, overwrite_input=args.overwrite, alpha=alpha, quality=args.quality)
     if trajectories:
         whole = trajectories[0][1] if not chained else concatenate(trajectories)
         export_trajectory(trajectory_target(args.trajectory, target, several), whole, kind=args.trajectory_of)
@@ -425,6 +430,7 @@ def add_restore_command(sub, samplers) -> None:
         "degrees counter-clockwise), defocus:RADIUS or gaussian:SIGMA (px); used as --kernel is",
     )
     r.add_argument("--tile", type=tile_side, help="tile size in px (default: automatic; 0 = never tile)")
+    r.add_argument("--strength", type=strength_share, default=1.0, metavar="SHARE", help=STRENGTH_HELP)
     r.add_argument(
         "--flip-average",
         action=argparse.BooleanOptionalAction,
@@ -442,6 +448,14 @@ def add_restore_command(sub, samplers) -> None:
     add_restore_outputs(r)
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_restore)
+
+
+def strength_share(text: str) -> float:
+    """An argparse type: a share of the restoration to keep, from 0 to 1."""
+    try:
+        return check_strength(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_restore_outputs(r: argparse.ArgumentParser) -> None:

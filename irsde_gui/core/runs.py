@@ -358,6 +358,9 @@ class RunReport:
     # Each step averaged the network's estimate with its estimate of the photo turned half a turn
     # (denoise; irsde_gui.core.flips).
     flip_average: bool = False
+    # The share of the restoration the result keeps, blended back towards the photo
+    # (irsde_gui.core.strength); None: all of it.
+    strength: float | None = None
     # Where the photo's JPEG blocks started, [row, column], when not on the grid from its corner
     # (a photo cropped after it was saved): the network saw it padded onto that grid. None: on it.
     jpeg_blocks_at: list[int] | None = None

@@ -143,6 +143,7 @@ class RunPanel(QWidget):
     restore_clicked = Signal()
     stop_clicked = Signal()
     settings_changed = Signal()
+    strength_changed = Signal(float)  # the share of the restoration kept, 0-1
     load_mask_requested = Signal()
     kernel_file_requested = Signal()  # "Known blur from a file…" was chosen
     blur_save_requested = Signal()  # "Save blur…" beside the blur shown
@@ -222,6 +223,7 @@ class RunPanel(QWidget):
         self.flip_check.toggled.connect(self._flips_toggled)
         form.addRow("Averaging", self.flip_check)
         self._flip_row = form.rowCount() - 1
+        self._add_strength_row(form)
         self.device_combo = QComboBox()
         for key, label in DEVICE_CHOICES:
             self.device_combo.addItem(label, key)
@@ -249,6 +251,39 @@ class RunPanel(QWidget):
         steps_row.addWidget(self.steps_spin)
         self.steps_label = QLabel("Steps")  # "Rounds" for blind deblurring, as its progress says
         form.addRow(self.steps_label, steps_row)
+
+    def _add_strength_row(self, form: QFormLayout) -> None:
+        """How much of the restoration the result keeps: applied to the result at once, and to
+        the next ones; not for inpainting (under a hole is the object to remove)."""
+        row = QHBoxLayout()
+        self.strength_slider = QSlider(Qt.Orientation.Horizontal)
+        self.strength_spin = QSpinBox()
+        self.strength_spin.setSuffix(" %")
+        for w in (self.strength_slider, self.strength_spin):
+            w.setRange(0, 100)
+            w.setValue(100)
+        self.strength_spin.setToolTip(
+            "How much of the restoration to keep: lower blends the photo back in, for some of its "
+            "grain and texture. Applied to the result at once; saved as shown"
+        )
+        self.strength_slider.setToolTip(self.strength_spin.toolTip())
+        self.strength_slider.valueChanged.connect(self.strength_spin.setValue)
+        self.strength_spin.valueChanged.connect(self._strength_changed)
+        row.addWidget(self.strength_slider, 1)
+        row.addWidget(self.strength_spin)
+        form.addRow("Strength", row)
+        self._strength_row = form.rowCount() - 1
+
+    def _strength_changed(self, value: int) -> None:
+        if self.strength_slider.value() != value:
+            self.strength_slider.blockSignals(True)
+            self.strength_slider.setValue(value)
+            self.strength_slider.blockSignals(False)
+        self.strength_changed.emit(value / 100)
+
+    @property
+    def strength(self) -> float:
+        return self.strength_spin.value() / 100
 
     def _add_seed_row(self, form: QFormLayout) -> None:
         seed_row = QHBoxLayout()
@@ -395,6 +430,7 @@ class RunPanel(QWidget):
         if info is None:
             return
         self.mask_box.setVisible(info.uses_mask)
+        self._form.setRowVisible(self._strength_row, not info.uses_mask)
         self._apply_blur_choice()
         self.task_changed.emit(info.name)
 

@@ -282,6 +282,7 @@ class MainWindow(WindowLayout, WindowFiles, WindowRunning, WindowSaving, QMainWi
             weights=info.weights_for(self.panel.known_kernel),
             kernel=self.panel.known_kernel,
             kernel_source=self.panel.known_kernel_source,
+            strength=self.panel.strength,
             source=source,
             write_report=self.settings.save_report,
             jpeg_quality=self.settings.jpeg_quality,

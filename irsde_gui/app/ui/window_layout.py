@@ -69,6 +69,7 @@ class WindowLayout:
         self.panel.restore_clicked.connect(self.restore)
         self.panel.stop_clicked.connect(self.stop)
         self.panel.settings_changed.connect(self._save_run_settings)
+        self.panel.strength_changed.connect(self._strength_changed)
         # A known blur turns a deblur network's steps into rounds: no seed to roll, no spread map.
         self.panel.settings_changed.connect(self._sync_actions)
         self.panel.load_mask_requested.connect(self.load_mask)

@@ -272,6 +272,12 @@ class WindowRunning:
             return
         self.view.set_after(rgb_to_qimage(self.result), self.session.result_label())
 
+    def _strength_changed(self, amount: float) -> None:
+        """The strength slider moved: the result is blended again and shown (the run in progress
+        takes it when it ends)."""
+        if self.session.set_strength(amount) and not self.session.running:
+            self._show_result()
+
     def set_result_view(self, kind: str) -> None:
         """Show the result, what changed, or the uncertainty map; choosing the shown one again
         goes back to the result."""
