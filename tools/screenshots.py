@@ -120,6 +120,12 @@ def shoot_denoising(win, out: Path) -> None:
     shoot(win, out / "side-by-side.png")
     win.side_action.trigger()
 
+    # 3a. Strength: half of the restoration kept, some of the cat's grain back
+    win.view.fit()
+    win.panel.strength_slider.setValue(50)
+    shoot(win, out / "strength.png")
+    win.panel.strength_slider.setValue(100)
+
     # 3b. A/B: the same seed in 1 step against the 10-step result (P puts the previous on the left)
     win.view.fit()
     win.panel.set_steps(1)
