@@ -218,3 +218,31 @@ def test_the_joining_tool_refuses_two_different_sdes(tiny_weights, tmp_path):
     )  # fmt: skip
     assert done.returncode == 2 and "different SDEs" in done.stderr
     assert not (tmp_path / "j.pt").exists()
+
+
+def test_two_separate_runs_joined_count_both_and_keep_the_pace_known(tiny_weights, tmp_path):
+    """Members from two runs: their steps and minutes add up, and the card's pace comes from the
+    member whose patches were counted (a member split from an older ensemble may not know its own)."""
+    from irsde_gui.core.weights import ModelCard, read_card, save_weights
+
+    sde = read_card(tiny_weights / "derain.pt").sde
+    files = []
+    for i, training in enumerate(
+        ({"iterations": 100, "minutes": 10.0, "patches_seen": 6000}, {"iterations": 50, "minutes": 5.0})
+    ):
+        f = tmp_path / f"m{i}" / "derain.pt"
+        save_weights(
+            _perturbed(build_model(TINY_NET), i),
+            ModelCard("derain", dict(TINY_NET), sde, training=training),
+            f,
+        )
+        files.append(str(f))
+    out = tmp_path / "joined" / "derain.pt"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "ensemble_weights.py"), "derain", *files, "--out", str(out)],
+        capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    tr = load_weights("derain", out).card.training
+    assert tr["iterations"] == 150 and tr["minutes"] == 15.0
+    assert tr["patches_per_second"] == 10.0 and "patches_seen" not in tr

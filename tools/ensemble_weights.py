@@ -70,6 +70,14 @@ def main() -> int:
             "minutes": round(float(ta.get("minutes", 0)) + float(tb.get("minutes", 0)), 1),
             "hardware": sorted(set(ta.get("hardware", [])) | set(tb.get("hardware", []))),
         }
+        # The pace over the members whose patches are counted (a member split from an older
+        # ensemble may not know its own).
+        counted = [t for t in (ta, tb) if t.get("patches_seen") and t.get("minutes")]
+        if counted:
+            seen = sum(int(t["patches_seen"]) for t in counted)
+            training["patches_per_second"] = round(seen / (60 * sum(float(t["minutes"]) for t in counted)), 1)
+            if len(counted) == 2:
+                training["patches_seen"] = seen
     training["ensemble"] = {"members": [member_entry(a), member_entry(b)], "mix": args.mix}
     card = ModelCard(
         task=args.task,
