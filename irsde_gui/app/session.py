@@ -25,7 +25,7 @@ import numpy as np
 from ..core.chain import chain_report, next_photo, stage_entry
 from ..core.imageio import Photo, is_image_path
 from ..core.runs import collect_inputs, filled_alpha, format_duration, plural
-from ..core.strength import apply_strength, check_strength, offers_strength
+from ..core.strength import at_strength, check_strength, offers_strength
 from ..core.tasks import TASKS
 from ..core.trajectory import Trajectory, concatenate
 from .batch_queue import BatchQueue
@@ -364,8 +364,8 @@ class Session:
         """The run's result at the strength chosen; its report says the strength it was saved at."""
         if self.full_result is None or self.photo is None or not self.strength_applies():
             return self.full_result
-        self.outcome.report.strength = self.strength if self.strength < 1 else None
-        return apply_strength(self.photo.rgb, self.full_result, self.strength)
+        task = TASKS[self.outcome.report.task]
+        return at_strength(task, self.photo.rgb, self.full_result, self.strength, self.outcome.report)
 
     def set_strength(self, amount: float) -> bool:
         """Keep ``amount`` (0-1) of the restoration in this result and the next ones; True when

@@ -41,7 +41,7 @@ from ..core.imageio import ImageReadError, ImageWriteError, read_photo, reportin
 from ..core.memory import release_free_memory
 from ..core.runner import Cancelled, Progress, RunEvents, Runner
 from ..core.runs import filled_alpha, mask_for_photo
-from ..core.strength import apply_strength, offers_strength
+from ..core.strength import at_strength
 from ..core.tasks import TASKS, get_task
 from ..core.trajectory import Frame, Trajectory
 from ..core.weights import WeightsError, blind_prior, installed_weights, read_card, resolve_weights
@@ -480,10 +480,7 @@ class RestoreWorker(QObject):
         )
 
     def _write(self, photo, alpha, outcome: RunOutcome, req: RunRequest) -> None:
-        image = outcome.image
-        if req.strength < 1 and offers_strength(get_task(req.task)):
-            image = apply_strength(photo.rgb, image, req.strength)
-            outcome.report.strength = req.strength
+        image = at_strength(get_task(req.task), photo.rgb, outcome.image, req.strength, outcome.report)
         out = write_photo(req.output, image, like=photo, alpha=alpha, quality=req.jpeg_quality)
         outcome.output = out
         if req.write_report and outcome.report is not None:

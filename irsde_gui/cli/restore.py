@@ -26,7 +26,7 @@ from ..core.runs import (
     printable,
     report_path_for,
 )
-from ..core.strength import STRENGTH_HELP, apply_strength, check_strength, offers_strength
+from ..core.strength import STRENGTH_HELP, at_strength, check_strength, offers_strength
 from ..core.tasks import DEFAULT_GROW, MAX_GROW, TASKS
 from ..core.weights import WeightsError
 from .common import (
@@ -266,10 +266,8 @@ def restore_photo(
             bar.close(f"{path.name}: {task.name} done ({took(stage, run)})")
             earlier.append(stage_entry(run.report))
             current = next_photo(current, run.image, alpha)
-    image = run.image
-    if args.strength < 1:  # the whole chain's restoration, blended back towards the photo
-        image = apply_strength(photo.rgb, run.image, args.strength)
-        run.report.strength = args.strength
+    # The whole chain's restoration, blended back towards the photo (refused above with inpaint).
+    image = at_strength(stage.task, photo.rgb, run.image, args.strength, run.report)
     write_photo(target, image, like=photo, overwrite_input=args.overwrite, alpha=alpha, quality=args.quality)
     if trajectories:
         whole = trajectories[0][1] if not chained else concatenate(trajectories)

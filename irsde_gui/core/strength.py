@@ -35,6 +35,16 @@ def offers_strength(task) -> bool:
     return not getattr(task, "uses_mask", False)
 
 
+def at_strength(task, photo: np.ndarray, result: np.ndarray, amount: float, report=None) -> np.ndarray:
+    """``task``'s ``result`` with ``amount`` of its restoration kept (as it is where the task
+    offers no strength), and ``report.strength`` (a :class:`~.runs.RunReport`) saying so."""
+    if not offers_strength(task):
+        return result
+    if report is not None:
+        report.strength = amount if amount < 1 else None
+    return apply_strength(photo, result, amount)
+
+
 def apply_strength(photo: np.ndarray, result: np.ndarray, amount: float) -> np.ndarray:
     """``result`` (HxWx3 float32 in [0, 1]) with ``amount`` of its change from ``photo`` kept;
     ``photo`` of another size (an upscaled result) is first resized to the result's (bicubic).
