@@ -58,9 +58,28 @@ def test_oracle_has_zero_loss_for_every_kind():
     x_t = sde.forward_sample(x0, mu, t, torch.randn(x0.shape, generator=g))
     assert training_loss("x0", sde, x_t, mu, x0, x0.clone(), t) == 0
     assert training_loss("ml_x0", sde, x_t, mu, x0, x0.clone(), t) == 0
+    assert training_loss("x0_l2", sde, x_t, mu, x0, x0.clone(), t) == 0
     wrong = x0 + 0.1
-    for kind in ("x0", "ml", "ml_x0"):
+    for kind in ("x0", "x0_l2", "ml", "ml_x0"):
         assert training_loss(kind, sde, x_t, mu, x0, wrong, t) > 0
+
+
+def test_squared_error_loss_learns_the_mean_not_the_median():
+    """Where the answer is uncertain, the squared error (what PSNR scores) pulls towards the mean."""
+    sde = MeanRevertingSDE(SDEConfig())
+    x0 = torch.tensor([0.0, 0.0, 1.0]).view(3, 1, 1, 1)  # three equally likely answers
+    t = torch.tensor([50, 50, 50])
+    x_t = mu = torch.zeros_like(x0)
+    best = {}
+    for kind in ("x0", "x0_l2"):
+        guesses = torch.linspace(0, 1, 101)
+        losses = [
+            float(training_loss(kind, sde, x_t, mu, x0, torch.full_like(x0, float(g)), t))
+            for g in guesses
+        ]
+        best[kind] = float(guesses[int(np.argmin(losses))])
+    assert best["x0"] == pytest.approx(0.0)  # the median
+    assert best["x0_l2"] == pytest.approx(1 / 3, abs=0.01)  # the mean
 
 
 def test_learning_rate_schedule():
@@ -244,6 +263,14 @@ def test_resume_may_change_length_and_batch_but_not_the_recipe(photos, tmp_path)
     assert (t.cfg.iters, t.cfg.batch, t.cfg.lr) == (6, 2, 3e-3)
     with pytest.raises(ValueError, match="cannot change"):
         Trainer(config(photos), tmp_path / "r", resume=True, overrides={"lr": 1.0})
+
+
+def test_resume_may_fine_tune_with_the_squared_error(photos, tmp_path):
+    Trainer(config(photos, iters=4), tmp_path / "r").run(max_steps=2)
+    t = Trainer(config(photos), tmp_path / "r", resume=True, overrides={"loss": "x0_l2"})
+    t.run(max_steps=3)
+    assert t.cfg.loss == "x0_l2"
+    assert t.state.sessions[-1]["loss"] == "x0_l2"
 
 
 def test_pack_ema_only_carries_logs(photos, tmp_path):

@@ -50,6 +50,10 @@ while true; do
     # the inpainting network on the photo at half and quarter size).
     per_rescale="IRSDE_TRAIN_RESCALE_$up"
     rescale=${!per_rescale:+--rescale ${!per_rescale}}
+    # Fine-tune for PSNR with the squared error: IRSDE_TRAIN_LOSS_INPAINT=x0_l2 (a resumed run
+    # keeps its loss unless given one).
+    per_loss="IRSDE_TRAIN_LOSS_$up"
+    loss=${!per_loss:+--loss ${!per_loss}}
     # Deblur is validated as it is judged: whole photos, the benchmark kernels (never trained on).
     extra=""
     [ "$task" = deblur ] && extra="--val-crop 0 --val-steps 1 --val-kernels $kernels --val-every 1000"
@@ -105,7 +109,7 @@ sys.exit(torch.load('runs/$run/checkpoint.pt', map_location='cpu', weights_only=
     rm -rf "$code" && mkdir -p "$code" && cp -r irsde_gui "$code/"
     (cd "$code" && $launch train --task "$task" --data "$data"/* --val "$val" \
       --val-limit 8 --val-every 2000 --out "$root/runs/$run" --iters "$iters" --batch "$batch" \
-      --patch "$patch" --threads "$threads" --minutes "$minutes" $extra $rescale $resume) >>"runs/$run.log" 2>&1
+      --patch "$patch" --threads "$threads" --minutes "$minutes" $extra $rescale $loss $resume) >>"runs/$run.log" 2>&1
   done
   # Every task finished: stop rather than spin.
   [ "$(echo ${done_tasks:-} | wc -w)" -ge "$(echo $tasks | wc -w)" ] && exit 0

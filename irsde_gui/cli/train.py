@@ -146,7 +146,11 @@ def add_train_command(sub) -> None:
     t.add_argument("--batch", type=int, help="patches per iteration, per process (default 16)")
     t.add_argument("--patch", type=int, help="patch size in px (default 128)")
     t.add_argument("--lr", type=float)
-    t.add_argument("--loss", choices=("x0", "ml", "ml_x0"), help="training loss (default x0)")
+    t.add_argument(
+        "--loss",
+        choices=("x0", "x0_l2", "ml", "ml_x0"),
+        help="training loss (default x0; x0_l2, the squared error, to fine-tune for PSNR)",
+    )
     t.add_argument("--network", help="network config as JSON (default: the task's)")
     t.add_argument("--seed", type=int)
     t.add_argument("--val", nargs="+", help="folders of clean validation photos")

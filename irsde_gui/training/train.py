@@ -16,6 +16,10 @@ Loss (``loss``):
 
 - ``x0``: L1 between the clean-image estimate and the clean image: what
   learns fastest for networks that predict the clean image (METHOD.md §7);
+- ``x0_l2``: the squared error instead, what PSNR scores: L1 learns the
+  per-pixel median of what a degraded photo could hide, the squared error its
+  mean, which scores higher wherever the answer stays uncertain (a wide hole,
+  detail lost to noise and JPEG). For fine-tuning a run trained with ``x0``;
 - ``ml``: the reference's maximum-likelihood loss, L1 between one reverse-SDE
   mean step with the predicted score and the optimal previous state;
 - ``ml_x0``: the same likelihood written through the posterior mean, i.e. an
@@ -64,7 +68,7 @@ from ..core.weights import (
 )
 from ..evaluation.validation import list_images, load_kernels, pair_files, restore_array
 
-LOSSES = ("x0", "ml", "ml_x0")
+LOSSES = ("x0", "x0_l2", "ml", "ml_x0")
 RESUME_OVERRIDABLE = (
     "iters",
     "batch",
@@ -84,6 +88,7 @@ RESUME_OVERRIDABLE = (
     "t_focus",
     "degradation",
     "rescale",
+    "loss",
 )
 CHECKPOINT = "checkpoint.pt"
 
@@ -255,9 +260,11 @@ def training_loss(
     x0_hat: torch.Tensor,
     t: torch.Tensor,
 ) -> torch.Tensor:
-    """The training loss for a batch (see the module docstring for the three kinds)."""
+    """The training loss for a batch (see the module docstring for the kinds)."""
     if kind == "x0":
         return (x0_hat - x0).abs().mean()
+    if kind == "x0_l2":
+        return (x0_hat - x0).square().mean()
     target = sde.optimal_previous(x_t, mu, x0, t)
     if kind == "ml_x0":
         return (sde.optimal_previous(x_t, mu, x0_hat, t) - target).abs().mean()
@@ -892,6 +899,7 @@ class Trainer:
             **({"t_focus": cfg.t_focus} if cfg.t_focus else {}),
             "degradation": cfg.degradation,
             **({"rescale": cfg.rescale} if cfg.rescale < 1.0 else {}),
+            **({"loss": cfg.loss} if cfg.loss != "x0" else {}),
             "seconds": 0.0,
             "iterations": 0,
         }
