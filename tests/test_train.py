@@ -74,8 +74,7 @@ def test_squared_error_loss_learns_the_mean_not_the_median():
     for kind in ("x0", "x0_l2"):
         guesses = torch.linspace(0, 1, 101)
         losses = [
-            float(training_loss(kind, sde, x_t, mu, x0, torch.full_like(x0, float(g)), t))
-            for g in guesses
+            float(training_loss(kind, sde, x_t, mu, x0, torch.full_like(x0, float(g)), t)) for g in guesses
         ]
         best[kind] = float(guesses[int(np.argmin(losses))])
     assert best["x0"] == pytest.approx(0.0)  # the median
