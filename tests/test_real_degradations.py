@@ -37,24 +37,28 @@ def mean_psnr(a, b):
         lambda x, gen: camera.jpeg_only(x, gen),
         lambda x, gen: practical.practical_lowres(x, gen),
         lambda x, gen: practical.eval_lowres(x, gen),
+        lambda x, gen: practical.saved_once_lowres(x, gen),
         lambda x, gen: D.denoise_camera_mix(x, gen)[1],
         lambda x, gen: D.denoise_colour_nr_mix(x, gen)[1],
         lambda x, gen: D.denoise_sharpened_mix(x, gen)[1],
         lambda x, gen: D.denoise_faded_colour_mix(x, gen)[1],
         lambda x, gen: D.denoise_tone_shaped_mix(x, gen)[1],
         lambda x, gen: D.sr_practical_mix(x, gen)[1],
+        lambda x, gen: D.sr_photos_mix(x, gen)[1],
     ],
     ids=[
         "camera",
         "jpeg",
         "practical",
         "eval-practical",
+        "saved-once",
         "denoise-mix",
         "colour-nr-mix",
         "sharpened-mix",
         "faded-colour-mix",
         "tone-shaped-mix",
         "sr-mix",
+        "sr-photos-mix",
     ],
 )
 def test_each_chain_is_deterministic_under_a_seed(make):
@@ -188,6 +192,21 @@ def test_practical_lowres_has_the_quarter_size_and_resembles_the_photo():
     assert 20 < mean_psnr(ev, clean_lr) < 40
 
 
+def test_a_photo_saved_once_has_the_quarter_size_and_resembles_the_photo():
+    x = photos(8, 128, 96)
+    once = practical.saved_once_lowres(x, g(3))
+    assert once.shape == (8, 3, 32, 24)
+    assert 18 < mean_psnr(once, D.downsample(x)) < 45
+
+
+def test_the_photos_mix_holds_clean_saved_once_and_practical_shrinks_a_third_each():
+    x = photos(48, 32, 32)
+    mu = D.sr_photos_mix(x, g(4))[1]
+    clean = D.upsample(D.downsample(x))
+    exact = [(mu[i] - clean[i]).abs().max().item() < 1e-5 for i in range(48)]
+    assert 8 <= sum(exact) <= 24  # about a third untouched bicubic shrinks
+
+
 def test_photos_saved_once_are_milder_than_photos_saved_twice(monkeypatch):
     x = photos(8, 128, 128)
     clean_lr = D.downsample(x)
@@ -243,7 +262,7 @@ def test_training_pair_names_its_mixes():
     assert gauss.shape == x.shape
     with pytest.raises(ValueError, match="unknown degradation 'rain'"):
         denoise.training_pair(x, g(0), "rain")
-    assert get_task("sr").mix_names() == ["practical", "bicubic"]
+    assert get_task("sr").mix_names() == ["practical", "photos", "bicubic"]
 
 
 def test_training_config_checks_the_degradation():

@@ -54,6 +54,9 @@ while true; do
     # keeps its loss unless given one).
     per_loss="IRSDE_TRAIN_LOSS_$up"
     loss=${!per_loss:+--loss ${!per_loss}}
+    # Another training mix (irsde train --degradation): IRSDE_TRAIN_MIX_SR_LOWRES=photos.
+    per_mix="IRSDE_TRAIN_MIX_$up"
+    mix=${!per_mix:+--degradation ${!per_mix}}
     # Deblur is validated as it is judged: whole photos, the benchmark kernels (never trained on).
     extra=""
     [ "$task" = deblur ] && extra="--val-crop 0 --val-steps 1 --val-kernels $kernels --val-every 1000"
@@ -109,7 +112,7 @@ sys.exit(torch.load('runs/$run/checkpoint.pt', map_location='cpu', weights_only=
     rm -rf "$code" && mkdir -p "$code" && cp -r irsde_gui "$code/"
     (cd "$code" && $launch train --task "$task" --data "$data"/* --val "$val" \
       --val-limit 8 --val-every 2000 --out "$root/runs/$run" --iters "$iters" --batch "$batch" \
-      --patch "$patch" --threads "$threads" --minutes "$minutes" $extra $rescale $loss $resume) >>"runs/$run.log" 2>&1
+      --patch "$patch" --threads "$threads" --minutes "$minutes" $extra $rescale $loss $mix $resume) >>"runs/$run.log" 2>&1
   done
   # Every task finished: stop rather than spin.
   [ "$(echo ${done_tasks:-} | wc -w)" -ge "$(echo $tasks | wc -w)" ] && exit 0

@@ -190,7 +190,8 @@ def add_train_command(sub) -> None:
         "half the camera photos sharpened), 'faded_colour' (their colour noise weakened, as "
         "cameras' colour noise reduction leaves it), 'tone_shaped' (and the noise weakened in "
         "shadows and highlights, as camera tone curves leave it), 'colour_nr' or 'gaussian'; sr "
-        "'practical' (blur, resize, noise, JPEG) or 'bicubic'; derain 'rain' or 'light'; inpaint "
+        "'practical' (blur, resize, noise, JPEG, often twice), 'photos' (a third of them saved once: "
+        "slight blur, one shrink, a little noise, one JPEG) or 'bicubic'; derain 'rain' or 'light'; inpaint "
         "'removal' or 'strokes'; deblur and dehaze 'standard'",
     )
     t.add_argument(

@@ -505,6 +505,21 @@ def sr_practical_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
     return x0, upsample(lr)
 
 
+def sr_photos_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
+    """×4 from small photos, a third each: saved once (:func:`.practical.saved_once_lowres`: slight
+    blur, one shrink, a little noise, one JPEG: most photos from phones and the web), through the
+    two-round history of :func:`.practical.practical_lowres`, and clean bicubic shrinks."""
+    b = x0.shape[0]
+    u = torch.rand(b, generator=g)
+    once, twice = (u < 1 / 3).to(x0.device), (u >= 2 / 3).to(x0.device)
+    lr = sr_lowres(x0, g)
+    if once.any():
+        lr[once] = practical.saved_once_lowres(x0[once], g).to(lr.dtype)
+    if twice.any():
+        lr[twice] = practical.practical_lowres(x0[twice], g).to(lr.dtype)
+    return x0, upsample(lr)
+
+
 def derain_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
     """Rain from drizzle to downpour at several depths, with its veil, splashes and JPEG
     (:mod:`.rain`), for most of the batch; the streaks of :func:`derain` for the rest, in up to

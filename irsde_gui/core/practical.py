@@ -197,6 +197,23 @@ def practical_lowres(hr: Tensor, g: torch.Generator) -> Tensor:
     return torch.cat(out)
 
 
+def saved_once_lowres(hr: Tensor, g: torch.Generator) -> Tensor:
+    """The ×4 low-resolution photo of each high-resolution one as most small photos are made: a
+    lens's slight blur, one shrink by any method, a little sensor noise, and a single JPEG (a photo
+    straight from a phone to the web). :func:`practical_lowres` always compresses twice and draws
+    heavier blur and noise, which left such mild photos smoothed."""
+    h, w = hr.shape[-2:]
+    lr_size = (h // SCALE, w // SCALE)
+    out = []
+    for x in hr.split(1):
+        x = convolve(x, random_blur_kernel(g, (0.2, 1.5)))
+        x = camera.resize(x, lr_size, _pick(g, camera.RESIZE_MODES))
+        if _chance(g, 0.8):
+            x = _noise(x, g, (0.5, 10), (0.05, 1.0))
+        out.append(_jpeg(x, g, (30, 95)))
+    return torch.cat(out)
+
+
 def eval_lowres(hr: Tensor, g: torch.Generator) -> Tensor:
     """The evaluation's practical ×4 photo: a slight blur, a bicubic shrink, noise of 3-8 (of 255),
     a JPEG at quality 40-75 (each drawn from ``g``: fixed seeds give fixed photos)."""

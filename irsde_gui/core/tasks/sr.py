@@ -22,7 +22,11 @@ class Upscale(Task):
     def training_mixes(self):
         from .. import degrade as D  # deferred: PyTorch loads after the app's window shows
 
-        return {"practical": D.sr_practical_mix, "bicubic": same_clean(D.sr)}
+        return {
+            "practical": D.sr_practical_mix,
+            "photos": D.sr_photos_mix,
+            "bicubic": same_clean(D.sr),
+        }
 
     def eval_degradation(self, clean, g, case: EvalCase, given) -> Degraded:
         """The low-res photo (a given one unless the preset makes its own) and its bicubic
