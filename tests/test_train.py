@@ -748,3 +748,10 @@ def test_a_network_grown_with_more_blocks_computes_the_same_at_first(photos, tmp
     fewer = {**TINY_NET, "mid_blocks": TINY_NET["mid_blocks"] - 1}
     with pytest.raises(ValueError, match="inpaint model itself"):
         Trainer(config(photos, "inpaint", iters=8, network=fewer), tmp_path / "x", init_from=shipped)
+
+
+def test_the_command_line_offers_every_training_loss():
+    from irsde_gui.cli.train import LOSS_NAMES
+    from irsde_gui.training.train import LOSSES
+
+    assert LOSS_NAMES == LOSSES

@@ -13,6 +13,9 @@ from ..core.tasks import TASKS
 from ..core.weights import WeightsError
 from .common import EXIT_OK, EXIT_USAGE, error
 
+# As training.train.LOSSES, without loading PyTorch for --help.
+LOSS_NAMES = ("x0", "x0_l2", "ml", "ml_x0")
+
 
 def train_config(args: argparse.Namespace):
     """The run's config from the options given, and those of them a resumed run may change."""
@@ -146,11 +149,7 @@ def add_train_command(sub) -> None:
     t.add_argument("--batch", type=int, help="patches per iteration, per process (default 16)")
     t.add_argument("--patch", type=int, help="patch size in px (default 128)")
     t.add_argument("--lr", type=float)
-    t.add_argument(
-        "--loss",
-        choices=("x0", "x0_l2", "ml", "ml_x0"),
-        help="training loss (default x0; x0_l2, the squared error, to fine-tune for PSNR)",
-    )
+    t.add_argument("--loss", choices=LOSS_NAMES, help="training loss (default x0; x0_l2 fine-tunes for PSNR)")
     t.add_argument("--network", help="network config as JSON (default: the task's)")
     t.add_argument("--seed", type=int)
     t.add_argument("--val", nargs="+", help="folders of clean validation photos")
