@@ -18,8 +18,9 @@ Loss (``loss``):
   learns fastest for networks that predict the clean image (METHOD.md §7);
 - ``x0_l2``: the squared error instead, what PSNR scores: L1 learns the
   per-pixel median of what a degraded photo could hide, the squared error its
-  mean, which scores higher wherever the answer stays uncertain (a wide hole,
-  detail lost to noise and JPEG). For fine-tuning a run trained with ``x0``;
+  mean, which PSNR prefers where the answer stays uncertain. For fine-tuning a
+  run trained with ``x0`` (it helped ×4 on small photos, not inpainting:
+  docs/training.md);
 - ``ml``: the reference's maximum-likelihood loss, L1 between one reverse-SDE
   mean step with the predicted score and the optimal previous state;
 - ``ml_x0``: the same likelihood written through the posterior mean, i.e. an
