@@ -50,7 +50,7 @@ while true; do
     # the inpainting network on the photo at half and quarter size).
     per_rescale="IRSDE_TRAIN_RESCALE_$up"
     rescale=${!per_rescale:+--rescale ${!per_rescale}}
-    # Fine-tune for PSNR with the squared error: IRSDE_TRAIN_LOSS_INPAINT=x0_l2 (a resumed run
+    # Fine-tune for PSNR with the squared error: IRSDE_TRAIN_LOSS_SR_LOWRES=x0_l2 (a resumed run
     # keeps its loss unless given one).
     per_loss="IRSDE_TRAIN_LOSS_$up"
     loss=${!per_loss:+--loss ${!per_loss}}

@@ -493,31 +493,32 @@ def denoise_tone_shaped_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Ten
     return denoise_camera_mix(x0, g, fade=0.5, shape=0.75)
 
 
+def _sr_shares(x0: Tensor, g: torch.Generator, histories) -> tuple[Tensor, Tensor]:
+    """×4 pairs whose small photo each of ``histories`` ((low, high, make) on one uniform draw per
+    photo, made in that order) makes for its band of the batch; clean bicubic shrinks elsewhere."""
+    u = torch.rand(x0.shape[0], generator=g).to(x0.device)
+    lr = sr_lowres(x0, g)
+    for low, high, make in histories:
+        band = (u >= low) & (u < high)
+        if band.any():
+            lr[band] = make(x0[band], g).to(lr.dtype)
+    return x0, upsample(lr)
+
+
 def sr_practical_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
     """×4 from small photos as people have them (:mod:`.practical`: blur, resizes, noise, JPEG,
     twice) for two thirds of the batch, clean bicubic shrinks for the rest, so that clean images
     keep their detail."""
-    b = x0.shape[0]
-    real = (torch.rand(b, generator=g) < 2 / 3).to(x0.device)
-    lr = sr_lowres(x0, g)
-    if real.any():
-        lr[real] = practical.practical_lowres(x0[real], g).to(lr.dtype)
-    return x0, upsample(lr)
+    return _sr_shares(x0, g, [(0.0, 2 / 3, practical.practical_lowres)])
 
 
 def sr_photos_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
     """×4 from small photos, a third each: saved once (:func:`.practical.saved_once_lowres`: slight
     blur, one shrink, a little noise, one JPEG: most photos from phones and the web), through the
     two-round history of :func:`.practical.practical_lowres`, and clean bicubic shrinks."""
-    b = x0.shape[0]
-    u = torch.rand(b, generator=g)
-    once, twice = (u < 1 / 3).to(x0.device), (u >= 2 / 3).to(x0.device)
-    lr = sr_lowres(x0, g)
-    if once.any():
-        lr[once] = practical.saved_once_lowres(x0[once], g).to(lr.dtype)
-    if twice.any():
-        lr[twice] = practical.practical_lowres(x0[twice], g).to(lr.dtype)
-    return x0, upsample(lr)
+    return _sr_shares(
+        x0, g, [(0.0, 1 / 3, practical.saved_once_lowres), (2 / 3, 1.0, practical.practical_lowres)]
+    )
 
 
 def derain_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
