@@ -106,6 +106,29 @@ def test_removal_masks_stay_under_half_the_patch_and_are_never_empty():
     assert (cover > 0.25).mean() > 0.1  # large holes are common, not rare
 
 
+def test_removal_masks_take_the_object_share_asked_for(monkeypatch):
+    calls = []
+    real = holes.object_mask
+    monkeypatch.setattr(holes, "object_mask", lambda *a, **k: calls.append(1) or real(*a, **k))
+
+    def object_share(objects: float) -> float:
+        calls.clear()
+        rng = np.random.default_rng(3)
+        for _ in range(300):
+            holes.removal_mask(rng, 48, 48, objects=objects)
+        return len(calls) / 300
+
+    # Objects alone, plus the union of a blob and strokes that a share of the rest draws.
+    assert object_share(0.8) > 0.78
+    assert 0.5 < object_share(holes.REMOVAL_OBJECTS) < 0.7
+    # The default is unchanged by the parameter: the same draws give the same masks.
+    a = [holes.removal_mask(np.random.default_rng(s), 64, 64) for s in range(20)]
+    b = [
+        holes.removal_mask(np.random.default_rng(s), 64, 64, objects=holes.REMOVAL_OBJECTS) for s in range(20)
+    ]
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
 def test_objects_preset_masks_object_sized_holes():
     clean = smooth_image(96, 96, seed=1)
     deg = get_task("inpaint").degrade_for_eval(clean, seed=2, preset="objects")

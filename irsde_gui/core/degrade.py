@@ -533,10 +533,13 @@ def derain_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
     return x0, mu
 
 
-def inpaint_removal(x0: Tensor, g: torch.Generator, fill: float) -> tuple[Tensor, Tensor]:
+def inpaint_removal(
+    x0: Tensor, g: torch.Generator, fill: float, objects: float = holes.REMOVAL_OBJECTS
+) -> tuple[Tensor, Tensor]:
     """Holes as people paint them to remove things (:func:`holes.removal_mask`: objects, wide
-    strokes, boxes, thin strokes; up to half the patch), holding ``fill``."""
+    strokes, boxes, thin strokes; up to half the patch), holding ``fill``; ``objects`` is the
+    share of object blobs (the 'objects' mix: 0.8, as most removals are of a thing)."""
     b, _, h, w = x0.shape
     rng = _np_rng(g)
-    m = torch.from_numpy(np.stack([holes.removal_mask(rng, h, w) for _ in range(b)]))[:, None]
-    return x0, apply_mask(x0, m, fill)
+    m = torch.from_numpy(np.stack([holes.removal_mask(rng, h, w, objects=objects) for _ in range(b)]))
+    return x0, apply_mask(x0, m[:, None], fill)

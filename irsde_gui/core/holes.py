@@ -143,11 +143,20 @@ def object_mask(
     return _fit(m, lo, hi).astype(np.float32)
 
 
-def removal_mask(rng: np.random.Generator, h: int, w: int, hi: float = 0.5) -> np.ndarray:
-    """A training hole as people paint them: objects (most), wide strokes, boxes, the thin strokes
-    of :func:`free_form_mask`, or a union, covering up to ``hi`` of the patch."""
+REMOVAL_OBJECTS = 0.45  # the share of :func:`removal_mask`'s holes that are object blobs
+
+
+def removal_mask(
+    rng: np.random.Generator, h: int, w: int, hi: float = 0.5, objects: float = REMOVAL_OBJECTS
+) -> np.ndarray:
+    """A training hole as people paint them: objects (``objects`` of them), wide strokes, boxes,
+    the thin strokes of :func:`free_form_mask`, or a union, covering up to ``hi`` of the patch.
+    The other kinds keep their shares relative to one another whatever ``objects`` is."""
     kind = rng.random()
-    if kind < 0.45:
+    if objects != REMOVAL_OBJECTS:  # stretch the draw: [0, objects) to the objects' share
+        o = REMOVAL_OBJECTS
+        kind = o * kind / objects if kind < objects else o + (kind - objects) * (1 - o) / (1 - objects)
+    if kind < REMOVAL_OBJECTS:
         m = object_mask(rng, h, w, 0.05, hi).astype(np.uint8)
     elif kind < 0.65:
         m = wide_strokes(rng, h, w)

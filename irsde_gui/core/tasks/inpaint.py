@@ -2,10 +2,10 @@
 with plausible content. ``mu`` holds :data:`INPAINT_FILL` in the area to fill, and every known
 pixel is pasted back into the result.
 
-Trains on holes as people paint them to remove things (:func:`..degrade.inpaint_removal`) or
-free-form strokes ("strokes"); scored on strokes over 10-30 % of the photo by default, or on
-1-3 object-shaped holes over 15-35 % ("objects"), against OpenCV's Telea fast marching and
-Navier-Stokes fills.
+Trains on holes as people paint them to remove things (:func:`..degrade.inpaint_removal`), the
+same with object blobs the most of them ("objects"), or free-form strokes ("strokes"); scored on
+strokes over 10-30 % of the photo by default, or on 1-3 object-shaped holes over 15-35 %
+("objects"), against OpenCV's Telea fast marching and Navier-Stokes fills.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ class Inpaint(Task):
         return {
             "removal": partial(D.inpaint_removal, fill=INPAINT_FILL),
             "strokes": same_clean(partial(D.inpaint, fill=INPAINT_FILL)),
+            "objects": partial(D.inpaint_removal, fill=INPAINT_FILL, objects=0.8),
         }
 
     def eval_degradation(self, clean, g, case: EvalCase, given) -> Degraded:
