@@ -68,6 +68,43 @@ def hole_depth(mask: np.ndarray) -> np.ndarray:
     return cv2.distanceTransform(hole, cv2.DIST_L2, 5).astype(np.float32)
 
 
+# Deep inside a wide hole, beyond what even the coarse passes let the network see, its fill drifts
+# towards the grey the hole held (a dark sky or lake comes back as a pale haze), where a classic
+# fill carries the rim's colours in. There the broad colour of OpenCV's Telea fill replaces the
+# network's: their difference, smoothed, is added where the hole is deep, while the network keeps
+# its detail. Depths and smoothing are shares of the photo's shorter side, chosen on held-out
+# photos that the benchmark does not use (PolyU's clean photos, McMaster, Set14; docs/inpainting.md).
+DEEP_FROM = 0.1  # hole depth at which the correction starts ...
+DEEP_FULL = 0.3  # ... and is whole
+DEEP_SMOOTH = 0.075  # its Gaussian's sigma
+DEEP_SIDE = 384  # worked out on the photo shrunk to at most this shorter side (px)
+
+
+def deep_colour(out: np.ndarray, mask: np.ndarray, side_max: int = DEEP_SIDE) -> np.ndarray:
+    """``out`` (a filled photo, float HxWx3 in [0, 1], known pixels in place) with the broad colour
+    deep inside the hole ``mask`` taken from a Telea fill; ``out`` itself where no part of the hole
+    is deep enough."""
+    hole = np.asarray(mask) > 0.5
+    h, w = hole.shape
+    f = min(1.0, side_max / min(h, w))
+    small, small_hole = out, hole
+    if f < 1.0:
+        size = (max(1, round(w * f)), max(1, round(h * f)))
+        small = cv2.resize(np.asarray(out, np.float32), size, interpolation=cv2.INTER_AREA)
+        small_hole = cv2.resize(hole.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
+    side = min(small_hole.shape)
+    depth = hole_depth(small_hole)
+    weight = np.clip((depth - DEEP_FROM * side) / ((DEEP_FULL - DEEP_FROM) * side), 0.0, 1.0)
+    if not weight.any():
+        return out
+    u8 = (np.clip(small, 0, 1) * 255 + 0.5).astype(np.uint8)
+    telea = cv2.inpaint(u8, small_hole.astype(np.uint8), 5, cv2.INPAINT_TELEA).astype(np.float32) / 255.0
+    correction = cv2.GaussianBlur(telea - small, (0, 0), DEEP_SMOOTH * side) * weight[..., None]
+    if f < 1.0:
+        correction = cv2.resize(correction, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.clip(out + correction * hole[..., None], 0.0, 1.0).astype(np.float32)
+
+
 def needs_coarse_pass(mask: np.ndarray, reach: float = REACH, min_side: int = MIN_SIDE) -> bool:
     """Whether the hole reaches beyond ``reach`` px from its edge, and the photo is large enough
     to be halved."""

@@ -222,6 +222,9 @@ class RestoreJob(_Job):
 
     # The size this job's photo has against the user's (2: a coarse pass at half size).
     coarse_scale = 1
+    # Whether this job's result is the user's photo finished (not a coarse pass's or a region's),
+    # which gets the task's last touch (:meth:`~.tasks.Task.finish_whole`).
+    whole_photo = True
 
     def _setup(self) -> None:
         seed = self.settings.seed
@@ -237,6 +240,7 @@ class RestoreJob(_Job):
             self._inner = RestoreJob(
                 self.task, self.restorer, photo[ys, xs], mask[ys, xs], settings, self.hooks
             )
+            self._inner.whole_photo = False
             self.predict = self._inner.predict
             self.flip_average = self._inner.flip_average
             return
@@ -416,6 +420,7 @@ class RestoreJob(_Job):
         )
         small = RestoreJob(self.task, self.restorer, small_rgb, small_mask, settings, hooks)
         small.coarse_scale = 2 * self.coarse_scale
+        small.whole_photo = False
         if on_stage is not None:
             on_stage(label, 0, self.steps)
         steps = small.steps_iter()
@@ -444,8 +449,10 @@ class RestoreJob(_Job):
         self.mix = round(float(net.mix), 3)
 
     def finish(self, x: torch.Tensor) -> np.ndarray:
-        """The final image from a state or an estimate (clipped; inpaint keeps known pixels)."""
-        return self.task.finish(to_numpy(x), self.prepared)
+        """The final image from a state or an estimate (clipped; inpaint keeps known pixels, and
+        on the user's whole photo takes a deep hole's broad colour from a classic fill)."""
+        out = self.task.finish(to_numpy(x), self.prepared)
+        return self.task.finish_whole(out, self.prepared) if self.whole_photo else out
 
 
 def is_blind(task: Task, restorer: Restorer) -> bool:

@@ -182,6 +182,11 @@ class Task:
         """The result from the sampler's last state: clipped to [0, 1]."""
         return np.clip(restored, 0.0, 1.0).astype(np.float32)
 
+    def finish_whole(self, result: np.ndarray, prepared: Prepared) -> np.ndarray:
+        """The last touch on a finished result of the photo as the user gave it (never on a
+        coarse pass's or a region's): the result itself unless a task needs one."""
+        return result
+
     # ---------------------------------------------------------------- training
     def training_mixes(self) -> dict[str, Mix]:
         """What the task's network trains on, by name; a run trains on the first unless its

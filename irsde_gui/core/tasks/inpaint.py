@@ -55,6 +55,14 @@ class Inpaint(Task):
             out = m * out + (1.0 - m) * prepared.known
         return out.astype(np.float32)
 
+    def finish_whole(self, result: np.ndarray, prepared: Prepared) -> np.ndarray:
+        """Deep inside a wide hole, the broad colour of a classic fill (:func:`..coarse.deep_colour`)."""
+        if prepared.mask is None:
+            return result
+        from .. import coarse  # deferred: PyTorch, which the coarse module loads
+
+        return coarse.deep_colour(result, prepared.mask)
+
     def training_mixes(self):
         from .. import degrade as D  # deferred: PyTorch loads after the app's window shows
 
