@@ -3,7 +3,7 @@ with plausible content. ``mu`` holds :data:`INPAINT_FILL` in the area to fill, a
 pixel is pasted back into the result.
 
 Trains on holes as people paint them to remove things (:func:`..degrade.inpaint_removal`), the
-same with object blobs the most of them ("objects"), or free-form strokes ("strokes"); scored on
+same with object blobs for most of them ("objects"), or free-form strokes ("strokes"); scored on
 strokes over 10-30 % of the photo by default, or on 1-3 object-shaped holes over 15-35 %
 ("objects"), against OpenCV's Telea fast marching and Navier-Stokes fills.
 """
