@@ -27,6 +27,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import classic
+
 REACH = 24  # a hole reaching further than this from its edge (px) gets a coarser pass first
 BLEND = 32  # px from the hole's edge at which the coarse fill has taken over the broad shapes
 MIN_SIDE = 64  # no coarser pass for a photo whose shorter side would fall below this
@@ -97,8 +99,7 @@ def deep_colour(out: np.ndarray, mask: np.ndarray, side_max: int = DEEP_SIDE) ->
     weight = np.clip((depth - DEEP_FROM * side) / ((DEEP_FULL - DEEP_FROM) * side), 0.0, 1.0)
     if not weight.any():
         return out
-    u8 = (np.clip(small, 0, 1) * 255 + 0.5).astype(np.uint8)
-    telea = cv2.inpaint(u8, small_hole.astype(np.uint8), 5, cv2.INPAINT_TELEA).astype(np.float32) / 255.0
+    telea = classic.fast_marching(small, small_hole)
     correction = cv2.GaussianBlur(telea - small, (0, 0), DEEP_SMOOTH * side) * weight[..., None]
     if f < 1.0:
         correction = cv2.resize(correction, (w, h), interpolation=cv2.INTER_LINEAR)
