@@ -33,6 +33,22 @@ def test_the_engine_and_the_command_line_import_no_qt():
     assert out.stdout.strip() == "[]"
 
 
+def test_every_command_prints_its_help(capsys):
+    """Each command's --help prints and exits 0: a bare '%' in a help string makes argparse raise
+    instead (it broke `irsde train --help` once)."""
+    import argparse
+
+    from irsde_gui.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert {"restore", "train", "eval", "bench"} <= set(sub.choices)
+    for name in sub.choices:
+        with pytest.raises(SystemExit) as done:
+            main([name, "--help"])
+        assert done.value.code == 0, name
+        assert "usage: irsde " + name in capsys.readouterr().out
+
+
 def test_restore_single_file(tmp_path, installed_tiny_weights, capsys):
     src = write_png(tmp_path / "photo.png", smooth_image(40, 52))
     before = src.read_bytes()

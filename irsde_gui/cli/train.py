@@ -191,7 +191,7 @@ def add_train_command(sub) -> None:
         "shadows and highlights, as camera tone curves leave it), 'colour_nr' or 'gaussian'; sr "
         "'practical' (blur, resize, noise, JPEG, often twice), 'photos' (a third of them saved once: "
         "slight blur, one shrink, a little noise, one JPEG) or 'bicubic'; derain 'rain' or 'light'; inpaint "
-        "'removal', 'strokes' or 'objects' (object blobs 80 %, not 45 %); deblur and dehaze 'standard'",
+        "'removal', 'strokes' or 'objects' (object blobs 80 %%, not 45 %%); deblur and dehaze 'standard'",
     )
     t.add_argument(
         "--rescale",
