@@ -229,6 +229,7 @@ def test_a_second_start_from_a_sharp_guess_replaces_a_wrong_estimate(shake):
     )
     assert k.shape == (15, 15) and best_match(k, shake)[0] > 0.85
     assert info["start"] == "network"
+    assert info["other_start"] == "photo" and np.allclose(info["other_blur"], wrong), "offered"
     assert calls == [(d, blind.SECOND_START_UNITS) for d in range(1, blind.SECOND_START_UNITS + 1)]
 
 
@@ -237,10 +238,29 @@ def test_a_second_start_keeps_the_estimate_that_explains_the_photo_better(shake)
     info = {"residual": 0.3, "start": "photo"}
     # a guess no sharper than the photo: its kernel is about a point, which explains less
     assert blind.second_start(photo, shake, lambda x: x, lambda x: x, info) is shake
-    assert info == {"residual": 0.3, "start": "photo"}
-    # no network to ask, or an answer that is no photo: nothing else runs
+    other = info.pop("other_blur")  # the network's start, not kept, is offered
+    assert info == {"residual": 0.3, "start": "photo", "other_start": "network"}
+    assert other.shape == shake.shape and other.dtype == np.float32 and abs(float(other.sum()) - 1) < 1e-4
+    # no network to ask, or an answer that is no photo: nothing else runs, and nothing is offered
     for guess in (None, np.full(photo.shape, np.nan, np.float32), photo[:20]):
+        info = {"start": "photo"}
         assert blind.second_start(photo, shake, lambda x: 1 / 0, lambda x, g=guess: g, info) is shake
+        assert info == {"start": "photo"}
+
+
+def test_the_blur_not_kept_is_scaled_to_the_photo_as_the_one_kept(shake, monkeypatch):
+    """A big photo's blur is found on a shrunk copy and scaled back up: the other start's blur,
+    offered to the user, must be scaled alike, or it would deblur the photo with a blur too small."""
+    monkeypatch.setattr(blind, "SECOND_START_RESIDUAL", -1.0)  # every estimate gets a second start
+    photo = blurred(shapes(), shake, 0.01)
+    big = cv2.resize(photo, (photo.shape[1] * 2, photo.shape[0] * 2), interpolation=cv2.INTER_CUBIC)
+    info: dict = {}
+    k = blind.estimate_photo_kernel(
+        big, size=15, work_side=max(photo.shape[:2]), denoise=lambda x: x, sharpen=lambda x: x, info=info
+    )
+    other = info["other_blur"]
+    assert k.shape == other.shape and k.shape[0] > 15 and abs(float(other.sum()) - 1) < 1e-4
+    assert info["other_start"] in ("photo", "network") and info["other_start"] != info["start"]
 
 
 def test_a_photo_s_estimate_gets_a_second_start_only_when_it_explains_too_little(shake, monkeypatch):

@@ -121,6 +121,18 @@ def test_a_blind_job_asks_the_start_network_when_its_estimate_explains_too_littl
     assert {w for w, _, t in stages if t > first} == {"Estimating the blur again, from the deblur network"}
     report = RunReport.from_job(job, restorer, [r.seconds for r in records], 1.0)
     assert report.blur_start == job.blur_start
+    # the start not kept is offered; run with it, the photo is not estimated again, and the
+    # report says where that blur came from
+    assert job.other_blur is not None and job.other_blur.shape == job.kernel.shape
+    assert {job.other_start, job.blur_start} == {"photo", "network"}
+    stages.clear()
+    again = JobSettings(steps=2, estimated=job.other_blur, estimated_start=job.other_start)
+    other = create_job(get_task("deblur"), restorer, photo, settings=again, hooks=hooks)
+    records = list(other.steps_iter())
+    assert not stages and len(seen) == 1 and np.allclose(other.kernel, job.other_blur)
+    again_report = RunReport.from_job(other, restorer, [r.seconds for r in records], 1.0)
+    assert again_report.blur_start == job.other_start
+    assert other.other_blur is None, "the run knows only the blur it was given"
     # turned off, the helper is not even loaded
     import irsde_gui.core.pipeline as pipeline_module
 
@@ -1102,3 +1114,37 @@ def test_the_window_saves_the_blur_it_found_and_deblurs_the_next_photo_with_it(q
     win.dialogs.answers["save_blur"] = str(tmp_path / "taken.png")
     assert win.save_blur() is None and win.message_bar.text.startswith("Could not save the blur:")
     assert win.result is not None and panel.shown_blur is not None, "the result and its blur stay"
+
+
+def test_the_window_offers_the_other_blur_and_deblurs_with_it(
+    qtbot, tmp_path, with_start_network, monkeypatch
+):
+    """Where the estimate tried both starts, "Try the other blur" deblurs again with the one not
+    kept (no estimate), the result before stays for A/B, and the first blur is offered back."""
+    pytest.importorskip("pytestqt")
+    from gui_support import make_window
+
+    import irsde_gui.core.blind as blind_module
+    from irsde_gui.core.imageio import Photo
+
+    monkeypatch.setattr(blind_module, "SECOND_START_RESIDUAL", -1.0)  # every estimate gets one ...
+    monkeypatch.setattr(blind_module, "MAX_RESIDUAL", 2.0)  # ... none doubted for what it leaves
+    win = make_window(qtbot, tmp_path)
+    win.set_photo(Photo(smooth_image(48, 64)), "test")
+    assert win.panel.select_task("deblur") and win.panel.blind
+    win.panel.set_steps(2)
+    with qtbot.waitSignal(win.run_finished, timeout=60_000):
+        win.restore()
+    first = win.outcome
+    assert first.other_kernel is not None and win.panel.other_blur_button.isVisibleTo(win.panel)
+    tip = win.panel.other_blur_button.toolTip()
+    assert "Another blur also fits this photo" in tip and "px" in tip
+    with qtbot.waitSignal(win.run_finished, timeout=60_000):
+        win.panel.other_blur_button.click()
+    second = win.outcome
+    assert second.report.blur_estimate_seconds is None, "the other blur was not estimated again"
+    assert np.allclose(second.kernel, first.other_kernel) and second.report.blur_start == first.other_start
+    assert win.session.previous is not None, "the first result stays for A/B"
+    assert win.panel.other_blur_button.isVisibleTo(win.panel), "the first blur is offered back"
+    assert np.allclose(win.session.other_blur().other, first.kernel)
+    assert np.allclose(win.panel.shown_blur, second.kernel)

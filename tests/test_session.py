@@ -27,6 +27,8 @@ class Outcome:
     stopped: bool = False
     kernel: np.ndarray | None = None
     mask: np.ndarray | None = None
+    other_kernel: np.ndarray | None = None
+    other_start: str | None = None
 
 
 @dataclasses.dataclass
@@ -177,7 +179,7 @@ def test_a_remembered_blur_is_kept_for_the_same_pixels_but_not_when_doubted(sess
     session.run_started("Deblur")
     session.run_finished(blind)
     session.run_ended()
-    assert session.blur_found_before(in_rounds=True) is kernel, "the next blind run starts from it"
+    assert session.blur_found_before(in_rounds=True).kernel is kernel, "the next blind run starts from it"
     assert session.blur_found_before(in_rounds=False) is None, "a network's run estimates none"
     assert session.blur_found_before(in_rounds=True, known_kernel=kernel) is None, "a given blur wins"
 
@@ -192,6 +194,35 @@ def test_a_remembered_blur_is_kept_for_the_same_pixels_but_not_when_doubted(sess
     given.kernel = kernel
     session.run_finished(given)
     assert session.found_blur is None, "a given blur was not found in the photo"
+
+
+def test_the_other_blur_found_is_offered_kept_across_runs_and_swapped_on_request(session):
+    kept, other = np.ones((5, 5), np.float32) / 25, np.eye(5, dtype=np.float32) / 5
+    assert session.other_blur() is None and not session.take_other_blur(), "none found yet"
+    blind = outcome(0.5, task="deblur", method="blind", blur_start="photo")
+    blind.kernel, blind.other_kernel, blind.other_start = kept, other, "network"
+    session.run_started("Deblur")
+    session.run_finished(blind)
+    session.run_ended()
+    found = session.other_blur()
+    assert found.kernel is kept and found.start == "photo"
+    assert found.other is other and found.other_start == "network"
+    session.run_started("Deblur")
+    assert not session.take_other_blur(), "not while a run is in progress"
+    session.run_finished(blind)
+    session.run_ended()
+    assert session.take_other_blur()
+    now = session.blur_found_before(in_rounds=True)
+    assert (now.kernel, now.start, now.other, now.other_start) == (other, "network", kept, "photo")
+    # run again with it (the worker knows no other blur then): the first one is still offered
+    again = outcome(0.6, task="deblur", method="blind", blur_start="network")
+    again.kernel = other
+    session.run_started("Deblur")
+    session.run_finished(again)
+    session.run_ended()
+    assert session.other_blur().other is kept and session.found_blur.kernel is other
+    session.open_photo(Photo(np.zeros((8, 8, 3), np.float32)), "next.png")
+    assert session.other_blur() is None and not session.take_other_blur(), "another photo's blur"
 
 
 def test_an_uncertainty_map_runs_its_seeds_one_after_another(session):

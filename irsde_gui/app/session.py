@@ -86,6 +86,25 @@ class SpreadRun:
         return self.acc.n >= len(self.seeds)
 
 
+@dataclasses.dataclass(frozen=True)
+class FoundBlur:
+    """The blur a blind run found in a photo's pixels (``rgb``) and where it was found from
+    (``start``: "photo" or "network"); where the estimate tried both starts, the one it did not
+    keep too (``other``), which the window offers to compare by eye."""
+
+    rgb: np.ndarray
+    kernel: np.ndarray
+    start: str | None = None
+    other: np.ndarray | None = None
+    other_start: str | None = None
+
+    def swapped(self) -> FoundBlur:
+        """The other blur kept, this one offered."""
+        if self.other is None:
+            raise ValueError("no other blur was found in this photo")
+        return FoundBlur(self.rgb, self.other, self.other_start, self.kernel, self.start)
+
+
 @dataclasses.dataclass
 class Stage:
     """An earlier stage of a chain of tasks ("Continue from the result"): its photo and what the
@@ -95,7 +114,7 @@ class Stage:
     result: np.ndarray
     outcome: Any  # irsde_gui.app.worker.RunOutcome
     trajectory: Trajectory
-    found_blur: tuple[np.ndarray, np.ndarray] | None = None
+    found_blur: FoundBlur | None = None
 
     @property
     def task(self) -> str:
@@ -191,9 +210,9 @@ class Session:
         self.trajectory = Trajectory()
         self.run_state = IDLE
         self.run_task_label = ""  # the task of the run in progress, as people read it
-        # The blur a blind run found in the photo shown (the photo's pixels, the kernel): it
-        # depends on the photo alone, so the next run of that photo starts at its rounds.
-        self.found_blur: tuple[np.ndarray, np.ndarray] | None = None
+        # The blur a blind run found in the photo shown: it depends on the photo alone, so the
+        # next run of that photo starts at its rounds.
+        self.found_blur: FoundBlur | None = None
         self.spread_run: SpreadRun | None = None
         self.uncertainty: Any = None  # irsde_gui.core.analysis.Uncertainty of the result
         self.result_view = "result"  # what the result side shows: result, changes or spread
@@ -394,15 +413,36 @@ class Session:
         r = outcome.report
         estimated = r is not None and r.method == "blind" and not r.blur_kernel_given
         if estimated and r.blur_doubt is None and outcome.kernel is not None and self.photo is not None:
-            self.found_blur = (self.photo.rgb, outcome.kernel)
+            other, other_start = getattr(outcome, "other_kernel", None), getattr(outcome, "other_start", None)
+            before = self._found_here()
+            if other is None and before is not None:  # run again with a blur found before: the
+                other, other_start = before.other, before.other_start  # other one still stands
+            self.found_blur = FoundBlur(self.photo.rgb, outcome.kernel, r.blur_start, other, other_start)
 
-    def blur_found_before(self, in_rounds: bool, known_kernel=None) -> np.ndarray | None:
+    def _found_here(self) -> FoundBlur | None:
+        found = self.found_blur
+        return found if found is not None and self.photo is not None and found.rgb is self.photo.rgb else None
+
+    def blur_found_before(self, in_rounds: bool, known_kernel=None) -> FoundBlur | None:
         """For a run that would estimate its blur (in rounds, none given): the blur a blind run
         already found in these very pixels, else None."""
-        found = self.found_blur
-        if found is None or self.photo is None or found[0] is not self.photo.rgb or known_kernel is not None:
-            return None
-        return found[1] if in_rounds else None
+        found = self._found_here()
+        return found if in_rounds and known_kernel is None else None
+
+    def other_blur(self) -> FoundBlur | None:
+        """The blur found in the photo shown, if the estimate also found another that fits it
+        nearly as well (its other start), else None."""
+        found = self._found_here()
+        return found if found is not None and found.other is not None else None
+
+    def take_other_blur(self) -> bool:
+        """Keep the other blur found in this photo for the next run (the one kept so far is then
+        the other); False when there is none, or a run is in progress."""
+        found = self.other_blur()
+        if found is None or self.busy:
+            return False
+        self.found_blur = found.swapped()
+        return True
 
     # ------------------------------------------------------------ uncertainty map
     def begin_spread(self, request, accumulator, seeds: int = SPREAD_SEEDS) -> None:

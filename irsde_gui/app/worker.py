@@ -312,6 +312,7 @@ class RunRequest:
     kernel: np.ndarray | None = None  # blind deblurring: a known blur, used instead of estimating one
     kernel_source: str | None = None  # where that blur came from (its file, or its shape), for the report
     estimated_kernel: np.ndarray | None = None  # the blur an earlier blind run found in this photo
+    estimated_start: str | None = None  # where that blur was found from ("photo", "network")
     source: Path | None = None  # batch: read this file in the worker
     output: Path | None = None  # batch: write the result here (never over ``source``)
     write_report: bool = False  # batch: also write the JSON run report beside ``output``
@@ -334,6 +335,9 @@ class RunOutcome:
     stopped: bool = False
     output: Path | None = None  # batch: where it was written
     kernel: np.ndarray | None = None  # blind deblurring: the blur estimated from the photo
+    # Blind deblurring where both starts were tried: the blur not kept, and where it was found from.
+    other_kernel: np.ndarray | None = None
+    other_start: str | None = None
     mask: np.ndarray | None = None  # inpainting: the pixels filled (their alpha is saved opaque)
 
 
@@ -471,12 +475,21 @@ class RestoreWorker(QObject):
             kernel=req.kernel,
             kernel_source=req.kernel_source,
             estimated=req.estimated_kernel,
+            estimated_start=req.estimated_start,
             flip_average=req.flip_average,
         )
         run = self.runner.restore(task, restorer, rgb, mask, settings, input_path=req.source)
-        kernel = run.job.kernel
+        job = run.job
         return RunOutcome(
-            run.image, run.report, run.steps_done, run.job.steps, run.stopped, kernel=kernel, mask=mask
+            run.image,
+            run.report,
+            run.steps_done,
+            job.steps,
+            run.stopped,
+            kernel=job.kernel,
+            other_kernel=job.other_blur,
+            other_start=job.other_start,
+            mask=mask,
         )
 
     def _write(self, photo, alpha, outcome: RunOutcome, req: RunRequest) -> None:

@@ -610,7 +610,8 @@ def estimate_photo_kernel(
     both. With ``sharpen`` too (a network's sharp guess at a blurred photo), a refined estimate
     that leaves much of the photo unexplained gets a second start (:func:`second_start`), unless
     the estimate is doubted for explaining too little of it (:func:`kernel_doubts`).
-    ``info["start"]`` says which start the kernel came from: ``"photo"`` or ``"network"``."""
+    ``info["start"]`` says which start the kernel came from: ``"photo"`` or ``"network"``; where
+    both were tried, ``info["other_blur"]`` holds the other's kernel (scaled as this one)."""
     h, w = rgb.shape[:2]
     f = min(1.0, work_side / max(h, w))
     small = rgb
@@ -646,9 +647,16 @@ def estimate_photo_kernel(
             k = second_start(small, k, denoise, sharpen, info, step).astype(np.float64)
     if f < 1.0:
         n = _odd(ks / f)
-        k = np.maximum(cv2.resize(k, (n, n), interpolation=cv2.INTER_LINEAR), 0.0)
-        k /= k.sum()
+        k = _scaled_up(k, n)
+        if info.get("other_blur") is not None:
+            info["other_blur"] = _scaled_up(info["other_blur"], n).astype(np.float32)
     return k.astype(np.float32)
+
+
+def _scaled_up(kernel: np.ndarray, n: int) -> np.ndarray:
+    """A kernel found on the shrunk photo, as the ``n`` px kernel of the photo itself."""
+    k = np.maximum(cv2.resize(np.asarray(kernel, np.float64), (n, n), interpolation=cv2.INTER_LINEAR), 0.0)
+    return k / k.sum()
 
 
 # ----------------------------------------------------------------- a second start
@@ -694,7 +702,9 @@ def second_start(
     """``kernel`` (refined by :func:`refine_kernel`), or the kernel of the same size fitted to
     ``sharpen(rgb)`` (None: no guess to be had) and refined, whichever leaves less of the photo's
     strongest edges :func:`unexplained`. Where the second is kept, ``info["start"]`` becomes
-    ``"network"``. ``progress`` counts :data:`SECOND_START_UNITS`."""
+    ``"network"``. The one not kept goes to ``info["other_blur"]``, and where it was found from
+    to ``info["other_start"]``: the judge is often close (docs/deblurring.md), so the app offers
+    it to compare by eye. ``progress`` counts :data:`SECOND_START_UNITS`."""
     ks = kernel.shape[0]
     total = SECOND_START_UNITS
     sharp = sharpen(np.asarray(rgb, np.float32))
@@ -710,7 +720,9 @@ def second_start(
     k2 = refine_kernel(rgb, kernel_fitted_to(rgb, sharp, ks), denoise, progress=after(1 + BLIND_ROUNDS))
     if unexplained(rgb, k2, denoise, after(total - BLIND_ROUNDS)) < mine:
         info["start"] = "network"
+        info["other_blur"], info["other_start"] = np.asarray(kernel, np.float32), "photo"
         return k2
+    info["other_blur"], info["other_start"] = np.asarray(k2, np.float32), "network"
     return kernel
 
 

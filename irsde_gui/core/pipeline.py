@@ -85,8 +85,10 @@ class JobSettings:
     # from (its file, or its shape such as ``motion:15:30``) for the run report.
     kernel: np.ndarray | None = None
     kernel_source: str | None = None
-    # The blur an earlier deconvolution found in this same photo: spares the estimate.
+    # The blur an earlier deconvolution found in this same photo: spares the estimate. Where it
+    # was found from ("photo" or "network", :attr:`_Job.blur_start`), for the run report.
     estimated: np.ndarray | None = None
+    estimated_start: str | None = None
     # An estimate that leaves much of the photo unexplained gets a second start from the deblur
     # network's sharp guess, where that network is installed (:func:`.blind.second_start`).
     second_start: bool = True
@@ -112,7 +114,13 @@ class JobSettings:
         """These settings for a job run inside this one (a first stage, a coarse pass, one seed of
         an uncertainty map): all carried but the photo's own blur and the step count (the sub-job
         task's default), unless ``changes`` set them."""
-        base = {"steps": None, "kernel": None, "kernel_source": None, "estimated": None}
+        base = {
+            "steps": None,
+            "kernel": None,
+            "kernel_source": None,
+            "estimated": None,
+            "estimated_start": None,
+        }
         return dataclasses.replace(self, **(base | changes))
 
 
@@ -142,6 +150,10 @@ class _Job:
     # Where the blur a blind job kept was found from: "photo" (its own edges) or "network" (the
     # deblur network's sharp guess, a second start); None where no blur was estimated.
     blur_start: str | None = None
+    # Where both starts were tried: the blur not kept, and where it was found from. The judge
+    # between them is often close, so the app offers it to compare by eye.
+    other_blur: np.ndarray | None = None
+    other_start: str | None = None
     # Why a blind job did not trust the blur it estimated (None: it did, or it was given); its
     # result is then a gentler one (:data:`.blind.GENTLER`, said in the finished line and report).
     doubt: str | None = None
@@ -525,6 +537,8 @@ class BlindDeblurJob(_Job):
         self.kernel_source = settings.kernel_source if self.kernel_given else None
         known = kernel if kernel is not None else estimated
         self.kernel: np.ndarray | None = None if known is None else checked_kernel(known).astype(np.float32)
+        if estimated is not None:
+            self.blur_start = settings.estimated_start
         self._denoiser_tiles = 1
         self._denoiser_tile: int | None = None
 
@@ -582,6 +596,7 @@ class BlindDeblurJob(_Job):
             try:
                 self.kernel = self.find_blur(progress, info)
                 self.blur_start = info.get("start")
+                self.other_blur, self.other_start = info.get("other_blur"), info.get("other_start")
                 self.doubt = "; ".join(kernel_doubts(self.kernel, info)) or None
             except NoBlurFound as exc:  # nothing to deconvolve: the photo is only denoised
                 self.doubt = str(exc)

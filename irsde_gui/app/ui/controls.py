@@ -147,6 +147,7 @@ class RunPanel(QWidget):
     load_mask_requested = Signal()
     kernel_file_requested = Signal()  # "Known blur from a file…" was chosen
     blur_save_requested = Signal()  # "Save blur…" beside the blur shown
+    other_blur_requested = Signal()  # "Try the other blur" beside the blur shown
 
     def __init__(self, mask_editor: MaskEditor, parent: QWidget | None = None):
         super().__init__(parent)
@@ -348,9 +349,21 @@ class RunPanel(QWidget):
             "Blur ▸ Known blur from a file…"
         )
         self.save_blur_button.clicked.connect(self.blur_save_requested)
+        # Where the estimate tried both of its starts and kept one by a close measure, the other
+        # is offered: the eye tells a blur that fits from one that rings (docs/deblurring.md).
+        self.other_blur_button = QToolButton()
+        self.other_blur_button.setIcon(icon("mdi6.swap-horizontal"))
+        self.other_blur_button.setText("Try the other blur")
+        self.other_blur_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.other_blur_button.clicked.connect(self.other_blur_requested)
+        self.other_blur_button.hide()
+        buttons = QVBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.other_blur_button)
+        buttons.addWidget(self.save_blur_button)
         blur_box = QHBoxLayout()
         blur_box.addWidget(self.blur_view)
-        blur_box.addWidget(self.save_blur_button, 0, Qt.AlignmentFlag.AlignBottom)
+        blur_box.addLayout(buttons)
         blur_box.addStretch(1)
         self.blur_label = QLabel("Blur found")
         form.addRow(self.blur_label, blur_box)
@@ -600,8 +613,21 @@ class RunPanel(QWidget):
         self._restore_flips()
         self.show_blur(self.known_kernel, given=True)
 
-    def show_blur(self, kernel, given: bool = False) -> None:
-        """Show the blur a blind run estimated, or the one the user ``given``; hide the row (None)."""
+    def show_blur(self, kernel, given: bool = False, other=None, other_start: str | None = None) -> None:
+        """Show the blur a blind run estimated, or the one the user ``given``; hide the row (None).
+        ``other``: another blur the estimate found in the photo (from ``other_start``, "photo" or
+        "network"), offered with "Try the other blur"."""
+        offered = kernel is not None and other is not None and not given
+        self.other_blur_button.setVisible(offered)
+        if offered:
+            network = other_start == "network"
+            source = "the deblur network's sharp guess" if network else "the photo's own edges"
+            self.other_blur_button.setToolTip(
+                f"Another blur also fits this photo (found from {source}, spreading a point over "
+                f"{describe_blur_extent(np.asarray(other, np.float32))}). Deblur with it and compare "
+                "the two results (A/B): the blur that measures as the better fit is not always the "
+                "one that looks right."
+            )
         if kernel is None:
             self._shown_blur = None
             self.blur_view.clear()

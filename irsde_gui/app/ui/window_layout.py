@@ -75,6 +75,7 @@ class WindowLayout:
         self.panel.load_mask_requested.connect(self.load_mask)
         self.panel.kernel_file_requested.connect(self.load_kernel)
         self.panel.blur_save_requested.connect(self.save_blur)
+        self.panel.other_blur_requested.connect(self.try_other_blur)
         self.suggester = SuggestionRunner(self)  # measures each opened photo on its own thread
         self.suggester.ready.connect(self.panel.suggestion_label.show_suggestion)
         scroll = QScrollArea()

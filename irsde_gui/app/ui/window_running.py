@@ -26,6 +26,26 @@ class WindowRunning:
             self.session.cancel_spread()
             self.start_run(request)
 
+    def try_other_blur(self) -> None:
+        """Deblur the photo again with the other blur its estimate found (the previous result
+        stays for A/B); the blur kept so far becomes the one offered."""
+        if not self.session.take_other_blur():
+            return
+        found = self.session.other_blur()
+        self._show_blur(found.kernel, False)
+        self.restore()
+
+    def _show_blur(self, kernel, given: bool) -> None:
+        """The blur shown beside the result, with the other one found in the photo, if any."""
+        found = None if given else self.session.other_blur()
+        other = found is not None and kernel is not None and np.array_equal(found.kernel, kernel)
+        self.panel.show_blur(
+            kernel,
+            given=given,
+            other=found.other if other else None,
+            other_start=found.other_start if other else None,
+        )
+
     def uncertainty_map(self) -> None:
         """Restore with several seeds, one run after another; then show where they disagree."""
         if self.panel.blind:
@@ -70,6 +90,7 @@ class WindowRunning:
                 return None
             mask = self.mask_editor.run_mask()  # the painted area, grown by its margin if that is on
         known = self.panel.known_kernel
+        found = self.session.blur_found_before(info.in_rounds(None), known)
         return RunRequest(
             info.name,
             rgb=self.photo.rgb,
@@ -82,7 +103,8 @@ class WindowRunning:
             weights=info.weights_for(known),
             kernel=known,
             kernel_source=self.panel.known_kernel_source,
-            estimated_kernel=self.session.blur_found_before(info.in_rounds(None), known),
+            estimated_kernel=found.kernel if found is not None else None,
+            estimated_start=found.start if found is not None else None,
         )
 
     def start_run(self, request: RunRequest, fresh: bool = True) -> RestoreRun:
@@ -171,7 +193,7 @@ class WindowRunning:
         if became == "map":
             self._map_ready()
             return
-        self.panel.show_blur(outcome.kernel, given=outcome.report.blur_kernel_given)
+        self._show_blur(outcome.kernel, outcome.report.blur_kernel_given)
         self.scrubber.refresh()
         self.scrubber.last()
         self._show_result()
@@ -369,7 +391,7 @@ class WindowRunning:
         if stage is None:
             return False
         report = stage.outcome.report
-        self.panel.show_blur(stage.outcome.kernel, given=report.blur_kernel_given)
+        self._show_blur(stage.outcome.kernel, report.blur_kernel_given)
         unit = "round" if report.method == "blind" else "step"
         self.scrubber.set_trajectory(self.trajectory, total=report.steps, unit=unit)
         own = stage_entry(report)  # this stage's own sizes (a chain's report gives the chain's input)
