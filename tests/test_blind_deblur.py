@@ -1137,6 +1137,17 @@ def test_the_window_offers_the_other_blur_and_deblurs_with_it(
         win.restore()
     first = win.outcome
     assert first.other_kernel is not None and win.panel.other_blur_button.isVisibleTo(win.panel)
+
+    def blur_in_view() -> bool:
+        view = win.panel_scroll.viewport()
+        corner = win.panel.blur_view.mapTo(view, win.panel.blur_view.rect().bottomRight())
+        return view.rect().contains(corner)
+
+    win.panel_scroll.verticalScrollBar().setValue(0)
+    win.resize(1000, 420)  # a panel taller than its dock: the blur found is below the fold ...
+    with qtbot.waitSignal(win.run_finished, timeout=60_000):
+        win.restore()
+    qtbot.waitUntil(blur_in_view, timeout=2000)  # ... and scrolled into view once found
     tip = win.panel.other_blur_button.toolTip()
     assert "Another blur also fits this photo" in tip and "px" in tip
     with qtbot.waitSignal(win.run_finished, timeout=60_000):

@@ -78,7 +78,7 @@ class WindowLayout:
         self.panel.other_blur_requested.connect(self.try_other_blur)
         self.suggester = SuggestionRunner(self)  # measures each opened photo on its own thread
         self.suggester.ready.connect(self.panel.suggestion_label.show_suggestion)
-        scroll = QScrollArea()
+        self.panel_scroll = scroll = QScrollArea()
         scroll.setWidget(self.panel)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)

@@ -45,6 +45,9 @@ class WindowRunning:
             other=found.other if other else None,
             other_start=found.other_start if other else None,
         )
+        if kernel is not None and not given:  # the blur found, and the other to try, in view
+            scroll = self.panel_scroll
+            QTimer.singleShot(0, scroll, lambda: scroll.ensureWidgetVisible(self.panel.blur_view, 0, 8))
 
     def uncertainty_map(self) -> None:
         """Restore with several seeds, one run after another; then show where they disagree."""
