@@ -124,6 +124,7 @@ def test_a_blind_job_asks_the_start_network_when_its_estimate_explains_too_littl
     # the start not kept is offered; run with it, the photo is not estimated again, and the
     # report says where that blur came from
     assert job.other_blur is not None and job.other_blur.shape == job.kernel.shape
+    assert report.blur_other_extent_px == list(blind_module.blur_extent(job.other_blur))
     assert {job.other_start, job.blur_start} == {"photo", "network"}
     stages.clear()
     again = JobSettings(steps=2, estimated=job.other_blur, estimated_start=job.other_start)
@@ -131,7 +132,7 @@ def test_a_blind_job_asks_the_start_network_when_its_estimate_explains_too_littl
     records = list(other.steps_iter())
     assert not stages and len(seen) == 1 and np.allclose(other.kernel, job.other_blur)
     again_report = RunReport.from_job(other, restorer, [r.seconds for r in records], 1.0)
-    assert again_report.blur_start == job.other_start
+    assert again_report.blur_start == job.other_start and again_report.blur_other_extent_px is None
     assert other.other_blur is None, "the run knows only the blur it was given"
     # turned off, the helper is not even loaded
     import irsde_gui.core.pipeline as pipeline_module

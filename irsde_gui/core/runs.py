@@ -339,6 +339,9 @@ class RunReport:
     # Where the blur kept was found from: "photo" (its own edges) or "network" (the deblur
     # network's sharp guess: the estimate's second start); None where none was estimated.
     blur_start: str | None = None
+    # Where both starts were tried: the blur not kept, [width, height] (the app offers it as
+    # "Try the other blur"); None where only one start ran, or the blur was given.
+    blur_other_extent_px: list[int] | None = None
     # Why the blur found was not trusted (then a gentler result was made: blind.GENTLER); None if it was
     blur_doubt: str | None = None
     # The task's first stage, when the photo needed one (derain: the dehaze model lifting the
@@ -386,6 +389,8 @@ class RunReport:
             from .blind import blur_extent  # deferred: OpenCV and NumPy, as in collect_inputs
 
             extent = list(blur_extent(kernel))
+        other = getattr(job, "other_blur", None)
+        other_extent = None if other is None else list(blur_extent(other))
         peak, peak_of = peak_memory(restorer.device.kind)
         h, w = job.height, job.width
         scale = job.task.scale
@@ -417,6 +422,7 @@ class RunReport:
             blur_kernel_source=job.kernel_source,
             blur_estimate_seconds=None if job.estimate_seconds is None else round(job.estimate_seconds, 3),
             blur_start=job.blur_start,
+            blur_other_extent_px=other_extent,
             blur_doubt=job.doubt,
             pre_stage=job.pre,
             ensemble_mix=job.mix,
