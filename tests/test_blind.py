@@ -248,6 +248,26 @@ def test_a_second_start_keeps_the_estimate_that_explains_the_photo_better(shake)
         assert info == {"start": "photo"}
 
 
+def test_a_start_asked_for_is_kept_and_the_photo_start_alone_asks_no_network(shake):
+    photo = blurred(shapes(), shake, 0.01)
+    info = {"start": "photo"}
+    # the judge keeps the photo's own blur here (see above); asked for, the network's is kept
+    k = blind.second_start(photo, shake, lambda x: x, lambda x: x, info, keep="network")
+    assert k is not shake and k.shape == shake.shape and info["start"] == "network"
+    assert info["other_start"] == "photo" and np.allclose(info["other_blur"], shake)
+    asked = []
+    sharpen = lambda x: asked.append(1) or x  # noqa: E731
+    info = {}
+    blind.estimate_photo_kernel(
+        photo, size=15, denoise=lambda x: x, sharpen=sharpen, keep="network", info=info
+    )
+    assert asked and info["start"] == "network", "tried, though the photo's own blur fits it well"
+    blind.estimate_photo_kernel(photo, size=15, denoise=lambda x: x, sharpen=sharpen, keep="photo")
+    assert len(asked) == 1
+    with pytest.raises(ValueError, match="photo, network"):
+        blind.estimate_photo_kernel(photo, size=15, keep="both")
+
+
 def test_the_blur_not_kept_is_scaled_to_the_photo_as_the_one_kept(shake, monkeypatch):
     """A big photo's blur is found on a shrunk copy and scaled back up: the other start's blur,
     offered to the user, must be scaled alike, or it would deblur the photo with a blur too small."""

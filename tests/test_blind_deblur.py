@@ -1160,3 +1160,30 @@ def test_the_window_offers_the_other_blur_and_deblurs_with_it(
     assert win.panel.other_blur_button.isVisibleTo(win.panel), "the first blur is offered back"
     assert np.allclose(win.session.other_blur().other, first.kernel)
     assert np.allclose(win.panel.shown_blur, second.kernel)
+
+
+def test_the_command_line_keeps_the_start_asked_for_and_names_the_other(tmp_path, with_start_network, capsys):
+    src = tmp_path / "shaken.png"
+    Image.fromarray((smooth_image(48, 64) * 255).astype(np.uint8)).save(src)
+    out = tmp_path / "out.png"
+    args = ["restore", str(src), "-o", str(out), "--task", "deblur", "--steps", "2", "--report"]
+    assert main([*args, "--blur-start", "network"]) == 0
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["blur_start"] == "network" and report["blur_other_extent_px"]
+    assert "(--blur-start photo finds " in capsys.readouterr().err, "the other start, to compare"
+    assert main([*args, "--blur-start", "photo", "--overwrite"]) == 0
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["blur_start"] == "photo" and report["blur_other_extent_px"] is None
+    capsys.readouterr()
+    assert main([*args, "--blur-start", "photo", "--blur", "motion:5:0", "--overwrite"]) != 0
+    assert "not one given" in capsys.readouterr().err
+
+
+def test_a_blur_start_is_refused_where_no_blur_is_estimated(tmp_path, installed_tiny_weights, capsys):
+    src = tmp_path / "photo.png"
+    Image.fromarray((smooth_image(32, 32) * 255).astype(np.uint8)).save(src)
+    out = tmp_path / "out.png"
+    refusals = (("deblur", "the deblur model finds the blur its own way"), ("denoise", "--task deblur"))
+    for task, why in refusals:
+        assert main(["restore", str(src), "-o", str(out), "--task", task, "--blur-start", "network"]) != 0
+        assert why in capsys.readouterr().err and not out.exists()

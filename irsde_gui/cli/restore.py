@@ -114,6 +114,7 @@ def restore_files(args: argparse.Namespace) -> int:
         tile=args.tile,
         tile_overlap=args.tile_overlap,
         flip_average=args.flip_average,
+        keep_start=args.blur_start,
     )
     done = 0
     for path, target in planned:
@@ -206,6 +207,12 @@ def load_stages(args: argparse.Namespace, tasks: list[Task], blur: KnownBlur | N
         takes = any(t.takes_blur for t in tasks)
         why = "the deblur model finds no blur to save" if takes else f"it is for --task {blur_takers()}"
         raise CommandRefused(f"--save-blur saves the blur a deconvolution used: {why}")
+    if args.blur_start and not any(s.deconvolves for s in stages):
+        takes = any(t.takes_blur for t in tasks)
+        why = "the deblur model finds the blur its own way" if takes else f"it is for --task {blur_takers()}"
+        raise CommandRefused(f"--blur-start chooses where a blur estimate starts: {why}")
+    if args.blur_start and blur is not None:
+        raise CommandRefused("--blur-start is for a blur estimated from the photo, not one given")
     if stages[-1].deconvolves and args.uncertainty:
         raise CommandRefused(
             "--uncertainty needs a deblur model: blind deblurring gives the same result for every seed"
@@ -289,11 +296,13 @@ def restore_photo(
 def took(stage: Stage, run: RunResult, seconds: float | None = None) -> str:
     """``4 steps, 2.1 s, 6 tiles, seed 0``: what a stage's run took (``seconds``, or the run's
     own time), for its finished line."""
-    from ..core.blind import describe_blur  # deferred: OpenCV
+    from ..core.blind import describe_blur, describe_blur_extent  # deferred: OpenCV
 
     job = run.job
     if stage.deconvolves:
         which = describe_blur(job.kernel, job.kernel_given, job.kernel_source, job.doubt)
+        if job.other_blur is not None:  # both starts were tried: the one not kept, to compare
+            which += f" (--blur-start {job.other_start} finds {describe_blur_extent(job.other_blur)})"
     else:
         which = f"seed {job.seed}"
     if job.pre:
@@ -426,6 +435,14 @@ def add_restore_command(sub, samplers) -> None:
         metavar="SHAPE",
         help="deblur: the blur, if known, by its shape: motion:LENGTH:ANGLE (a straight shake, px and "
         "degrees counter-clockwise), defocus:RADIUS or gaussian:SIGMA (px); used as --kernel is",
+    )
+    r.add_argument(
+        "--blur-start",
+        choices=("photo", "network"),
+        help="deblur with no deblur model: where the blur estimate starts. 'photo': its own edges only; "
+        "'network': the deblur network's sharp guess, always tried and kept. By default the second is "
+        "tried where the first explains the photo poorly, and the better of the two kept (the finished "
+        "line then names the other, to compare)",
     )
     r.add_argument("--tile", type=tile_side, help="tile size in px (default: automatic; 0 = never tile)")
     r.add_argument("--strength", type=strength_share, default=1.0, metavar="SHARE", help=STRENGTH_HELP)

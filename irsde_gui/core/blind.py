@@ -599,6 +599,7 @@ def estimate_photo_kernel(
     info: dict | None = None,
     denoise: Callable[[np.ndarray], np.ndarray] | None = None,
     sharpen: Callable[[np.ndarray], np.ndarray | None] | None = None,
+    keep: str | None = None,
 ) -> np.ndarray:
     """The blur kernel of a photo of any size (float HxWx3 in [0, 1]).
 
@@ -610,8 +611,12 @@ def estimate_photo_kernel(
     both. With ``sharpen`` too (a network's sharp guess at a blurred photo), a refined estimate
     that leaves much of the photo unexplained gets a second start (:func:`second_start`), unless
     the estimate is doubted for explaining too little of it (:func:`kernel_doubts`).
-    ``info["start"]`` says which start the kernel came from: ``"photo"`` or ``"network"``; where
-    both were tried, ``info["other_blur"]`` holds the other's kernel (scaled as this one)."""
+    ``keep`` (:data:`STARTS`) overrides that choice: ``"photo"`` never tries the second start,
+    ``"network"`` always does (with ``sharpen``) and keeps it. ``info["start"]`` says which start
+    the kernel came from; where both were tried, ``info["other_blur"]`` holds the other's kernel
+    (scaled as this one)."""
+    if keep is not None and keep not in STARTS:
+        raise ValueError(f"the blur's start is one of {', '.join(STARTS)}, not {keep!r}")
     h, w = rgb.shape[:2]
     f = min(1.0, work_side / max(h, w))
     small = rgb
@@ -641,10 +646,11 @@ def estimate_photo_kernel(
         # Not where the estimate itself explained too little (doubted, so run gently): there the
         # network's start, deconvolved as trusted or gently, left photos below their input.
         doubted = info.get("residual", 0.0) > MAX_RESIDUAL
-        if sharpen is not None and info["refined_residual"] > SECOND_START_RESIDUAL and not doubted:
+        asked = info["refined_residual"] > SECOND_START_RESIDUAL and not doubted
+        if sharpen is not None and keep != "photo" and (asked or keep == "network"):
             done = estimating + refining
             step = None if progress is None else (lambda d, t: progress(done + d, done + t))
-            k = second_start(small, k, denoise, sharpen, info, step).astype(np.float64)
+            k = second_start(small, k, denoise, sharpen, info, step, keep=keep).astype(np.float64)
     if f < 1.0:
         n = _odd(ks / f)
         k = _scaled_up(k, n)
@@ -669,6 +675,7 @@ def _scaled_up(kernel: np.ndarray, n: int) -> np.ndarray:
 # the refinement's own fit leaves much of the photo unexplained. Measured on training crops, never
 # chosen on benchmark photos (see docs/deblurring.md, "A second start for the blur").
 SECOND_START_RESIDUAL = 0.55  # the refinement's unexplained share that calls for a second start
+STARTS = ("photo", "network")  # where a blur estimate starts: the photo's own edges, the network's guess
 SECOND_START_UNITS = 1 + 2 * BLIND_ROUNDS + REFINE_PASSES * REFINE_ROUNDS  # its progress: rounds
 
 
@@ -698,13 +705,15 @@ def second_start(
     sharpen: Callable[[np.ndarray], np.ndarray | None],
     info: dict,
     progress: Progress | None = None,
+    keep: str | None = None,
 ) -> np.ndarray:
     """``kernel`` (refined by :func:`refine_kernel`), or the kernel of the same size fitted to
     ``sharpen(rgb)`` (None: no guess to be had) and refined, whichever leaves less of the photo's
-    strongest edges :func:`unexplained`. Where the second is kept, ``info["start"]`` becomes
-    ``"network"``. The one not kept goes to ``info["other_blur"]``, and where it was found from
-    to ``info["other_start"]``: the judge is often close (docs/deblurring.md), so the app offers
-    it to compare by eye. ``progress`` counts :data:`SECOND_START_UNITS`."""
+    strongest edges :func:`unexplained` (``keep="network"``: the second, unjudged). Where the
+    second is kept, ``info["start"]`` becomes ``"network"``. The one not kept goes to
+    ``info["other_blur"]``, and where it was found from to ``info["other_start"]``: the judge is
+    often close (docs/deblurring.md), so the app offers it to compare by eye. ``progress``
+    counts :data:`SECOND_START_UNITS`."""
     ks = kernel.shape[0]
     total = SECOND_START_UNITS
     sharp = sharpen(np.asarray(rgb, np.float32))
@@ -716,14 +725,18 @@ def second_start(
     def after(done: int) -> Progress | None:
         return None if progress is None else (lambda d, _n: progress(done + d, total))
 
-    mine = unexplained(rgb, kernel, denoise, after(1))
+    asked = keep == "network"  # refined, and kept without judging it
+    mine = None if asked else unexplained(rgb, kernel, denoise, after(1))
     k2 = refine_kernel(rgb, kernel_fitted_to(rgb, sharp, ks), denoise, progress=after(1 + BLIND_ROUNDS))
-    if unexplained(rgb, k2, denoise, after(total - BLIND_ROUNDS)) < mine:
-        info["start"] = "network"
-        info["other_blur"], info["other_start"] = np.asarray(kernel, np.float32), "photo"
-        return k2
-    info["other_blur"], info["other_start"] = np.asarray(k2, np.float32), "network"
-    return kernel
+    if asked:
+        if progress:
+            progress(total, total)
+    elif unexplained(rgb, k2, denoise, after(total - BLIND_ROUNDS)) >= mine:
+        info["other_blur"], info["other_start"] = np.asarray(k2, np.float32), "network"
+        return kernel
+    info["start"] = "network"
+    info["other_blur"], info["other_start"] = np.asarray(kernel, np.float32), "photo"
+    return k2
 
 
 # ----------------------------------------------------------------- when not to trust an estimate

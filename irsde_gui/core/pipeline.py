@@ -92,6 +92,9 @@ class JobSettings:
     # An estimate that leaves much of the photo unexplained gets a second start from the deblur
     # network's sharp guess, where that network is installed (:func:`.blind.second_start`).
     second_start: bool = True
+    # Which start's blur to keep (:data:`.blind.STARTS`): "photo" never asks the network,
+    # "network" always does and keeps its blur; None keeps the one that explains the photo better.
+    keep_start: str | None = None
     # The task's first stage (:attr:`.tasks.Task.pre_stage`) where the photo needs it; off
     # where the network alone is scored (validation while training).
     pre_stage: bool = True
@@ -547,7 +550,12 @@ class BlindDeblurJob(_Job):
         (:func:`.blind.estimate_photo_kernel`); raises :class:`.blind.NoBlurFound`."""
         sharpen = self._sharpen if self.settings.second_start and _start_network_installed() else None
         return estimate_photo_kernel(
-            self.prepared.mu, progress=progress, info=info, denoise=self._denoise, sharpen=sharpen
+            self.prepared.mu,
+            progress=progress,
+            info=info,
+            denoise=self._denoise,
+            sharpen=sharpen,
+            keep=self.settings.keep_start,
         )
 
     def _sharpen(self, rgb: np.ndarray) -> np.ndarray | None:
@@ -597,7 +605,9 @@ class BlindDeblurJob(_Job):
                 self.kernel = self.find_blur(progress, info)
                 self.blur_start = info.get("start")
                 self.other_blur, self.other_start = info.get("other_blur"), info.get("other_start")
-                self.doubt = "; ".join(kernel_doubts(self.kernel, info)) or None
+                # The estimate's own fit says nothing of the network's blur (kept when asked for).
+                own = info if self.blur_start != "network" else None
+                self.doubt = "; ".join(kernel_doubts(self.kernel, own)) or None
             except NoBlurFound as exc:  # nothing to deconvolve: the photo is only denoised
                 self.doubt = str(exc)
             self.estimate_seconds = time.perf_counter() - began
