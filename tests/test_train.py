@@ -745,6 +745,16 @@ def test_a_network_grown_with_more_blocks_computes_the_same_at_first(photos, tmp
         assert torch.allclose(t.net.float().eval()(x, mu, t_), old.float()(x, mu, t_), atol=1e-6)
     t.net.train()
     t.run()
+    # its card counts the steps and minutes of the model it grew from, then its own
+    from irsde_gui.core.weights import read_card
+
+    before, after = read_card(shipped).training, tmp_path / "w" / "grown.pt"
+    assert main(["export", str(tmp_path / "grown"), "--out", str(after)]) == 0
+    tr = read_card(after).training
+    assert tr["step"] == 8 and tr["iterations"] == before["iterations"] + 8 == 12
+    assert tr["minutes"] == pytest.approx(before["minutes"] + tr["seconds"] / 60, abs=0.06)
+    assert [st["from_step"] for st in tr["stages"]] == [0, 4]
+    assert set(before["hardware"]) <= set(tr["hardware"])
     fewer = {**TINY_NET, "mid_blocks": TINY_NET["mid_blocks"] - 1}
     with pytest.raises(ValueError, match="inpaint model itself"):
         Trainer(config(photos, "inpaint", iters=8, network=fewer), tmp_path / "x", init_from=shipped)

@@ -404,6 +404,19 @@ def init_weights(
             if grown
             else {}
         ),
+        # The task's own model grown: its training goes on in this run, and the card of this run
+        # counts it (every step and minute the weights hold; see export_run).
+        **({"training": _training_so_far(tr)} if grown and loaded.card.task == task else {}),
+    }
+
+
+def _training_so_far(tr: dict) -> dict:
+    """What a model card's training record says of its steps, compute and where they ran."""
+    return {
+        "iterations": int(tr.get("iterations") or 0),
+        "minutes": float(tr.get("minutes") or 0.0),
+        "hardware": list(tr.get("hardware") or []),
+        "stages": list(tr.get("stages") or []),
     }
 
 
@@ -1117,6 +1130,13 @@ def export_run(
         with open(val_csv, encoding="utf-8") as f:
             rows = list(csv.DictReader(f))
         last_val = rows[-1] if rows else None
+    iterations, minutes, stages = int(ckpt["step"]), seconds / 60, training_stages(sessions)
+    earlier = (cfg.init or {}).get("training")  # a grown model's training before this run
+    if earlier:
+        base = int(earlier["iterations"])
+        iterations, minutes = iterations + base, minutes + float(earlier["minutes"])
+        stages = [*earlier["stages"], *({**st, "from_step": st["from_step"] + base} for st in stages)]
+        hardware = sorted(set(hardware) | set(earlier["hardware"]))
     card = ModelCard(
         task=cfg.task,
         network=cfg.network,
@@ -1124,17 +1144,17 @@ def export_run(
         default_steps=default_steps,
         training={
             "data": [Path(d).name for d in cfg.data],
-            "iterations": int(ckpt["step"]),
+            "iterations": iterations,
             "batch": cfg.batch,
             "patch": cfg.patch,
             "loss": cfg.loss,
             "optimizer": f"AdamW lr {cfg.lr:g} -> {cfg.min_lr:g} (warm-up {cfg.warmup}, cosine), "
             f"wd {cfg.weight_decay:g}, clip {cfg.grad_clip:g}, EMA {cfg.ema_decay:g}",
             "patches_seen": int(ckpt["patches"]),
-            "minutes": round(seconds / 60, 1),
+            "minutes": round(minutes, 1),
             "patches_per_second": round(ckpt["patches"] / max(seconds, 1e-9), 1),
             "hardware": hardware,
-            "stages": training_stages(sessions),
+            "stages": stages,
             "sessions": sessions,
             "last_validation": last_val,
             "host": platform.node(),
