@@ -1187,3 +1187,13 @@ def test_a_blur_start_is_refused_where_no_blur_is_estimated(tmp_path, installed_
     for task, why in refusals:
         assert main(["restore", str(src), "-o", str(out), "--task", task, "--blur-start", "network"]) != 0
         assert why in capsys.readouterr().err and not out.exists()
+
+
+def test_a_network_start_asked_for_without_the_network_says_so(tmp_path, denoise_only, capsys):
+    src = tmp_path / "shaken.png"
+    Image.fromarray((smooth_image(48, 64) * 255).astype(np.uint8)).save(src)
+    out = tmp_path / "out.png"
+    args = ["restore", str(src), "-o", str(out), "--task", "deblur", "--steps", "2", "--report"]
+    assert main([*args, "--blur-start", "network"]) == 0
+    assert "no start from the deblur network to be had" in capsys.readouterr().err
+    assert json.loads(out.with_suffix(".json").read_text())["blur_start"] == "photo"

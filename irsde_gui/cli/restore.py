@@ -303,6 +303,8 @@ def took(stage: Stage, run: RunResult, seconds: float | None = None) -> str:
         which = describe_blur(job.kernel, job.kernel_given, job.kernel_source, job.doubt)
         if job.other_blur is not None:  # both starts were tried: the one not kept, to compare
             which += f" (--blur-start {job.other_start} finds {describe_blur_extent(job.other_blur)})"
+        elif job.settings.keep_start == "network" and job.blur_start == "photo":
+            which += " (no start from the deblur network to be had: the photo's own)"
     else:
         which = f"seed {job.seed}"
     if job.pre:
