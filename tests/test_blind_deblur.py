@@ -1162,11 +1162,16 @@ def test_the_window_offers_the_other_blur_and_deblurs_with_it(
     assert np.allclose(win.panel.shown_blur, second.kernel)
 
 
-def test_the_command_line_keeps_the_start_asked_for_and_names_the_other(tmp_path, with_start_network, capsys):
+def deblur_command(tmp_path):
+    """``(out, args)``: irsde restore deblurring a small smooth photo in 2 rounds, with its report."""
     src = tmp_path / "shaken.png"
     Image.fromarray((smooth_image(48, 64) * 255).astype(np.uint8)).save(src)
     out = tmp_path / "out.png"
-    args = ["restore", str(src), "-o", str(out), "--task", "deblur", "--steps", "2", "--report"]
+    return out, ["restore", str(src), "-o", str(out), "--task", "deblur", "--steps", "2", "--report"]
+
+
+def test_the_command_line_keeps_the_start_asked_for_and_names_the_other(tmp_path, with_start_network, capsys):
+    out, args = deblur_command(tmp_path)
     assert main([*args, "--blur-start", "network"]) == 0
     report = json.loads(out.with_suffix(".json").read_text())
     assert report["blur_start"] == "network" and report["blur_other_extent_px"]
@@ -1190,10 +1195,7 @@ def test_a_blur_start_is_refused_where_no_blur_is_estimated(tmp_path, installed_
 
 
 def test_a_network_start_asked_for_without_the_network_says_so(tmp_path, denoise_only, capsys):
-    src = tmp_path / "shaken.png"
-    Image.fromarray((smooth_image(48, 64) * 255).astype(np.uint8)).save(src)
-    out = tmp_path / "out.png"
-    args = ["restore", str(src), "-o", str(out), "--task", "deblur", "--steps", "2", "--report"]
+    out, args = deblur_command(tmp_path)
     assert main([*args, "--blur-start", "network"]) == 0
     assert "no start from the deblur network to be had" in capsys.readouterr().err
     assert json.loads(out.with_suffix(".json").read_text())["blur_start"] == "photo"
