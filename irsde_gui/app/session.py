@@ -413,7 +413,7 @@ class Session:
         r = outcome.report
         estimated = r is not None and r.method == "blind" and not r.blur_kernel_given
         if estimated and r.blur_doubt is None and outcome.kernel is not None and self.photo is not None:
-            other, other_start = getattr(outcome, "other_kernel", None), getattr(outcome, "other_start", None)
+            other, other_start = outcome.other_kernel, outcome.other_start
             before = self._found_here()
             if other is None and before is not None:  # run again with a blur found before: the
                 other, other_start = before.other, before.other_start  # other one still stands

@@ -725,10 +725,10 @@ def second_start(
     def after(done: int) -> Progress | None:
         return None if progress is None else (lambda d, _n: progress(done + d, total))
 
-    asked = keep == "network"  # refined, and kept without judging it
-    mine = None if asked else unexplained(rgb, kernel, denoise, after(1))
+    unjudged = keep == "network"  # refined, and kept without judging it
+    mine = None if unjudged else unexplained(rgb, kernel, denoise, after(1))
     k2 = refine_kernel(rgb, kernel_fitted_to(rgb, sharp, ks), denoise, progress=after(1 + BLIND_ROUNDS))
-    if asked:
+    if unjudged:
         if progress:
             progress(total, total)
     elif unexplained(rgb, k2, denoise, after(total - BLIND_ROUNDS)) >= mine:

@@ -384,13 +384,13 @@ class RunReport:
     ) -> RunReport:
         weights = restorer.weights
         kernel = job.kernel
-        extent = None
+        extent = other_extent = None
         if kernel is not None:  # a deconvolution: its module is loaded already
             from .blind import blur_extent  # deferred: OpenCV and NumPy, as in collect_inputs
 
             extent = list(blur_extent(kernel))
-        other = getattr(job, "other_blur", None)
-        other_extent = None if other is None else list(blur_extent(other))
+            if job.other_blur is not None:
+                other_extent = list(blur_extent(job.other_blur))
         peak, peak_of = peak_memory(restorer.device.kind)
         h, w = job.height, job.width
         scale = job.task.scale
