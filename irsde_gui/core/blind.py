@@ -411,6 +411,7 @@ def _middle(a: np.ndarray, max_side: int) -> np.ndarray:
 
 SCALE_RATIO = np.sqrt(0.5)  # between the estimate's scales, coarse to fine
 ESTIMATE_ITERS = 5  # alternations at each scale
+ESTIMATE_PRUNE = 0.05  # an estimate's pixels fainter than this share of its peak are dropped
 
 
 def _scale_count(size: int) -> int:
@@ -467,7 +468,7 @@ def estimate_kernel(
             before = k
             sharp = sparse_sharp(blurred, k, lam_s)
             sharp_grads = _grads(sharp)
-            k = _prune(kernel_least_squares(sharp_grads, blurred_grads, inner, ks, tikhonov))
+            k = _prune(kernel_least_squares(sharp_grads, blurred_grads, inner, ks, tikhonov), ESTIMATE_PRUNE)
             lam_s = max(lam_s / 1.1, 1e-4)
             done += 1
             if info is not None and s == 0 and i in (0, iters - 1):
