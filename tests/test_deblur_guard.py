@@ -96,6 +96,14 @@ def test_an_implausible_kernel_is_doubted_saying_why():
     assert blind.kernel_doubts(np.pad(trail, 7), {"residual": 0.99})  # explains nothing of the photo
 
 
+def test_the_photo_s_own_fit_does_not_doubt_the_network_s_blur():
+    """The estimate's residual measures the blur found from the photo's edges; where the
+    network's start was kept instead, it says nothing of that blur."""
+    trail = np.pad(blind.motion_kernel(15, 30), 7)
+    assert blind.kernel_doubts(trail, {"residual": 0.99, "start": "photo"})
+    assert blind.kernel_doubts(trail, {"residual": 0.99, "start": "network"}) == []
+
+
 def test_the_command_line_says_when_it_shows_a_gentler_result(tmp_path, denoise_only, capsys):
     src = tmp_path / "flat.png"
     Image.fromarray(np.full((60, 80, 3), 100, np.uint8)).save(src)

@@ -762,7 +762,9 @@ def kernel_doubts(kernel: np.ndarray, info: dict | None = None) -> list[str]:
       allowed) while covering most of the box it spans;
     - in pieces: more separate pieces than a shake's trail leaves;
     - unexplained: the blur and the sharp estimate leave most of the photo's edges unexplained
-      (``info["residual"]`` from :func:`estimate_kernel`), or the fit did not improve."""
+      (``info["residual"]`` from :func:`estimate_kernel`), or the fit did not improve. That
+      measures the photo's own start, so it is not read where the network's was kept
+      (``info["start"]``, :func:`second_start`)."""
     k = np.asarray(kernel, np.float64)
     why = []
     on = k > 0
@@ -775,7 +777,7 @@ def kernel_doubts(kernel: np.ndarray, info: dict | None = None) -> list[str]:
     pieces = cv2.connectedComponents(on.astype(np.uint8), connectivity=8)[0] - 1
     if pieces > MAX_PIECES:
         why.append(f"in {pieces} pieces")
-    if info:
+    if info and info.get("start") != "network":
         res = info.get("residual")
         if res is not None and res > MAX_RESIDUAL:
             why.append(f"{res:.0%} of the photo's edges unexplained")

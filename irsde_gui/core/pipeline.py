@@ -605,9 +605,7 @@ class BlindDeblurJob(_Job):
                 self.kernel = self.find_blur(progress, info)
                 self.blur_start = info.get("start")
                 self.other_blur, self.other_start = info.get("other_blur"), info.get("other_start")
-                # The estimate's own fit says nothing of the network's blur (kept when asked for).
-                own = info if self.blur_start != "network" else None
-                self.doubt = "; ".join(kernel_doubts(self.kernel, own)) or None
+                self.doubt = "; ".join(kernel_doubts(self.kernel, info)) or None
             except NoBlurFound as exc:  # nothing to deconvolve: the photo is only denoised
                 self.doubt = str(exc)
             self.estimate_seconds = time.perf_counter() - began
