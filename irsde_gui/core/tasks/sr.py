@@ -5,9 +5,9 @@ Trains on small photos as people have them (:func:`..degrade.sr_practical_mix`) 
 shrinks ("bicubic"); scored on bicubic shrinks (or a folder's ``*_LR`` photos), or "practical"
 ones (slight blur, x4 bicubic, noise 3-8, JPEG 40-75), against bicubic upsampling, also on the
 Y channel with a 4-pixel border left out, the field's convention. The shipped network is an
-ensemble (:class:`..nets.EnsembleNet`, half each) of the clean-bicubic network and one continued
-from it on small photos as people have them: better on the latter than either alone, and within
-0.02 dB of the clean network on clean shrinks.
+ensemble (:class:`..nets.EnsembleNet`; its card gives the mix) of the clean-bicubic network and a
+network trained on small photos as people have them, which works at the small photo's own size:
+better on the latter than either alone, and holding the clean floor on clean shrinks.
 """
 
 from __future__ import annotations
