@@ -67,10 +67,9 @@ def test_a_photo_made_to_fail_gets_a_gentler_result_and_says_so(denoise_only, ki
 
 def test_a_trusted_estimate_is_deconvolved_as_before(denoise_only):
     """A photo blurred by a shake, with edges to show it: no doubt, the usual strength."""
-    from test_blind import blurred, shapes
+    from test_blind import a_shake, blurred, shapes
 
-    k = D.shake_kernels(np.random.default_rng(3), 1, size=15)[0].astype(np.float64)
-    photo = blurred(shapes(160), k / k.sum(), 0.01)
+    photo = blurred(shapes(160), a_shake(), 0.01)
     info: dict = {}
     estimate = blind.estimate_photo_kernel(photo, info=info)
     assert blind.kernel_doubts(estimate, info) == []
@@ -155,8 +154,9 @@ def test_a_clipped_highlight_does_not_ring():
     a mean error of 0.0057 near the light, against 0.0080 for the blurred photo itself). With
     the light's reach left out of the data term it stays below 0.003."""
     scene, light = lit_scene()
-    k = D.shake_kernels(np.random.default_rng(3), 1, size=15)[0].astype(np.float64)
-    k /= k.sum()
+    from test_blind import a_shake
+
+    k = a_shake()
     x = torch.from_numpy(scene.transpose(2, 0, 1).copy())[None]
     photo = np.clip(
         D.blur_with(x, k, 0.01, torch.Generator().manual_seed(0))[0].permute(1, 2, 0).numpy(), 0, 1

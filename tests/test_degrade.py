@@ -71,6 +71,16 @@ def test_hand_tremor_trails_fill_their_share_of_the_kernel():
     assert np.ptp(spans) > 10  # short and long trails both occur
 
 
+def test_hand_tremor_trails_linger_and_rush_as_recorded_shakes_do():
+    """Recorded shakes hold a fifth to a third of their mass in faint stretches (under 15 % of
+    the peak: the camera rushing between points it lingers on); trails all of one brightness
+    teach the deblur network, and the route's settings, blurs that real shakes are not."""
+    ks = D.shake_kernels(np.random.default_rng(11), 300)
+    faint = np.array([k[k < 0.15 * k.max()].sum() for k in ks])
+    assert np.median(faint) > 0.1 and np.quantile(faint, 0.9) > 0.2
+    assert np.quantile(faint, 0.1) < 0.08  # and evenly moved trails still occur
+
+
 @pytest.mark.parametrize("make", [D.shake_kernels, D.motion_kernels])
 def test_camera_shake_trails_are_centred_by_their_centre_of_mass(make):
     """The deblur network trains on blurs that move no photo's mean position, so its results
