@@ -164,3 +164,17 @@ def test_the_window_runs_the_next_model_and_says_what_it_refused(qtbot, bundled,
         f"Refused 1 weight file, so the next one found is used: {user / 'denoise.pt'} is not a plain"
     )
     assert not marker.exists()
+
+
+def test_a_helper_in_the_user_folder_is_used_before_the_bundled_one(bundled, user):
+    """A helper (the deblur route's start network) holds weights for the task it helps: installed
+    in the user's folder, it was refused as 'not deblur_start' and the bundled one used."""
+    for d in (bundled, user):
+        for ext in (".pt", ".json"):
+            shutil.copy(bundled / f"deblur{ext}", d / f"deblur_start{ext}")
+    refused = []
+    assert find_weights("deblur_start", refused=refused) == user / "deblur_start.pt"
+    assert not refused
+    break_hash(user / "deblur_start.pt")  # a broken one is still passed over, and said to be
+    assert find_weights("deblur_start", refused=refused) == bundled / "deblur_start.pt"
+    assert len(refused) == 1 and "deblur_start.pt" in str(refused[0])
