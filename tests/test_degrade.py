@@ -72,7 +72,7 @@ def test_hand_tremor_trails_fill_their_share_of_the_kernel():
 
 
 def test_hand_tremor_trails_linger_and_rush_as_recorded_shakes_do():
-    """Recorded shakes hold a fifth to a third of their mass in faint stretches (under 15 % of
+    """Recorded shakes hold up to a third of their mass in faint stretches (under 15 % of
     the peak: the camera rushing between points it lingers on); trails all of one brightness
     teach the deblur network, and the route's settings, blurs that real shakes are not."""
     ks = D.shake_kernels(np.random.default_rng(11), 300)

@@ -142,7 +142,7 @@ def shake_kernels(
     part = part * (rng.uniform(0.3, 1.0, (count, 1)) * (size - 4) / np.maximum(span, 1e-9))
     wobble = np.cumsum(rng.normal(size=(count, steps)), axis=1)
     # How unevenly the camera moves: recorded shakes linger at points and rush between them,
-    # leaving faint stretches (a fifth to a third of their mass under 15 % of the peak). Up to
+    # leaving faint stretches (up to a third of their mass under 15 % of the peak). Up to
     # 0.3 gives a median 12 % and a 90th percentile 27 % (0.1, the mix until 2026-12-05: 7 %, 12 %).
     dwell = np.exp(rng.uniform(0, dwell, (count, 1)) * (wobble - wobble.mean(axis=1, keepdims=True)))
     part = np.where(caught, _centre(part, size, dwell * caught), 0)
