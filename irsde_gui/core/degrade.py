@@ -144,9 +144,9 @@ def shake_kernels(
     # How unevenly the camera moves: recorded shakes linger at points and rush between them,
     # leaving faint stretches (up to a third of their mass under 15 % of the peak). Up to
     # 0.3 gives a median 12 % and a 90th percentile 27 % (0.1, the mix until 2026-12-05: 7 %, 12 %).
-    dwell = np.exp(rng.uniform(0, dwell, (count, 1)) * (wobble - wobble.mean(axis=1, keepdims=True)))
-    part = np.where(caught, _centre(part, size, dwell * caught), 0)
-    return _rasterise(part, size, dwell * caught)
+    linger = np.exp(rng.uniform(0, dwell, (count, 1)) * (wobble - wobble.mean(axis=1, keepdims=True)))
+    part = np.where(caught, _centre(part, size, linger * caught), 0)
+    return _rasterise(part, size, linger * caught)
 
 
 def _centre(pos: np.ndarray, size: int, weights: np.ndarray | None = None) -> np.ndarray:
