@@ -207,6 +207,15 @@ def test_the_photos_mix_holds_clean_saved_once_and_practical_shrinks_a_third_eac
     assert 8 <= sum(exact) <= 24  # about a third untouched bicubic shrinks
 
 
+def test_the_web_mix_keeps_a_sixth_clean_and_repeats_under_a_seed():
+    x = photos(48, 32, 32)
+    mu = D.sr_web_mix(x, g(4))[1]
+    clean = D.upsample(D.downsample(x))
+    exact = [(mu[i] - clean[i]).abs().max().item() < 1e-5 for i in range(48)]
+    assert 3 <= sum(exact) <= 15  # about a sixth untouched bicubic shrinks
+    assert torch.equal(mu, D.sr_web_mix(x, g(4))[1])
+
+
 def test_photos_saved_once_are_milder_than_photos_saved_twice(monkeypatch):
     x = photos(8, 128, 128)
     clean_lr = D.downsample(x)
@@ -262,7 +271,7 @@ def test_training_pair_names_its_mixes():
     assert gauss.shape == x.shape
     with pytest.raises(ValueError, match="unknown degradation 'rain'"):
         denoise.training_pair(x, g(0), "rain")
-    assert get_task("sr").mix_names() == ["practical", "photos", "bicubic"]
+    assert get_task("sr").mix_names() == ["practical", "photos", "web", "bicubic"]
 
 
 def test_training_config_checks_the_degradation():

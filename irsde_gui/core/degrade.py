@@ -527,6 +527,16 @@ def sr_photos_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
     )
 
 
+def sr_web_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
+    """×4 from small photos weighted towards the commonest: half saved once
+    (:func:`.practical.saved_once_lowres`), a third through the two-round history of
+    :func:`.practical.practical_lowres`, a sixth clean bicubic shrinks. For the shipped model's
+    low-res member: the clean member beside it keeps clean images' detail."""
+    return _sr_shares(
+        x0, g, [(0.0, 1 / 2, practical.saved_once_lowres), (1 / 2, 5 / 6, practical.practical_lowres)]
+    )
+
+
 def derain_mix(x0: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
     """Rain from drizzle to downpour at several depths, with its veil, splashes and JPEG
     (:mod:`.rain`), for most of the batch; the streaks of :func:`derain` for the rest, in up to

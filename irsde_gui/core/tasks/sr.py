@@ -25,6 +25,7 @@ class Upscale(Task):
         return {
             "practical": D.sr_practical_mix,
             "photos": D.sr_photos_mix,
+            "web": D.sr_web_mix,
             "bicubic": same_clean(D.sr),
         }
 
