@@ -239,7 +239,8 @@ def test_a_second_start_from_a_sharp_guess_replaces_a_wrong_estimate(shake):
     assert calls == [(d, blind.SECOND_START_UNITS) for d in range(1, blind.SECOND_START_UNITS + 1)]
 
 
-def test_a_second_start_keeps_the_estimate_that_explains_the_photo_better(shake):
+def test_a_second_start_keeps_the_estimate_that_explains_the_photo_better(shake, monkeypatch):
+    monkeypatch.setattr(blind, "SECOND_START_MARGIN", 0.0)  # the judge alone (its margin: below)
     photo = blurred(shapes(), shake, 0.01)
     info = {"residual": 0.3, "start": "photo"}
     # a guess no sharper than the photo: its kernel is about a point, which explains less
@@ -252,6 +253,25 @@ def test_a_second_start_keeps_the_estimate_that_explains_the_photo_better(shake)
         info = {"start": "photo"}
         assert blind.second_start(photo, shake, lambda x: 1 / 0, lambda x, g=guess: g, info) is shake
         assert info == {"start": "photo"}
+
+
+def test_near_ties_between_the_starts_go_to_the_network_s_on_small_photos(shake, monkeypatch):
+    # 175032 of the deblur benchmark, cropped: the photo's own blur, a third of the true one's
+    # size, left 0.530 of the edges unexplained and the network's 0.537; it was kept, -0.30 dB
+    small = blurred(shapes(), shake, 0.01)
+    large = np.tile(small, (4, 4, 1))
+    assert small.shape[0] * small.shape[1] < blind.SMALL_PHOTO_PIXELS <= large.shape[0] * large.shape[1]
+    told = {}
+    monkeypatch.setattr(blind, "unexplained", lambda rgb, k, *a, **kw: 0.530 if k is shake else told["net"])
+    for photo, network, kept in (
+        (small, 0.537, "network"),
+        (small, 0.530 + blind.SECOND_START_MARGIN + 0.005, "photo"),
+        (large, 0.537, "photo"),  # a large photo's own estimate has edges enough: the lower wins
+        (large, 0.525, "network"),
+    ):
+        told["net"], info = network, {"start": "photo"}
+        k = blind.second_start(photo, shake, lambda x: x, lambda x: x, info)
+        assert info["start"] == kept and (k is shake) == (kept == "photo")
 
 
 def test_a_start_asked_for_is_kept_and_the_photo_start_alone_asks_no_network(shake):

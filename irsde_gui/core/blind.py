@@ -676,6 +676,12 @@ def _scaled_up(kernel: np.ndarray, n: int) -> np.ndarray:
 # the refinement's own fit leaves much of the photo unexplained. Measured on training crops, never
 # chosen on benchmark photos (see docs/deblurring.md, "A second start for the blur").
 SECOND_START_RESIDUAL = 0.55  # the refinement's unexplained share that calls for a second start
+# On a small photo the network's start is kept unless it leaves this much more of the photo's
+# edges unexplained: a blur too small is explained well by a result that is little more than the
+# photo, and a small photo gives the route's own estimate few edges. Chosen on training photos
+# (docs/deblurring.md): 256 px crops gained from it, whole 481x321 photos did not.
+SECOND_START_MARGIN = 0.01
+SMALL_PHOTO_PIXELS = 100_000  # about 316 px square
 STARTS = ("photo", "network")  # where a blur estimate starts: the photo's own edges, the network's guess
 SECOND_START_UNITS = 1 + 2 * BLIND_ROUNDS + REFINE_PASSES * REFINE_ROUNDS  # its progress: rounds
 
@@ -699,6 +705,11 @@ def unexplained(
     return _fit_residual(strongest_in_window(z, blurred.shape, inner, ks), _grads(blurred), inner, k)
 
 
+def _margin(rgb: np.ndarray) -> float:
+    """How much worse the network's start may explain ``rgb`` and still be kept."""
+    return SECOND_START_MARGIN if rgb.shape[0] * rgb.shape[1] < SMALL_PHOTO_PIXELS else 0.0
+
+
 def second_start(
     rgb: np.ndarray,
     kernel: np.ndarray,
@@ -710,8 +721,9 @@ def second_start(
 ) -> np.ndarray:
     """``kernel`` (refined by :func:`refine_kernel`), or the kernel of the same size fitted to
     ``sharpen(rgb)`` (None: no guess to be had) and refined, whichever leaves less of the photo's
-    strongest edges :func:`unexplained` (``keep="network"``: the second, unjudged). Where the
-    second is kept, ``info["start"]`` becomes ``"network"``. The one not kept goes to
+    strongest edges :func:`unexplained`, the second given a margin of :data:`SECOND_START_MARGIN`
+    on a photo under :data:`SMALL_PHOTO_PIXELS` (``keep="network"``: the second, unjudged). Where
+    the second is kept, ``info["start"]`` becomes ``"network"``. The one not kept goes to
     ``info["other_blur"]``, and where it was found from to ``info["other_start"]``: the judge is
     often close (docs/deblurring.md), so the app offers it to compare by eye. ``progress``
     counts :data:`SECOND_START_UNITS`."""
@@ -732,7 +744,7 @@ def second_start(
     if unjudged:
         if progress:
             progress(total, total)
-    elif unexplained(rgb, k2, denoise, after(total - BLIND_ROUNDS)) >= mine:
+    elif unexplained(rgb, k2, denoise, after(total - BLIND_ROUNDS)) >= mine + _margin(rgb):
         info["other_blur"], info["other_start"] = np.asarray(k2, np.float32), "network"
         return kernel
     info["start"] = "network"
